@@ -1,0 +1,129 @@
+"""Every span attribute, event and metric name we emit, in one place.
+
+GenAI names follow the OpenTelemetry GenAI semantic conventions (Development status); the
+incubating constants in ``opentelemetry.semconv`` are deprecated aliases, so we keep our own.
+"""
+
+# --- GenAI semantic conventions -------------------------------------------------------------
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_OUTPUT_TYPE = "gen_ai.output.type"
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_DESCRIPTION = "gen_ai.agent.description"
+GEN_AI_WORKFLOW_NAME = "gen_ai.workflow.name"
+
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
+GEN_AI_REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
+
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+# Older registry name for cache writes: read it, never emit it.
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+GEN_AI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+
+# gen_ai.operation.name values
+OP_CHAT = "chat"
+OP_TEXT_COMPLETION = "text_completion"
+OP_GENERATE_CONTENT = "generate_content"
+OP_EMBEDDINGS = "embeddings"
+OP_INVOKE_AGENT = "invoke_agent"
+OP_INVOKE_WORKFLOW = "invoke_workflow"
+OP_EXECUTE_TOOL = "execute_tool"
+
+# --- Metrics --------------------------------------------------------------------------------
+METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
+METRIC_COST = "agentops.cost.usd"
+METRIC_DROPPED_SPANS = "agentops.export.dropped_spans"
+GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
+TOKEN_USAGE_BUCKETS = tuple(4**i for i in range(14))  # 1 … 67108864
+DURATION_BUCKETS = tuple(0.01 * 2**i for i in range(14))  # 0.01 … 81.92 s
+
+# --- agentops.* -----------------------------------------------------------------------------
+SPAN_KIND = "agentops.span.kind"
+SESSION_ID = "agentops.session.id"
+SESSION_NAME = "agentops.session.name"
+SESSION_TAGS = "agentops.session.tags"
+SESSION_END_STATE = "agentops.session.end_state"
+SESSION_END_REASON = "agentops.session.end_reason"
+AGENT_NAME = "agentops.agent.name"
+AGENT_ROLE = "agentops.agent.role"
+AGENT_ID = "agentops.agent.id"
+OPERATION_NAME = "agentops.operation.name"
+
+INPUT = "agentops.input"
+OUTPUT = "agentops.output"
+
+COST_USD = "agentops.cost.usd"
+COST_INPUT_USD = "agentops.cost.input_usd"
+COST_OUTPUT_USD = "agentops.cost.output_usd"
+COST_SOURCE = "agentops.cost.source"
+COST_UNKNOWN_MODEL = "agentops.cost.unknown_model"
+
+TOTAL_COST_USD = "agentops.cost.total_usd"
+TOTAL_INPUT_TOKENS = "agentops.usage.total_input_tokens"
+TOTAL_OUTPUT_TOKENS = "agentops.usage.total_output_tokens"
+LLM_CALLS = "agentops.llm.calls"
+ERRORS = "agentops.errors"
+
+LOOP_DETECTED = "agentops.loop.detected"
+LOOP_COUNT = "agentops.loop.count"
+BUDGET_EXCEEDED = "agentops.budget.exceeded"
+BUDGET_LIMIT_USD = "agentops.budget.limit_usd"
+EVENT_BUDGET_EXCEEDED = "agentops.budget.exceeded"
+EVENT_LOOP_DETECTED = "agentops.loop.detected"
+
+# agentops.span.kind values
+KIND_SESSION = "session"
+KIND_AGENT = "agent"
+KIND_WORKFLOW = "workflow"
+KIND_OPERATION = "operation"
+KIND_TASK = "task"
+KIND_TOOL = "tool"
+KIND_LLM = "llm"
+AGGREGATING_KINDS = frozenset(
+    {KIND_SESSION, KIND_AGENT, KIND_WORKFLOW, KIND_OPERATION, KIND_TASK, KIND_TOOL}
+)
+
+# Identity copied from the enclosing context onto every span beneath it.
+IDENTITY_KEYS = (SESSION_ID, SESSION_NAME, AGENT_NAME, AGENT_ROLE, AGENT_ID, OPERATION_NAME)
+
+TRACER_NAME = "agentops_otel"
+STREAM_ABANDONED = "agentops.stream.abandoned"

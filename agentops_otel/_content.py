@@ -1,0 +1,103 @@
+"""Bounded, JSON-safe rendering of prompts, completions and function arguments.
+
+Content is captured by default and always kept valid JSON: long strings are cut with a marker,
+deep or huge structures are summarised, and the redaction hook sees every value before it is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Iterable
+
+from agentops_otel import _config
+
+_MAX_DEPTH = 8
+_MAX_ITEMS = 200
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
+
+
+def _plain(value: Any, limit: int, depth: int = 0) -> Any:
+    """A JSON-serialisable copy of ``value`` with every string cut to ``limit`` characters."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return _cut(value, limit)
+    if depth >= _MAX_DEPTH:
+        return _cut(repr(value), limit)
+    if isinstance(value, dict):
+        out = {}
+        for i, (k, v) in enumerate(value.items()):
+            if i >= _MAX_ITEMS:
+                out["…"] = f"{len(value) - _MAX_ITEMS} more keys"
+                break
+            out[str(k)] = _plain(v, limit, depth + 1)
+        return out
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+        out_list = [_plain(v, limit, depth + 1) for v in items[:_MAX_ITEMS]]
+        if len(items) > _MAX_ITEMS:
+            out_list.append(f"… {len(items) - _MAX_ITEMS} more items")
+        return out_list
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    dump = getattr(value, "model_dump", None)  # pydantic v2 models
+    if callable(dump):
+        try:
+            return _plain(dump(mode="json", exclude_none=True), limit, depth + 1)
+        except Exception:  # noqa: BLE001 - a user's model may refuse to dump
+            pass
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        try:
+            return _plain(dataclasses.asdict(value), limit, depth + 1)
+        except Exception:  # noqa: BLE001
+            pass
+    return _cut(repr(value), limit)
+
+
+def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
+    """Render ``value`` as bounded JSON after the redaction hook (never raises)."""
+    settings = _config.current()
+    limit = limit or settings.max_content_chars
+    try:
+        if settings.redact is not None:
+            value = settings.redact(key, value)
+        return json.dumps(_plain(value, limit), ensure_ascii=False, default=str)
+    except Exception:  # noqa: BLE001 - content is best effort, never the user's problem
+        return json.dumps(_cut(repr(value), limit))
+
+
+def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -> str:
+    """Render a conversation, keeping the most recent messages within a total budget.
+
+    Each string is cut to ``limit``; once the total passes 4×``limit`` older messages are
+    replaced by one marker, so the cost of capture stays bounded as a conversation grows.
+    """
+    settings = _config.current()
+    limit = limit or settings.max_content_chars
+    budget = 4 * limit
+    try:
+        items = messages if isinstance(messages, list) else list(messages)
+        kept: list[Any] = []
+        used = 0
+        for message in reversed(items):
+            plain = _plain(message, limit)
+            used += len(json.dumps(plain, ensure_ascii=False, default=str))
+            if kept and used > budget:
+                omitted = len(items) - len(kept)
+                kept.append({"role": "system", "parts": [
+                    {"type": "text", "content": f"[{omitted} earlier messages omitted]"}]})
+                break
+            kept.append(plain)
+        kept.reverse()
+        value: Any = kept
+        if settings.redact is not None:
+            value = settings.redact(key, value)
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except Exception:  # noqa: BLE001
+        return "[]"

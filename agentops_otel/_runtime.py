@@ -1,0 +1,220 @@
+"""The process-wide runtime: tracer provider attachment, destinations, instrumentors, exit.
+
+``init()`` attaches to whatever tracer provider is in place (see :func:`_attach_provider`),
+adds our processor and destinations, activates our instrumentors, and starts a session.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from typing import Any, Callable, Sequence
+
+from opentelemetry import trace
+from opentelemetry.trace import ProxyTracerProvider, Tracer
+
+from agentops_otel import _attributes as A
+from agentops_otel import _config
+
+_log = logging.getLogger(__name__)
+_lock = threading.RLock()
+
+
+class _State:
+    provider: Any = None  # the SDK TracerProvider our spans go to
+    owned: bool = False  # we created it (and may shut it down)
+    tracer: Tracer | None = None
+    export_processors: list[Any] = []
+    instrumentors: list[Any] = []
+    auto_session: Any = None
+    exit_registered = False
+
+
+_state = _State()
+
+
+def tracer() -> Tracer:
+    """Our tracer: on the provider ``init()`` chose, else on the global provider."""
+    t = _state.tracer
+    if t is None:
+        provider = _state.provider or trace.get_tracer_provider()
+        t = provider.get_tracer(A.TRACER_NAME)
+        if _state.provider is not None:
+            _state.tracer = t
+    return t
+
+
+def tracer_provider() -> Any:
+    """The provider our instrumentors should use (``None`` before ``init()``: the global)."""
+    return _state.provider
+
+
+def _attach_provider(settings: _config.Settings) -> None:
+    """Proxy global → create and set ours; SDK provider → join it; anything else → private."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+
+    from agentops_otel.processor import AgentOpsSpanProcessor  # noqa: PLC0415
+
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        provider, owned = current, False
+    else:
+        provider = TracerProvider(
+            resource=Resource.create({SERVICE_NAME: settings.service_name}),
+            shutdown_on_exit=False)
+        owned = True
+        if isinstance(current, ProxyTracerProvider):
+            trace.set_tracer_provider(provider)
+        else:
+            _log.warning(
+                "agentops-otel: the global tracer provider is %s, not an OpenTelemetry SDK "
+                "provider; agentops-otel uses a private provider for its own spans",
+                type(current).__name__)
+    provider.add_span_processor(AgentOpsSpanProcessor())
+    _state.export_processors = _export_processors(settings, joined=not owned)
+    for processor in _state.export_processors:
+        provider.add_span_processor(processor)
+    _state.provider, _state.owned = provider, owned
+    _state.tracer = provider.get_tracer(A.TRACER_NAME)
+
+
+def _export_processors(settings: _config.Settings, joined: bool) -> list[Any]:
+    try:
+        from agentops_otel.export import build_span_processors  # noqa: PLC0415
+    except ImportError:
+        return []
+    try:
+        return list(build_span_processors(settings, joined=joined))
+    except Exception:  # noqa: BLE001
+        _log.warning("agentops-otel: could not set up export; spans stay local", exc_info=True)
+        return []
+
+
+def _instrument(selection: bool | Sequence[str]) -> None:
+    """Activate our ``agentops_*`` instrumentors whose libraries are installed."""
+    if selection is False:
+        return
+    from importlib.metadata import entry_points  # noqa: PLC0415
+
+    wanted = None if selection is True else {
+        n if n.startswith("agentops_") else f"agentops_{n}" for n in selection}
+    for ep in entry_points(group="opentelemetry_instrumentor"):
+        if not ep.name.startswith("agentops_") or (wanted is not None and ep.name not in wanted):
+            continue
+        try:
+            instrumentor = ep.load()()
+            if instrumentor.is_instrumented_by_opentelemetry:
+                continue
+            from opentelemetry.instrumentation.dependencies import (  # noqa: PLC0415
+                get_dependency_conflicts,
+            )
+
+            if get_dependency_conflicts(instrumentor.instrumentation_dependencies()):
+                continue  # the library is not installed (or not in range): skip silently
+            instrumentor.instrument(tracer_provider=_state.provider, skip_dep_check=True)
+            _state.instrumentors.append(instrumentor)
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
+
+
+def init(**kwargs: Any) -> None:
+    """See :func:`agentops_otel.init`."""
+    from agentops_otel import _session, _threads  # noqa: PLC0415
+
+    with _lock:
+        if _state.provider is not None:
+            _log.debug("agentops-otel: init() called again; keeping the first configuration")
+            return
+        settings = _config.resolve(**kwargs)
+        _config.install(settings)
+        try:
+            from agentops_otel import pricing  # noqa: PLC0415
+
+            pricing.preload()
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops-otel: price table not preloaded", exc_info=True)
+        _attach_provider(settings)
+        _threads.install()
+        _instrument(settings.instrument)
+        if not _state.exit_registered:
+            atexit.register(_at_exit)
+            _state.exit_registered = True
+        if settings.auto_start_session:
+            handle = _session.Session(settings.session_name, settings.tags)
+            handle.__enter__()
+            _state.auto_session = handle
+
+
+def end_session(end_state: str = "Success", reason: str | None = None) -> None:
+    """End the current session (the one ``init()`` started, if no other is current)."""
+    from agentops_otel import _session  # noqa: PLC0415
+
+    handle = _session.current_session() or _state.auto_session
+    if handle is None:
+        _log.debug("agentops-otel: end_session() with no session running")
+        return
+    handle.end(end_state, reason)
+    if handle is _state.auto_session:
+        _state.auto_session = None
+
+
+def _bounded(action: Callable[[], Any], timeout_s: float) -> bool:
+    """Run ``action`` on a daemon thread; wait at most ``timeout_s``. True if it finished."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops-otel: flush/shutdown failed", exc_info=True)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="agentops-otel-exit", daemon=True).start()
+    return done.wait(max(0.0, timeout_s))
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Send what is queued, waiting at most ``timeout`` seconds (default: the exit bound)."""
+    provider = _state.provider
+    if provider is None:
+        return True
+    limit = _config.current().exit_timeout_s if timeout is None else timeout
+    return _bounded(lambda: provider.force_flush(int(limit * 1000)), limit)
+
+
+def shutdown(timeout: float | None = None) -> None:
+    """End open sessions as ``Indeterminate``, flush and stop exporting, within the bound."""
+    from agentops_otel import _session  # noqa: PLC0415
+
+    with _lock:
+        for handle in _session.open_sessions():
+            handle.end("Indeterminate", "process exit")
+        _state.auto_session = None
+        provider = _state.provider
+        if provider is None:
+            return
+        limit = _config.current().exit_timeout_s if timeout is None else timeout
+        if _state.owned:
+            _bounded(provider.shutdown, limit)
+        else:
+            processors = list(_state.export_processors)
+            _bounded(lambda: [p.shutdown() for p in processors], limit)
+        for instrumentor in _state.instrumentors:
+            try:
+                instrumentor.uninstrument()
+            except Exception:  # noqa: BLE001
+                pass
+        _state.instrumentors = []
+        _state.provider = None
+        _state.tracer = None
+        _state.export_processors = []
+
+
+def _at_exit() -> None:
+    try:
+        shutdown()
+    except Exception:  # noqa: BLE001
+        pass

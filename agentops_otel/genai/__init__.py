@@ -1,0 +1,333 @@
+"""The shared GenAI span helper every provider and framework instrumentor uses.
+
+One model request is one :class:`LLMCall`: :func:`start_llm_call` opens the CLIENT span with the
+sampling-relevant attributes at creation (or returns ``None`` when another LLM span is already
+active, so a request seen by two instrumentors is counted once), the instrumentor runs the SDK
+call inside ``with call:``, then records the response and usage and calls :meth:`LLMCall.end`,
+which prices the call before the span ends. Streams are wrapped with :meth:`LLMCall.wrap_stream`.
+Every method contains its own errors; only the user's exceptions and our deliberate
+``BudgetExceededError`` / ``LoopDetectedError`` ever leave this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterable, Mapping, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from agentops_otel import _attributes as A
+from agentops_otel import _config, _content
+from agentops_otel import processor as _processor
+from agentops_otel.errors import BudgetExceededError, LoopDetectedError
+from agentops_otel.genai._metrics import instruments
+
+__all__ = [
+    "LLMCall",
+    "StreamAccumulator",
+    "capture_content",
+    "error_type",
+    "start_llm_call",
+]
+
+_log = logging.getLogger(__name__)
+_ACTIVE_KEY = otel_context.create_key("agentops-llm-call-active")
+_warned: set[str] = set()
+
+
+def _contain(what: str) -> None:
+    """Log an internal failure once per place, at warning level, then at debug."""
+    level = logging.DEBUG if what in _warned else logging.WARNING
+    _warned.add(what)
+    _log.log(level, "agentops-otel: %s failed; the call proceeds uninstrumented", what,
+             exc_info=True)
+
+
+def capture_content() -> bool:
+    """Whether prompts and completions are recorded (``capture_content`` / env switches)."""
+    return _config.current().capture_content
+
+
+def error_type(exc: BaseException) -> str:
+    return type(exc).__qualname__ or "_OTHER"
+
+
+class StreamAccumulator(Protocol):
+    """What an instrumentor hands :meth:`LLMCall.wrap_stream` to collect a streamed response."""
+
+    def add(self, chunk: Any) -> None: ...
+
+    def finish(self, call: LLMCall) -> None: ...
+
+
+def start_llm_call(
+    tracer: Tracer,
+    *,
+    operation: str,
+    provider: str,
+    model: str | None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    fingerprint: Any = None,
+) -> LLMCall | None:
+    """Open the LLM span for one model request, or return ``None`` to let the call run bare.
+
+    ``None`` means: instrumentation is suppressed, or an LLM span is already active in this
+    context (a framework's own call wraps the provider SDK's). ``fingerprint`` (anything with a
+    stable ``repr``: provider, model and messages) feeds loop detection. Raises
+    ``BudgetExceededError`` / ``LoopDetectedError`` when the session asked to refuse calls.
+    """
+    try:
+        if not is_instrumentation_enabled() or otel_context.get_value(_ACTIVE_KEY):
+            return None
+        settings = _config.current()
+        session = _processor.session_ledger(trace.get_current_span())
+        if (session is not None and session.budget_exceeded
+                and settings.on_budget_exceeded == "raise"):
+            raise BudgetExceededError(session.session_id or "", session.cost,
+                                      session.limit_usd or 0.0)
+        attrs: dict[str, Any] = {
+            A.SPAN_KIND: A.KIND_LLM,
+            A.GEN_AI_OPERATION_NAME: operation,
+            A.GEN_AI_PROVIDER_NAME: provider,
+        }
+        if model:
+            attrs[A.GEN_AI_REQUEST_MODEL] = model
+        if server_address:
+            attrs[A.SERVER_ADDRESS] = server_address
+            if server_port:
+                attrs[A.SERVER_PORT] = server_port
+        if attributes:
+            attrs.update((k, v) for k, v in attributes.items() if v is not None)
+        name = f"{operation} {model}" if model else operation
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        call = LLMCall(span, operation, provider, model)
+        if session is not None and fingerprint is not None and settings.loop_threshold:
+            count = _processor.note_request(span, hash(repr(fingerprint)))
+            if count >= settings.loop_threshold:
+                span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
+                if settings.on_loop == "raise":
+                    error = LoopDetectedError(session.session_id or "", count)
+                    call.fail(error)
+                    call.end()
+                    raise error
+        return call
+    except (BudgetExceededError, LoopDetectedError):
+        raise
+    except Exception:  # noqa: BLE001
+        _contain("starting an LLM span")
+        return None
+
+
+class LLMCall:
+    """The span of one model request and what is known about it so far."""
+
+    __slots__ = ("span", "_operation", "_provider", "_model", "_response_model", "_usage",
+                 "_start", "_first_chunk_at", "_token", "_ended", "_error")
+
+    def __init__(self, span: Any, operation: str, provider: str, model: str | None) -> None:
+        self.span = span
+        self._operation = operation
+        self._provider = provider
+        self._model = model
+        self._response_model: str | None = None
+        self._usage: tuple[int, int, int, int, int] | None = None
+        self._start = time.perf_counter()
+        self._first_chunk_at: float | None = None
+        self._token: object | None = None
+        self._ended = False
+        self._error: str | None = None
+
+    # -- running the SDK call ---------------------------------------------------------------
+    def __enter__(self) -> LLMCall:
+        try:
+            ctx = trace.set_span_in_context(self.span)
+            self._token = otel_context.attach(otel_context.set_value(_ACTIVE_KEY, True, ctx))
+        except Exception:  # noqa: BLE001
+            _contain("activating an LLM span")
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self._token is not None:
+            try:
+                otel_context.detach(self._token)
+            except Exception:  # noqa: BLE001
+                pass
+            self._token = None
+        if exc is not None:
+            self.fail(exc)
+            self.end()
+        return False
+
+    # -- recording --------------------------------------------------------------------------
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Set the non-``None`` attributes (request parameters and the like)."""
+        try:
+            self.span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        except Exception:  # noqa: BLE001
+            _contain("recording LLM attributes")
+
+    def set_input(self, messages: Iterable[Any] | None = None, *, system: Any = None,
+                  tools: Any = None) -> None:
+        """Record the prompt (when content capture is on); messages in GenAI message form."""
+        if not _config.current().capture_content:
+            return
+        try:
+            if messages is not None:
+                self.span.set_attribute(
+                    A.GEN_AI_INPUT_MESSAGES, _content.messages_json(messages, A.GEN_AI_INPUT_MESSAGES))
+            if system is not None:
+                self.span.set_attribute(
+                    A.GEN_AI_SYSTEM_INSTRUCTIONS, _content.to_json(system, A.GEN_AI_SYSTEM_INSTRUCTIONS))
+            if tools:
+                self.span.set_attribute(
+                    A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS))
+        except Exception:  # noqa: BLE001
+            _contain("recording LLM input")
+
+    def set_output(self, messages: Iterable[Any]) -> None:
+        """Record the completion (when content capture is on), in GenAI message form."""
+        if not _config.current().capture_content:
+            return
+        try:
+            self.span.set_attribute(
+                A.GEN_AI_OUTPUT_MESSAGES, _content.messages_json(messages, A.GEN_AI_OUTPUT_MESSAGES))
+        except Exception:  # noqa: BLE001
+            _contain("recording LLM output")
+
+    def set_response(self, *, response_id: str | None = None, model: str | None = None,
+                     finish_reasons: Iterable[str] | None = None) -> None:
+        try:
+            attrs: dict[str, Any] = {}
+            if response_id:
+                attrs[A.GEN_AI_RESPONSE_ID] = str(response_id)
+            if model:
+                self._response_model = str(model)
+                attrs[A.GEN_AI_RESPONSE_MODEL] = self._response_model
+            if finish_reasons:
+                attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [str(r) for r in finish_reasons if r]
+            if attrs:
+                self.span.set_attributes(attrs)
+        except Exception:  # noqa: BLE001
+            _contain("recording the LLM response")
+
+    def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, *,
+                  cache_read: Any = None, cache_write: Any = None, reasoning: Any = None) -> None:
+        """Record usage in the OTel convention: input includes cache reads and writes,
+        output includes reasoning. Non-integer values are ignored."""
+        try:
+            values = [_int(v) for v in (input_tokens, output_tokens, cache_read, cache_write,
+                                        reasoning)]
+            keys = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
+                    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                    A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                    A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
+            self.span.set_attributes({k: v for k, v in zip(keys, values) if v is not None})
+            if values[0] is not None or values[1] is not None:
+                self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
+        except Exception:  # noqa: BLE001
+            _contain("recording LLM usage")
+
+    def fail(self, exc: BaseException) -> None:
+        """Record ``exc`` on the span (status ERROR, ``error.type``); the caller re-raises it."""
+        try:
+            self._error = error_type(exc)
+            self.span.set_attribute(A.ERROR_TYPE, self._error)
+            self.span.record_exception(exc)
+            self.span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+        except Exception:  # noqa: BLE001
+            _contain("recording an LLM error")
+
+    def chunk_received(self) -> None:
+        """Note a streamed chunk; the first one sets time to first chunk."""
+        if self._first_chunk_at is None:
+            self._first_chunk_at = time.perf_counter()
+            try:
+                self.span.set_attribute(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                                        self._first_chunk_at - self._start)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def end(self) -> None:
+        """Price the call, record metrics and end the span; later calls do nothing."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._price_and_measure()
+        except Exception:  # noqa: BLE001
+            _contain("pricing an LLM call")
+        try:
+            self.span.end()
+        except Exception:  # noqa: BLE001
+            _contain("ending an LLM span")
+
+    def _price_and_measure(self) -> None:
+        from agentops_otel import pricing  # noqa: PLC0415 - keeps the import path light
+
+        usage = self._usage
+        model = self._response_model or self._model
+        metric_attrs = {
+            A.GEN_AI_OPERATION_NAME: self._operation,
+            A.GEN_AI_PROVIDER_NAME: self._provider,
+        }
+        if self._model:
+            metric_attrs[A.GEN_AI_REQUEST_MODEL] = self._model
+        if self._response_model:
+            metric_attrs[A.GEN_AI_RESPONSE_MODEL] = self._response_model
+        if self._error:
+            metric_attrs[A.ERROR_TYPE] = self._error
+        tokens, duration, cost_counter = instruments()
+        duration.record(time.perf_counter() - self._start, metric_attrs)
+        if usage is None:
+            return
+        tokens.record(usage[0], {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "input"})
+        tokens.record(usage[1], {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "output"})
+        cost = pricing.cost_for(
+            self._provider, self._model, input_tokens=usage[0], output_tokens=usage[1],
+            cache_read_tokens=usage[2], cache_write_tokens=usage[3], reasoning_tokens=usage[4],
+            response_model=self._response_model)
+        if cost is None:
+            self.span.set_attribute(A.COST_UNKNOWN_MODEL, True)
+            return
+        self.span.set_attributes({
+            A.COST_USD: cost.total_usd,
+            A.COST_INPUT_USD: cost.input_usd,
+            A.COST_OUTPUT_USD: cost.output_usd,
+            A.COST_SOURCE: cost.source,
+        })
+        agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
+        cost_attrs = {A.GEN_AI_PROVIDER_NAME: self._provider}
+        if model:
+            cost_attrs[A.GEN_AI_REQUEST_MODEL] = model
+        if agent:
+            cost_attrs[A.GEN_AI_AGENT_NAME] = agent
+        cost_counter.add(cost.total_usd, cost_attrs)
+
+    # -- streams ----------------------------------------------------------------------------
+    def wrap_stream(self, stream: Any, accumulator: StreamAccumulator) -> Any:
+        """Return ``stream`` behind a proxy that feeds ``accumulator`` and ends the span once:
+        on exhaustion, ``close()``, context-manager exit, an error mid-stream or abandonment."""
+        from agentops_otel.genai._stream import wrap  # noqa: PLC0415
+
+        try:
+            return wrap(stream, self, accumulator)
+        except Exception:  # noqa: BLE001
+            _contain("wrapping a stream")
+            self.end()
+            return stream
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value >= 0:
+        return int(value)
+    return None

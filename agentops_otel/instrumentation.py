@@ -1,0 +1,70 @@
+"""Patching helpers shared by our instrumentors: wrap methods so they chain with other vendors.
+
+``Patches.wrap`` puts a wrapt wrapper on ``module.Class.method``; ``Patches.restore`` puts the
+original back when ours is still the outermost wrapper, and otherwise switches ours to a
+pass-through, so a wrapper another vendor put over ours keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any, Callable
+
+import wrapt
+
+_log = logging.getLogger(__name__)
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
+
+
+class _Switchable:
+    """Calls ``wrapper`` while on; plain pass-through once switched off."""
+
+    __slots__ = ("wrapper", "on")
+
+    def __init__(self, wrapper: Wrapper) -> None:
+        self.wrapper = wrapper
+        self.on = True
+
+    def __call__(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
+                 kwargs: dict) -> Any:
+        if self.on:
+            return self.wrapper(wrapped, instance, args, kwargs)
+        return wrapped(*args, **kwargs)
+
+
+class Patches:
+    """The wrappers one instrumentor installed, so it can take them all back."""
+
+    def __init__(self) -> None:
+        self._applied: list[tuple[Any, str, Any, _Switchable]] = []
+
+    def wrap(self, module: str, path: str, wrapper: Wrapper) -> bool:
+        """Wrap ``module:path`` (``"Class.method"`` or ``"function"``); False if it is missing.
+
+        A missing target (a library upgrade moved it) is logged at debug level and skipped.
+        """
+        try:
+            owner: Any = importlib.import_module(module)
+            *parents, name = path.split(".")
+            for part in parents:
+                owner = getattr(owner, part)
+            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops-otel: %s.%s not found; not instrumented", module, path)
+            return False
+        switch = _Switchable(wrapper)
+        wrapt.wrap_function_wrapper(owner, name, switch)
+        self._applied.append((owner, name, original, switch))
+        return True
+
+    def restore(self) -> None:
+        """Undo every wrap, newest first."""
+        while self._applied:
+            owner, name, original, switch = self._applied.pop()
+            switch.on = False
+            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(
+                owner, name, None)
+            if isinstance(current, wrapt.FunctionWrapper) and current._self_wrapper is switch:
+                setattr(owner, name, original)

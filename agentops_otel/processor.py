@@ -1,0 +1,213 @@
+"""``AgentOpsSpanProcessor``: identity on start; cost roll-ups, budgets and loops on end.
+
+Identity (session / agent / operation) is copied from the parent span onto each new span, so
+every span beneath a session carries it, whoever created it. Each open session, agent,
+workflow, operation, task and tool span gets a :class:`_Ledger`; an ending LLM span adds its
+tokens and cost to the ledgers of every open ancestor. Ended spans are immutable, so roll-ups are
+written onto a span by :func:`write_rollups` just before our own code ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+from agentops_otel import _attributes as A
+from agentops_otel import _config
+
+_log = logging.getLogger(__name__)
+
+_IDENTITY_GROUPS = (
+    (A.SESSION_ID, A.SESSION_NAME),
+    (A.AGENT_NAME, A.AGENT_ROLE, A.AGENT_ID),
+    (A.OPERATION_NAME,),
+)
+_MAX_OPEN = 200_000  # spans that never end must not grow memory without bound
+_MAX_FINGERPRINTS = 10_000
+
+
+class _Ledger:
+    """Running totals of one open aggregating span (and, for sessions, budget and loop state)."""
+
+    __slots__ = ("span", "cost", "input_tokens", "output_tokens", "calls", "errors",
+                 "limit_usd", "budget_exceeded", "fingerprints", "loop_count", "session_id")
+
+    def __init__(self, span: Span, session_id: str | None = None,
+                 limit_usd: float | None = None) -> None:
+        self.span = span
+        self.cost = 0.0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.calls = 0
+        self.errors = 0
+        self.session_id = session_id
+        self.limit_usd = limit_usd
+        self.budget_exceeded = False
+        self.fingerprints: dict[int, int] = {}
+        self.loop_count = 0
+
+
+class _Node:
+    __slots__ = ("chain", "session")
+
+    def __init__(self, chain: tuple[_Ledger, ...], session: _Ledger | None) -> None:
+        self.chain = chain
+        self.session = session
+
+
+_open: dict[int, _Node] = {}
+_lock = threading.Lock()
+
+
+def _node_of(span: Any) -> _Node | None:
+    ctx = span.get_span_context() if span is not None else None
+    return _open.get(ctx.span_id) if ctx is not None else None
+
+
+def session_ledger(span: Any) -> _Ledger | None:
+    """The ledger of the session enclosing ``span`` (an open span), if any."""
+    node = _node_of(span)
+    return node.session if node is not None else None
+
+
+def write_rollups(span: Any) -> None:
+    """Write the span's roll-up totals as attributes; call just before ending it."""
+    node = _node_of(span)
+    if node is None or not node.chain or node.chain[-1].span is not span:
+        return
+    ledger = node.chain[-1]
+    span.set_attributes({
+        A.TOTAL_COST_USD: round(ledger.cost, 10),
+        A.TOTAL_INPUT_TOKENS: ledger.input_tokens,
+        A.TOTAL_OUTPUT_TOKENS: ledger.output_tokens,
+        A.LLM_CALLS: ledger.calls,
+        A.ERRORS: ledger.errors,
+    })
+
+
+def note_request(span: Any, fingerprint: int) -> int:
+    """Count a model request in its session; returns how many times it has now been seen."""
+    ledger = session_ledger(span)
+    if ledger is None:
+        return 0
+    with _lock:
+        seen = ledger.fingerprints
+        count = seen.get(fingerprint, 0) + 1
+        if count == 1 and len(seen) >= _MAX_FINGERPRINTS:
+            seen.pop(next(iter(seen)))
+        seen[fingerprint] = count
+    threshold = _config.current().loop_threshold
+    if threshold and count >= threshold and count > ledger.loop_count:
+        ledger.loop_count = count
+        try:
+            ledger.span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
+            ledger.span.add_event(A.EVENT_LOOP_DETECTED, {A.LOOP_COUNT: count})
+        except Exception:  # noqa: BLE001 - the session span may have ended meanwhile
+            pass
+    return count
+
+
+class AgentOpsSpanProcessor(SpanProcessor):
+    """Copies identity onto new spans and rolls LLM usage and cost up to their ancestors."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            self._start(span, parent_context)
+        except Exception:  # noqa: BLE001 - never break span creation
+            _log.debug("agentops processor on_start failed", exc_info=True)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self._end(span)
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops processor on_end failed", exc_info=True)
+
+    def _start(self, span: Span, parent_context: Context | None) -> None:
+        parent = trace.get_current_span(parent_context)
+        own = span.attributes or {}
+        parent_attrs = getattr(parent, "attributes", None)
+        if parent_attrs:
+            inherited = {}
+            for group in _IDENTITY_GROUPS:
+                if any(key in own for key in group):
+                    continue
+                for key in group:
+                    value = parent_attrs.get(key)
+                    if value is not None:
+                        inherited[key] = value
+            if inherited:
+                span.set_attributes(inherited)
+        parent_node = _node_of(parent) if parent.get_span_context().is_valid else None
+        chain = parent_node.chain if parent_node else ()
+        session = parent_node.session if parent_node else None
+        kind = own.get(A.SPAN_KIND)
+        if kind in A.AGGREGATING_KINDS:
+            if kind == A.KIND_SESSION:
+                limit = own.get(A.BUDGET_LIMIT_USD)
+                ledger = _Ledger(span, str(own.get(A.SESSION_ID, "")),
+                                 float(limit) if limit is not None else None)
+                session = ledger
+            else:
+                ledger = _Ledger(span)
+            chain = chain + (ledger,)
+        if not chain:
+            return
+        with _lock:
+            if len(_open) >= _MAX_OPEN:
+                _open.pop(next(iter(_open)))
+            _open[span.get_span_context().span_id] = _Node(chain, session)
+
+    def _end(self, span: ReadableSpan) -> None:
+        with _lock:
+            node = _open.pop(span.get_span_context().span_id, None)
+        if node is None:
+            return
+        attrs = span.attributes or {}
+        ancestors = node.chain
+        if ancestors and ancestors[-1].span is span:
+            ancestors = ancestors[:-1]
+        if not ancestors:
+            return
+        is_llm = attrs.get(A.SPAN_KIND) == A.KIND_LLM
+        failed = span.status.status_code is StatusCode.ERROR
+        if not is_llm and not failed:
+            return
+        cost = float(attrs.get(A.COST_USD, 0.0) or 0.0) if is_llm else 0.0
+        tokens_in = int(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0) or 0) if is_llm else 0
+        tokens_out = int(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0) or 0) if is_llm else 0
+        with _lock:
+            for ledger in ancestors:
+                if is_llm:
+                    ledger.cost += cost
+                    ledger.input_tokens += tokens_in
+                    ledger.output_tokens += tokens_out
+                    ledger.calls += 1
+                if failed:
+                    ledger.errors += 1
+        session = node.session
+        if is_llm and session is not None and session.limit_usd is not None:
+            self._check_budget(session)
+
+    @staticmethod
+    def _check_budget(session: _Ledger) -> None:
+        if session.budget_exceeded or session.cost <= session.limit_usd:
+            return
+        session.budget_exceeded = True
+        session.span.set_attribute(A.BUDGET_EXCEEDED, True)
+        session.span.add_event(A.EVENT_BUDGET_EXCEEDED, {
+            A.TOTAL_COST_USD: session.cost, A.BUDGET_LIMIT_USD: session.limit_usd})
+        _log.warning(
+            "agentops-otel: session %s spent $%.6f, over its budget of $%.6f",
+            session.session_id, session.cost, session.limit_usd)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True

@@ -1,0 +1,140 @@
+"""Where the local store lives, how it is opened, and its schema (one place for all three)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+FILE_NAME = "traces.db"
+APP_DIR = "agentops-otel"
+
+
+class StoreError(Exception):
+    """The local store is missing, unreadable, corrupt or from a newer version."""
+
+
+def default_path(home: str | os.PathLike[str] | None = None) -> Path:
+    """The store file: ``home`` (a directory or a ``.db`` file), else ``$AGENTOPS_OTEL_HOME``,
+    else ``$XDG_DATA_HOME/agentops-otel``, else ``~/.local/share/agentops-otel``.
+
+    Never the working directory: a relative ``home`` is made absolute against the user's home.
+    """
+    chosen = home or os.environ.get("AGENTOPS_OTEL_HOME")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_absolute():
+            path = Path.home() / path
+        if path.suffix in (".db", ".sqlite", ".sqlite3") and not path.is_dir():
+            return path
+        return path / FILE_NAME
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / APP_DIR / FILE_NAME
+
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    tags TEXT,                      -- JSON list
+    service TEXT,
+    trace_id TEXT,
+    start_ns INTEGER,
+    end_ns INTEGER,                 -- NULL while the session runs
+    end_state TEXT,
+    end_reason TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    llm_calls INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    span_count INTEGER NOT NULL DEFAULT 0,
+    loop_detected INTEGER NOT NULL DEFAULT 0,
+    budget_exceeded INTEGER NOT NULL DEFAULT 0,
+    updated_ns INTEGER
+);
+CREATE INDEX IF NOT EXISTS sessions_start ON sessions (start_ns);
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT,
+    session_id TEXT,
+    name TEXT NOT NULL,
+    kind TEXT,                      -- OTel span kind: INTERNAL, CLIENT, ...
+    agentops_kind TEXT,             -- session/agent/workflow/operation/task/tool/llm
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER,
+    status_code TEXT,               -- UNSET / OK / ERROR
+    status_message TEXT,
+    model TEXT,
+    provider TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cost_usd REAL,
+    cost_source TEXT,
+    service TEXT,
+    scope TEXT,
+    attributes TEXT NOT NULL,       -- JSON object
+    events TEXT NOT NULL,           -- JSON list of {name, time_ns, attributes}
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns);
+"""
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open ``path`` with WAL, ``synchronous=NORMAL`` and a busy timeout; create the schema if
+    asked. Raises :class:`StoreError` for a missing (when not creating), corrupt or newer file."""
+    if not create and not path.is_file():
+        raise StoreError(f"no local store at {path}")
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), timeout=5.0, isolation_level=None, check_same_thread=False
+        )
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open local store {path}: {exc}") from exc
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        if create:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _check_or_create(conn, path, create)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"local store {path} is unreadable or corrupt: {exc}") from exc
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_or_create(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+    if create:
+        conn.execute("BEGIN IMMEDIATE")  # several processes may create it at once
+        try:
+            for statement in filter(str.strip, _DDL.split(";")):
+                conn.execute(statement)
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            if row[0] is None:
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    try:
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path} is not an agentops-otel store: {exc}") from exc
+    version = row[0]
+    if version is None or version > SCHEMA_VERSION:
+        raise StoreError(
+            f"local store {path} has schema version {version}; this agentops-otel reads "
+            f"version {SCHEMA_VERSION}"
+        )

@@ -1,0 +1,197 @@
+"""Read API over the local store, for the CLI viewer and tests."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+from agentops_otel.store._db import StoreError, connect, default_path
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session with totals maintained at ingest; ``end_ns`` is ``None`` while it runs."""
+
+    id: str
+    name: str | None
+    tags: tuple[str, ...]
+    service: str | None
+    trace_id: str | None
+    start_ns: int | None
+    end_ns: int | None
+    end_state: str | None
+    end_reason: str | None
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    llm_calls: int
+    errors: int
+    span_count: int
+    loop_detected: bool
+    budget_exceeded: bool
+
+    @property
+    def running(self) -> bool:
+        return self.end_ns is None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.end_ns is None or self.start_ns is None:
+            return None
+        return (self.end_ns - self.start_ns) / 1e6
+
+
+@dataclass(frozen=True)
+class SpanRow:
+    """One stored span; ``attributes`` and ``events`` are decoded from JSON."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    session_id: str | None
+    name: str
+    kind: str | None
+    agentops_kind: str | None
+    start_ns: int
+    end_ns: int | None
+    status_code: str | None
+    status_message: str | None
+    model: str | None
+    provider: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    cost_source: str | None
+    service: str | None
+    scope: str | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e6
+
+
+_SESSION_COLUMNS = (
+    "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
+    "input_tokens, output_tokens, llm_calls, errors, span_count, loop_detected, budget_exceeded"
+)
+_SPAN_COLUMNS = (
+    "trace_id, span_id, parent_span_id, session_id, name, kind, agentops_kind, start_ns, end_ns, "
+    "status_code, status_message, model, provider, input_tokens, output_tokens, cost_usd, "
+    "cost_source, service, scope, attributes, events"
+)
+
+
+def _session(row: tuple[Any, ...]) -> SessionRow:
+    values = list(row)
+    values[2] = tuple(json.loads(values[2])) if values[2] else ()
+    values[15], values[16] = bool(values[15]), bool(values[16])
+    return SessionRow(*values)
+
+
+def _span(row: tuple[Any, ...]) -> SpanRow:
+    values = list(row)
+    values[-2], values[-1] = json.loads(values[-2]), json.loads(values[-1])
+    return SpanRow(*values)
+
+
+def _since_ns(since: datetime | float) -> int:
+    seconds = since.timestamp() if isinstance(since, datetime) else float(since)
+    return int(seconds * 1e9)
+
+
+class Store:
+    """Read-only view of a store file. Use :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Store:
+        """Open the store at ``path`` (a file or a directory), else the default per-user path.
+
+        Raises :class:`StoreError` when the file is missing, corrupt, or has a newer schema.
+        """
+        resolved = default_path(path)
+        return cls(connect(resolved, create=False), resolved)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"reading {self.path} failed: {exc}") from exc
+
+    def list_sessions(
+        self,
+        limit: int = 50,
+        tag: str | None = None,
+        end_state: str | None = None,
+        since: datetime | float | None = None,
+    ) -> list[SessionRow]:
+        """Newest sessions first. ``end_state="running"`` selects sessions not yet ended;
+        ``since`` is a datetime or epoch seconds."""
+        where, params = [], []
+        if tag is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)")
+            params.append(tag)
+        if end_state == "running":
+            where.append("end_ns IS NULL")
+        elif end_state is not None:
+            where.append("end_state = ? COLLATE NOCASE")
+            params.append(end_state)
+        if since is not None:
+            where.append("start_ns >= ?")
+            params.append(_since_ns(since))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions {clause} ORDER BY start_ns DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_session(r) for r in rows]
+
+    def resolve_session(self, prefix: str) -> str:
+        """Full session id from a unique prefix (git-like); :class:`StoreError` if none or
+        several match."""
+        prefix = prefix.strip()
+        if not prefix:
+            raise StoreError("empty session id")
+        rows = self._query(
+            "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        ids = [r[0] for r in rows]
+        if prefix in ids:
+            return prefix
+        if not ids:
+            raise StoreError(f"no session matches {prefix!r}")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise StoreError(f"session id {prefix!r} is ambiguous: {shown}")
+        return ids[0]
+
+    def get_session(self, session_id: str) -> SessionRow | None:
+        rows = self._query(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
+        return _session(rows[0]) if rows else None
+
+    def session_spans(self, session_id: str) -> list[SpanRow]:
+        """Every span of the session, in start order (build the tree from ``parent_span_id``)."""
+        rows = self._query(
+            f"SELECT {_SPAN_COLUMNS} FROM spans WHERE session_id = ? ORDER BY start_ns, span_id",
+            (session_id,),
+        )
+        return [_span(r) for r in rows]

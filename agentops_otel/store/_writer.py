@@ -1,0 +1,272 @@
+"""Write ended spans into the local store, keeping per-session totals current as they arrive.
+
+Runs only on an export worker thread (see ``agentops_otel.export``); one transaction per batch,
+``BEGIN IMMEDIATE`` so several processes can write the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import StatusCode
+
+from agentops_otel import _attributes as A
+from agentops_otel.store._db import StoreError, connect, default_path
+
+_log = logging.getLogger("agentops_otel.store")
+
+DEFAULT_RETENTION_DAYS = 30.0
+_LLM_OPERATIONS = frozenset({A.OP_CHAT, A.OP_TEXT_COMPLETION, A.OP_GENERATE_CONTENT, A.OP_EMBEDDINGS})
+_LEGACY_SYSTEM = "gen_ai.system"  # pre-1.37 provider key other instrumentors still send
+_NS_PER_DAY = 86_400 * 10**9
+
+_INSERT_SPAN = """
+INSERT OR IGNORE INTO spans (
+    trace_id, span_id, parent_span_id, session_id, name, kind, agentops_kind, start_ns, end_ns,
+    status_code, status_message, model, provider, input_tokens, output_tokens, cost_usd,
+    cost_source, service, scope, attributes, events
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# Totals accumulate per newly inserted span; a session span's own roll-ups (computed by the
+# AgentOpsSpanProcessor) win when larger, so a re-sent or late span never double counts.
+_UPSERT_SESSION = """
+INSERT INTO sessions (
+    id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd,
+    input_tokens, output_tokens, llm_calls, errors, span_count, loop_detected, budget_exceeded,
+    updated_ns
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    name = COALESCE(excluded.name, sessions.name),
+    tags = COALESCE(excluded.tags, sessions.tags),
+    service = COALESCE(sessions.service, excluded.service),
+    trace_id = COALESCE(sessions.trace_id, excluded.trace_id),
+    start_ns = MIN(COALESCE(sessions.start_ns, excluded.start_ns), excluded.start_ns),
+    end_ns = COALESCE(excluded.end_ns, sessions.end_ns),
+    end_state = COALESCE(excluded.end_state, sessions.end_state),
+    end_reason = COALESCE(excluded.end_reason, sessions.end_reason),
+    cost_usd = sessions.cost_usd + excluded.cost_usd,
+    input_tokens = sessions.input_tokens + excluded.input_tokens,
+    output_tokens = sessions.output_tokens + excluded.output_tokens,
+    llm_calls = sessions.llm_calls + excluded.llm_calls,
+    errors = sessions.errors + excluded.errors,
+    span_count = sessions.span_count + 1,
+    loop_detected = MAX(sessions.loop_detected, excluded.loop_detected),
+    budget_exceeded = MAX(sessions.budget_exceeded, excluded.budget_exceeded),
+    updated_ns = excluded.updated_ns
+"""
+
+_APPLY_ROLLUPS = """
+UPDATE sessions SET
+    cost_usd = MAX(cost_usd, ?), input_tokens = MAX(input_tokens, ?),
+    output_tokens = MAX(output_tokens, ?), llm_calls = MAX(llm_calls, ?), errors = MAX(errors, ?)
+WHERE id = ?
+"""
+
+
+def _pricer() -> Callable[..., Any] | None:
+    try:
+        from agentops_otel.pricing import cost_for
+    except Exception:  # noqa: BLE001 (pricing not installed / not written yet: store without cost)
+        return None
+    return cost_for
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else int(number)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_llm(attrs: Mapping[str, Any]) -> bool:
+    kind = attrs.get(A.SPAN_KIND)
+    if kind is not None:
+        return kind == A.KIND_LLM
+    return attrs.get(A.GEN_AI_OPERATION_NAME) in _LLM_OPERATIONS
+
+
+class StoreWriter:
+    """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write."""
+
+    def __init__(self, path: str | Path | None = None, retention_days: float | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._pricer: Callable[..., Any] | None = None
+        self._pricer_loaded = False
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = connect(self.path, create=True)
+            self._apply_retention(conn)
+            self._conn = conn
+        return self._conn
+
+    def _apply_retention(self, conn: sqlite3.Connection) -> None:
+        if not self.retention_days or self.retention_days <= 0:
+            return
+        cutoff = time.time_ns() - int(self.retention_days * _NS_PER_DAY)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "DELETE FROM spans WHERE session_id IN "
+                "(SELECT id FROM sessions WHERE start_ns < ?)",
+                (cutoff,),
+            )
+            conn.execute("DELETE FROM sessions WHERE start_ns < ?", (cutoff,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def write(self, spans: Sequence[ReadableSpan]) -> int:
+        """Insert ``spans`` (already-stored ones are ignored); return how many were new."""
+        with self._lock:
+            conn = self._connection()
+            now = time.time_ns()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                new = sum(self._write_one(conn, span, now) for span in spans)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return new
+
+    def close(self) -> None:
+        """Close the file unless a write is still running (then the process exit closes it)."""
+        if not self._lock.acquire(timeout=0):
+            return
+        try:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        finally:
+            self._lock.release()
+
+    def _price(self, attrs: Mapping[str, Any], model: str | None, provider: str | None,
+               input_tokens: int | None, output_tokens: int | None) -> tuple[float | None, str | None]:
+        if not self._pricer_loaded:
+            self._pricer, self._pricer_loaded = _pricer(), True
+        if self._pricer is None or not model or (input_tokens is None and output_tokens is None):
+            return None, None
+        try:
+            cost = self._pricer(
+                provider, model, input_tokens=input_tokens or 0, output_tokens=output_tokens or 0,
+                cache_read_tokens=_int(attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)) or 0,
+            )
+        except Exception:  # noqa: BLE001
+            _log.debug("agentops-otel: pricing %s/%s failed", provider, model, exc_info=True)
+            return None, None
+        if cost is None:
+            return None, None
+        return float(cost.total_usd), f"store:{cost.source}"
+
+    def _write_one(self, conn: sqlite3.Connection, span: ReadableSpan, now: int) -> int:
+        ctx = span.context
+        attrs = dict(span.attributes or {})
+        trace_id = format(ctx.trace_id, "032x")
+        parent = format(span.parent.span_id, "016x") if span.parent is not None else None
+        kind = attrs.get(A.SPAN_KIND)
+        llm = _is_llm(attrs)
+        model = attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL)
+        provider = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(_LEGACY_SYSTEM)
+        input_tokens = _int(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS))
+        output_tokens = _int(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS))
+        cost = _num(attrs.get(A.COST_USD))
+        source = attrs.get(A.COST_SOURCE) if cost is not None else None
+        if cost is None and llm:
+            cost, source = self._price(attrs, model, provider, input_tokens, output_tokens)
+        session_id = attrs.get(A.SESSION_ID)
+        # Spans outside any agentops session are grouped by trace, named after the root span.
+        implicit = session_id is None
+        session_id = str(session_id) if session_id is not None else trace_id
+        is_root = kind == A.KIND_SESSION or (implicit and parent is None)
+        service = span.resource.attributes.get("service.name") if span.resource else None
+        error = span.status.status_code is StatusCode.ERROR
+        events = [
+            {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
+            for e in span.events
+        ]
+        cursor = conn.execute(_INSERT_SPAN, (
+            trace_id, format(ctx.span_id, "016x"), parent, session_id, span.name,
+            span.kind.name, kind, span.start_time or 0, span.end_time,
+            span.status.status_code.name, span.status.description, model, provider,
+            input_tokens, output_tokens, cost, source, service,
+            span.instrumentation_scope.name if span.instrumentation_scope else None,
+            _dumps(attrs), _dumps(events),
+        ))
+        if cursor.rowcount != 1:
+            return 0
+        tags = attrs.get(A.SESSION_TAGS)
+        name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
+        conn.execute(_UPSERT_SESSION, (
+            session_id, name, _dumps(list(tags)) if tags is not None else None, service, trace_id,
+            span.start_time or 0, span.end_time if is_root else None,
+            attrs.get(A.SESSION_END_STATE) if is_root else None,
+            attrs.get(A.SESSION_END_REASON) if is_root else None,
+            (cost or 0.0) if llm else 0.0, (input_tokens or 0) if llm else 0,
+            (output_tokens or 0) if llm else 0, 1 if llm else 0, 1 if error else 0,
+            1 if attrs.get(A.LOOP_DETECTED) else 0, 1 if attrs.get(A.BUDGET_EXCEEDED) else 0, now,
+        ))
+        if kind == A.KIND_SESSION:
+            conn.execute(_APPLY_ROLLUPS, (
+                _num(attrs.get(A.TOTAL_COST_USD)) or 0.0,
+                _int(attrs.get(A.TOTAL_INPUT_TOKENS)) or 0,
+                _int(attrs.get(A.TOTAL_OUTPUT_TOKENS)) or 0,
+                _int(attrs.get(A.LLM_CALLS)) or 0, _int(attrs.get(A.ERRORS)) or 0, session_id,
+            ))
+        return 1
+
+
+class StoreSpanExporter(SpanExporter):
+    """``SpanExporter`` over :class:`StoreWriter`. A store that cannot be opened (corrupt,
+    newer schema, unwritable) is reported once and then skipped; the app carries on."""
+
+    def __init__(self, path: str | Path | None = None, retention_days: float | None = None) -> None:
+        self.writer = StoreWriter(path, retention_days)
+        self._broken = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._broken:
+            return SpanExportResult.FAILURE
+        try:
+            self.writer.write(spans)
+        except StoreError as exc:
+            self._broken = True
+            _log.warning("agentops-otel: local store disabled: %s", exc)
+            return SpanExportResult.FAILURE
+        except sqlite3.Error as exc:
+            _log.debug("agentops-otel: local store write failed: %s", exc, exc_info=True)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.writer.close()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
