@@ -12,7 +12,8 @@ The public API is loaded lazily so that ``import agentops_otel`` stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from agentops_otel import _config
 
@@ -22,6 +23,13 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
 
 
+def _repr(value: Any, limit: int) -> str:
+    try:
+        return _cut(repr(value), limit)
+    except Exception:  # noqa: BLE001 - a user's __repr__ may raise
+        return f"<{type(value).__name__}>"
+
+
 def _plain(value: Any, limit: int, depth: int = 0) -> Any:
     """A JSON-serialisable copy of ``value`` with every string cut to ``limit`` characters."""
     if value is None or isinstance(value, (bool, int, float)):
@@ -29,7 +37,7 @@ def _plain(value: Any, limit: int, depth: int = 0) -> Any:
     if isinstance(value, str):
         return _cut(value, limit)
     if depth >= _MAX_DEPTH:
-        return _cut(repr(value), limit)
+        return _repr(value, limit)
     if isinstance(value, dict):
         out = {}
         for i, (k, v) in enumerate(value.items()):
@@ -57,7 +65,7 @@ def _plain(value: Any, limit: int, depth: int = 0) -> Any:
             return _plain(dataclasses.asdict(value), limit, depth + 1)
         except Exception:  # noqa: BLE001
             pass
-    return _cut(repr(value), limit)
+    return _repr(value, limit)
 
 
 def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
@@ -69,7 +77,7 @@ def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
             value = settings.redact(key, value)
         return json.dumps(_plain(value, limit), ensure_ascii=False, default=str)
     except Exception:  # noqa: BLE001 - content is best effort, never the user's problem
-        return json.dumps(_cut(repr(value), limit))
+        return json.dumps(_repr(value, limit))
 
 
 def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import ProxyTracerProvider, Tracer
@@ -25,8 +26,8 @@ class _State:
     provider: Any = None  # the SDK TracerProvider our spans go to
     owned: bool = False  # we created it (and may shut it down)
     tracer: Tracer | None = None
-    export_processors: list[Any] = []
-    instrumentors: list[Any] = []
+    export_processors: tuple[Any, ...] = ()
+    instrumentors: tuple[Any, ...] = ()
     auto_session: Any = None
     exit_registered = False
 
@@ -52,10 +53,10 @@ def tracer_provider() -> Any:
 
 def _attach_provider(settings: _config.Settings) -> None:
     """Proxy global → create and set ours; SDK provider → join it; anything else → private."""
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource  # noqa: PLC0415
-    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
 
-    from agentops_otel.processor import AgentOpsSpanProcessor  # noqa: PLC0415
+    from agentops_otel.processor import AgentOpsSpanProcessor
 
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
@@ -73,30 +74,36 @@ def _attach_provider(settings: _config.Settings) -> None:
                 "provider; agentops-otel uses a private provider for its own spans",
                 type(current).__name__)
     provider.add_span_processor(AgentOpsSpanProcessor())
-    _state.export_processors = _export_processors(settings, joined=not owned)
+    _state.export_processors = tuple(_export_processors(settings))
     for processor in _state.export_processors:
         provider.add_span_processor(processor)
     _state.provider, _state.owned = provider, owned
     _state.tracer = provider.get_tracer(A.TRACER_NAME)
 
 
-def _export_processors(settings: _config.Settings, joined: bool) -> list[Any]:
+def _export_processors(settings: _config.Settings) -> list[Any]:
     try:
-        from agentops_otel.export import build_span_processors  # noqa: PLC0415
+        from agentops_otel.export import build_span_processors
     except ImportError:
         return []
     try:
-        return list(build_span_processors(settings, joined=joined))
+        return list(build_span_processors(settings))
     except Exception:  # noqa: BLE001
         _log.warning("agentops-otel: could not set up export; spans stay local", exc_info=True)
         return []
 
 
 def _instrument(selection: bool | Sequence[str]) -> None:
-    """Activate our ``agentops_*`` instrumentors whose libraries are installed."""
+    """Activate our ``agentops_*`` instrumentors whose libraries are installed.
+
+    An instrumentor naming ``target_modules`` is applied when its library is first imported
+    (at once if it already is), so ``init()`` never imports a library the program doesn't use.
+    """
     if selection is False:
         return
-    from importlib.metadata import entry_points  # noqa: PLC0415
+    from importlib.metadata import entry_points
+
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 
     wanted = None if selection is True else {
         n if n.startswith("agentops_") else f"agentops_{n}" for n in selection}
@@ -105,23 +112,33 @@ def _instrument(selection: bool | Sequence[str]) -> None:
             continue
         try:
             instrumentor = ep.load()()
-            if instrumentor.is_instrumented_by_opentelemetry:
-                continue
-            from opentelemetry.instrumentation.dependencies import (  # noqa: PLC0415
-                get_dependency_conflicts,
-            )
-
             if get_dependency_conflicts(instrumentor.instrumentation_dependencies()):
                 continue  # the library is not installed (or not in range): skip silently
-            instrumentor.instrument(tracer_provider=_state.provider, skip_dep_check=True)
-            _state.instrumentors.append(instrumentor)
+            modules = getattr(instrumentor, "target_modules", ())
+            if modules:
+                import wrapt
+
+                wrapt.register_post_import_hook(
+                    lambda _module, i=instrumentor: _apply(i), modules[0])
+            else:
+                _apply(instrumentor)
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
 
 
+def _apply(instrumentor: Any) -> None:
+    try:
+        if instrumentor.is_instrumented_by_opentelemetry or _state.provider is None:
+            return
+        instrumentor.instrument(tracer_provider=_state.provider, skip_dep_check=True)
+        _state.instrumentors = (*_state.instrumentors, instrumentor)
+    except Exception:  # noqa: BLE001
+        _log.debug("agentops-otel: instrumenting failed", exc_info=True)
+
+
 def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
-    from agentops_otel import _session, _threads  # noqa: PLC0415
+    from agentops_otel import _session, _threads
 
     with _lock:
         if _state.provider is not None:
@@ -130,7 +147,7 @@ def init(**kwargs: Any) -> None:
         settings = _config.resolve(**kwargs)
         _config.install(settings)
         try:
-            from agentops_otel import pricing  # noqa: PLC0415
+            from agentops_otel import pricing
 
             pricing.preload()
         except Exception:  # noqa: BLE001
@@ -149,7 +166,7 @@ def init(**kwargs: Any) -> None:
 
 def end_session(end_state: str = "Success", reason: str | None = None) -> None:
     """End the current session (the one ``init()`` started, if no other is current)."""
-    from agentops_otel import _session  # noqa: PLC0415
+    from agentops_otel import _session
 
     handle = _session.current_session() or _state.auto_session
     if handle is None:
@@ -187,7 +204,7 @@ def flush(timeout: float | None = None) -> bool:
 
 def shutdown(timeout: float | None = None) -> None:
     """End open sessions as ``Indeterminate``, flush and stop exporting, within the bound."""
-    from agentops_otel import _session  # noqa: PLC0415
+    from agentops_otel import _session
 
     with _lock:
         for handle in _session.open_sessions():
@@ -207,10 +224,10 @@ def shutdown(timeout: float | None = None) -> None:
                 instrumentor.uninstrument()
             except Exception:  # noqa: BLE001
                 pass
-        _state.instrumentors = []
+        _state.instrumentors = ()
         _state.provider = None
         _state.tracer = None
-        _state.export_processors = []
+        _state.export_processors = ()
 
 
 def _at_exit() -> None:

@@ -7,7 +7,8 @@ import inspect
 import logging
 import threading
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace

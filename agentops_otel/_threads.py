@@ -2,12 +2,14 @@
 
 asyncio tasks copy the context by themselves; ``threading.Thread`` and
 ``ThreadPoolExecutor.submit`` do not, so work handed to them would leave its session. We wrap
-``Thread.start`` and the method that calls ``run()`` and ``ThreadPoolExecutor.submit`` (stdlib methods, not builtins).
+``Thread.start``, the method that calls ``run()``, and ``ThreadPoolExecutor.submit``
+(stdlib methods, not builtins).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry import context as otel_context
 

@@ -12,15 +12,14 @@ import functools
 import inspect
 import logging
 import uuid
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
 
 from agentops_otel import _attributes as A
-from agentops_otel import _config, _content, _runtime
-from agentops_otel.processor import write_rollups
+from agentops_otel import _config, _runtime, spans
 
 _log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,39 +29,12 @@ _INSTANCE_KEY = otel_context.create_key("agentops-agent-instance")
 class _SpanSpec:
     """How to name and describe one kind of span."""
 
-    __slots__ = ("kind", "name", "attributes", "input_key", "output_key")
+    __slots__ = ("attributes", "kind", "name")
 
-    def __init__(self, kind: str, name: str, attributes: dict[str, Any]) -> None:
+    def __init__(self, kind: str, name: str, role: str | None = None,
+                 agent_id: str | None = None) -> None:
         self.kind = kind
-        self.name = name
-        self.attributes = attributes
-        tool = kind == A.KIND_TOOL
-        self.input_key = A.GEN_AI_TOOL_CALL_ARGUMENTS if tool else A.INPUT
-        self.output_key = A.GEN_AI_TOOL_CALL_RESULT if tool else A.OUTPUT
-
-
-def _spec(kind: str, name: str, role: str | None = None, agent_id: str | None = None) -> _SpanSpec:
-    attrs: dict[str, Any] = {A.SPAN_KIND: kind}
-    if kind == A.KIND_AGENT:
-        attrs.update({
-            A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT,
-            A.GEN_AI_AGENT_NAME: name,
-            A.AGENT_NAME: name,
-            A.AGENT_ID: agent_id or str(uuid.uuid5(uuid.NAMESPACE_OID, name)),
-            A.GEN_AI_AGENT_ID: agent_id or str(uuid.uuid5(uuid.NAMESPACE_OID, name)),
-        })
-        if role:
-            attrs[A.AGENT_ROLE] = role
-        return _SpanSpec(kind, f"invoke_agent {name}", attrs)
-    if kind == A.KIND_WORKFLOW:
-        attrs.update({A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_WORKFLOW, A.GEN_AI_WORKFLOW_NAME: name})
-        return _SpanSpec(kind, f"invoke_workflow {name}", attrs)
-    if kind == A.KIND_TOOL:
-        attrs.update({A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL, A.GEN_AI_TOOL_NAME: name,
-                      A.GEN_AI_TOOL_TYPE: "function"})
-        return _SpanSpec(kind, f"execute_tool {name}", attrs)
-    attrs[A.OPERATION_NAME] = name
-    return _SpanSpec(kind, f"{kind} {name}", attrs)
+        self.name, self.attributes = spans.describe(kind, name, role=role, agent_id=agent_id)
 
 
 def _inputs(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -84,7 +56,7 @@ def _is_method(fn: Callable[..., Any]) -> bool:
 class _Run:
     """One decorated call: its span and the context it runs in."""
 
-    __slots__ = ("span", "ctx", "spec")
+    __slots__ = ("ctx", "span", "spec")
 
     def __init__(self, spec: _SpanSpec, fn: Callable[..., Any], args: tuple, kwargs: dict,
                  extra_ctx: dict[Any, Any] | None = None) -> None:
@@ -94,23 +66,17 @@ class _Run:
         for key, value in (extra_ctx or {}).items():
             ctx = otel_context.set_value(key, value, ctx)
         self.ctx = ctx
-        if _config.current().capture_content and (args or kwargs):
-            self.span.set_attribute(spec.input_key,
-                                    _content.to_json(_inputs(fn, args, kwargs), spec.input_key))
+        if (args or kwargs) and _config.current().capture_content:
+            spans.record_input(self.span, spec.kind, _inputs(fn, args, kwargs))
 
     def output(self, value: Any) -> None:
-        if value is not None and _config.current().capture_content:
-            self.span.set_attribute(self.spec.output_key,
-                                    _content.to_json(value, self.spec.output_key))
+        spans.record_output(self.span, self.spec.kind, value)
 
     def error(self, exc: BaseException) -> None:
-        self.span.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
-        self.span.record_exception(exc)
-        self.span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+        spans.record_error(self.span, exc)
 
     def end(self) -> None:
-        write_rollups(self.span)
-        self.span.end()
+        spans.end_span(self.span)
 
 
 def _begin(spec: _SpanSpec, fn: Callable[..., Any], args: tuple, kwargs: dict,
@@ -181,7 +147,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
                     except GeneratorExit:
                         await agen.aclose()
                         raise
-                    except BaseException as exc:  # thrown in by the consumer
+                    except BaseException as exc:  # noqa: BLE001 - thrown in by the consumer
                         thrown = exc
             finally:
                 _safe(run.end)
@@ -219,7 +185,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
                     except GeneratorExit:
                         gen.close()
                         raise
-                    except BaseException as exc:
+                    except BaseException as exc:  # noqa: BLE001 - thrown in by the consumer
                         thrown = exc
             finally:
                 _safe(run.end)
@@ -276,7 +242,7 @@ def _function_decorator(kind: str, target: Callable[..., Any] | None, name: str 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if kind == A.KIND_AGENT and inspect.isclass(fn):
             return _agent_class(fn, name or fn.__name__, role)
-        spec = _spec(kind, name or getattr(fn, "__name__", kind), role)
+        spec = _SpanSpec(kind, name or getattr(fn, "__name__", kind), role)
         return _wrap(fn, lambda _args: spec)
 
     return decorate(target) if target is not None else decorate
@@ -295,7 +261,7 @@ def _agent_class(cls: type, name: str, role: str | None) -> type:
             return f"{name}-{id(instance):x}"
 
     def spec_for(args: tuple) -> _SpanSpec:
-        return _spec(A.KIND_AGENT, name, role, agent_id(args[0]))
+        return _SpanSpec(A.KIND_AGENT, name, role, agent_id(args[0]))
 
     def skip(args: tuple) -> dict[Any, Any] | None:
         if not args:

@@ -22,7 +22,8 @@ class BudgetExceededError(AgentOpsError):
 
 
 class LoopDetectedError(AgentOpsError):
-    """The same model request repeated ``loop_threshold`` times in a session, with ``on_loop="raise"``."""
+    """The same model request was sent ``loop_threshold`` times in one session, and
+    ``on_loop="raise"`` was asked for."""
 
     def __init__(self, session_id: str, count: int) -> None:
         super().__init__(

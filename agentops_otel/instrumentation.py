@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wrapt
 
@@ -21,7 +22,7 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 class _Switchable:
     """Calls ``wrapper`` while on; plain pass-through once switched off."""
 
-    __slots__ = ("wrapper", "on")
+    __slots__ = ("on", "wrapper")
 
     def __init__(self, wrapper: Wrapper) -> None:
         self.wrapper = wrapper

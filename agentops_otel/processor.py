@@ -35,8 +35,19 @@ _MAX_FINGERPRINTS = 10_000
 class _Ledger:
     """Running totals of one open aggregating span (and, for sessions, budget and loop state)."""
 
-    __slots__ = ("span", "cost", "input_tokens", "output_tokens", "calls", "errors",
-                 "limit_usd", "budget_exceeded", "fingerprints", "loop_count", "session_id")
+    __slots__ = (
+        "budget_exceeded",
+        "calls",
+        "cost",
+        "errors",
+        "fingerprints",
+        "input_tokens",
+        "limit_usd",
+        "loop_count",
+        "output_tokens",
+        "session_id",
+        "span",
+    )
 
     def __init__(self, span: Span, session_id: str | None = None,
                  limit_usd: float | None = None) -> None:
@@ -155,7 +166,7 @@ class AgentOpsSpanProcessor(SpanProcessor):
                 session = ledger
             else:
                 ledger = _Ledger(span)
-            chain = chain + (ledger,)
+            chain = (*chain, ledger)
         if not chain:
             return
         with _lock:

@@ -28,7 +28,7 @@ DEFAULT_EXPORTER_ENDPOINT = "https://otlp.agentops.ai"
 _AUTH_PATH = "/v3/auth/token"
 _TRACES_PATH = "/v1/traces"
 _REFRESH_BEFORE_S = 300.0  # renew this long before the token's ``exp``
-_MIN_REFRESH_INTERVAL_S = 10.0  # a 401 right after a fresh token does not trigger another
+_MIN_REFRESH_INTERVAL_S = 30.0  # at most one 401-triggered refresh per interval
 _MAX_BACKOFF_S = 60.0
 
 _PENDING, _READY, _REJECTED, _STOPPED = "pending", "ready", "rejected", "stopped"
@@ -69,7 +69,7 @@ class AgentOpsBackendExporter(SpanExporter):
         self._cond = threading.Condition()
         self._state = _PENDING
         self._token: str | None = None
-        self._fetched_at = 0.0
+        self._forced_refresh_at = float("-inf")
         self._refresh_at: float | None = None
         self.project_id: str | None = None
         self._session = requests.Session()
@@ -136,7 +136,7 @@ class AgentOpsBackendExporter(SpanExporter):
         with self._cond:
             if self._state == _STOPPED:
                 return
-            self._token, self._state, self._fetched_at = token, _READY, time.time()
+            self._token, self._state = token, _READY
             self._refresh_at = None if expiry is None else expiry - _REFRESH_BEFORE_S
             self.project_id = str(project_id) if project_id else None
             self._cond.notify_all()
@@ -161,8 +161,9 @@ class AgentOpsBackendExporter(SpanExporter):
         with self._cond:
             if self._state != _READY or self._token != token:
                 return self._state == _READY
-            if time.time() - self._fetched_at < _MIN_REFRESH_INTERVAL_S:
+            if time.monotonic() - self._forced_refresh_at < _MIN_REFRESH_INTERVAL_S:
                 return False
+            self._forced_refresh_at = time.monotonic()
             self._state = _PENDING
             self._cond.notify_all()
             return True

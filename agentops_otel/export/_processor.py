@@ -78,7 +78,7 @@ class BoundedExportProcessor(SpanProcessor):
         self.exporter = exporter
         self.name = name
         self._cap = max(1, max_queue_size)
-        self._batch = max(1, min(max_batch_size, self._cap))
+        self._batch = max(1, min(max_batch_size, self._cap // 2))  # wake before it is full
         self._delay = schedule_delay_s
         self._group = group or ShutdownGroup(exit_timeout_s)
         self._group.add(self)
@@ -94,6 +94,8 @@ class BoundedExportProcessor(SpanProcessor):
         self.lost: dict[str, int] = {
             REASON_QUEUE_FULL: 0, REASON_EXPORT_FAILED: 0, REASON_SHUTDOWN: 0
         }
+        self._in_flight = 0
+        self._abandoned = False  # set when shutdown gave up waiting for the worker
         self._warned = False
         self._final_reported = False
         meter = metrics.get_meter(TRACER_NAME, meter_provider=meter_provider)
@@ -143,7 +145,12 @@ class BoundedExportProcessor(SpanProcessor):
         deadline = self._group.begin()
         self._worker.join(max(0.0, deadline - time.monotonic()))
         if self._worker.is_alive():
-            # Still inside an export: abort the exporter's retries; the daemon thread is abandoned.
+            # Still inside an export: count what is left, abort the exporter's retries and
+            # abandon the daemon thread.
+            with self._lock:
+                self._abandoned = True
+            self._count(REASON_SHUTDOWN, self._in_flight + len(self._queue))
+            self._queue.clear()
             self._close_exporter()
         self._report_final()
 
@@ -178,8 +185,11 @@ class BoundedExportProcessor(SpanProcessor):
             for waiter in waiters:
                 waiter.set()
             if self._stop_deadline is not None:
-                left = len(self._queue)
-                self._queue.clear()
+                with self._lock:
+                    if self._abandoned:
+                        return
+                    left = len(self._queue)
+                    self._queue.clear()
                 self._count(REASON_SHUTDOWN, left)
                 self._close_exporter()
                 return
@@ -194,12 +204,14 @@ class BoundedExportProcessor(SpanProcessor):
             self._export(batch)
 
     def _export(self, batch: Sequence[ReadableSpan]) -> None:
+        self._in_flight = len(batch)
         try:
             ok = self.exporter.export(batch) is SpanExportResult.SUCCESS
         except Exception:  # noqa: BLE001 (an exporter bug must not kill the worker)
             _log.debug("agentops-otel: exporter %s raised", self.name, exc_info=True)
             ok = False
-        if not ok:
+        self._in_flight = 0
+        if not ok and not self._abandoned:  # once abandoned, shutdown counted this batch
             self._count(REASON_EXPORT_FAILED, len(batch))
 
     def _count(self, reason: str, n: int) -> None:

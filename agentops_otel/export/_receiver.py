@@ -78,7 +78,7 @@ class OtlpReceiver:
         self.fault = fault
         self.routes = dict(routes or {})
         self.spans: list[dict[str, Any]] = []
-        self.requests: list[dict[str, str]] = []  # headers of every traces request
+        self.requests: list[dict[str, str]] = []  # lower-cased headers of each traces request
         self._cond = threading.Condition()
         receiver = self
 
@@ -144,7 +144,7 @@ class OtlpReceiver:
             body = zlib.decompress(body)
         spans = decode_request(body)
         with self._cond:
-            self.requests.append(dict(handler.headers.items()))
+            self.requests.append({k.lower(): v for k, v in handler.headers.items()})
             self.spans.extend(spans)
             self._cond.notify_all()
         self._reply(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -127,8 +128,19 @@ def start_llm_call(
 class LLMCall:
     """The span of one model request and what is known about it so far."""
 
-    __slots__ = ("span", "_operation", "_provider", "_model", "_response_model", "_usage",
-                 "_start", "_first_chunk_at", "_token", "_ended", "_error")
+    __slots__ = (
+        "_ended",
+        "_error",
+        "_first_chunk_at",
+        "_model",
+        "_operation",
+        "_provider",
+        "_response_model",
+        "_start",
+        "_token",
+        "_usage",
+        "span",
+    )
 
     def __init__(self, span: Any, operation: str, provider: str, model: str | None) -> None:
         self.span = span
@@ -179,11 +191,11 @@ class LLMCall:
             return
         try:
             if messages is not None:
-                self.span.set_attribute(
-                    A.GEN_AI_INPUT_MESSAGES, _content.messages_json(messages, A.GEN_AI_INPUT_MESSAGES))
+                key = A.GEN_AI_INPUT_MESSAGES
+                self.span.set_attribute(key, _content.messages_json(messages, key))
             if system is not None:
-                self.span.set_attribute(
-                    A.GEN_AI_SYSTEM_INSTRUCTIONS, _content.to_json(system, A.GEN_AI_SYSTEM_INSTRUCTIONS))
+                key = A.GEN_AI_SYSTEM_INSTRUCTIONS
+                self.span.set_attribute(key, _content.to_json(system, key))
             if tools:
                 self.span.set_attribute(
                     A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS))
@@ -195,8 +207,8 @@ class LLMCall:
         if not _config.current().capture_content:
             return
         try:
-            self.span.set_attribute(
-                A.GEN_AI_OUTPUT_MESSAGES, _content.messages_json(messages, A.GEN_AI_OUTPUT_MESSAGES))
+            key = A.GEN_AI_OUTPUT_MESSAGES
+            self.span.set_attribute(key, _content.messages_json(messages, key))
         except Exception:  # noqa: BLE001
             _contain("recording LLM output")
 
@@ -227,7 +239,8 @@ class LLMCall:
                     A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
                     A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
                     A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
-            self.span.set_attributes({k: v for k, v in zip(keys, values) if v is not None})
+            self.span.set_attributes(
+                {k: v for k, v in zip(keys, values, strict=True) if v is not None})
             if values[0] is not None or values[1] is not None:
                 self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
         except Exception:  # noqa: BLE001
@@ -268,7 +281,7 @@ class LLMCall:
             _contain("ending an LLM span")
 
     def _price_and_measure(self) -> None:
-        from agentops_otel import pricing  # noqa: PLC0415 - keeps the import path light
+        from agentops_otel import pricing
 
         usage = self._usage
         model = self._response_model or self._model
@@ -313,7 +326,7 @@ class LLMCall:
     def wrap_stream(self, stream: Any, accumulator: StreamAccumulator) -> Any:
         """Return ``stream`` behind a proxy that feeds ``accumulator`` and ends the span once:
         on exhaustion, ``close()``, context-manager exit, an error mid-stream or abandonment."""
-        from agentops_otel.genai._stream import wrap  # noqa: PLC0415
+        from agentops_otel.genai._stream import wrap
 
         try:
             return wrap(stream, self, accumulator)

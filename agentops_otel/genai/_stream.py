@@ -16,7 +16,7 @@ def _finish(call: Any, accumulator: Any, exc: BaseException | None = None,
     try:
         accumulator.finish(call)
     except Exception:  # noqa: BLE001
-        from agentops_otel.genai import _contain  # noqa: PLC0415
+        from agentops_otel.genai import _contain
 
         _contain("reading a streamed response")
     if exc is not None:
@@ -42,7 +42,7 @@ class _StreamProxy(wrapt.ObjectProxy):
         try:
             self._self_acc.add(chunk)
         except Exception:  # noqa: BLE001
-            from agentops_otel.genai import _contain  # noqa: PLC0415
+            from agentops_otel.genai import _contain
 
             _contain("reading a stream chunk")
 

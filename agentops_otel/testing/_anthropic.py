@@ -71,8 +71,9 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                 conv.tool_results.append(text)
         if i == last_user:
             conv.last_user_text = "".join(
-                _block_text(b) for b in blocks(message) if isinstance(b, dict)
-                and b.get("type") == "text"
+                _block_text(b)
+                for b in blocks(message)
+                if isinstance(b, dict) and b.get("type") == "text"
             )
     tools = body.get("tools") or []
     specs = [
@@ -106,10 +107,15 @@ def messages(body: dict[str, Any], ctx: Context) -> Result:
         "output_tokens": out,
         "cache_creation_input_tokens": cache_write,
         "cache_read_input_tokens": cache_read,
-        "cache_creation": {"ephemeral_5m_input_tokens": cache_write, "ephemeral_1h_input_tokens": 0},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cache_write,
+            "ephemeral_1h_input_tokens": 0,
+        },
         "service_tier": "standard",
     }
-    usage = normalized_usage(total_in, out, cache_read, cache_write, 0) if ctx.report_usage else None
+    usage = (
+        normalized_usage(total_in, out, cache_read, cache_write, 0) if ctx.report_usage else None
+    )
     if decision.tool_name:
         block: dict[str, Any] = {
             "type": "tool_use",
@@ -146,8 +152,11 @@ def messages(body: dict[str, Any], ctx: Context) -> Result:
         emit("content_block_start", index=0, content_block={**block, "input": {}})
         emit("ping")
         for piece in split_arguments(decision.tool_arguments):
-            emit("content_block_delta", index=0,
-                 delta={"type": "input_json_delta", "partial_json": piece})
+            emit(
+                "content_block_delta",
+                index=0,
+                delta={"type": "input_json_delta", "partial_json": piece},
+            )
     else:
         emit("content_block_start", index=0, content_block={"type": "text", "text": ""})
         emit("ping")

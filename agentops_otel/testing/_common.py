@@ -1,4 +1,4 @@
-"""Provider-neutral parts of the fake LLM server: conversation model, reply choice, usage, faults."""
+"""Provider-neutral parts of the fake LLM server: conversation, reply choice, usage, faults."""
 
 from __future__ import annotations
 

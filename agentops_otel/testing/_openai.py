@@ -66,7 +66,12 @@ _CHAT_USAGE = (
     "prompt_tokens_details",
     "completion_tokens_details",
 )
-_RESPONSES_USAGE = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+_RESPONSES_USAGE = (
+    "input_tokens",
+    "output_tokens",
+    "input_tokens_details",
+    "output_tokens_details",
+)
 
 
 def _decide_with_format(
@@ -330,17 +335,27 @@ def _responses_events(response: dict[str, Any], item: dict[str, Any]) -> list[An
     emit("response.in_progress", response=started)
     ids = {"item_id": item["id"], "output_index": 0}
     if item["type"] == "function_call":
-        emit("response.output_item.added", output_index=0,
-             item={**item, "arguments": "", "status": "in_progress"})
+        emit(
+            "response.output_item.added",
+            output_index=0,
+            item={**item, "arguments": "", "status": "in_progress"},
+        )
         for piece in split_arguments(item["arguments"]):
             emit("response.function_call_arguments.delta", **ids, delta=piece)
-        emit("response.function_call_arguments.done", **ids, name=item["name"],
-             arguments=item["arguments"])
+        emit(
+            "response.function_call_arguments.done",
+            **ids,
+            name=item["name"],
+            arguments=item["arguments"],
+        )
     else:
         part = item["content"][0]
         empty_part = {**part, "text": ""}
-        emit("response.output_item.added", output_index=0,
-             item={**item, "status": "in_progress", "content": []})
+        emit(
+            "response.output_item.added",
+            output_index=0,
+            item={**item, "status": "in_progress", "content": []},
+        )
         emit("response.content_part.added", **ids, content_index=0, part=empty_part)
         for piece in split_text(part["text"]):
             emit("response.output_text.delta", **ids, content_index=0, delta=piece, logprobs=[])

@@ -49,15 +49,19 @@ Usage (non-zero, computable from the request):
 
 Faults, triggered when the model name contains:
 ``error-400|401|404|429|500|503`` (provider-shaped error body with that status; 429/5xx carry
-``retry-after-ms: 10``), ``no-usage`` (valid response without usage), ``malformed-sse`` (streams:
-a non-JSON data line after the first good event), ``reset-mid-stream`` (two good events, or half
-a plain body, then the connection is shut down), ``slow-<ms>`` (sleep before answering).
+``retry-after-ms: 10`` so SDK retries are quick), ``no-usage`` (valid response without usage;
+anthropic's ``messages.stream()`` helper itself cannot accumulate such a stream, raw
+``create(stream=True)`` can), ``malformed-sse`` (streams: a non-JSON data line after the first
+good event), ``reset-mid-stream`` (two good events, or half a plain body, then the connection is
+shut down), ``slow-<ms>`` (sleep before answering). Every response carries ``x-request-id`` and
+``request-id`` headers (the SDKs expose them as ``_request_id``).
 
 Request log: ``server.requests`` is a copy of one dict per request with ``method``, ``path``,
 ``model``, ``stream``, ``body``, ``headers`` (lower-case names), ``status``, ``request_id``,
 ``response_id`` and ``usage`` — ``{"input_tokens" (T, including cache read and creation),
 "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"}`` as reported,
 or None (errors, ``no-usage``, streams without usage, interrupted streams, non-model endpoints).
+``FakeLLMServer(log_requests=False)`` keeps no log, for long benchmark runs.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from agentops_otel.testing import _anthropic, _openai
@@ -188,8 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.error_status:
             self._error(entry, flavour, faults.error_status)
             return
-        ctx = Context(rules=fake._rules_snapshot(), report_usage=not faults.no_usage,
-                      new_id=fake._new_id)
+        ctx = Context(
+            rules=fake._rules_snapshot(), report_usage=not faults.no_usage, new_id=fake._new_id
+        )
         try:
             result = route[1](body, ctx)
         except Exception as exc:  # noqa: BLE001 - a bug in the fake: answer 500, say why
@@ -224,7 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 429 or status >= 500:
             self.send_header("retry-after-ms", "10")
 
-    def _send_json(self, request_id: str, status: int, body: dict[str, Any], faults: Faults) -> None:
+    def _send_json(
+        self, request_id: str, status: int, body: dict[str, Any], faults: Faults
+    ) -> None:
         data = json.dumps(body).encode()
         self._headers(status, request_id, "application/json")
         self.send_header("content-length", str(len(data)))
@@ -268,8 +275,10 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeLLMServer:
     """Fake OpenAI/Anthropic server on 127.0.0.1; see the module docstring for its behaviour."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, log_requests: bool = True) -> None:
+        """``port=0`` picks a free port; ``log_requests=False`` keeps no log (long benchmarks)."""
         self._requested_port = port
+        self._log_requests = log_requests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -279,7 +288,7 @@ class FakeLLMServer:
         self._port: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> Self:
+    def start(self) -> FakeLLMServer:
         """Bind and serve in a daemon thread (no-op if already running)."""
         if self._httpd is None:
             self._httpd = _HTTPServer(self, self._requested_port)
@@ -304,7 +313,7 @@ class FakeLLMServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> FakeLLMServer:
         return self.start()
 
     def __exit__(
@@ -370,6 +379,8 @@ class FakeLLMServer:
         return totals
 
     def _record(self, entry: dict[str, Any]) -> None:
+        if not self._log_requests:
+            return
         with self._lock:
             self._log.append(entry)
 

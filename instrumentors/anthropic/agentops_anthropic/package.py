@@ -1,0 +1,3 @@
+"""The anthropic versions this instrumentor supports (checked by ``BaseInstrumentor``)."""
+
+_instruments = ("anthropic >= 0.40, < 3",)

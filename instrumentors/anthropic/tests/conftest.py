@@ -1,0 +1,64 @@
+"""Fixtures: one fake server per module, a SpanCapture with the instrumentor on it per test."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import anthropic
+import pytest
+
+try:
+    import agentops_otel  # noqa: F401
+except ImportError:  # the core is not installed: use the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from agentops_otel import _config
+from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.spans import SpanCapture
+
+from agentops_anthropic import AnthropicInstrumentor
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def capture(caplog):
+    """Instrumented for the test; fails it if any span of ours was ended twice."""
+    cap = SpanCapture()
+    AnthropicInstrumentor().instrument(tracer_provider=cap.provider)
+    caplog.set_level(logging.WARNING, logger="opentelemetry.sdk.trace")
+    try:
+        yield cap
+    finally:
+        AnthropicInstrumentor().uninstrument()
+        cap.shutdown()
+    ended_twice = [r for r in caplog.records if "ended span" in r.getMessage()]
+    assert not ended_twice, ended_twice
+
+
+@pytest.fixture
+def client(server):
+    return anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="sk-test",
+                               max_retries=0)
+
+
+@pytest.fixture
+def aclient(server):
+    return anthropic.AsyncAnthropic(base_url=server.anthropic_base_url, api_key="sk-test",
+                                    max_retries=0)
+
+
+@pytest.fixture
+def no_content():
+    """Content capture switched off for the test."""
+    before = _config.current()
+    _config.install(replace(before, capture_content=False))
+    yield
+    _config.install(before)

@@ -1,0 +1,87 @@
+"""agentops-otel instrumentation for the OpenAI Python SDK (openai 2.x and 3.x).
+
+One CLIENT span per model request, through the shared GenAI span helper, for
+``chat.completions.create`` / ``parse`` / ``stream``, ``embeddings.create`` and
+``responses.create`` / ``parse`` / ``stream`` (sync and async, streamed or not, and through
+``with_raw_response``), with usage, cost and, when content capture is on, the messages.
+
+Usage::
+
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from agentops_openai._wrappers import _Target, request_wrappers, stream_manager
+from agentops_openai.package import _instruments
+from agentops_otel.instrumentation import Patches
+
+__all__ = ["OpenAIInstrumentor"]
+__version__ = "0.1.0"
+
+_CHAT = "openai.resources.chat.completions"
+_EMBEDDINGS = "openai.resources.embeddings"
+_RESPONSES = "openai.resources.responses"
+
+
+def _sdk_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(Azure client classes, ``with_raw_response`` result classes) of the installed SDK."""
+    azure: tuple[type, ...] = ()
+    raw: tuple[type, ...] = ()
+    try:
+        from openai import AsyncAzureOpenAI, AzureOpenAI  # noqa: PLC0415 - only once instrumenting
+
+        azure = (AzureOpenAI, AsyncAzureOpenAI)
+    except ImportError:
+        pass
+    try:
+        from openai._legacy_response import LegacyAPIResponse  # noqa: PLC0415
+
+        raw = (LegacyAPIResponse,)
+    except ImportError:
+        pass
+    return azure, raw
+
+
+class OpenAIInstrumentor(BaseInstrumentor):
+    """Instruments the openai SDK's chat completions, embeddings and Responses API."""
+
+    _patches: Patches | None = None  # BaseInstrumentor is a singleton: no per-call __init__
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        tracer = trace.get_tracer(__name__, __version__,
+                                  tracer_provider=kwargs.get("tracer_provider"))
+        azure, raw = _sdk_types()
+        self._patches = patches = Patches()
+        wrappers = request_wrappers(tracer, _Target(azure), raw)
+        chat, embeddings, responses = (wrappers["chat"], wrappers["embeddings"],
+                                       wrappers["responses"])
+        for module, sync_class, async_class, method, pair in (
+            (_CHAT, "Completions", "AsyncCompletions", "create", chat),
+            (_CHAT, "Completions", "AsyncCompletions", "parse", chat),
+            (_EMBEDDINGS, "Embeddings", "AsyncEmbeddings", "create", embeddings),
+            (_RESPONSES, "Responses", "AsyncResponses", "create", responses),
+            (_RESPONSES, "Responses", "AsyncResponses", "parse", responses),
+        ):
+            patches.wrap(module, f"{sync_class}.{method}", pair[0])
+            patches.wrap(module, f"{async_class}.{method}", pair[1])
+        for module, sync_class, async_class in (
+            (_CHAT, "Completions", "AsyncCompletions"),
+            (_RESPONSES, "Responses", "AsyncResponses"),
+        ):
+            patches.wrap(module, f"{sync_class}.stream", stream_manager)
+            patches.wrap(module, f"{async_class}.stream", stream_manager)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        if self._patches is not None:
+            self._patches.restore()
+            self._patches = None
