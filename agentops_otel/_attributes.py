@@ -127,3 +127,13 @@ IDENTITY_KEYS = (SESSION_ID, SESSION_NAME, AGENT_NAME, AGENT_ROLE, AGENT_ID, OPE
 
 TRACER_NAME = "agentops_otel"
 STREAM_ABANDONED = "agentops.stream.abandoned"
+# On another vendor's LLM span that describes a request one of ours already counts.
+LLM_DUPLICATE = "agentops.llm.duplicate"
+INFERENCE_OPERATIONS = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS})
+
+# Agent frameworks: handoffs between agents (a span event on the handing-off agent's span) and
+# guardrail results (openai-agents).
+EVENT_HANDOFF = "agentops.handoff"
+HANDOFF_FROM_AGENT = "agentops.handoff.from_agent"
+HANDOFF_TO_AGENT = "agentops.handoff.to_agent"
+GUARDRAIL_TRIGGERED = "agentops.guardrail.triggered"

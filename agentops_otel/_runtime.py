@@ -114,16 +114,20 @@ def _instrument(selection: bool | Sequence[str]) -> None:
             instrumentor = ep.load()()
             if get_dependency_conflicts(instrumentor.instrumentation_dependencies()):
                 continue  # the library is not installed (or not in range): skip silently
-            modules = getattr(instrumentor, "target_modules", ())
-            if modules:
-                import wrapt
-
-                wrapt.register_post_import_hook(
-                    lambda _module, i=instrumentor: _apply(i), modules[0])
-            else:
-                _apply(instrumentor)
+            activate(instrumentor)
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
+
+
+def activate(instrumentor: Any) -> None:
+    """Instrument now, or when the library named by ``target_modules`` is first imported."""
+    modules = getattr(instrumentor, "target_modules", ())
+    if modules:
+        import wrapt
+
+        wrapt.register_post_import_hook(lambda _module: _apply(instrumentor), modules[0])
+    else:
+        _apply(instrumentor)
 
 
 def _apply(instrumentor: Any) -> None:

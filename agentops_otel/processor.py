@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
+from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
@@ -71,6 +71,9 @@ class _Node:
         self.chain = chain
         self.session = session
 
+
+# Set in the context while one of our LLM spans runs the SDK call (see agentops_otel.genai).
+ACTIVE_LLM_KEY = create_key("agentops-llm-call-active")
 
 _open: dict[int, _Node] = {}
 _lock = threading.Lock()
@@ -142,6 +145,9 @@ class AgentOpsSpanProcessor(SpanProcessor):
     def _start(self, span: Span, parent_context: Context | None) -> None:
         parent = trace.get_current_span(parent_context)
         own = span.attributes or {}
+        if (A.SPAN_KIND not in own and own.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
+                and get_value(ACTIVE_LLM_KEY, parent_context)):
+            span.set_attribute(A.LLM_DUPLICATE, True)  # another vendor's span inside ours
         parent_attrs = getattr(parent, "attributes", None)
         if parent_attrs:
             inherited = {}

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_ACTIVE_KEY = otel_context.create_key("agentops-llm-call-active")
+_ACTIVE_KEY = _processor.ACTIVE_LLM_KEY
 _warned: set[str] = set()
 
 
@@ -87,7 +87,9 @@ def start_llm_call(
         if not is_instrumentation_enabled() or otel_context.get_value(_ACTIVE_KEY):
             return None
         settings = _config.current()
-        session = _processor.session_ledger(trace.get_current_span())
+        current = trace.get_current_span()
+        _mark_foreign_llm_span(current)
+        session = _processor.session_ledger(current)
         if (session is not None and session.budget_exceeded
                 and settings.on_budget_exceeded == "raise"):
             raise BudgetExceededError(session.session_id or "", session.cost,
@@ -123,6 +125,14 @@ def start_llm_call(
     except Exception:  # noqa: BLE001
         _contain("starting an LLM span")
         return None
+
+
+def _mark_foreign_llm_span(span: Any) -> None:
+    """Another vendor's LLM span around ours describes the same request: flag it as such."""
+    attrs = getattr(span, "attributes", None)
+    if (attrs and A.SPAN_KIND not in attrs and span.is_recording()
+            and attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS):
+        span.set_attribute(A.LLM_DUPLICATE, True)
 
 
 class LLMCall:

@@ -3,16 +3,20 @@
 ``CustomStreamWrapper`` implements both ``__next__`` and ``__anext__``, so the core's
 ``LLMCall.wrap_stream`` (which picks the async proxy for anything async-iterable) would hand a
 ``completion(stream=True)`` caller an async proxy whose sync iteration bypasses us. litellm's async
-streams also close with ``aclose()``, which the core proxy does not intercept.
+streams also close with ``aclose()``, which the core proxy does not intercept. Both belong in the
+core; until then this module reuses its proxies.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
-from agentops_otel.genai import LLMCall, StreamAccumulator, _contain
+from agentops_otel.genai import LLMCall, StreamAccumulator
 from agentops_otel.genai._stream import AsyncStream, SyncStream
+
+_log = logging.getLogger(__name__)
 
 
 class _AsyncStream(AsyncStream):
@@ -33,6 +37,6 @@ def wrap(call: LLMCall, stream: Any, accumulator: StreamAccumulator, asynchronou
     try:
         return (_AsyncStream if asynchronous else SyncStream)(stream, call, accumulator)
     except Exception:  # noqa: BLE001
-        _contain("wrapping a litellm stream")
+        _log.debug("agentops-otel: wrapping a litellm stream failed", exc_info=True)
         call.end()
         return stream

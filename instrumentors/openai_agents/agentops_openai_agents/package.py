@@ -1,0 +1,3 @@
+"""The openai-agents versions this instrumentor supports (checked by ``BaseInstrumentor``)."""
+
+_instruments = ("openai-agents >= 0.20, < 1",)
