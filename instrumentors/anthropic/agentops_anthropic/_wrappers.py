@@ -233,22 +233,53 @@ def async_create(tracer: Tracer) -> Wrapper:
 
 
 # -- messages.stream ---------------------------------------------------------------------------
-def _adopt(call: LLMCall, message_stream: Any) -> Any:
-    """Put our stream proxy between the SDK's MessageStream and the raw event stream it reads.
+def _adopt(call: LLMCall, message_stream: Any, is_async: bool) -> Any:
+    """Put our stream proxy between the SDK's (Async)MessageStream and the raw event stream.
 
-    MessageStream reads ``_raw_stream`` lazily (its iterator is a generator not yet started) and
-    closes it on ``close()``, so every path — ``text_stream``, ``get_final_message()``,
+    MessageStream reads ``_raw_stream`` lazily (its ``_iterator`` is a generator not yet started)
+    and closes it on ``close()``, so every path — ``text_stream``, ``get_final_message()``,
     ``until_done()``, iteration, early close, abandonment — goes through our proxy, which ends
-    the span exactly once. Returns the proxy, or ``None`` (span ended) if the SDK changed shape.
+    the span exactly once. ``_iterator`` is guarded too: an error raised by the SDK's own
+    accumulation (not by the raw stream) still fails the span. Returns the proxy, or ``None``
+    (span ended) if the SDK changed shape.
     """
     try:
-        raw = message_stream._raw_stream
-        proxy = call.wrap_stream(raw, _Accumulator())
+        proxy = call.wrap_stream(message_stream._raw_stream, _Accumulator())
+        iterator = message_stream._iterator
         message_stream._raw_stream = proxy
+        message_stream._iterator = (_aguard if is_async else _guard)(iterator, proxy)
         return proxy
     except Exception:  # noqa: BLE001
         call.end()
         return None
+
+
+def _guard(iterator: Any, proxy: Any) -> Any:
+    try:
+        yield from iterator
+    except Exception as exc:
+        _close_failed(proxy, exc)
+        raise
+
+
+async def _aguard(iterator: Any, proxy: Any) -> Any:
+    try:
+        async for event in iterator:
+            yield event
+    except Exception as exc:
+        try:
+            await proxy.__aexit__(type(exc), exc, exc.__traceback__)
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+
+
+def _close_failed(proxy: Any, exc: BaseException) -> None:
+    """Close the raw stream through our proxy, which records ``exc`` and ends the span."""
+    try:
+        proxy.__exit__(type(exc), exc, exc.__traceback__)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 class _StreamManager(wrapt.ObjectProxy):
@@ -267,15 +298,12 @@ class _StreamManager(wrapt.ObjectProxy):
             return self.__wrapped__.__enter__()
         with call:
             message_stream = self.__wrapped__.__enter__()
-        self._self_raw = _adopt(call, message_stream)
+        self._self_raw = _adopt(call, message_stream, False)
         return message_stream
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
         if exc is not None and self._self_raw is not None:
-            try:  # closes the raw stream and records the error that left the `with` body
-                self._self_raw.__exit__(exc_type, exc, tb)
-            except Exception:  # noqa: BLE001
-                pass
+            _close_failed(self._self_raw, exc)  # records the error that left the `with` body
         return self.__wrapped__.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> Any:
@@ -284,7 +312,7 @@ class _StreamManager(wrapt.ObjectProxy):
             return await self.__wrapped__.__aenter__()
         with call:
             message_stream = await self.__wrapped__.__aenter__()
-        self._self_raw = _adopt(call, message_stream)
+        self._self_raw = _adopt(call, message_stream, True)
         return message_stream
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:

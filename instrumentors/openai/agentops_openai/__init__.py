@@ -35,13 +35,13 @@ def _sdk_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
     azure: tuple[type, ...] = ()
     raw: tuple[type, ...] = ()
     try:
-        from openai import AsyncAzureOpenAI, AzureOpenAI  # noqa: PLC0415 - only once instrumenting
+        from openai import AsyncAzureOpenAI, AzureOpenAI
 
         azure = (AzureOpenAI, AsyncAzureOpenAI)
     except ImportError:
         pass
     try:
-        from openai._legacy_response import LegacyAPIResponse  # noqa: PLC0415
+        from openai._legacy_response import LegacyAPIResponse
 
         raw = (LegacyAPIResponse,)
     except ImportError:

@@ -31,8 +31,8 @@ from agentops_otel.spans import end_span, record_input, record_output, start_spa
 _log = logging.getLogger(__name__)
 
 # Agent name → role for the agents of the runs in progress (set by the runner wrapper).
-ROLES: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "agentops_openai_agents_roles", default={})
+ROLES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "agentops_openai_agents_roles", default=None)
 # Set alongside each OTel attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_openai_agents_scope")
 
@@ -132,7 +132,8 @@ class Bridge:
             return
         kind, name = kind_name
         ctx = trace.set_span_in_context(parent.span) if parent is not None else None
-        role = ROLES.get().get(name) if kind == A.KIND_AGENT else None
+        roles = ROLES.get() if kind == A.KIND_AGENT else None
+        role = roles.get(name) if roles else None
         span = start_span(self._tracer, kind, name, role=role, context=ctx)
         if kind == A.KIND_TOOL:
             if capture_content():
@@ -181,7 +182,8 @@ def _describe(data: Any) -> tuple[str, str] | None:
     if kind == "custom":
         return A.KIND_OPERATION, data.name
     if kind == "mcp_tools":
-        return A.KIND_OPERATION, f"mcp_list_tools {data.server}" if data.server else "mcp_list_tools"
+        server = data.server
+        return A.KIND_OPERATION, f"mcp_list_tools {server}" if server else "mcp_list_tools"
     return None
 
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Development entry point: `bash scripts/dev.sh setup | demo | test [ENV...] | lint`.
+#   setup  create .venv (the core, its dev tools, openai + anthropic and their instrumentors)
+#   demo   set up if needed, then run `agentops-otel demo` (offline: a fake LLM server on 127.0.0.1)
+#   test   set up, lint, run tests/ in .venv, then every instrumentor in each environment its
+#          `instrumentors/<lib>/test-envs` names (one line: `<env-name> <requirement>...`);
+#          with ENV names, only those environments (`main` is .venv)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+RESULTS="$ROOT/.test-results"
+
+ensure_uv() {
+    if ! command -v uv >/dev/null 2>&1; then
+        "$PY" -m pip install --quiet --disable-pip-version-check uv
+    fi
+}
+
+main_env() {
+    ensure_uv
+    if [ ! -x .venv/bin/python ]; then
+        uv venv --quiet --python 3.11 .venv
+    fi
+    uv pip install --quiet --python .venv/bin/python -e ".[dev,cli,grpc]" \
+        -e instrumentors/openai -e instrumentors/anthropic "openai>=3" anthropic
+}
+
+# Create .venvs/<name> with the core, the openai instrumentor, <lib>'s instrumentor and reqs.
+framework_env() {
+    local lib="$1" name="$2"
+    shift 2
+    local venv=".venvs/$name"
+    ensure_uv
+    [ -x "$venv/bin/python" ] || uv venv --quiet --python 3.11 "$venv"
+    local extra=()
+    [ "$lib" != "openai" ] && extra+=(-e instrumentors/openai)
+    uv pip install --quiet --python "$venv/bin/python" -e ".[dev]" "${extra[@]}" \
+        -e "instrumentors/$lib" "$@"
+}
+
+run_pytest() {
+    local name="$1" python="$2"
+    shift 2
+    echo "=== [$name] pytest $*"
+    "$python" -m pytest -q -p no:cacheprovider --junitxml="$RESULTS/$name.xml" "$@"
+}
+
+selected() {  # is environment $1 selected by the command-line filter?
+    [ ${#FILTER[@]} -eq 0 ] && return 0
+    local f
+    for f in "${FILTER[@]}"; do [ "$f" = "$1" ] && return 0; done
+    return 1
+}
+
+summarize() {
+    "$PY" - "$RESULTS" <<'PYEOF'
+import sys, pathlib, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.xml")):
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        tests, fail = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skip = int(suite.get("skipped", 0))
+        print(f"  {path.stem}: {tests - fail - skip} passed, {fail} failed, {skip} skipped")
+        passed += tests - fail - skip; failed += fail; skipped += skip
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PYEOF
+}
+
+cmd_test() {
+    FILTER=("$@")
+    rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+    local status=0
+    if selected main; then
+        main_env
+        echo "=== ruff"
+        .venv/bin/ruff check . || status=1
+        run_pytest main .venv/bin/python tests || status=1
+    fi
+    local envfile lib name reqs
+    for envfile in instrumentors/*/test-envs; do
+        [ -f "$envfile" ] || continue
+        lib="$(basename "$(dirname "$envfile")")"
+        while read -r name reqs; do
+            [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+            selected "$name" || continue
+            # shellcheck disable=SC2086 # requirements are space-separated by design
+            if framework_env "$lib" "$name" $reqs; then
+                run_pytest "$name" ".venvs/$name/bin/python" "instrumentors/$lib/tests" || status=1
+            else
+                echo "!!! [$name] environment could not be created"; status=1
+            fi
+        done < "$envfile"
+    done
+    echo "=== summary"
+    summarize
+    return $status
+}
+
+case "${1:-}" in
+    setup) main_env ;;
+    demo) main_env; shift; exec .venv/bin/agentops-otel demo "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    lint) main_env; .venv/bin/ruff check . ;;
+    *) echo "usage: bash scripts/dev.sh setup | demo | test [ENV...] | lint" >&2; exit 2 ;;
+esac
