@@ -37,8 +37,8 @@ class _SpanSpec:
         self.name, self.attributes = spans.describe(kind, name, role=role, agent_id=agent_id)
 
 
-def _inputs(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    if args and _is_method(fn):
+def _inputs(skip_first: bool, args: tuple, kwargs: dict) -> Any:
+    if args and skip_first:
         args = args[1:]
     if not kwargs:
         return list(args)
@@ -58,7 +58,7 @@ class _Run:
 
     __slots__ = ("ctx", "span", "spec")
 
-    def __init__(self, spec: _SpanSpec, fn: Callable[..., Any], args: tuple, kwargs: dict,
+    def __init__(self, spec: _SpanSpec, skip_first: bool, args: tuple, kwargs: dict,
                  extra_ctx: dict[Any, Any] | None = None) -> None:
         self.spec = spec
         self.span = _runtime.tracer().start_span(spec.name, attributes=spec.attributes)
@@ -67,7 +67,7 @@ class _Run:
             ctx = otel_context.set_value(key, value, ctx)
         self.ctx = ctx
         if (args or kwargs) and _config.current().capture_content:
-            spans.record_input(self.span, spec.kind, _inputs(fn, args, kwargs))
+            spans.record_input(self.span, spec.kind, _inputs(skip_first, args, kwargs))
 
     def output(self, value: Any) -> None:
         spans.record_output(self.span, self.spec.kind, value)
@@ -79,10 +79,10 @@ class _Run:
         spans.end_span(self.span)
 
 
-def _begin(spec: _SpanSpec, fn: Callable[..., Any], args: tuple, kwargs: dict,
+def _begin(spec: _SpanSpec, skip_first: bool, args: tuple, kwargs: dict,
            extra_ctx: dict[Any, Any] | None = None) -> _Run | None:
     try:
-        return _Run(spec, fn, args, kwargs, extra_ctx)
+        return _Run(spec, skip_first, args, kwargs, extra_ctx)
     except Exception:  # noqa: BLE001 - the user's call goes on without a span
         _log.debug("agentops-otel: could not start a span", exc_info=True)
         return None
@@ -103,6 +103,8 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
     instance makes into itself), else extra context values for the call.
     """
 
+    skip_first = _is_method(fn)  # don't record ``self`` / ``cls`` as an input
+
     def begin(args: tuple, kwargs: dict) -> _Run | None:
         extra: dict[Any, Any] | None = {}
         if skip is not None:
@@ -113,7 +115,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
             spec = spec_for(args)
         except Exception:  # noqa: BLE001
             return None
-        return _begin(spec, fn, args, kwargs, extra)
+        return _begin(spec, skip_first, args, kwargs, extra)
 
     if inspect.isasyncgenfunction(fn):
         @functools.wraps(fn)

@@ -91,11 +91,17 @@ def session_ledger(span: Any) -> _Ledger | None:
 
 
 def write_rollups(span: Any) -> None:
-    """Write the span's roll-up totals as attributes; call just before ending it."""
+    """Write the span's roll-up totals as attributes; call just before ending it.
+
+    Sessions always get totals; other spans only once something happened beneath them
+    (absent totals read as zero), which keeps plain decorated calls cheap.
+    """
     node = _node_of(span)
     if node is None or not node.chain or node.chain[-1].span is not span:
         return
     ledger = node.chain[-1]
+    if not (ledger.calls or ledger.errors or ledger is node.session):
+        return
     span.set_attributes({
         A.TOTAL_COST_USD: round(ledger.cost, 10),
         A.TOTAL_INPUT_TOKENS: ledger.input_tokens,

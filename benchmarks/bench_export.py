@@ -8,7 +8,7 @@ core when there is one):
 and prints the ratio ours / baseline (target >= 0.8). Throughput counts spans the receiver got,
 from the first span started to the last one delivered.
 
-Run: /work/main/.venv/bin/python benchmarks/bench_export.py [--spans 20000]
+Run: /work/main/.venv/bin/python benchmarks/bench_export.py [--spans 20000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import statistics
 import time
 import urllib.request
 
@@ -72,12 +73,12 @@ def _attrs(i: int) -> dict:
     }
 
 
-def _enricher() -> SpanProcessor | None:
+def _enricher() -> type[SpanProcessor] | None:
     try:
-        from agentops_otel._processor import AgentOpsSpanProcessor  # the core's, when it exists
+        from agentops_otel.processor import AgentOpsSpanProcessor
     except ImportError:
         return None
-    return AgentOpsSpanProcessor()
+    return AgentOpsSpanProcessor
 
 
 def _run(url: str, processors: list[SpanProcessor], n: int) -> tuple[float, int]:
@@ -104,6 +105,7 @@ def _run(url: str, processors: list[SpanProcessor], n: int) -> tuple[float, int]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n = args.spans
     ctx = multiprocessing.get_context("spawn")
@@ -123,12 +125,19 @@ def main() -> None:
     def ours() -> list[SpanProcessor]:
         return list(build_span_processors(settings))
 
+    pipelines = {"baseline": baseline, "ours": ours}
+    enricher_type = _enricher()
+    if enricher_type is not None:
+        pipelines["ours+enrich"] = lambda: [enricher_type(), *ours()]
     _run(url, baseline(), 2000)  # warm up imports, connections and the receiver
-    results = {"baseline": _run(url, baseline(), n), "ours": _run(url, ours(), n)}
-    enricher = _enricher()
-    if enricher is not None:
-        results["ours+enrich"] = _run(url, [enricher, *ours()], n)
-    print(f"spans per run: {n} (+1 session span), receiver at {url}")
+    rates: dict[str, list[float]] = {name: [] for name in pipelines}
+    delivered: dict[str, int] = {}
+    for _ in range(args.repeats):  # interleaved, so drift hits every pipeline alike
+        for name, make in pipelines.items():
+            rate, delivered[name] = _run(url, make(), n)
+            rates[name].append(rate)
+    results = {name: (statistics.median(r), delivered[name]) for name, r in rates.items()}
+    print(f"spans per run: {n} (+1 session span), median of {args.repeats}, receiver at {url}")
     for name, (rate, got) in results.items():
         print(f"  {name:12s} {rate:10,.0f} spans/s   delivered {got}")
     base = results["baseline"][0]

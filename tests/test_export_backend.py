@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from agentops_otel import _attributes as A
 from agentops_otel._config import Settings
-from agentops_otel.export import AgentOpsBackendExporter, build_span_processors
+from agentops_otel.export import build_span_processors
+from agentops_otel.export._backend import AgentOpsBackendExporter
 from agentops_otel.export._receiver import OtlpReceiver
 
 API_KEY = "sk-agentops-SECRET-1234567890"

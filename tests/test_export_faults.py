@@ -165,3 +165,30 @@ def test_process_exit_is_bounded(fault: str) -> None:
         exited = time.time()
     assert proc.returncode == 0
     assert exited - float(out.strip()) < EXIT_TIMEOUT_S + 1.5
+
+
+def test_one_exit_bound_for_several_stuck_destinations(tmp_path) -> None:
+    """TracerProvider shuts processors down one after another; the bound is still shared."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from agentops_otel.store import Store
+
+    with _destination("slow_10s") as (slow, _), _destination("dead_port") as (dead, _):
+        processors = build_span_processors(Settings(
+            otlp_endpoint=slow, exporters=(OTLPSpanExporter(endpoint=dead + "/v1/traces"),),
+            local_store=True, store_path=str(tmp_path), exit_timeout_s=EXIT_TIMEOUT_S))
+        provider = TracerProvider(shutdown_on_exit=False)
+        for processor in processors:
+            provider.add_span_processor(processor)
+        tracer = provider.get_tracer("multi")
+        for _ in range(200):
+            with tracer.start_as_current_span("op", attributes={A.SESSION_ID: "multi"}):
+                pass
+        t0 = time.perf_counter()
+        provider.shutdown()
+        elapsed = time.perf_counter() - t0
+    assert [p.name for p in processors] == ["local-store", "otlp", "OTLPSpanExporter"]
+    assert elapsed < EXIT_TIMEOUT_S + 1.5
+    assert processors[0].dropped == 0 and processors[1].dropped == processors[2].dropped == 200
+    with Store.open(tmp_path) as store:
+        assert store.get_session("multi").span_count == 200

@@ -79,9 +79,11 @@ def test_settings_override_the_environment(monkeypatch) -> None:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         _send(Settings(otlp_endpoint=receiver.url, otlp_protocol="http/protobuf",
-                       otlp_headers={"x-from": "init"}))
+                       otlp_headers={"x-from": "init"},
+                       extra={"otlp_compression": "deflate", "otlp_timeout_s": 3.0}))
         assert receiver.wait_for(3)
     assert receiver.requests[0]["x-from"] == "init"
+    assert receiver.requests[0]["content-encoding"] == "deflate"
 
 
 def test_several_destinations_at_once(tmp_path: Path) -> None:

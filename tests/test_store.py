@@ -269,3 +269,24 @@ def test_nothing_touches_disk_until_a_span_is_exported(tmp_path: Path) -> None:
     provider = _provider(tmp_path / "lazy")
     assert not (tmp_path / "lazy").exists()
     provider.shutdown()
+
+
+def test_duplicate_vendor_llm_span_is_stored_but_not_counted(tmp_path: Path) -> None:
+    """A span the core marked as another vendor's copy of one of our LLM spans."""
+    provider = _provider(tmp_path)
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("chat gpt-4o", attributes={
+            A.SESSION_ID: "dup", A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 1000, A.COST_USD: 0.01}):
+        with tracer.start_as_current_span("openai.chat", attributes={
+                A.SESSION_ID: "dup", A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 1000, A.LLM_DUPLICATE: True}):
+            pass
+    provider.shutdown()
+    with Store.open(tmp_path) as store:
+        row = store.get_session("dup")
+        spans = store.session_spans("dup")
+    assert row is not None and (row.llm_calls, row.input_tokens) == (1, 1000)
+    assert row.cost_usd == pytest.approx(0.01) and len(spans) == 2
+    assert next(s for s in spans if s.name == "openai.chat").cost_usd is None

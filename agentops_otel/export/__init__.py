@@ -15,14 +15,12 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
-from agentops_otel.export._backend import AgentOpsBackendExporter
 from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
 from agentops_otel.export._processor import BoundedExportProcessor, ShutdownGroup, shutdown_within
 
 _log = logging.getLogger("agentops_otel.export")
 
 __all__ = [
-    "AgentOpsBackendExporter",
     "BoundedExportProcessor",
     "ShutdownGroup",
     "build_otlp_exporter",
@@ -46,6 +44,8 @@ def _store_exporter(settings: Settings) -> SpanExporter:
 
 
 def _backend_exporter(settings: Settings) -> SpanExporter:
+    from agentops_otel.export._backend import AgentOpsBackendExporter  # requests: only if used
+
     return AgentOpsBackendExporter(
         settings.api_key or "", api_endpoint=settings.endpoint,
         exporter_endpoint=settings.exporter_endpoint,

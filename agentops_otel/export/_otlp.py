@@ -1,7 +1,8 @@
 """OTLP exporter from settings and the standard ``OTEL_EXPORTER_OTLP_*`` variables.
 
-Endpoint, headers, compression and timeout come from ``init()`` when given; otherwise the SDK
-exporters read the ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variables themselves.
+Endpoint, protocol, headers, compression and timeout come from ``init()`` when given
+(``otlp_endpoint``, ``otlp_protocol``, ``otlp_headers``, ``otlp_compression``, ``otlp_timeout_s``);
+otherwise the SDK exporters read the ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variables themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def otlp_configured(settings: Settings) -> bool:
 
 
 def otlp_protocol(settings: Settings) -> str:
-    """``grpc`` or ``http/protobuf`` (the default; ``http/json`` falls back to it with a warning)."""
+    """``grpc`` or ``http/protobuf`` (the default; ``http/json`` falls back to it, warning)."""
     chosen = settings.otlp_protocol or next(
         (os.environ[v] for v in _PROTOCOL_VARS if os.environ.get(v)), HTTP_PROTOBUF
     )
@@ -34,7 +35,7 @@ def otlp_protocol(settings: Settings) -> str:
     if chosen == GRPC:
         return GRPC
     if chosen != HTTP_PROTOBUF:
-        _log.warning("agentops-otel: OTLP protocol %r is not supported; using http/protobuf", chosen)
+        _log.warning("agentops-otel: OTLP protocol %r unsupported; using http/protobuf", chosen)
     return HTTP_PROTOBUF
 
 
@@ -48,8 +49,9 @@ def build_otlp_exporter(settings: Settings) -> SpanExporter | None:
     """The OTLP span exporter the settings ask for, or ``None`` if none is configured."""
     if not otlp_configured(settings):
         return None
-    compression = getattr(settings, "otlp_compression", None)
-    timeout = getattr(settings, "otlp_timeout_s", None)
+    # ``init(otlp_compression="gzip", otlp_timeout_s=5)`` arrive as extra options.
+    compression = settings.extra.get("otlp_compression")
+    timeout = settings.extra.get("otlp_timeout_s")
     if otlp_protocol(settings) == GRPC:
         import grpc
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (

@@ -1,6 +1,7 @@
 """The embedded local store: SQLite at a per-user path, written off the caller's thread.
 
-Write side: :class:`StoreSpanExporter` (used by ``agentops_otel.export``). Read side: :class:`Store`.
+Write side: :class:`StoreSpanExporter` (used by ``agentops_otel.export``).
+Read side: :class:`Store`.
 """
 
 from agentops_otel.store._db import SCHEMA_VERSION, StoreError, default_path

@@ -25,7 +25,6 @@ from agentops_otel.store._db import StoreError, connect, default_path
 _log = logging.getLogger("agentops_otel.store")
 
 DEFAULT_RETENTION_DAYS = 30.0
-_LLM_OPERATIONS = frozenset({A.OP_CHAT, A.OP_TEXT_COMPLETION, A.OP_GENERATE_CONTENT, A.OP_EMBEDDINGS})
 _LEGACY_SYSTEM = "gen_ai.system"  # pre-1.37 provider key other instrumentors still send
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -102,10 +101,14 @@ def _dumps(value: Any) -> str:
 
 
 def _is_llm(attrs: Mapping[str, Any]) -> bool:
+    """A model call to count: ours, or another vendor's that our processor did not mark as a
+    duplicate of one of ours (cost never counts twice)."""
+    if attrs.get(A.LLM_DUPLICATE):
+        return False
     kind = attrs.get(A.SPAN_KIND)
     if kind is not None:
         return kind == A.KIND_LLM
-    return attrs.get(A.GEN_AI_OPERATION_NAME) in _LLM_OPERATIONS
+    return attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
 
 
 class StoreWriter:
@@ -168,8 +171,10 @@ class StoreWriter:
         finally:
             self._lock.release()
 
-    def _price(self, attrs: Mapping[str, Any], model: str | None, provider: str | None,
-               input_tokens: int | None, output_tokens: int | None) -> tuple[float | None, str | None]:
+    def _price(
+        self, attrs: Mapping[str, Any], model: str | None, provider: str | None,
+        input_tokens: int | None, output_tokens: int | None,
+    ) -> tuple[float | None, str | None]:
         if not self._pricer_loaded:
             self._pricer, self._pricer_loaded = _pricer(), True
         if self._pricer is None or not model or (input_tokens is None and output_tokens is None):

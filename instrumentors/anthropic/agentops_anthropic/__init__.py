@@ -26,7 +26,8 @@ To drop the SDK's spans entirely, set ``ANTHROPIC_OPEN_TELEMETRY=false``.
 
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor

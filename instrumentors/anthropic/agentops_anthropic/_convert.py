@@ -113,4 +113,5 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
 
 
 def output_messages(content: Any, stop_reason: Any) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "parts": parts(content), "finish_reason": finish_reason(stop_reason)}]
+    return [{"role": "assistant", "parts": parts(content),
+             "finish_reason": finish_reason(stop_reason)}]

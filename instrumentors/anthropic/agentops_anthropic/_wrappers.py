@@ -1,18 +1,18 @@
-"""The wrappers: ``messages.create`` / ``parse`` / ``stream`` (sync, async, beta) and the SDK span stand-in."""
+"""Wrappers of messages `create` / `parse` / `stream` (sync, async, beta); the SDK span stand-in."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wrapt
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, Tracer
 
+from agentops_anthropic import _convert
 from agentops_otel import _attributes as A
 from agentops_otel.genai import LLMCall, capture_content, start_llm_call
-
-from agentops_anthropic import _convert
 
 PROVIDER = "anthropic"
 _SDK_SPAN_NAME = "anthropic.messages.create"
@@ -28,8 +28,8 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 
 # -- starting a call ------------------------------------------------------------------------------
 def _request_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
-    # Unset parameters may arrive as the SDK's `omit` / `NOT_GIVEN` sentinels: keep real values only.
-    # anthropic 2.x dropped temperature / top_p / top_k from the signature: they travel in extra_body.
+    # Unset parameters may arrive as the SDK's `omit` / `NOT_GIVEN` sentinels: keep real values.
+    # anthropic 2.x dropped temperature / top_p / top_k from the signature: they go in extra_body.
     extra = kwargs.get("extra_body")
     params = {**extra, **kwargs} if isinstance(extra, dict) else kwargs
     attrs: dict[str, Any] = {}
@@ -75,7 +75,8 @@ def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], stream: bool) 
 
 # -- recording a response ------------------------------------------------------------------------
 def _set_usage(call: LLMCall, usage: Any) -> None:
-    """Anthropic's ``input_tokens`` excludes cache reads and writes; the convention's includes them."""
+    """Anthropic's ``input_tokens`` excludes cache reads and writes; the convention's includes
+    them."""
     if usage is None:
         return
     fresh = _convert.get(usage, "input_tokens")
@@ -98,13 +99,16 @@ def _record_message(call: LLMCall, message: Any) -> None:
 
 
 def _message_of(result: Any) -> Any:
-    """The Message in ``result``; for ``with_raw_response`` the already-read JSON body."""
-    if hasattr(result, "usage") or hasattr(result, "content"):
-        return result
+    """The Message in ``result``; for ``with_raw_response`` its parsed body, when already read
+    (anthropic 2.x) or cached by ``parse()`` (the legacy raw response of anthropic < 2)."""
     http = getattr(result, "http_response", None)
-    if http is not None and http.is_closed:
+    if http is None:
+        return result
+    if http.is_closed:
         return http.json()
-    return None
+    if type(result).__name__ == "LegacyAPIResponse":
+        return result.parse()
+    return None  # with_streaming_response: the body is the user's to read
 
 
 def _finish(call: LLMCall, result: Any) -> None:
@@ -118,9 +122,9 @@ def _finish(call: LLMCall, result: Any) -> None:
 
 
 class _Accumulator:
-    """Collects a stream of raw message events: ids, stop reason, usage, and (capture on) content."""
+    """Collects raw message events: ids, stop reason, usage, and (capture on) content."""
 
-    __slots__ = ("_id", "_model", "_stop_reason", "_start_usage", "_delta_usage", "_blocks")
+    __slots__ = ("_blocks", "_delta_usage", "_id", "_model", "_start_usage", "_stop_reason")
 
     def __init__(self) -> None:
         self._id = self._model = self._stop_reason = None
@@ -267,10 +271,7 @@ async def _aguard(iterator: Any, proxy: Any) -> Any:
         async for event in iterator:
             yield event
     except Exception as exc:
-        try:
-            await proxy.__aexit__(type(exc), exc, exc.__traceback__)
-        except Exception:  # noqa: BLE001
-            pass
+        await _aclose_failed(proxy, exc)
         raise
 
 
@@ -278,6 +279,20 @@ def _close_failed(proxy: Any, exc: BaseException) -> None:
     """Close the raw stream through our proxy, which records ``exc`` and ends the span."""
     try:
         proxy.__exit__(type(exc), exc, exc.__traceback__)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+async def _aclose_failed(proxy: Any, exc: BaseException) -> None:
+    try:
+        await proxy.__aexit__(type(exc), exc, exc.__traceback__)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _close(proxy: Any) -> None:
+    try:
+        proxy.close()
     except Exception:  # noqa: BLE001
         pass
 
@@ -302,9 +317,14 @@ class _StreamManager(wrapt.ObjectProxy):
         return message_stream
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
-        if exc is not None and self._self_raw is not None:
-            _close_failed(self._self_raw, exc)  # records the error that left the `with` body
-        return self.__wrapped__.__exit__(exc_type, exc, tb)
+        raw = self._self_raw
+        if exc is not None and raw is not None:
+            _close_failed(raw, exc)  # records the error that left the `with` body
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            if raw is not None:  # anthropic < 2 closes the response, not the raw stream
+                _close(raw)
 
     async def __aenter__(self) -> Any:
         call = _start(self._self_tracer, self._self_instance, self._self_kwargs, True)
@@ -316,12 +336,17 @@ class _StreamManager(wrapt.ObjectProxy):
         return message_stream
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
-        if exc is not None and self._self_raw is not None:
-            try:
-                await self._self_raw.__aexit__(exc_type, exc, tb)
-            except Exception:  # noqa: BLE001
-                pass
-        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        raw = self._self_raw
+        if exc is not None and raw is not None:
+            await _aclose_failed(raw, exc)
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            if raw is not None:
+                try:
+                    await raw.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
 
 def stream(tracer: Tracer) -> Wrapper:

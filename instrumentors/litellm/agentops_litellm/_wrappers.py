@@ -162,7 +162,15 @@ class _Chat(_Endpoint):
         call.set_input(shapes.chat_input_messages(payload), tools=kwargs.get("tools"))
 
     def record(self, call: LLMCall, result: Any, content: bool) -> None:
-        shapes.record_chat_completion(call, result, content)
+        """``openai_shapes.record_chat_completion``, but litellm's zero-filled usage (the
+        provider reported none) is left unset."""
+        choices = shapes.field(result, "choices")
+        call.set_response(response_id=shapes.field(result, "id"),
+                          model=shapes.field(result, "model"),
+                          finish_reasons=shapes.chat_finish_reasons(choices))
+        shapes.record_usage(call, _reported(shapes.field(result, "usage")))
+        if content:
+            call.set_output(shapes.chat_output_messages(choices))
 
     def accumulator(self, stream: Any, content: bool) -> Any:
         return _ChatStream(stream, content)
@@ -183,7 +191,7 @@ class _Embeddings(_Endpoint):
 
     def record(self, call: LLMCall, result: Any, content: bool) -> None:
         call.set_response(model=shapes.field(result, "model"))
-        shapes.record_usage(call, shapes.field(result, "usage"))
+        shapes.record_usage(call, _reported(shapes.field(result, "usage")))
 
 
 class _Responses(_Endpoint):
@@ -207,35 +215,42 @@ class _Responses(_Endpoint):
         shapes.record_response(call, result, content)
 
     def accumulator(self, stream: Any, content: bool) -> Any:
-        return shapes.ResponsesStreamAccumulator(
-            content, lambda: shapes.field(getattr(stream, "completed_response", None), "response"))
+        return shapes.ResponsesStreamAccumulator(content)
 
 
 class _ChatStream(shapes.ChatStreamAccumulator):
-    """The OpenAI chat accumulator, plus the usage litellm keeps when the caller did not ask.
+    """The OpenAI chat accumulator, with usage taken from what the provider reported.
 
-    Without ``stream_options.include_usage`` litellm strips provider-reported usage (Anthropic's
-    ``message_delta``) from the chunks it yields but keeps it on the chunks it stores; read that
-    at the end. Nothing is estimated: a provider that reported nothing leaves usage unset.
+    litellm keeps every chunk it received on ``stream.chunks``, provider usage included, even
+    when it strips that usage from what it yields (Anthropic's ``message_delta`` without
+    ``stream_options.include_usage``); and when the provider reported none it yields a usage
+    chunk it estimated itself. The last stored usage is therefore the one to record, and none
+    is recorded when no stored chunk has one. Older litellm without ``chunks``: the yielded one.
     """
 
     __slots__ = ("_stream",)
-    _SCAN = 16  # usage sits on one of the last stored chunks
 
     def __init__(self, stream: Any, content: bool) -> None:
         super().__init__(content)
         self._stream = stream
 
     def finish(self, call: Any) -> None:
-        if self._usage is None:
-            chunks = getattr(self._stream, "chunks", None)
-            if isinstance(chunks, list):
-                for chunk in reversed(chunks[-self._SCAN:]):
-                    usage = getattr(chunk, "usage", None)
-                    if usage is not None:
-                        self._usage = usage
-                        break
+        chunks = getattr(self._stream, "chunks", None)
+        if isinstance(chunks, list):
+            self._usage = next((u for u in (getattr(c, "usage", None) for c in reversed(chunks))
+                                if u is not None), None)
+        self._usage = _reported(self._usage)
         super().finish(call)
+
+
+def _reported(usage: Any) -> Any:
+    """``usage`` unless it is litellm's all-zero stand-in for "the provider reported none"."""
+    if usage is None:
+        return None
+    for name in ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"):
+        if shapes.field(usage, name):
+            return usage
+    return None
 
 
 _CHAT, _EMBEDDINGS, _RESPONSES = _Chat(), _Embeddings(), _Responses()

@@ -45,6 +45,10 @@ __all__ = ["OpenAIAgentsInstrumentor"]
 __version__ = "0.1.0"
 
 _log = logging.getLogger(__name__)
+_RUNNER = (
+    ("agents.run", "AgentRunner.run", _runner.run),
+    ("agents.run", "AgentRunner.run_streamed", _runner.run_streamed),
+)
 
 
 def _processors(provider: Any) -> list[Any] | None:
@@ -66,6 +70,7 @@ def _is_openai_exporter(processor: Any) -> bool:
 class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """``OpenAIAgentsInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
+    target_modules = ("agents",)  # init() instruments when the SDK is first imported
     _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
     _bridge: Bridge | None = None
     _removed: tuple[Any, ...] = ()  # the SDK's exporting processors we took out
@@ -77,8 +82,8 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(__name__, __version__,
                                   tracer_provider=kwargs.get("tracer_provider"))
         self._patches = Patches()
-        self._patches.wrap("agents.run", "AgentRunner.run", _runner.run)
-        self._patches.wrap("agents.run", "AgentRunner.run_streamed", _runner.run_streamed)
+        for module, path, wrapper in _RUNNER:
+            self._patches.wrap(module, path, wrapper)
         bridge = Bridge(tracer)
         try:
             from agents.tracing import get_trace_provider

@@ -135,9 +135,6 @@ class Bridge:
         roles = ROLES.get() if kind == A.KIND_AGENT else None
         role = roles.get(name) if roles else None
         span = start_span(self._tracer, kind, name, role=role, context=ctx)
-        if kind == A.KIND_TOOL:
-            if capture_content():
-                record_input(span, kind, _json_or_text(getattr(data, "input", None)))
         self._entries[sdk_span.span_id] = _Entry(span, kind, _activate(span))
 
     def _span_end(self, sdk_span: Any) -> None:
@@ -194,7 +191,8 @@ def _record_end(span: Span, kind: str, data: Any) -> None:
         span.set_attribute(A.GUARDRAIL_TRIGGERED, bool(data.triggered))
     elif not capture_content():
         return
-    elif sdk_kind == "function":
+    elif sdk_kind == "function":  # the SDK fills in the arguments after the span starts
+        record_input(span, kind, _json_or_text(data.input))
         record_output(span, kind, _json_or_text(data.output))
     elif sdk_kind == "custom":
         record_output(span, kind, data.data)

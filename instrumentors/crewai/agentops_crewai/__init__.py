@@ -1,0 +1,73 @@
+"""OpenTelemetry instrumentation of CrewAI for agentops-otel.
+
+A crew's kickoff is a workflow span ``invoke_workflow {crew name}``; each task a task span
+``task {task name}``; each agent's work on a task (or a standalone ``Agent.kickoff``) an agent
+span ``invoke_agent {role}`` carrying the role (``agentops.agent.role``), the goal
+(``gen_ai.agent.description``) and a stable id (CrewAI's ``agent.key``); each tool run a tool span
+``execute_tool {tool name}``. The spans are current while CrewAI works beneath them, so the LLM
+spans of the provider instrumentors (CrewAI calls the openai, anthropic… SDKs) nest under the
+agent that made the call and inherit its identity. CrewAI's own model layer is not traced: the
+provider span is the one place a model request is counted.
+
+Wrapped (sync and async twins where the installed CrewAI has them): ``Crew.kickoff`` /
+``akickoff`` (``kickoff_async`` and ``kickoff_for_each`` go through them),
+``Task._execute_core`` / ``_aexecute_core`` (behind ``execute_sync``, ``execute_async`` and
+``aexecute_sync``), ``Agent.execute_task`` / ``aexecute_task`` / ``kickoff`` / ``kickoff_async``
+/ ``akickoff``, ``BaseTool.run`` / ``arun`` and ``Tool.run`` / ``arun`` (native function calling)
+and ``CrewStructuredTool.invoke`` / ``ainvoke`` (text ReAct tool use). A method a CrewAI release
+lacks is skipped with a debug log: fewer spans, never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from agentops_crewai import _wrappers as W
+from agentops_crewai.package import _instruments
+from agentops_otel.instrumentation import Patches
+
+__all__ = ["CrewAIInstrumentor"]
+__version__ = "0.1.0"
+
+# (module, "Class.method", how to trace it). Class objects are patched in place, so the module
+# only needs to expose the class: ``crewai`` re-exports Crew, Agent and Task in every 1.x.
+_TARGETS: tuple[tuple[str, str, W.Spec], ...] = (
+    ("crewai", "Crew.kickoff", W.CREW),
+    ("crewai", "Crew.akickoff", W.CREW),
+    ("crewai", "Task._execute_core", W.TASK),
+    ("crewai", "Task._aexecute_core", W.TASK),
+    ("crewai", "Agent.execute_task", W.AGENT_TASK),
+    ("crewai", "Agent.aexecute_task", W.AGENT_TASK),
+    ("crewai", "Agent.kickoff", W.AGENT_KICKOFF),
+    ("crewai", "Agent.kickoff_async", W.AGENT_KICKOFF),
+    ("crewai", "Agent.akickoff", W.AGENT_KICKOFF),
+    ("crewai.tools.base_tool", "BaseTool.run", W.TOOL_RUN),
+    ("crewai.tools.base_tool", "BaseTool.arun", W.TOOL_RUN),
+    ("crewai.tools.base_tool", "Tool.run", W.TOOL_RUN),
+    ("crewai.tools.base_tool", "Tool.arun", W.TOOL_RUN),
+    ("crewai.tools.structured_tool", "CrewStructuredTool.invoke", W.TOOL_INVOKE),
+    ("crewai.tools.structured_tool", "CrewStructuredTool.ainvoke", W.TOOL_INVOKE),
+)
+
+
+class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """``CrewAIInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
+
+    _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        tracer = trace.get_tracer(__name__, __version__,
+                                  tracer_provider=kwargs.get("tracer_provider"))
+        self._patches = Patches()
+        for module, path, spec in _TARGETS:
+            self._patches.wrap(module, path, W.traced(tracer, spec))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._patches.restore()

@@ -1,0 +1,267 @@
+"""A real two-agent CrewAI crew (researcher with a tool → writer) against the fake LLM server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import crewai
+import pytest
+import wrapt
+from crewai import LLM, Agent, Crew, Process, Task
+from crewai.tools import tool
+from crewai.utilities import agent_utils
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
+
+import agentops_crewai
+from agentops_crewai import CrewAIInstrumentor
+from agentops_otel import _attributes as A
+from agentops_otel.spans import end_span, start_span
+from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.spans import SpanCapture
+
+# CrewAI 1.15 hands tools to models that support function calling; older 1.x releases only use
+# text ReAct ("Action: …/Action Input: …"). The fake server scripts replies by the last user
+# message, which a ReAct observation does not change, so there the tool's result ends the task.
+NATIVE_TOOLS = hasattr(agent_utils, "check_native_tool_support")
+RESEARCH = "Research otters using the lookup tool"
+WRITE = "Write a short summary of the research"
+FACTS = "otters hold hands"
+
+
+@tool("lookup_facts")
+def lookup_facts(topic: str) -> str:
+    """Look up facts about a topic."""
+    return f"facts about {topic}: {FACTS}"
+
+
+lookup_facts.result_as_answer = not NATIVE_TOOLS
+
+
+def make_crew(server: FakeLLMServer, model: str = "gpt-4o-mini") -> Crew:
+    server.clear_rules()
+    server.add_rule(RESEARCH, 'Thought: I should look it up\nAction: lookup_facts\n'
+                              'Action Input: {"topic": "otters"}')
+    server.add_rule(WRITE, "Thought: I now know the final answer\nFinal Answer: Otters are great.")
+    llm = LLM(model=f"openai/{model}", base_url=server.openai_base_url, api_key="sk-test",
+              max_retries=0)
+    researcher = Agent(role="Researcher", goal="Find facts about animals",
+                       backstory="A careful researcher", llm=llm, tools=[lookup_facts],
+                       max_iter=4, max_retry_limit=0)
+    writer = Agent(role="Writer", goal="Write short summaries", backstory="A concise writer",
+                   llm=llm, max_iter=4, max_retry_limit=0)
+    tasks = [
+        Task(name="research", description=RESEARCH, expected_output="facts", agent=researcher),
+        Task(name="write", description=WRITE, expected_output="a summary", agent=writer),
+    ]
+    return Crew(name="otter crew", agents=[researcher, writer], tasks=tasks,
+                process=Process.sequential)
+
+
+@contextmanager
+def session(capture: SpanCapture) -> Iterator[Any]:
+    span = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
+                      attributes={A.SESSION_ID: "s1"})
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        yield span
+    finally:
+        otel_context.detach(token)
+        end_span(span)
+
+
+def attrs(span: ReadableSpan) -> dict[str, Any]:
+    return dict(span.attributes or {})
+
+
+def one(spans: list[ReadableSpan]) -> ReadableSpan:
+    assert len(spans) == 1, [s.name for s in spans]
+    return spans[0]
+
+
+def run_crew(server: FakeLLMServer, capture: SpanCapture,
+             kickoff: Callable[[Crew], Any] = lambda crew: crew.kickoff()) -> Any:
+    crew = make_crew(server)
+    server.clear()
+    with session(capture):
+        return kickoff(crew)
+
+
+def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
+    return (sum(r["usage"]["input_tokens"] for r in requests),
+            sum(r["usage"]["output_tokens"] for r in requests))
+
+
+def totals(span: ReadableSpan) -> tuple[int, int]:
+    a = attrs(span)
+    return a[A.TOTAL_INPUT_TOKENS], a[A.TOTAL_OUTPUT_TOKENS]
+
+
+def first_user_text(request: dict[str, Any]) -> str:
+    return next(m["content"] for m in request["body"]["messages"] if m["role"] == "user")
+
+
+def assert_crew_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
+    """The whole tree of one sequential kickoff, identity, totals and costs."""
+    root = one(capture.of_kind(A.KIND_SESSION))
+    workflow = one(capture.of_kind(A.KIND_WORKFLOW))
+    assert workflow.name == "invoke_workflow otter crew"
+    assert capture.parent_of(workflow) is root
+    assert attrs(workflow)[A.GEN_AI_WORKFLOW_NAME] == "otter crew"
+
+    tasks = sorted(capture.of_kind(A.KIND_TASK), key=lambda s: s.start_time)
+    assert [t.name for t in tasks] == ["task research", "task write"]
+    assert all(capture.parent_of(t) is workflow for t in tasks)
+
+    agents = {}
+    for task, role, goal in zip(tasks, ("Researcher", "Writer"),
+                                ("Find facts about animals", "Write short summaries"),
+                                strict=True):
+        agent = one(capture.children_of(task))
+        a = attrs(agent)
+        assert agent.name == f"invoke_agent {role}"
+        assert a[A.SPAN_KIND] == A.KIND_AGENT
+        assert a[A.AGENT_ROLE] == role and a[A.AGENT_NAME] == role
+        assert a[A.GEN_AI_AGENT_DESCRIPTION] == goal
+        assert a[A.AGENT_ID] and a[A.GEN_AI_AGENT_ID] == a[A.AGENT_ID]
+        assert a[A.SESSION_ID] == "s1"
+        agents[role] = agent
+    assert attrs(agents["Researcher"])[A.AGENT_ID] != attrs(agents["Writer"])[A.AGENT_ID]
+
+    requests = server.requests
+    research = [r for r in requests if RESEARCH in first_user_text(r)]
+    writing = [r for r in requests if WRITE in first_user_text(r)]
+    assert len(research) == (2 if NATIVE_TOOLS else 1) and len(writing) == 1
+    assert len(requests) == len(research) + len(writing)
+
+    llms = capture.of_kind(A.KIND_LLM)
+    assert len(llms) == len(requests)
+    for role, owned in (("Researcher", research), ("Writer", writing)):
+        beneath = [s for s in llms if capture.parent_of(s) is agents[role]]
+        assert len(beneath) == len(owned)
+        for span in beneath:
+            a = attrs(span)
+            assert span.name == "chat gpt-4o-mini"
+            assert a[A.AGENT_ROLE] == role and a[A.SESSION_ID] == "s1"
+            assert a[A.COST_USD] > 0
+        assert totals(agents[role]) == usage_of(owned)
+        assert attrs(agents[role])[A.LLM_CALLS] == len(owned)
+
+    tool_span = one(capture.of_kind(A.KIND_TOOL))
+    assert tool_span.name == "execute_tool lookup_facts"
+    assert capture.parent_of(tool_span) is agents["Researcher"]
+    assert attrs(tool_span)[A.AGENT_ROLE] == "Researcher"
+    assert FACTS in attrs(tool_span)[A.GEN_AI_TOOL_CALL_RESULT]
+    research_llms = sorted((s for s in llms if capture.parent_of(s) is agents["Researcher"]),
+                           key=lambda s: s.start_time)
+    assert research_llms[0].end_time <= tool_span.start_time  # the model asked, then the tool ran
+
+    expected = usage_of(requests)
+    assert server.total_usage()["input_tokens"] == expected[0]
+    for span in (root, workflow):
+        assert totals(span) == expected
+        assert attrs(span)[A.LLM_CALLS] == len(requests)
+    cost = sum(attrs(s)[A.COST_USD] for s in llms)
+    assert cost > 0
+    assert attrs(root)[A.TOTAL_COST_USD] == pytest.approx(cost)
+    assert attrs(workflow)[A.TOTAL_COST_USD] == pytest.approx(cost)
+
+
+def test_sequential_crew_tree_totals_and_costs(
+        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    result = run_crew(server, capture)
+    assert result.raw == "Otters are great."
+    assert_crew_tree(capture, server)
+    workflow = one(capture.of_kind(A.KIND_WORKFLOW))
+    assert attrs(workflow)[A.OUTPUT] == "Otters are great."
+
+
+ASYNC_KICKOFFS = ["kickoff_async"] + (["akickoff"] if hasattr(Crew, "akickoff") else [])
+
+
+@pytest.mark.parametrize("method", ASYNC_KICKOFFS)
+def test_async_kickoff_nests_the_same_way(
+        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor,
+        method: str) -> None:
+    result = run_crew(server, capture, lambda crew: asyncio.run(getattr(crew, method)()))
+    assert result.raw == "Otters are great."
+    assert_crew_tree(capture, server)
+
+
+def test_user_exception_passes_through_and_marks_spans(
+        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    crew = make_crew(server, model="gpt-4o-mini-error-500")
+    raised: list[BaseException] = []
+    original = Crew.__dict__["kickoff"]
+
+    def remember(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+
+    wrapt.wrap_function_wrapper(crewai.Task, "_execute_core", remember)
+    try:
+        with session(capture), pytest.raises(Exception) as info:
+            crew.kickoff()
+    finally:
+        crewai.Task._execute_core = crewai.Task.__dict__["_execute_core"].__wrapped__
+    assert Crew.__dict__["kickoff"] is original
+    assert raised and info.value is raised[0]  # the very object CrewAI raised, through our spans
+    for kind in (A.KIND_WORKFLOW, A.KIND_TASK, A.KIND_AGENT):
+        span = one(capture.of_kind(kind))
+        assert span.status.status_code is StatusCode.ERROR
+        assert attrs(span)[A.ERROR_TYPE] == type(info.value).__qualname__
+
+
+def test_uninstrument_restores_crewai(
+        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None) -> None:
+    originals = {name: Crew.__dict__[name] for name in ("kickoff",)}
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=capture.provider)
+    assert isinstance(Crew.__dict__["kickoff"], wrapt.FunctionWrapper)
+    instrumentor.uninstrument()
+    assert Crew.__dict__["kickoff"] is originals["kickoff"]
+    assert not isinstance(Agent.__dict__["execute_task"], wrapt.FunctionWrapper)
+    assert not isinstance(Task.__dict__["_execute_core"], wrapt.FunctionWrapper)
+
+    assert run_crew(server, capture).raw == "Otters are great."
+    kinds = {attrs(s)[A.SPAN_KIND] for s in capture.spans}
+    assert kinds == {A.KIND_SESSION, A.KIND_LLM}  # the openai spans remain, ours are gone
+    assert len(capture.of_kind(A.KIND_LLM)) == len(server.requests)
+
+
+def test_moved_internal_method_degrades_to_fewer_spans(
+        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    targets = tuple(
+        (module, path.replace("Agent.execute_task", "Agent.execute_task_moved"), spec)
+        for module, path, spec in agentops_crewai._TARGETS)
+    monkeypatch.setattr(agentops_crewai, "_TARGETS", targets)
+    instrumentor = CrewAIInstrumentor()
+    with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
+        instrumentor.instrument(tracer_provider=capture.provider)
+    try:
+        moved = [r for r in caplog.records if "execute_task_moved" in r.getMessage()]
+        assert len(moved) == 1 and moved[0].levelno == logging.DEBUG
+        assert run_crew(server, capture).raw == "Otters are great."
+    finally:
+        instrumentor.uninstrument()
+
+    agent_spans = capture.of_kind(A.KIND_AGENT)
+    if hasattr(Agent, "aexecute_task"):
+        assert not agent_spans
+    workflow = one(capture.of_kind(A.KIND_WORKFLOW))
+    tasks = capture.of_kind(A.KIND_TASK)
+    assert len(tasks) == 2 and all(capture.parent_of(t) is workflow for t in tasks)
+    llms = capture.of_kind(A.KIND_LLM)
+    assert len(llms) == len(server.requests)
+    assert all(capture.parent_of(s) in tasks for s in llms)  # one level up, still in the tree
+    assert totals(workflow) == usage_of(server.requests)
