@@ -2,9 +2,9 @@
 # Development entry point: `bash scripts/dev.sh setup | demo | test [ENV...] | lint`.
 #   setup  create .venv (the core, its dev tools, openai + anthropic and their instrumentors)
 #   demo   set up if needed, then run `agentops-otel demo` (offline: a fake LLM server on 127.0.0.1)
-#   test   set up, lint, run tests/ in .venv, then every instrumentor in each environment its
-#          `instrumentors/<lib>/test-envs` names (one line: `<env-name> <requirement>...`);
-#          with ENV names, only those environments (`main` is .venv)
+#   test   set up, lint, run tests/ in .venv, then the tests of every folder with a `test-envs`
+#          file (instrumentors/<lib>/, tests/coexistence/) in each environment it names (one
+#          line: `<env-name> <requirement>...`); with ENV names, only those (`main` is .venv)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,17 +27,19 @@ main_env() {
         -e instrumentors/openai -e instrumentors/anthropic "openai>=3" anthropic
 }
 
-# Create .venvs/<name> with the core, the openai instrumentor, <lib>'s instrumentor and reqs.
-framework_env() {
-    local lib="$1" name="$2"
+# Create .venvs/<name> for the folder $1: the core, the openai instrumentor, the folder's own
+# instrumentor (when it is one) and the requirements.
+folder_env() {
+    local dir="$1" name="$2"
     shift 2
     local venv=".venvs/$name"
     ensure_uv
     [ -x "$venv/bin/python" ] || uv venv --quiet --python 3.11 "$venv"
-    local extra=()
-    [ "$lib" != "openai" ] && extra+=(-e instrumentors/openai)
-    uv pip install --quiet --python "$venv/bin/python" -e ".[dev]" "${extra[@]}" \
-        -e "instrumentors/$lib" "$@"
+    local editable=(-e ".[dev]" -e instrumentors/openai)
+    if [ "$(dirname "$dir")" = "instrumentors" ] && [ "$dir" != "instrumentors/openai" ]; then
+        editable+=(-e "$dir")
+    fi
+    uv pip install --quiet --python "$venv/bin/python" "${editable[@]}" "$@"
 }
 
 run_pytest() {
@@ -76,18 +78,20 @@ cmd_test() {
         main_env
         echo "=== ruff"
         .venv/bin/ruff check . || status=1
-        run_pytest main .venv/bin/python tests || status=1
+        run_pytest main .venv/bin/python tests --ignore=tests/coexistence || status=1
     fi
-    local envfile lib name reqs
-    for envfile in instrumentors/*/test-envs; do
+    local envfile dir tests name reqs
+    for envfile in instrumentors/*/test-envs tests/*/test-envs; do
         [ -f "$envfile" ] || continue
-        lib="$(basename "$(dirname "$envfile")")"
+        dir="$(dirname "$envfile")"
+        tests="$dir"
+        [ -d "$dir/tests" ] && tests="$dir/tests"
         while read -r name reqs; do
-            [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+            { [ -z "$name" ] || [ "${name:0:1}" = "#" ]; } && continue
             selected "$name" || continue
             # shellcheck disable=SC2086 # requirements are space-separated by design
-            if framework_env "$lib" "$name" $reqs; then
-                run_pytest "$name" ".venvs/$name/bin/python" "instrumentors/$lib/tests" || status=1
+            if folder_env "$dir" "$name" $reqs; then
+                run_pytest "$name" ".venvs/$name/bin/python" "$tests" || status=1
             else
                 echo "!!! [$name] environment could not be created"; status=1
             fi

@@ -36,11 +36,23 @@ __all__ = [
 
 
 def field(obj: Any, name: str) -> Any:
-    """``obj[name]`` for a dict, ``obj.name`` otherwise; ``None`` when absent."""
+    """``obj[name]`` for a dict, ``obj.name`` otherwise; ``None`` when absent.
+
+    Fields of pydantic models are read from ``__dict__`` (and their extras) first: asking a
+    pydantic model for a missing attribute raises inside ``__getattr__``, which costs
+    microseconds, and usage objects are asked for fields they often lack.
+    """
     if obj is None:
         return None
     if isinstance(obj, dict):
         return obj.get(name)
+    values = getattr(obj, "__dict__", None)
+    if values is not None:
+        if name in values:
+            return values[name]
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra is not None:
+            return extra.get(name)
     return getattr(obj, name, None)
 
 
@@ -234,11 +246,15 @@ def usage_counts(usage: Any) -> tuple[Any, Any, Any, Any, Any] | None:
 
 
 def record_usage(call: Any, usage: Any) -> None:
-    """Set an OpenAI-shaped ``usage`` on an ``LLMCall`` (nothing when there is none)."""
+    """Set an OpenAI-shaped ``usage`` on an ``LLMCall`` (nothing when there is none).
+
+    Zero cache and reasoning counts are left out (absent means none): every span attribute
+    costs time on the caller's thread.
+    """
     counts = usage_counts(usage)
     if counts is not None:
-        call.set_usage(counts[0], counts[1], cache_read=counts[2], cache_write=counts[3],
-                       reasoning=counts[4])
+        call.set_usage(counts[0], counts[1], cache_read=counts[2] or None,
+                       cache_write=counts[3] or None, reasoning=counts[4] or None)
 
 
 # -- Responses API ----------------------------------------------------------------------------

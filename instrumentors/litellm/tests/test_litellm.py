@@ -168,7 +168,7 @@ def test_tool_call_round_trip(capture, fake):
     assert inputs[2] == {"role": "tool", "parts": [
         {"type": "tool_call_response", "id": call.id, "response": "sunny"}]}
     assert second.choices[0].message.content == "The tool returned: sunny"
-    for span, request in zip((span1, span2), fake.requests):
+    for span, request in zip((span1, span2), fake.requests, strict=True):
         assert usage_of(span) == request["usage"]
 
 
@@ -222,7 +222,7 @@ def test_every_entry_point_gives_one_span(capture, fake):
     completion_bound_before_instrumenting(messages=PROMPT, **openai_args(fake))
     spans = capture.of_kind(A.KIND_LLM)
     assert len(spans) == len(fake.requests) == 3
-    for span, request in zip(spans, fake.requests):
+    for span, request in zip(spans, fake.requests, strict=True):
         assert usage_of(span) == request["usage"]
 
 
@@ -266,7 +266,7 @@ def test_stream_tool_call_deltas(capture, fake):
         for _ in litellm.completion(messages=PROMPT, tools=TOOLS, stream=True,
                                     stream_options={"include_usage": True}, **args):
             pass
-    for span, request in zip(capture.of_kind(A.KIND_LLM), fake.requests):
+    for span, request in zip(capture.of_kind(A.KIND_LLM), fake.requests, strict=True):
         assert span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
         part = messages(span, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][-1]
         assert (part["type"], part["name"], part["arguments"]) == (
@@ -512,7 +512,7 @@ async def test_aresponses_and_stream(capture, fake):
         pass
     spans = capture.of_kind(A.KIND_LLM)
     assert len(spans) == len(fake.requests) == 2
-    for span, request in zip(spans, fake.requests):
+    for span, request in zip(spans, fake.requests, strict=True):
         assert usage_of(span) == request["usage"]
 
 
@@ -639,7 +639,7 @@ def test_with_openai_instrumentor_one_llm_span_per_request(fake):
         openai_instrumentor.uninstrument()
     llm = spans.of_kind(A.KIND_LLM)
     assert len(llm) == len(fake.requests) == 5
-    for span, request in zip(llm, fake.requests):
+    for span, request in zip(llm, fake.requests, strict=True):
         assert span.instrumentation_scope.name == "agentops_litellm"
         assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == request["usage"]["input_tokens"]
         assert span.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] == request["usage"]["output_tokens"]
