@@ -90,8 +90,8 @@ cmd_test() {
             { [ -z "$name" ] || [ "${name:0:1}" = "#" ]; } && continue
             selected "$name" || continue
             # shellcheck disable=SC2086 # requirements are space-separated by design
-            if folder_env "$dir" "$name" $reqs; then
-                run_pytest "$name" ".venvs/$name/bin/python" "$tests" || status=1
+            if folder_env "$dir" "$name" $reqs </dev/null; then
+                run_pytest "$name" ".venvs/$name/bin/python" "$tests" </dev/null || status=1
             else
                 echo "!!! [$name] environment could not be created"; status=1
             fi

@@ -56,10 +56,13 @@ _ONLINE_PREFIX = "OTEL_EXPORTER_OTLP_"
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo did: the session it recorded and the error it caught."""
+    """What the demo did: the session it recorded and what each agent came back with."""
 
     session_id: str
-    caught_error: str
+    category: str
+    reply: str
+    booking: str
+    error: str
 
 
 def _chat(client: Any, model: str, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
@@ -73,8 +76,10 @@ class EmailAssistant:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def handle(self, email: str) -> str:
-        return self.draft_reply(email, self.classify(email))
+    def handle(self, email: str) -> tuple[str, str]:
+        """The category and the drafted reply."""
+        category = self.classify(email)
+        return category, self.draft_reply(email, category)
 
     @agentops_otel.operation(name="classify")
     def classify(self, email: str) -> str:
@@ -119,22 +124,34 @@ class Scheduler:
 
 
 @agentops_otel.agent(name="summarizer", role="summarizes the thread for the CRM")
-def summarize(client: Any, email: str) -> str:
+class Summarizer:
     """Its model is down (HTTP 500): the exception passes through to the caller."""
-    messages = [{"role": "user", "content": f"Summarize for the CRM: {email}"}]
-    return _chat(client, FAILING_MODEL, messages).choices[0].message.content
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def summarize(self, email: str) -> str:
+        messages = [{"role": "user", "content": f"Summarize for the CRM: {email}"}]
+        return _chat(self._client, FAILING_MODEL, messages).choices[0].message.content
 
 
-@agentops_otel.workflow(name="inbox")
-def process_inbox(client: Any, email: str) -> str:
-    """Run the three agents on one email; a failing agent is reported, not fatal."""
-    EmailAssistant(client).handle(email)
-    Scheduler(client).book(_SCHEDULE_REQUEST)
-    try:
-        summarize(client, email)
-    except Exception as exc:  # noqa: BLE001 - the demo shows the failure instead of dying
-        return f"{type(exc).__name__}: {getattr(exc, 'status_code', '')} {exc}".strip()
-    return ""
+class Inbox:
+    """The three agents on one email; a failing agent is reported, not fatal."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @agentops_otel.workflow(name="inbox")
+    def process(self, email: str) -> dict[str, str]:
+        category, reply = EmailAssistant(self._client).handle(email)
+        outcome = {"category": category, "reply": reply}
+        outcome["booking"] = Scheduler(self._client).book(_SCHEDULE_REQUEST)
+        try:
+            Summarizer(self._client).summarize(email)
+            outcome["error"] = ""
+        except Exception as exc:  # noqa: BLE001 - the demo shows the failure instead of dying
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+        return outcome
 
 
 def _go_offline() -> None:
@@ -165,6 +182,6 @@ def run(store_path: str | None = None, *, exit_timeout_s: float = 5.0) -> DemoRe
             service_name="inbox-demo", auto_start_session=False, local_store=True,
             store_path=store_path, exit_timeout_s=exit_timeout_s)
         with agentops_otel.session(SESSION_NAME, tags=SESSION_TAGS) as session:
-            caught = process_inbox(client, EMAIL)
+            outcome = Inbox(client).process(EMAIL)
         agentops_otel.shutdown(timeout=exit_timeout_s)
-    return DemoResult(session.id, caught)
+    return DemoResult(session.id, **outcome)

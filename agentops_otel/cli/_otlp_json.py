@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from opentelemetry.sdk.resources import SERVICE_NAME
+
 from agentops_otel.store import SpanRow
 
 # opentelemetry.proto.trace.v1.Span.SpanKind and Status.StatusCode
 _SPAN_KINDS = {"INTERNAL": 1, "SERVER": 2, "CLIENT": 3, "PRODUCER": 4, "CONSUMER": 5}
 _STATUS_CODES = {"UNSET": 0, "OK": 1, "ERROR": 2}
-_SERVICE_NAME = "service.name"
 
 
 def any_value(value: Any) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def export_request(spans: Iterable[SpanRow]) -> dict[str, Any]:
         grouped.setdefault(row.service, {}).setdefault(row.scope, []).append(_span(row))
     resource_spans = []
     for service, scopes in grouped.items():
-        resource = {"attributes": key_values({_SERVICE_NAME: service})} if service else {}
+        resource = {"attributes": key_values({SERVICE_NAME: service})} if service else {}
         resource_spans.append({
             "resource": resource,
             "scopeSpans": [

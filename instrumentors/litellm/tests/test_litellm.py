@@ -618,7 +618,10 @@ def test_with_openai_instrumentor_one_llm_span_per_request(fake):
 
     spans = SpanCapture()
     openai_instrumentor, ours = OpenAIInstrumentor(), LiteLLMInstrumentor()
-    embed = openai_args(fake, model="openai/text-embedding-3-small", encoding_format="float")
+    # A key no other test used: litellm caches openai clients, and a client whose
+    # ``with_raw_response`` was built before the openai instrumentor ran bypasses it.
+    embed = {**openai_args(fake, model="openai/text-embedding-3-small", encoding_format="float"),
+             "api_key": "sk-test-dedupe"}
     openai_instrumentor.instrument(tracer_provider=spans.provider)
     try:
         litellm.embedding(input=["seen by the openai SDK"], **embed)
