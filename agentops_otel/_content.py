@@ -15,6 +15,7 @@ from agentops_otel import _config
 
 _MAX_DEPTH = 8
 _MAX_ITEMS = 200
+_REDACTION_FAILED = '"[redaction failed]"'
 
 
 def _cut(text: str, limit: int) -> str:
@@ -69,12 +70,18 @@ def _plain(value: Any, limit: int, depth: int = 0) -> Any:
 
 
 def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
-    """Render ``value`` as bounded JSON after the redaction hook (never raises)."""
+    """Render ``value`` as bounded JSON after the redaction hook (never raises).
+
+    If the hook itself fails, nothing of the value is kept: a marker is recorded instead.
+    """
     settings = _config.current()
     limit = limit or settings.max_content_chars
-    try:
-        if settings.redact is not None:
+    if settings.redact is not None:
+        try:
             value = settings.redact(key, value)
+        except Exception:  # noqa: BLE001 - a failing hook must not leak what it should hide
+            return _REDACTION_FAILED
+    try:
         return json.dumps(_plain(value, limit), ensure_ascii=False, default=str)
     except Exception:  # noqa: BLE001 - content is best effort, never the user's problem
         return json.dumps(_repr(value, limit))
@@ -92,20 +99,27 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
     try:
         items = messages if isinstance(messages, list) else list(messages)
         kept: list[Any] = []
+        texts: list[str] = []
         used = 0
         for message in reversed(items):
             plain = _plain(message, limit)
-            used += len(json.dumps(plain, ensure_ascii=False, default=str))
+            text = json.dumps(plain, ensure_ascii=False, default=str)
+            used += len(text)
             if kept and used > budget:
-                omitted = len(items) - len(kept)
-                kept.append({"role": "system", "parts": [
-                    {"type": "text", "content": f"[{omitted} earlier messages omitted]"}]})
+                plain = {"role": "system", "parts": [{
+                    "type": "text",
+                    "content": f"[{len(items) - len(kept)} earlier messages omitted]"}]}
+                kept.append(plain)
+                texts.append(json.dumps(plain))
                 break
             kept.append(plain)
-        kept.reverse()
-        value: Any = kept
-        if settings.redact is not None:
-            value = settings.redact(key, value)
-        return json.dumps(value, ensure_ascii=False, default=str)
+            texts.append(text)
     except Exception:  # noqa: BLE001
         return "[]"
+    if settings.redact is None:
+        return "[" + ", ".join(reversed(texts)) + "]"
+    kept.reverse()
+    try:
+        return json.dumps(settings.redact(key, kept), ensure_ascii=False, default=str)
+    except Exception:  # noqa: BLE001 - a failing hook must not leak what it should hide
+        return _REDACTION_FAILED

@@ -13,7 +13,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -24,6 +26,7 @@ from agentops_otel import _config
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXPORTER = InMemorySpanExporter()
+METRICS = InMemoryMetricReader()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,6 +35,7 @@ def _tracing(tmp_path_factory: pytest.TempPathFactory):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
     trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
     agentops_otel.init(instrument=False, auto_start_session=False, local_store=False)
     yield
     agentops_otel.shutdown()

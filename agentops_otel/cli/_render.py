@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
@@ -62,10 +63,12 @@ def fmt_duration(ms: float | None) -> str:
     return f"{int(minutes)}m{seconds:02.0f}s"
 
 
-def fmt_time(ns: int | None) -> str:
+def fmt_time(ns: int | None, *, short: bool = False) -> str:
+    """Local time; ``short`` drops the year."""
     if ns is None:
         return "—"
-    return datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ns / 1e9).strftime("%m-%d %H:%M:%S" if short else
+                                                       "%Y-%m-%d %H:%M:%S")
 
 
 def _state(session: SessionRow) -> Text:
@@ -86,21 +89,33 @@ def _session_flags(session: SessionRow) -> str:
 
 # --- sessions ----------------------------------------------------------------------------------
 def sessions_table(sessions: Sequence[SessionRow]) -> Table:
-    """Recent sessions, newest first."""
-    table = Table(title="Sessions", title_justify="left", header_style="bold")
-    for name, justify in (("ID", "left"), ("Name", "left"), ("Started", "left"),
-                          ("Duration", "right"), ("State", "left"), ("LLM calls", "right"),
-                          ("Tokens", "right"), ("Cost", "right"), ("Errors", "right"),
-                          ("Flags", "left"), ("Tags", "left")):
-        table.add_column(name, justify=justify, no_wrap=name in ("ID", "Started", "Cost"))
+    """Recent sessions, newest first; flag and tag columns only when some session has them."""
+    with_flags = any(_session_flags(s) for s in sessions)
+    with_tags = any(s.tags for s in sessions)
+    table = Table(title="Sessions", title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("ID", style="bold", no_wrap=True, min_width=8)
+    table.add_column("Name", overflow="ellipsis", max_width=24, no_wrap=True)
+    table.add_column("Started", overflow="ellipsis", no_wrap=True)
+    for name in ("Duration", "State", "Calls", "Tokens", "Cost", "Errors"):
+        table.add_column(name, justify="left" if name == "State" else "right", no_wrap=True,
+                         min_width=len(name))
+    if with_flags:
+        table.add_column("Flags", style="red", no_wrap=True)
+    if with_tags:
+        table.add_column("Tags", overflow="ellipsis", min_width=4, max_width=20, no_wrap=True)
     for s in sessions:
-        table.add_row(
-            Text(short_id(s.id), style="bold"), s.name or "", fmt_time(s.start_ns),
-            fmt_duration(s.duration_ms), _state(s), str(s.llm_calls),
-            fmt_tokens(s.input_tokens, s.output_tokens), fmt_cost(s.cost_usd),
-            Text(str(s.errors), style="red" if s.errors else ""),
-            Text(_session_flags(s), style="red"), ", ".join(s.tags),
-        )
+        row: list[RenderableType] = [
+            short_id(s.id), s.name or "", fmt_time(s.start_ns, short=True),
+            fmt_duration(s.duration_ms),
+            _state(s), str(s.llm_calls), f"{s.input_tokens:,}/{s.output_tokens:,}",
+            fmt_cost(s.cost_usd), Text(str(s.errors), style="red" if s.errors else ""),
+        ]
+        if with_flags:
+            row.append(_session_flags(s))
+        if with_tags:
+            row.append(", ".join(s.tags))
+        table.add_row(*row)
     return table
 
 

@@ -51,8 +51,10 @@ def field(obj: Any, name: str) -> Any:
         if name in values:
             return values[name]
         extra = getattr(obj, "__pydantic_extra__", None)
-        if extra is not None:
-            return extra.get(name)
+        if extra and name in extra:
+            return extra[name]
+        if not hasattr(type(obj), name):  # not a property or slot either
+            return None
     return getattr(obj, name, None)
 
 

@@ -58,6 +58,7 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """``CrewAIInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
     _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
+    target_modules = ("crewai",)  # init() instruments when crewai is first imported
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments

@@ -72,7 +72,8 @@ def _agent_start(agent: Any, value: Any) -> _Start:
     goal = getattr(agent, "goal", None)
     attributes = {A.GEN_AI_AGENT_DESCRIPTION: _text(goal, _DESCRIPTION_LIMIT) if goal else None}
     key = getattr(agent, "key", None)  # md5 of role, goal and backstory: stable across runs
-    return _Start(role, attributes, value, role=role, agent_id=key if isinstance(key, str) else None)
+    agent_id = key if isinstance(key, str) else None
+    return _Start(role, attributes, value, role=role, agent_id=agent_id)
 
 
 def _agent_task(agent: Any, args: tuple, kwargs: dict) -> _Start:
@@ -179,7 +180,7 @@ def traced(tracer: Tracer, spec: Spec) -> Wrapper:
         if opened is None:
             return wrapped(*args, **kwargs)
         span, ctx = opened
-        token = otel_context.attach(ctx)
+        token = otel_context.attach(otel_context.get_current())
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:

@@ -9,59 +9,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import agentops_crewai
 import pytest
 import wrapt
-from crewai import LLM, Agent, Crew, Process, Task
-from crewai.tools import tool
-from crewai.utilities import agent_utils
+from _crew import ANSWER, FACTS, NATIVE_TOOLS, RESEARCH, WRITE, build_crew, script
+from agentops_crewai import CrewAIInstrumentor
+from crewai import Agent, Crew, Task
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-import agentops_crewai
-from agentops_crewai import CrewAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
-# CrewAI 1.15 hands tools to models that support function calling; older 1.x releases only use
-# text ReAct ("Action: …/Action Input: …"). The fake server scripts replies by the last user
-# message, which a ReAct observation does not change, so there the tool's result ends the task.
-NATIVE_TOOLS = hasattr(agent_utils, "check_native_tool_support")
-RESEARCH = "Research otters using the lookup tool"
-WRITE = "Write a short summary of the research"
-FACTS = "otters hold hands"
-
-
-@tool("lookup_facts")
-def lookup_facts(topic: str) -> str:
-    """Look up facts about a topic."""
-    return f"facts about {topic}: {FACTS}"
-
-
-lookup_facts.result_as_answer = not NATIVE_TOOLS
-
 
 def make_crew(server: FakeLLMServer, model: str = "gpt-4o-mini") -> Crew:
-    server.clear_rules()
-    server.add_rule(RESEARCH, 'Thought: I should look it up\nAction: lookup_facts\n'
-                              'Action Input: {"topic": "otters"}')
-    server.add_rule(WRITE, "Thought: I now know the final answer\nFinal Answer: Otters are great.")
-    llm = LLM(model=f"openai/{model}", base_url=server.openai_base_url, api_key="sk-test",
-              max_retries=0)
-    researcher = Agent(role="Researcher", goal="Find facts about animals",
-                       backstory="A careful researcher", llm=llm, tools=[lookup_facts],
-                       max_iter=4, max_retry_limit=0)
-    writer = Agent(role="Writer", goal="Write short summaries", backstory="A concise writer",
-                   llm=llm, max_iter=4, max_retry_limit=0)
-    tasks = [
-        Task(name="research", description=RESEARCH, expected_output="facts", agent=researcher),
-        Task(name="write", description=WRITE, expected_output="a summary", agent=writer),
-    ]
-    return Crew(name="otter crew", agents=[researcher, writer], tasks=tasks,
-                process=Process.sequential)
+    script(server)
+    return build_crew(server.openai_base_url, model)
 
 
 @contextmanager
@@ -176,10 +143,10 @@ def assert_crew_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
 def test_sequential_crew_tree_totals_and_costs(
         server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
     result = run_crew(server, capture)
-    assert result.raw == "Otters are great."
+    assert result.raw == ANSWER
     assert_crew_tree(capture, server)
     workflow = one(capture.of_kind(A.KIND_WORKFLOW))
-    assert json.loads(attrs(workflow)[A.OUTPUT]) == "Otters are great."
+    assert json.loads(attrs(workflow)[A.OUTPUT]) == ANSWER
 
 
 ASYNC_KICKOFFS = ["kickoff_async"] + (["akickoff"] if hasattr(Crew, "akickoff") else [])
@@ -190,7 +157,7 @@ def test_async_kickoff_nests_the_same_way(
         server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor,
         method: str) -> None:
     result = run_crew(server, capture, lambda crew: asyncio.run(getattr(crew, method)()))
-    assert result.raw == "Otters are great."
+    assert result.raw == ANSWER
     assert_crew_tree(capture, server)
 
 
@@ -229,7 +196,7 @@ def test_uninstrument_restores_crewai(
     assert not isinstance(Agent.__dict__["execute_task"], wrapt.FunctionWrapper)
     assert not isinstance(Task.__dict__["_execute_core"], wrapt.FunctionWrapper)
 
-    assert run_crew(server, capture).raw == "Otters are great."
+    assert run_crew(server, capture).raw == ANSWER
     kinds = {attrs(s)[A.SPAN_KIND] for s in capture.spans}
     assert kinds == {A.KIND_SESSION, A.KIND_LLM}  # the openai spans remain, ours are gone
     assert len(capture.of_kind(A.KIND_LLM)) == len(server.requests)
@@ -248,7 +215,7 @@ def test_moved_internal_method_degrades_to_fewer_spans(
     try:
         moved = [r for r in caplog.records if "execute_task_moved" in r.getMessage()]
         assert len(moved) == 1 and moved[0].levelno == logging.DEBUG
-        assert run_crew(server, capture).raw == "Otters are great."
+        assert run_crew(server, capture).raw == ANSWER
     finally:
         instrumentor.uninstrument()
 

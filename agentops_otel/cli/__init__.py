@@ -1,0 +1,266 @@
+"""``agentops-otel``: look at what your agents did, from the local store.
+
+Commands: ``demo`` (an offline multi-agent run, then its tree), ``sessions``, ``show``,
+``replay`` and ``export``. Rendering uses rich (the ``cli`` extra), imported only by the
+commands that draw; a missing or corrupt store, an empty one or an unknown session id gets a
+one-line message and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agentops_otel.store import SessionRow, SpanRow, Store
+
+PROG = "agentops-otel"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RICH_MISSING = (
+    "the agentops-otel viewer needs the 'rich' package: "
+    "pip install 'agentops-otel-distro[cli]'"
+)
+_OPENAI_MISSING = (
+    "the demo drives the real openai SDK against a local fake server (no API key, no network); "
+    "install it first: pip install openai"
+)
+
+
+class CLIError(Exception):
+    """A failure to report in one line with exit status 1."""
+
+
+def _since(text: str) -> datetime:
+    """``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO date / datetime."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.strip())
+    if match:
+        return datetime.now() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration like 30m, 2h, 7d or a date like 2025-06-01") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store", metavar="PATH",
+        help="the store file or its directory (default: $AGENTOPS_OTEL_HOME, else the "
+             "per-user data directory)")
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Observability for AI agents: sessions, agents, LLM calls "
+                               "and costs from the local store.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser(
+        "demo", parents=[common], help="run an offline multi-agent example and show its tree",
+        description="Run an inbox assistant (three agents, a tool call and a failing call) "
+                    "against the built-in fake LLM server, then show the recorded session.")
+
+    sessions = commands.add_parser("sessions", parents=[common], help="list recent sessions")
+    sessions.add_argument("-n", "--limit", type=int, default=20, help="at most N (default 20)")
+    sessions.add_argument("--tag", help="only sessions with this tag")
+    sessions.add_argument("--state", metavar="STATE",
+                          help="only this end state: Success, Fail, Indeterminate or running")
+    sessions.add_argument("--since", type=_since, metavar="WHEN",
+                          help="started within 30m / 2h / 7d, or since a date (2025-06-01)")
+    sessions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    session_help = "a session id or any unique prefix of it (default: the latest session)"
+    show = commands.add_parser(
+        "show", parents=[common], help="the agent / operation / LLM-call tree of a session")
+    show.add_argument("session", nargs="?", metavar="SESSION", help=session_help)
+
+    replay = commands.add_parser(
+        "replay", parents=[common], help="step through a session's prompts, completions "
+                                         "and tool calls")
+    replay.add_argument("session", nargs="?", metavar="SESSION", help=session_help)
+    replay.add_argument("--no-interactive", action="store_true",
+                        help="print every step at once (the default when not in a terminal)")
+
+    export = commands.add_parser(
+        "export", parents=[common], help="write a session in a form OpenTelemetry tools read")
+    export.add_argument("session", metavar="SESSION", help=session_help.split(" (")[0])
+    export.add_argument("--format", choices=["otlp-json"], default="otlp-json",
+                        help="otlp-json: an OTLP ExportTraceServiceRequest as JSON")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    return parser
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _console() -> Console:
+    try:
+        from rich.console import Console
+    except ImportError:
+        raise CLIError(_RICH_MISSING) from None
+    return Console()
+
+
+def _open_store(path: str | None) -> Store:
+    from agentops_otel.store import Store
+
+    return Store.open(path)
+
+
+def _load(store: Store, prefix: str | None) -> tuple[SessionRow, list[SpanRow]]:
+    """The session a prefix names (the newest when ``None``) and its spans."""
+    if prefix is None:
+        latest = store.list_sessions(limit=1)
+        if not latest:
+            raise CLIError(_empty_message(store))
+        session: SessionRow | None = latest[0]
+    else:
+        session = store.get_session(store.resolve_session(prefix))
+    if session is None:  # deleted between the two reads
+        raise CLIError(f"session {prefix!r} is no longer in the store")
+    return session, store.session_spans(session.id)
+
+
+def _empty_message(store: Store) -> str:
+    return (f"no sessions in the local store at {store.path}; record one with "
+            f"agentops_otel.init() in your app, or run `{PROG} demo`")
+
+
+def _session_json(s: SessionRow) -> dict[str, Any]:
+    return {
+        "id": s.id, "name": s.name, "tags": list(s.tags), "service": s.service,
+        "trace_id": s.trace_id,
+        "start": datetime.fromtimestamp(s.start_ns / 1e9).astimezone().isoformat()
+        if s.start_ns else None,
+        "duration_ms": s.duration_ms, "running": s.running, "end_state": s.end_state,
+        "end_reason": s.end_reason, "llm_calls": s.llm_calls, "input_tokens": s.input_tokens,
+        "output_tokens": s.output_tokens, "cost_usd": s.cost_usd, "errors": s.errors,
+        "span_count": s.span_count, "loop_detected": s.loop_detected,
+        "budget_exceeded": s.budget_exceeded,
+    }
+
+
+# --- commands ------------------------------------------------------------------------------------
+def _cmd_sessions(args: argparse.Namespace) -> None:
+    console = None if args.json else _console()
+    with _open_store(args.store) as store:
+        rows = store.list_sessions(limit=args.limit, tag=args.tag, end_state=args.state,
+                                   since=args.since)
+        filtered = args.tag or args.state or args.since
+        if not rows:
+            raise CLIError("no sessions match those filters" if filtered
+                           else _empty_message(store))
+    if args.json:
+        print(json.dumps([_session_json(s) for s in rows], indent=2))
+        return
+    from agentops_otel.cli._render import sessions_table
+
+    assert console is not None
+    console.print(sessions_table(rows))
+    console.print(f"Show one: {PROG} show ID   ·   step through it: {PROG} replay ID",
+                  style="dim", highlight=False)
+
+
+def _cmd_show(args: argparse.Namespace) -> None:
+    console = _console()
+    with _open_store(args.store) as store:
+        session, spans = _load(store, args.session)
+    from agentops_otel.cli._render import session_view
+
+    console.print(session_view(session, spans))
+
+
+def _cmd_replay(args: argparse.Namespace) -> None:
+    console = _console()
+    with _open_store(args.store) as store:
+        session, spans = _load(store, args.session)
+    from agentops_otel.cli import _replay
+    from agentops_otel.cli._model import replay_steps
+
+    steps = replay_steps(spans)
+    if not steps:
+        raise CLIError(f"session {session.id[:8]} has no LLM or tool calls to replay")
+    if not args.no_interactive and _replay.can_interact():
+        _replay.interact(console, steps)
+    else:
+        _replay.print_all(console, steps)
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from agentops_otel.cli._otlp_json import export_request
+
+    with _open_store(args.store) as store:
+        _, spans = _load(store, args.session)
+    text = json.dumps(export_request(spans), indent=2)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(text + "\n")
+        except OSError as exc:
+            raise CLIError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {len(spans)} spans to {args.output}", file=sys.stderr)
+    else:
+        print(text)
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    console = _console()
+    try:
+        import openai  # noqa: F401
+    except ImportError:
+        raise CLIError(_OPENAI_MISSING) from None
+    from agentops_otel.cli import _demo
+    from agentops_otel.cli._model import short_id
+    from agentops_otel.cli._render import session_view
+
+    console.print("[bold]agentops-otel demo[/]: an inbox assistant with three agents, run "
+                  "offline against the built-in fake LLM server through the real openai SDK.\n")
+    result = _demo.run(args.store)
+    with _open_store(args.store) as store:
+        session = store.get_session(result.session_id)
+        if session is None:
+            raise CLIError(f"the demo's session did not reach the local store at {store.path}")
+        spans = store.session_spans(session.id)
+        path = store.path
+    console.print(f"  [green]✓[/] email-assistant classified the email as "
+                  f"[bold]{result.category}[/] and drafted a reply")
+    console.print(f"  [green]✓[/] scheduler: {result.booking}")
+    console.print(f"  [red]✗[/] summarizer failed (caught, recorded as an error): "
+                  f"{result.error}\n", highlight=False)
+    console.print(f"Recorded in the local store at {path}; read back from there:\n",
+                  style="dim", highlight=False)
+    console.print(session_view(session, spans))
+    ident = short_id(session.id)
+    console.print(f"\nShow it again:      [bold]{PROG} show {ident}[/]")
+    console.print(f"Step through it:    [bold]{PROG} replay {ident}[/]")
+    console.print(f"All sessions:       [bold]{PROG} sessions[/]", highlight=False)
+
+
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "sessions": _cmd_sessions,
+    "show": _cmd_show,
+    "replay": _cmd_replay,
+    "export": _cmd_export,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status is 0 on success, 1 on a reported error, 2 on usage."""
+    from agentops_otel.store import StoreError
+
+    args = _parser().parse_args(argv)
+    try:
+        _COMMANDS[args.command](args)
+    except (CLIError, StoreError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
+    return 0

@@ -1,0 +1,78 @@
+"""Fixtures: the fake LLM server, a span capture with the openai and AG2 instrumentors, and helpers.
+
+AG2 classic (ag2 0.x) and AG2 1.x are the same distribution, so each environment holds one line:
+the other line's test module is not collected here (its own environment runs it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+os.environ.setdefault("OPENAI_API_KEY", "sk-test")
+os.environ.setdefault("AUTOGEN_USE_DOCKER", "False")
+
+import pytest
+from agentops_ag2 import AG2Instrumentor, _installed_line
+from agentops_openai import OpenAIInstrumentor
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+
+from agentops_otel import _attributes as A
+from agentops_otel.spans import end_span, start_span
+from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.spans import SpanCapture
+
+LINE = _installed_line()
+collect_ignore = ["test_ag2_v1.py"] if LINE == "classic" else ["test_ag2_classic.py"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
+    server.clear()
+    cap = SpanCapture()
+    OpenAIInstrumentor().instrument(tracer_provider=cap.provider)
+    AG2Instrumentor().instrument(tracer_provider=cap.provider)
+    try:
+        yield cap
+    finally:
+        AG2Instrumentor().uninstrument()
+        OpenAIInstrumentor().uninstrument()
+        cap.shutdown()
+
+
+def in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:
+    """Run ``run`` under a session span made current, as ``init()`` would."""
+    session = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
+                         attributes={A.SESSION_ID: "s1"})
+    try:
+        with trace.use_span(session, end_on_exit=False):
+            return run()
+    finally:
+        end_span(session)
+
+
+def attr(span: ReadableSpan, key: str) -> Any:
+    return (span.attributes or {}).get(key)
+
+
+def assert_totals(capture: SpanCapture, server: FakeLLMServer) -> None:
+    """Session totals equal the server's log; cost = sum of LLM span costs, and positive."""
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    usage = [r["usage"] for r in server.requests]
+    assert usage and all(u is not None for u in usage)
+    llm = capture.of_kind(A.KIND_LLM)
+    assert len(llm) == len(usage)
+    assert attr(session, A.TOTAL_INPUT_TOKENS) == sum(u["input_tokens"] for u in usage)
+    assert attr(session, A.TOTAL_OUTPUT_TOKENS) == sum(u["output_tokens"] for u in usage)
+    assert attr(session, A.LLM_CALLS) == len(usage)
+    costs = [attr(s, A.COST_USD) for s in llm]
+    assert all(c is not None and c > 0 for c in costs)
+    assert attr(session, A.TOTAL_COST_USD) == pytest.approx(sum(costs))

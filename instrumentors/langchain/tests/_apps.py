@@ -1,0 +1,74 @@
+"""The LangChain / LangGraph programs the tests run: a ReAct agent with a tool, a two-node graph
+whose nodes each call the model, and a plain LCEL chain."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, TypedDict
+
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from langgraph.graph import END, START, StateGraph
+
+from agentops_otel.testing.fake_llm import FakeLLMServer
+
+QUESTION = {"messages": [("user", "What is the weather in Paris?")]}
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def chat_model(server: FakeLLMServer, model: str = "gpt-4o-mini") -> ChatOpenAI:
+    return ChatOpenAI(base_url=server.openai_base_url, api_key="sk-test", model=model,
+                      max_retries=0, stream_usage=True)
+
+
+def react_agent(server: FakeLLMServer) -> Any:
+    """LangGraph's prebuilt ReAct agent named ``weather_agent`` with one tool."""
+    from langgraph.prebuilt import create_react_agent  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # moved to langchain.agents in LangGraph 1.0
+        return create_react_agent(chat_model(server), [get_weather], name="weather_agent")
+
+
+class _Story(TypedDict, total=False):
+    topic: str
+    notes: str
+    story: str
+
+
+def two_node_graph(server: FakeLLMServer) -> Any:
+    """``researcher`` → ``writer``: each node calls the model (sync invoke, async invoke)."""
+    llm = chat_model(server)
+
+    def researcher(state: _Story) -> _Story:
+        return {"notes": llm.invoke(f"research {state['topic']}").content}
+
+    async def writer(state: _Story) -> _Story:
+        return {"story": (await llm.ainvoke(f"write about {state['notes']}")).content}
+
+    def writer_sync(state: _Story) -> _Story:
+        text = "".join(chunk.content for chunk in llm.stream(f"write about {state['notes']}"))
+        return {"story": text}
+
+    def build(writer_node: Any) -> Any:
+        graph = StateGraph(_Story)
+        graph.add_node("researcher", researcher)
+        graph.add_node("writer", writer_node)
+        graph.add_edge(START, "researcher")
+        graph.add_edge("researcher", "writer")
+        graph.add_edge("writer", END)
+        return graph.compile()
+
+    return build(writer_sync), build(writer)
+
+
+def lcel_chain(server: FakeLLMServer) -> Any:
+    prompt = ChatPromptTemplate.from_messages([("user", "tell me about {topic}")])
+    return prompt | chat_model(server) | StrOutputParser()
