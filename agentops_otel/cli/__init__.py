@@ -43,10 +43,13 @@ def _since(text: str) -> datetime:
     if match:
         return datetime.now() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
     try:
-        return datetime.fromisoformat(text.strip())
+        when = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration like 30m, 2h, 7d or a date like 2025-06-01") from None
+    if when.astimezone() > datetime.now().astimezone():
+        raise argparse.ArgumentTypeError(f"{text!r} is in the future")
+    return when
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,7 +162,7 @@ def _cmd_sessions(args: argparse.Namespace) -> None:
     from agentops_otel.cli._render import sessions_table
 
     assert console is not None
-    console.print(sessions_table(rows))
+    console.print(sessions_table(rows, console.width))
     console.print(f"Show one: {PROG} show ID   ·   step through it: {PROG} replay ID",
                   style="dim", highlight=False)
 

@@ -64,11 +64,13 @@ def fmt_duration(ms: float | None) -> str:
 
 
 def fmt_time(ns: int | None, *, short: bool = False) -> str:
-    """Local time; ``short`` drops the year."""
+    """Local time; ``short``: the time alone today, else month-day and minutes."""
     if ns is None:
         return "—"
-    return datetime.fromtimestamp(ns / 1e9).strftime("%m-%d %H:%M:%S" if short else
-                                                       "%Y-%m-%d %H:%M:%S")
+    when = datetime.fromtimestamp(ns / 1e9)
+    if not short:
+        return when.strftime("%Y-%m-%d %H:%M:%S")
+    return when.strftime("%H:%M:%S" if when.date() == datetime.now().date() else "%m-%d %H:%M")
 
 
 def _state(session: SessionRow) -> Text:
@@ -88,31 +90,30 @@ def _session_flags(session: SessionRow) -> str:
 
 
 # --- sessions ----------------------------------------------------------------------------------
-def sessions_table(sessions: Sequence[SessionRow]) -> Table:
-    """Recent sessions, newest first; flag and tag columns only when some session has them."""
-    with_flags = any(_session_flags(s) for s in sessions)
-    with_tags = any(s.tags for s in sessions)
+def sessions_table(sessions: Sequence[SessionRow], width: int = 120) -> Table:
+    """Recent sessions, newest first. Loop / budget flags go under the state; tags get a
+    column when the terminal is ``width`` >= 110 and some session has them."""
+    with_tags = width >= 110 and any(s.tags for s in sessions)
     table = Table(title="Sessions", title_justify="left", header_style="bold",
                   box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    # Numbers never shrink; on a narrow terminal the text columns wrap instead.
     table.add_column("ID", style="bold", no_wrap=True, min_width=8)
-    table.add_column("Name", overflow="ellipsis", max_width=24, no_wrap=True)
-    table.add_column("Started", overflow="ellipsis", no_wrap=True)
-    for name in ("Duration", "State", "Calls", "Tokens", "Cost", "Errors"):
-        table.add_column(name, justify="left" if name == "State" else "right", no_wrap=True,
-                         min_width=len(name))
-    if with_flags:
-        table.add_column("Flags", style="red", no_wrap=True)
+    table.add_column("Name", max_width=24)
+    table.add_column("Started")
+    for name in ("Took", "State", "Calls", "Tokens", "Cost", "Err"):
+        table.add_column(name, justify="left" if name == "State" else "right", no_wrap=True)
     if with_tags:
-        table.add_column("Tags", overflow="ellipsis", min_width=4, max_width=20, no_wrap=True)
+        table.add_column("Tags", max_width=24)
     for s in sessions:
+        state = _state(s)
+        if _session_flags(s):
+            state.append(f"\n{_session_flags(s)}", style="red")
         row: list[RenderableType] = [
             short_id(s.id), s.name or "", fmt_time(s.start_ns, short=True),
-            fmt_duration(s.duration_ms),
-            _state(s), str(s.llm_calls), f"{s.input_tokens:,}/{s.output_tokens:,}",
-            fmt_cost(s.cost_usd), Text(str(s.errors), style="red" if s.errors else ""),
+            fmt_duration(s.duration_ms), state, str(s.llm_calls),
+            f"{s.input_tokens:,}/{s.output_tokens:,}", fmt_cost(s.cost_usd),
+            Text(str(s.errors), style="red" if s.errors else ""),
         ]
-        if with_flags:
-            row.append(_session_flags(s))
         if with_tags:
             row.append(", ".join(s.tags))
         table.add_row(*row)

@@ -333,13 +333,15 @@ class LLMCall:
         cost_counter.add(cost.total_usd, cost_attrs)
 
     # -- streams ----------------------------------------------------------------------------
-    def wrap_stream(self, stream: Any, accumulator: StreamAccumulator) -> Any:
+    def wrap_stream(self, stream: Any, accumulator: StreamAccumulator,
+                    asynchronous: bool | None = None) -> Any:
         """Return ``stream`` behind a proxy that feeds ``accumulator`` and ends the span once:
-        on exhaustion, ``close()``, context-manager exit, an error mid-stream or abandonment."""
+        on exhaustion, ``close()``/``aclose()``, context-manager exit, an error mid-stream or
+        abandonment. ``asynchronous`` chooses the proxy for streams iterable both ways."""
         from agentops_otel.genai._stream import wrap
 
         try:
-            return wrap(stream, self, accumulator)
+            return wrap(stream, self, accumulator, asynchronous)
         except Exception:  # noqa: BLE001
             _contain("wrapping a stream")
             self.end()

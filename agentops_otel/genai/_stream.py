@@ -115,8 +115,14 @@ class AsyncStream(_StreamProxy):
             self._self_done(exc)
 
     async def close(self) -> Any:
+        return await self._self_close("close")
+
+    async def aclose(self) -> Any:
+        return await self._self_close("aclose")
+
+    async def _self_close(self, method: str) -> Any:
         try:
-            result = self.__wrapped__.close()
+            result = getattr(self.__wrapped__, method)()
             if inspect.isawaitable(result):
                 result = await result
             return result
@@ -124,9 +130,15 @@ class AsyncStream(_StreamProxy):
             self._self_done()
 
 
-def wrap(stream: Any, call: Any, accumulator: Any) -> Any:
-    """Proxy a sync or async stream; anything else is returned as is, with the span ended."""
-    if hasattr(stream, "__anext__") or hasattr(stream, "__aiter__"):
+def wrap(stream: Any, call: Any, accumulator: Any, asynchronous: bool | None = None) -> Any:
+    """Proxy a sync or async stream; anything else is returned as is, with the span ended.
+
+    ``asynchronous`` picks the proxy for streams that support both kinds of iteration;
+    by default an async-iterable stream gets the async proxy.
+    """
+    if asynchronous is None:
+        asynchronous = hasattr(stream, "__anext__") or hasattr(stream, "__aiter__")
+    if asynchronous:
         return AsyncStream(stream, call, accumulator)
     if hasattr(stream, "__next__") or hasattr(stream, "__iter__"):
         return SyncStream(stream, call, accumulator)

@@ -1,4 +1,4 @@
-"""AG2 classic (ag2 0.x, ``import autogen``) against the fake LLM server: span tree, totals, costs."""
+"""AG2 classic (ag2 0.x, ``import autogen``) against the fake LLM server: tree, totals, costs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+import wrapt
 from agentops_ag2 import AG2Instrumentor, _classic
 from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, register_function
 from conftest import assert_totals, attr, in_session
@@ -21,8 +22,7 @@ from agentops_otel.testing.spans import SpanCapture
 
 def _llm_config(server: FakeLLMServer) -> dict[str, Any]:
     return {"config_list": [{"model": "gpt-4o-mini", "api_key": "sk-test",
-                             "base_url": server.openai_base_url, "api_type": "openai",
-                             "max_retries": 0}],
+                             "base_url": server.openai_base_url, "api_type": "openai"}],
             "cache_seed": None}
 
 
@@ -63,7 +63,9 @@ def test_two_agents_conversing(capture: SpanCapture, server: FakeLLMServer) -> N
     (workflow,) = capture.of_kind(A.KIND_WORKFLOW)
     assert workflow.name == "invoke_workflow writer -> critic"
     assert capture.parent_of(workflow) is session
-    assert attr(workflow, A.GEN_AI_CONVERSATION_ID) == str(result.chat_id)
+    # ChatResult.chat_id exists from ag2 0.10 on (None before).
+    chat_id = None if result.chat_id is None else str(result.chat_id)
+    assert attr(workflow, A.GEN_AI_CONVERSATION_ID) == chat_id
     assert json.loads(attr(workflow, A.INPUT)) == "Write a haiku about tests"
 
     agents = _agent_spans(capture)
@@ -106,14 +108,14 @@ def test_tool_round_trip(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert attr(tool, A.AGENT_NAME) == "user"
     assert json.loads(attr(tool, A.GEN_AI_TOOL_CALL_ARGUMENTS)) == {"city": "test"}
     assert json.loads(attr(tool, A.GEN_AI_TOOL_CALL_RESULT)) == "sunny in test"
-    call_id = server.requests[0]["body"] and attr(tool, A.GEN_AI_TOOL_CALL_ID)
-    assert call_id and call_id.startswith("call_")
+    tool_message = server.requests[1]["body"]["messages"][-1]
+    assert attr(tool, A.GEN_AI_TOOL_CALL_ID) == tool_message["tool_call_id"]
     assert tool.status.status_code != StatusCode.ERROR
 
     llm = capture.of_kind(A.KIND_LLM)
     assert {capture.parent_of(s).name for s in llm} == {"invoke_agent assistant"}
     # The second request carries the tool result the tool span recorded.
-    assert server.requests[1]["body"]["messages"][-1]["content"] == "sunny in test"
+    assert tool_message["content"] == "sunny in test"
     assert_totals(capture, server)
 
 
@@ -208,7 +210,7 @@ def test_uninstrument_restores(capture: SpanCapture, server: FakeLLMServer) -> N
     instrumented = ConversableAgent.__dict__["generate_reply"]
     AG2Instrumentor().uninstrument()
     assert ConversableAgent.__dict__["generate_reply"] is not instrumented
-    assert not hasattr(ConversableAgent.__dict__["generate_reply"], "__wrapped__")
+    assert not isinstance(ConversableAgent.__dict__["generate_reply"], wrapt.FunctionWrapper)
     assistant, user = _tool_pair(server)
 
     user.initiate_chat(assistant, message="Weather?", max_turns=2)

@@ -77,15 +77,21 @@ def _media(kind: str, source: Any) -> dict[str, Any]:
 
 
 def parts(content: Any) -> list[dict[str, Any]]:
-    """A message ``content`` (a string or a list of blocks) as GenAI parts."""
+    """A message ``content`` (a string or a list of blocks) as GenAI parts.
+
+    Other iterables are left alone: reading a generator here would take it from the SDK.
+    """
     if isinstance(content, str):
         return [{"type": "text", "content": content}]
-    if content is None:
-        return []
-    return [part(block) for block in content]
+    if isinstance(content, (list, tuple)):
+        return [part(block) for block in content]
+    return []
 
 
-def input_messages(messages: Any) -> list[dict[str, Any]]:
+def input_messages(messages: Any) -> list[dict[str, Any]] | None:
+    """The messages in GenAI form; ``None`` for a one-shot iterable the SDK still has to read."""
+    if not isinstance(messages, (list, tuple)):
+        return None
     return [{"role": get(m, "role"), "parts": parts(get(m, "content"))} for m in messages]
 
 

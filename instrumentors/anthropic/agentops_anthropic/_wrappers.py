@@ -65,7 +65,7 @@ def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], stream: bool) 
     if call is not None and capture_content():
         try:
             call.set_input(
-                _convert.input_messages(messages) if messages is not None else None,
+                _convert.input_messages(messages),
                 system=_convert.system_instructions(kwargs.get("system")),
                 tools=_convert.tool_definitions(kwargs.get("tools")))
         except Exception:  # noqa: BLE001 - odd input shapes only lose the content

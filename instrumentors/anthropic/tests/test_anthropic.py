@@ -205,6 +205,18 @@ def test_beta_messages(capture, client, server):
     assert_usage(second, server.requests[-1]["usage"])
 
 
+def test_one_shot_iterables_are_left_to_the_sdk(capture, client, server):
+    """Messages, content and tools given as generators reach the server whole."""
+    content = ({"type": "text", "text": PROMPT} for _ in range(1))
+    messages = (m for m in [{"role": "user", "content": content}])
+    client.messages.create(model=SONNET, max_tokens=100, messages=messages,
+                           tools=(t for t in TOOLS))
+    body = server.requests[-1]["body"]
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}]
+    assert body["tools"] == TOOLS
+    assert_ok(only_llm(capture), server)
+
+
 # -- tools ------------------------------------------------------------------------------------
 def test_tool_use_round_trip(capture, client, server):
     first = client.messages.create(model=SONNET, max_tokens=200, messages=USER, tools=TOOLS)

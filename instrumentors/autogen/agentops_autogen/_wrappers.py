@@ -30,6 +30,19 @@ _AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentops_au
 # Set with each attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_autogen_scope")
 _Tokens = tuple[contextvars.Token, contextvars.Token | None, object]
+# Our open workflow spans by span id. AgentChat's runtime hands the context to each turn's task
+# as a propagated (non-recording) span; the turn's agent span starts under the real one, so the
+# identity on it (session, …) carries over.
+_WORKFLOWS: dict[int, Span] = {}
+
+
+def _parent_context() -> otel_context.Context | None:
+    """The current context, with a propagated stand-in for one of our workflows resolved."""
+    current = trace.get_current_span()
+    if current.is_recording():
+        return None
+    real = _WORKFLOWS.get(current.get_span_context().span_id)
+    return trace.set_span_in_context(real) if real is not None else None
 
 
 def _activate(span: Span, agent: str | None = None) -> _Tokens:
@@ -116,6 +129,26 @@ async def _traced(agen: AsyncIterator[Any], start: Callable[[], tuple[Span, str 
         end_span(span, error)
 
 
+@contextlib.contextmanager
+def _scoped(make: Callable[[], Span], agent: str | None = None) -> Iterator[Span | None]:
+    """Our span (``make()``) current over a block: yields it, or None when we could not open
+    one; records the block's exception and ends the span."""
+    span = _contained("starting a span", make)
+    if span is None:
+        yield None
+        return
+    tokens = _activate(span, agent)
+    error: BaseException | None = None
+    try:
+        yield span
+    except Exception as exc:
+        error = exc
+        raise
+    finally:
+        _deactivate(tokens)
+        end_span(span, error)
+
+
 async def _observed(agen: AsyncIterator[Any], on_item: Callable[[Any], None]) -> AsyncIterator[Any]:
     """``agen`` unchanged, with ``on_item`` shown every item (our failures contained)."""
     async for item in agen:
@@ -135,18 +168,23 @@ class Wrappers:
         """``BaseGroupChat.run_stream`` (``run`` goes through it): a workflow span."""
         def start() -> tuple[Span, None]:
             span = start_span(self._tracer, A.KIND_WORKFLOW,
-                              getattr(instance, "name", None) or type(instance).__name__)
+                              getattr(instance, "name", None) or type(instance).__name__,
+                              context=_parent_context())
+            _WORKFLOWS[span.get_span_context().span_id] = span
             if capture_content():
                 record_input(span, A.KIND_WORKFLOW, _task_input(kwargs.get("task")))
             return span, None
 
-        return _traced(wrapped(*args, **kwargs), start, _record_task_result)
+        def on_end(span: Span) -> None:
+            _WORKFLOWS.pop(span.get_span_context().span_id, None)
+
+        return _traced(wrapped(*args, **kwargs), start, _record_task_result, on_end)
 
     # -- agents --------------------------------------------------------------------------
     def _agent_span(self, name: str, description: str | None) -> Span:
         attrs = {A.GEN_AI_AGENT_DESCRIPTION: description}
         return start_span(self._tracer, A.KIND_AGENT, name, role=description or None,
-                          attributes=attrs)
+                          attributes=attrs, context=_parent_context())
 
     def agent_stream(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
                      kwargs: dict) -> Any:
@@ -181,34 +219,15 @@ class Wrappers:
         """Replaces autogen-core's ``trace_invoke_agent_span`` (``BaseChatAgent.run`` and a
         team's turn): our agent span instead of theirs."""
         name = kwargs.get("agent_name", args[0] if args else None)
-        return self._agent_scope(name, kwargs.get("agent_description"))
-
-    @contextlib.contextmanager
-    def _agent_scope(self, name: Any, description: str | None) -> Iterator[Span]:
         if not isinstance(name, str) or _AGENT.get() == name:
-            yield trace.get_current_span()
-            return
-        opened = _contained("starting an agent span", lambda: self._agent_span(name, description))
-        if opened is None:
-            yield trace.get_current_span()
-            return
-        span: Span = opened
-        tokens = _activate(span, name)
-        error: BaseException | None = None
-        try:
-            yield span
-        except Exception as exc:
-            error = exc
-            raise
-        finally:
-            _deactivate(tokens)
-            end_span(span, error)
+            return stand_in()
+        description = kwargs.get("agent_description")
+        return _scoped(lambda: self._agent_span(name, description), name)
 
     # -- tools ---------------------------------------------------------------------------
-    def _tool_span(self, instance: Any, name: Any, args: Any, call_id: Any) -> Span:
+    def _tool_span(self, name: Any, description: Any, call_id: Any, args: Any = None) -> Span:
         span = start_span(self._tracer, A.KIND_TOOL, str(name), attributes={
-            A.GEN_AI_TOOL_DESCRIPTION: getattr(instance, "description", None),
-            A.GEN_AI_TOOL_CALL_ID: call_id})
+            A.GEN_AI_TOOL_DESCRIPTION: description, A.GEN_AI_TOOL_CALL_ID: call_id})
         if capture_content() and args is not None:
             record_input(span, A.KIND_TOOL, dict(args))
         return span
@@ -220,22 +239,13 @@ class Wrappers:
         call_id = kwargs.get("call_id", args[2] if len(args) > 2 else None)
 
         async def run() -> Any:
-            span = _contained("starting a tool span", lambda: self._tool_span(
-                instance, getattr(instance, "name", "tool"), call_args, call_id))
-            if span is None:
-                return await wrapped(*args, **kwargs)
-            tokens = _activate(span)
-            try:
+            with _scoped(lambda: self._tool_span(
+                    getattr(instance, "name", "tool"), getattr(instance, "description", None),
+                    call_id, call_args)) as span:
                 result = await wrapped(*args, **kwargs)
-            except Exception as exc:
-                _deactivate(tokens)
-                end_span(span, exc)
-                raise
-            _deactivate(tokens)
-            if capture_content():
-                _contained("recording a tool result",
-                           lambda: record_output(span, A.KIND_TOOL, result))
-            end_span(span)
+                if span is not None and capture_content():
+                    _contained("recording a tool result",
+                               lambda: record_output(span, A.KIND_TOOL, result))
             return result
 
         return run()
@@ -249,8 +259,8 @@ class Wrappers:
         last: list[Any] = []
 
         def start() -> tuple[Span, None]:
-            return self._tool_span(instance, getattr(instance, "name", "tool"), call_args,
-                                   call_id), None
+            return self._tool_span(getattr(instance, "name", "tool"),
+                                   getattr(instance, "description", None), call_id, call_args), None
 
         def on_end(span: Span) -> None:
             if last:
@@ -263,26 +273,8 @@ class Wrappers:
                   kwargs: dict) -> Any:
         """Replaces ``trace_tool_span`` where a tool runs outside ``run_json`` (MCP)."""
         name = kwargs.get("tool_name", args[0] if args else "tool")
-        return self._tool_scope(name, kwargs.get("tool_description"), kwargs.get("tool_call_id"))
-
-    @contextlib.contextmanager
-    def _tool_scope(self, name: Any, description: Any, call_id: Any) -> Iterator[Span]:
-        span = _contained("starting a tool span", lambda: start_span(
-            self._tracer, A.KIND_TOOL, str(name),
-            attributes={A.GEN_AI_TOOL_DESCRIPTION: description, A.GEN_AI_TOOL_CALL_ID: call_id}))
-        if span is None:
-            yield trace.get_current_span()
-            return
-        tokens = _activate(span)
-        error: BaseException | None = None
-        try:
-            yield span
-        except Exception as exc:
-            error = exc
-            raise
-        finally:
-            _deactivate(tokens)
-            end_span(span, error)
+        description, call_id = kwargs.get("tool_description"), kwargs.get("tool_call_id")
+        return _scoped(lambda: self._tool_span(name, description, call_id))
 
 
 @contextlib.contextmanager

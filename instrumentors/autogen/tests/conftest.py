@@ -4,7 +4,6 @@ AgentChat agents whose model client points at the fake server (nothing leaves 12
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterator
 
 os.environ["AUTOGEN_DISABLE_RUNTIME_TRACING"] = "true"
@@ -19,10 +18,13 @@ from autogen_ext.models.openai import OpenAIChatCompletionClient
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
-# The fake server answers with a dated model name; autogen warns about the mismatch.
-warnings.filterwarnings("ignore", message="Resolved model mismatch")
 MODEL_INFO = ModelInfo(vision=False, function_calling=True, json_output=False, family="gpt-4o",
                        structured_output=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The fake server answers with a dated model name; autogen warns about the mismatch.
+    config.addinivalue_line("filterwarnings", "ignore:Resolved model mismatch:UserWarning")
 
 
 @pytest.fixture(scope="module")

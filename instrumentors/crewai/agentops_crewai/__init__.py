@@ -15,7 +15,9 @@ Wrapped (sync and async twins where the installed CrewAI has them): ``Crew.kicko
 ``aexecute_sync``), ``Agent.execute_task`` / ``aexecute_task`` / ``kickoff`` / ``kickoff_async``
 / ``akickoff``, ``BaseTool.run`` / ``arun`` and ``Tool.run`` / ``arun`` (native function calling)
 and ``CrewStructuredTool.invoke`` / ``ainvoke`` (text ReAct tool use). A method a CrewAI release
-lacks is skipped with a debug log: fewer spans, never an error.
+lacks is skipped with a debug log: fewer spans, never an error. Where a CrewAI release starts a
+thread without copying the context (1.0's ``execute_async`` and ``max_execution_time``), the
+context is handed across so the spans stay in the crew's trace.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from agentops_crewai import _wrappers as W
+from agentops_crewai._handoff import Handoff
 from agentops_crewai.package import _instruments
 from agentops_otel.instrumentation import Patches
 
@@ -52,6 +55,11 @@ _TARGETS: tuple[tuple[str, str, W.Spec], ...] = (
     ("crewai.tools.structured_tool", "CrewStructuredTool.invoke", W.TOOL_INVOKE),
     ("crewai.tools.structured_tool", "CrewStructuredTool.ainvoke", W.TOOL_INVOKE),
 )
+# (module, method that starts a thread, method the thread runs): context handed across.
+_THREAD_HOPS: tuple[tuple[str, str, str], ...] = (
+    ("crewai", "Task.execute_async", "Task._execute_task_async"),
+    ("crewai", "Agent._execute_with_timeout", "Agent._execute_without_timeout"),
+)
 
 
 class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -69,6 +77,10 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patches = Patches()
         for module, path, spec in _TARGETS:
             self._patches.wrap(module, path, W.traced(tracer, spec))
+        for module, starter, target in _THREAD_HOPS:
+            handoff = Handoff()
+            if self._patches.wrap(module, target, handoff.adopt):
+                self._patches.wrap(module, starter, handoff.give)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

@@ -180,7 +180,7 @@ def traced(tracer: Tracer, spec: Spec) -> Wrapper:
         if opened is None:
             return wrapped(*args, **kwargs)
         span, ctx = opened
-        token = otel_context.attach(otel_context.get_current())
+        token = otel_context.attach(ctx)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:

@@ -149,6 +149,37 @@ def test_sequential_crew_tree_totals_and_costs(
     assert json.loads(attrs(workflow)[A.OUTPUT]) == ANSWER
 
 
+def test_threads_crewai_starts_stay_in_the_trace(
+        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    """An async task runs in its own thread; max_execution_time runs the agent in a pool."""
+
+    def kickoff(crew: Crew) -> Any:
+        crew.tasks[0].async_execution = True
+        for agent in crew.agents:
+            agent.max_execution_time = 120
+        return crew.kickoff()
+
+    assert run_crew(server, capture, kickoff).raw == ANSWER
+    assert_crew_tree(capture, server)
+
+
+def test_standalone_agent_kickoff_is_an_agent_span(
+        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    researcher = make_crew(server).agents[0]
+    server.clear()
+    with session(capture) as root:
+        researcher.kickoff(RESEARCH)
+    agent = one(capture.of_kind(A.KIND_AGENT))
+    assert agent.name == "invoke_agent Researcher" and capture.parent_of(agent).context == (
+        root.get_span_context())
+    assert not capture.of_kind(A.KIND_WORKFLOW) and not capture.of_kind(A.KIND_TASK)
+    llms = capture.of_kind(A.KIND_LLM)
+    assert len(llms) == len(server.requests) >= 1
+    assert all(capture.parent_of(s) is agent for s in llms)
+    assert capture.parent_of(one(capture.of_kind(A.KIND_TOOL))) is agent
+    assert totals(agent) == usage_of(server.requests)
+
+
 ASYNC_KICKOFFS = ["kickoff_async"] + (["akickoff"] if hasattr(Crew, "akickoff") else [])
 
 

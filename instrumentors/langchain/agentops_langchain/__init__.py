@@ -20,6 +20,8 @@ from agentops_otel.instrumentation import Patches
 
 __all__ = ["LangChainInstrumentor"]
 __version__ = "0.1.0"
+# Where every callback manager is born: our handler joins each one there.
+_PATCH_TARGET = ("langchain_core.callbacks.base", "BaseCallbackManager.__init__")
 
 
 class LangChainInstrumentor(BaseInstrumentor):
@@ -34,7 +36,7 @@ class LangChainInstrumentor(BaseInstrumentor):
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        from agentops_langchain._handler import AgentOpsCallbackHandler  # noqa: PLC0415
+        from agentops_langchain._handler import AgentOpsCallbackHandler
 
         tracer = trace.get_tracer(__name__, __version__,
                                   tracer_provider=kwargs.get("tracer_provider"))
@@ -52,7 +54,7 @@ class LangChainInstrumentor(BaseInstrumentor):
             except Exception:  # noqa: BLE001 - a manager we cannot extend just goes untraced
                 pass
 
-        self._patches.wrap("langchain_core.callbacks.base", "BaseCallbackManager.__init__", _init)
+        self._patches.wrap(*_PATCH_TARGET, _init)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

@@ -94,27 +94,30 @@ def usage(response: Any) -> tuple[Any, Any, Any, Any, Any] | None:
 
     LangChain's ``usage_metadata`` already counts cache reads/writes in ``input_tokens`` and
     reasoning in ``output_tokens``. With ``n`` choices each message carries the same request
-    usage, so the first one found is the request's. Falls back to ``llm_output["token_usage"]``.
+    usage, so the first one found is the request's. ``llm_output["token_usage"]`` (the provider's
+    own numbers) fills in what older LangChain versions leave out of ``usage_metadata``.
     """
+    found: tuple[Any, Any, Any, Any, Any] | None = None
     for generation in _generations(response):
         meta = getattr(getattr(generation, "message", None), "usage_metadata", None)
         if meta:
             details_in = meta.get("input_token_details") or {}
             details_out = meta.get("output_token_details") or {}
-            return (meta.get("input_tokens"), meta.get("output_tokens"),
-                    details_in.get("cache_read"), details_in.get("cache_creation"),
-                    details_out.get("reasoning"))
+            found = (meta.get("input_tokens"), meta.get("output_tokens"),
+                     details_in.get("cache_read"), details_in.get("cache_creation"),
+                     details_out.get("reasoning"))
+            if details_in or details_out:
+                return found
+            break
     output = getattr(response, "llm_output", None) or {}
     tokens = output.get("token_usage") or output.get("usage")
-    if not isinstance(tokens, dict):
-        return None
-    if "prompt_tokens" in tokens:
+    if isinstance(tokens, dict) and "prompt_tokens" in tokens:
         cached = (tokens.get("prompt_tokens_details") or {}).get("cached_tokens")
         reasoning = (tokens.get("completion_tokens_details") or {}).get("reasoning_tokens")
         return tokens.get("prompt_tokens"), tokens.get("completion_tokens"), cached, None, reasoning
-    if "input_tokens" in tokens:
+    if found is None and isinstance(tokens, dict) and "input_tokens" in tokens:
         return tokens.get("input_tokens"), tokens.get("output_tokens"), None, None, None
-    return None
+    return found
 
 
 def response_info(response: Any) -> tuple[str | None, str | None, list[str]]:

@@ -17,7 +17,8 @@ a span (the rest is passed through; its children hang on the nearest traced ance
 - tools: tool spans (``execute_tool {name}``) with arguments and result;
 - chat models and LLMs: LLM spans through :func:`agentops_otel.genai.start_llm_call`, usage from the
   ``LLMResult``;
-- everything else (``RunnableSequence``, prompts, parsers, lambdas, LangGraph's hidden runs): no span.
+- everything else (``RunnableSequence``, prompts, parsers, lambdas, LangGraph's hidden runs):
+  no span.
 
 Spans are parented explicitly through the run map. Each span is also made current in the context
 the callback runs in (the handler runs inline, so that is the context of the work beneath it), so
@@ -84,7 +85,7 @@ class _Run:
     """One LangChain run: its span (``None`` when passed through) and what nesting needs."""
 
     __slots__ = ("call", "ctx", "kind", "marker", "name", "node", "parent", "span", "start_ns",
-                 "token")
+                 "streamed", "token")
 
     def __init__(self, name: str, parent: _Run | None, marker: Any = None) -> None:
         self.name = name
@@ -97,6 +98,7 @@ class _Run:
         self.ctx: Any = None
         self.token: Any = None
         self.start_ns = 0
+        self.streamed = False
 
 
 class _Fingerprint:
@@ -221,6 +223,11 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
 
     @_contained
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        call_id = getattr(output, "tool_call_id", None)  # older LangChain: only on the result
+        if call_id:
+            run = self._runs.get(run_id)
+            if run is not None and run.span is not None:
+                run.span.set_attribute(A.GEN_AI_TOOL_CALL_ID, str(call_id))
         self._close(run_id, getattr(output, "content", output), None)
 
     @_contained
@@ -247,6 +254,9 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         run = self._runs.get(run_id)
         if run is not None and run.call is not None:
             run.call.chunk_received()
+            if not run.streamed:  # invocation_params say stream=False for .stream() callers
+                run.streamed = True
+                run.call.set_attributes({A.GEN_AI_REQUEST_STREAM: True})
 
     @_contained
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:

@@ -3,7 +3,11 @@ whose nodes each call the model, and a plain LCEL chain."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextvars
 import warnings
+from collections.abc import Coroutine
 from typing import Any, TypedDict
 
 from langchain_core.output_parsers import StrOutputParser
@@ -15,6 +19,15 @@ from langgraph.graph import END, START, StateGraph
 from agentops_otel.testing.fake_llm import FakeLLMServer
 
 QUESTION = {"messages": [("user", "What is the weather in Paris?")]}
+# One event loop for every async run: langchain-openai caches its async HTTP client per process,
+# and a client bound to a closed loop fails.
+_runner = asyncio.Runner()
+atexit.register(_runner.close)
+
+
+def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to completion in the current context (so under the current span)."""
+    return _runner.run(coro, context=contextvars.copy_context())
 
 
 @tool
@@ -30,11 +43,15 @@ def chat_model(server: FakeLLMServer, model: str = "gpt-4o-mini") -> ChatOpenAI:
 
 def react_agent(server: FakeLLMServer) -> Any:
     """LangGraph's prebuilt ReAct agent named ``weather_agent`` with one tool."""
-    from langgraph.prebuilt import create_react_agent  # noqa: PLC0415
+    from langgraph.prebuilt import create_react_agent
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # moved to langchain.agents in LangGraph 1.0
-        return create_react_agent(chat_model(server), [get_weather], name="weather_agent")
+        try:
+            return create_react_agent(chat_model(server), [get_weather], name="weather_agent")
+        except TypeError:  # LangGraph < 0.3 has no name parameter
+            agent = create_react_agent(chat_model(server), [get_weather])
+            return agent.with_config(run_name="weather_agent")
 
 
 class _Story(TypedDict, total=False):

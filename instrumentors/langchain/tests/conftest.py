@@ -17,23 +17,23 @@ os.environ.update(
 )
 os.environ.pop("OTEL_SDK_DISABLED", None)  # it would turn our SDK provider into a no-op
 
-import pytest  # noqa: E402
+import pytest
 
 try:
     import agentops_otel  # noqa: F401
 except ImportError:  # the core is not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from agentops_openai import OpenAIInstrumentor  # noqa: E402
-from opentelemetry import context as otel_context  # noqa: E402
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.trace import Span  # noqa: E402
+from agentops_langchain import LangChainInstrumentor
+from agentops_openai import OpenAIInstrumentor
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
-from agentops_langchain import LangChainInstrumentor  # noqa: E402
-from agentops_otel import _attributes as A  # noqa: E402
-from agentops_otel.spans import end_span, start_span  # noqa: E402
-from agentops_otel.testing.fake_llm import FakeLLMServer  # noqa: E402
-from agentops_otel.testing.spans import SpanCapture  # noqa: E402
+from agentops_otel import _attributes as A
+from agentops_otel.spans import end_span, start_span
+from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.spans import SpanCapture
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,15 @@ def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
 
 
 @pytest.fixture
-def openai_instrumented(capture: SpanCapture) -> Iterator[None]:
+def openai_instrumented(capture: SpanCapture) -> Iterator[bool]:
+    """The openai instrumentor on the capture; False where its openai range is not installed
+    (the oldest LangChain needs openai 1.x): then no provider span can stand in for ours."""
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=capture.provider)
-    yield
-    instrumentor.uninstrument()
+    active = instrumentor.is_instrumented_by_opentelemetry
+    yield active
+    if active:
+        instrumentor.uninstrument()
 
 
 @pytest.fixture

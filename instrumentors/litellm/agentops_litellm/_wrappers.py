@@ -23,8 +23,6 @@ from agentops_otel.genai import openai_shapes as shapes
 from agentops_otel.instrumentation import Patches
 from opentelemetry.trace import Tracer
 
-from agentops_litellm import _streams
-
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
@@ -293,8 +291,8 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
         try:
             content = capture_content()
             if endpoint.stream_types and isinstance(result, endpoint.stream_types):
-                return _streams.wrap(call, result, endpoint.accumulator(result, content),
-                                     asynchronous)
+                return call.wrap_stream(result, endpoint.accumulator(result, content),
+                                        asynchronous)
             endpoint.record(call, result, content)
         except Exception:  # noqa: BLE001
             _contain("recording a litellm response")

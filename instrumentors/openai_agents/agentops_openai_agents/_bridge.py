@@ -138,13 +138,15 @@ class Bridge:
         self._entries[sdk_span.span_id] = _Entry(span, kind, _activate(span))
 
     def _span_end(self, sdk_span: Any) -> None:
-        data = sdk_span.span_data
-        entry = self._entries.get(sdk_span.span_id)
-        if entry is not None and entry.kind is not None:
-            _record_end(entry.span, entry.kind, data)
-        elif data.type == "handoff":
-            self._handoff(sdk_span, data)
-        self._finish(sdk_span.span_id, sdk_span.error)
+        try:
+            data = sdk_span.span_data
+            entry = self._entries.get(sdk_span.span_id)
+            if entry is not None and entry.kind is not None:
+                _record_end(entry.span, entry.kind, data)
+            elif data.type == "handoff":
+                self._handoff(sdk_span, data)
+        finally:  # whatever we failed to record, the span ends and leaves the context
+            self._finish(sdk_span.span_id, sdk_span.error)
 
     def _handoff(self, sdk_span: Any, data: Any) -> None:
         parent = self._parent(sdk_span)
@@ -207,7 +209,10 @@ def _error_type(error: Any) -> str:
 
 
 def _error_text(error: Any) -> str:
+    """The status description: the SDK's message and, when it has one, the error's text."""
     if not isinstance(error, dict):
         return str(error)[:500]
-    detail = (error.get("data") or {}).get("error") if isinstance(error.get("data"), dict) else None
-    return f"{error.get('message')}: {detail}"[:500] if detail else str(error.get("message"))[:500]
+    data = error.get("data")
+    detail = data.get("error") if isinstance(data, dict) else None
+    text = f"{error.get('message')}: {detail}" if detail else str(error.get("message"))
+    return text[:500]

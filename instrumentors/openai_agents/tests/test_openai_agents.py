@@ -58,7 +58,9 @@ def _in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:
                          attributes={A.SESSION_ID: "s1"})
     try:
         with otel_trace.use_span(session, end_on_exit=False):
-            return run()
+            result = run()
+            assert otel_trace.get_current_span() is session  # nothing of ours left attached
+            return result
     finally:
         end_span(session)
 
