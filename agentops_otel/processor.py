@@ -30,6 +30,7 @@ _IDENTITY_GROUPS = (
 )
 _MAX_OPEN = 200_000  # spans that never end must not grow memory without bound
 _MAX_FINGERPRINTS = 10_000
+_ERROR_KINDS = frozenset({A.KIND_LLM, A.KIND_TOOL})
 
 
 class _Ledger:
@@ -197,8 +198,11 @@ class AgentOpsSpanProcessor(SpanProcessor):
             ancestors = ancestors[:-1]
         if not ancestors:
             return
-        is_llm = attrs.get(A.SPAN_KIND) == A.KIND_LLM
-        failed = span.status.status_code is StatusCode.ERROR
+        kind = attrs.get(A.SPAN_KIND)
+        is_llm = kind == A.KIND_LLM
+        # Errors count failed model and tool calls: the agent or operation an error then
+        # propagates through is not counted again.
+        failed = kind in _ERROR_KINDS and span.status.status_code is StatusCode.ERROR
         if not is_llm and not failed:
             return
         cost = float(attrs.get(A.COST_USD, 0.0) or 0.0) if is_llm else 0.0

@@ -181,3 +181,28 @@ def test_sessions_do_not_share_budgets_or_loops(spans, client, server):
         _ask(client, "same")
     b = spans.one("session b")
     assert A.BUDGET_EXCEEDED not in b.attributes and A.LOOP_DETECTED not in b.attributes
+
+
+def test_errors_roll_up_once_per_failed_model_or_tool_call(spans, client, server):
+    @ao.tool
+    def flaky():
+        raise ConnectionError("tool backend down")
+
+    @ao.agent(name="unlucky")
+    def unlucky():
+        try:
+            _ask(client, "this fails", model="error-500")
+        except openai.InternalServerError:
+            pass
+        flaky()
+
+    with ao.session("errors"):
+        with pytest.raises(ConnectionError):
+            unlucky()
+    session = spans.one("session errors")
+    agent = spans.one("invoke_agent unlucky")
+    # the failed model call and the failed tool: the agent they propagate through is not counted
+    assert session.attributes[A.ERRORS] == 2
+    assert agent.attributes[A.ERRORS] == 2
+    assert session.attributes[A.LLM_CALLS] == 1
+    assert session.attributes[A.TOTAL_COST_USD] == 0

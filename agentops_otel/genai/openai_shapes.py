@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 
+_class_has: dict[tuple[type, str], bool] = {}  # does the class define this (property, slot)?
+
+
 def field(obj: Any, name: str) -> Any:
     """``obj[name]`` for a dict, ``obj.name`` otherwise; ``None`` when absent.
 
@@ -53,7 +56,11 @@ def field(obj: Any, name: str) -> Any:
         extra = getattr(obj, "__pydantic_extra__", None)
         if extra and name in extra:
             return extra[name]
-        if not hasattr(type(obj), name):  # not a property or slot either
+        cls = type(obj)
+        known = _class_has.get((cls, name))
+        if known is None:  # once per class and name: pydantic's metaclass makes misses slow
+            known = _class_has[(cls, name)] = hasattr(cls, name)
+        if not known:
             return None
     return getattr(obj, name, None)
 
@@ -344,14 +351,23 @@ class _ToolCallDelta:
 
 
 class _Choice:
-    __slots__ = ("finish_reason", "refusal", "role", "text", "tool_calls")
+    __slots__ = ("refusal", "role", "text", "tool_calls")
 
     def __init__(self) -> None:
         self.role = "assistant"
         self.text: list[str] = []
         self.refusal: list[str] = []
         self.tool_calls: dict[int, _ToolCallDelta] = {}
-        self.finish_reason: str | None = None
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+def _read(values: Any, obj: Any, name: str) -> Any:
+    """``name`` from ``values`` (a dict or a model's ``__dict__``), else via :func:`field`."""
+    if name in values:
+        return values[name]
+    return field(obj, name)
 
 
 class ChatStreamAccumulator:
@@ -363,38 +379,36 @@ class ChatStreamAccumulator:
     ``finish(call)`` records all of it; it is the ``StreamAccumulator`` the span helper expects.
     """
 
-    __slots__ = ("_choices", "_content", "_id", "_model", "_usage")
+    __slots__ = ("_choices", "_content", "_id", "_model", "_reasons", "_usage")
 
     def __init__(self, content: bool) -> None:
         self._content = content
         self._id: Any = None
         self._model: Any = None
         self._usage: Any = None
+        self._reasons: dict[int, str] = {}
         self._choices: dict[int, _Choice] = {}
 
     def add(self, chunk: Any) -> None:
-        """Take one chunk; per-chunk work is a few attribute reads when content is off."""
-        if isinstance(chunk, dict):
-            get = chunk.get
-        else:
-            def get(name: str, _c: Any = chunk) -> Any:
-                return getattr(_c, name, None)
+        """Take one chunk; with content off that is a few dict reads per chunk."""
+        values = chunk if type(chunk) is dict else getattr(chunk, "__dict__", _EMPTY)
         if self._id is None:
-            self._id = get("id")
-            self._model = get("model")
-        usage = get("usage")
+            self._id = _read(values, chunk, "id")
+            self._model = _read(values, chunk, "model")
+        usage = _read(values, chunk, "usage")
         if usage is not None:
             self._usage = usage
-        for choice in get("choices") or ():
-            index = field(choice, "index") or 0
-            state = self._choices.get(index)
-            if state is None:
-                state = self._choices[index] = _Choice()
-            reason = field(choice, "finish_reason")
+        for choice in _read(values, chunk, "choices") or ():
+            fields = choice if type(choice) is dict else getattr(choice, "__dict__", _EMPTY)
+            index = _read(fields, choice, "index") or 0
+            reason = _read(fields, choice, "finish_reason")
             if reason:
-                state.finish_reason = reason
+                self._reasons[index] = reason
             if self._content:
-                self._add_delta(state, field(choice, "delta"))
+                state = self._choices.get(index)
+                if state is None:
+                    state = self._choices[index] = _Choice()
+                self._add_delta(state, _read(fields, choice, "delta"))
 
     @staticmethod
     def _add_delta(state: _Choice, delta: Any) -> None:
@@ -429,7 +443,7 @@ class ChatStreamAccumulator:
     def output_messages(self) -> list[dict[str, Any]]:
         """The streamed choices as GenAI output messages (content capture only)."""
         out = []
-        for _, state in sorted(self._choices.items()):
+        for index, state in sorted(self._choices.items()):
             parts: list[dict[str, Any]] = []
             if state.text:
                 parts.append({"type": "text", "content": "".join(state.text)})
@@ -439,12 +453,12 @@ class ChatStreamAccumulator:
                 parts.append({"type": "tool_call", "id": tool.id, "name": tool.name,
                               "arguments": _arguments("".join(tool.arguments))})
             out.append({"role": state.role, "parts": parts,
-                        "finish_reason": state.finish_reason or ""})
+                        "finish_reason": self._reasons.get(index, "")})
         return out
 
     def finish(self, call: Any) -> None:
         """Record id, model, finish reasons, usage and (with content) the output messages."""
-        reasons = [s.finish_reason for _, s in sorted(self._choices.items()) if s.finish_reason]
+        reasons = [reason for _, reason in sorted(self._reasons.items())]
         call.set_response(response_id=self._id, model=self._model, finish_reasons=reasons)
         record_usage(call, self._usage)
         if self._content and self._choices:

@@ -183,3 +183,23 @@ def test_moved_method_degrades(server: FakeLLMServer, monkeypatch: pytest.Monkey
     finally:
         AG2Instrumentor().uninstrument()
         capture.shutdown()
+
+
+def test_observable_run(capture: SpanCapture, server: FakeLLMServer) -> None:
+    """``Agent.run`` (the observable turn, driven in a scope-owned task) gets the same tree."""
+    agent = Agent("forecaster", "You forecast.", config=_config(server), tools=[get_weather])
+
+    async def run() -> Any:
+        async with agent.run("Weather in Oslo?") as turn:
+            return (await turn.result()).body
+
+    body = in_session(capture, lambda: asyncio.run(run()))
+
+    assert body == "The tool returned: sunny in test"
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    (turn,) = capture.of_kind(A.KIND_AGENT)
+    assert capture.parent_of(turn) is session
+    (weather,) = capture.of_kind(A.KIND_TOOL)
+    assert capture.parent_of(weather) is turn
+    assert all(capture.parent_of(s) is turn for s in capture.of_kind(A.KIND_LLM))
+    assert_totals(capture, server)

@@ -45,23 +45,26 @@ def _request_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
     return attrs
 
 
-def _server(instance: Any) -> tuple[str | None, int | None]:
+def _client_info(instance: Any) -> tuple[str, str | None, int | None]:
+    """Provider name (Bedrock and Vertex clients share these resources), host and port."""
     try:
-        url = instance._client.base_url
-        return url.host, url.port or (443 if url.scheme == "https" else 80)
+        client = instance._client
+        provider = getattr(client, "_gen_ai_provider_name", None) or PROVIDER  # anthropic >= 2
+        url = client.base_url
+        return provider, url.host, url.port or (443 if url.scheme == "https" else 80)
     except Exception:  # noqa: BLE001 - a client without base_url still gets a span
-        return None, None
+        return PROVIDER, None, None
 
 
 def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], stream: bool) -> LLMCall | None:
     model = kwargs.get("model")
     model = model if isinstance(model, str) else None
     messages = kwargs.get("messages")
-    host, port = _server(instance)
+    provider, host, port = _client_info(instance)
     call = start_llm_call(
-        tracer, operation=A.OP_CHAT, provider=PROVIDER, model=model, server_address=host,
+        tracer, operation=A.OP_CHAT, provider=provider, model=model, server_address=host,
         server_port=port, attributes=_request_attributes(kwargs, stream),
-        fingerprint=(PROVIDER, model, messages))
+        fingerprint=(provider, model, messages))
     if call is not None and capture_content():
         try:
             call.set_input(

@@ -9,17 +9,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import agentops_crewai
 import pytest
 import wrapt
 from _crew import ANSWER, FACTS, NATIVE_TOOLS, RESEARCH, WRITE, build_crew, script
-from agentops_crewai import CrewAIInstrumentor
 from crewai import Agent, Crew, Task
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+import agentops_crewai
+from agentops_crewai import CrewAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer

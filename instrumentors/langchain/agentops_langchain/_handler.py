@@ -58,6 +58,7 @@ _STEP_TAG = "graph:step:"
 _DEFAULT_GRAPH_NAME = "LangGraph"
 _AGENT_NODES = frozenset({"agent", "model"})  # the model node of LangGraph/LangChain agents
 _NOT_ERRORS = frozenset({"GraphBubbleUp", "GeneratorExit"})  # LangGraph control flow, closing
+_BASE_KEY = otel_context.create_key("agentops-langchain-before-llm")  # in our LLM contexts
 _warned: set[str] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -172,6 +173,7 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
                        metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not self.enabled:
             return
+        self._unwind()  # stale contexts must not parent what starts now
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         md = metadata or {}
         name = _run_name(serialized, kwargs, "chain")
@@ -213,6 +215,7 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
                       **kwargs: Any) -> None:
         if not self.enabled:
             return
+        self._unwind()  # stale contexts must not parent what starts now
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         run = _Run(_run_name(serialized, kwargs, "tool"), parent,
                    parent.marker if parent else None)
@@ -294,7 +297,10 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
                      kwargs: dict[str, Any]) -> None:
         if not self.enabled:
             return
+        self._unwind()
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+        if parent is not None and parent.kind == A.KIND_LLM:
+            return  # a model inside a model run: that request is already counted
         above = _traced(parent)
         if above is not None:
             self._promote(above)
@@ -302,10 +308,13 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         params = kwargs.get("invocation_params") or {}
         provider = C.provider(md, serialized)
         model = C.model(md, params)
-        # start_llm_call parents on (and budgets by) the current span: make it the run's parent.
-        token = None
-        if above is not None and trace.get_current_span() is not above.span:
-            token = otel_context.attach(trace.set_span_in_context(above.span))
+        # start_llm_call parents on (and budgets by) the current span: make it the run's parent,
+        # over the context before any sibling model run of a batch made its own LLM call active.
+        current = otel_context.get_current()
+        base = otel_context.get_value(_BASE_KEY, current) or current
+        if above is not None and trace.get_current_span(base) is not above.span:
+            base = trace.set_span_in_context(above.span, base)
+        token = otel_context.attach(base) if base is not current else None
         try:
             call = start_llm_call(
                 self._tracer, operation=operation, provider=provider, model=model,
@@ -314,7 +323,7 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
             if call is None:
                 return
             with call:  # the context the SDK call must run in: this span, LLM call active
-                ctx = otel_context.get_current()
+                ctx = otel_context.set_value(_BASE_KEY, base)
         finally:
             if token is not None:
                 otel_context.detach(token)

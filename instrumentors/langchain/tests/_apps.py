@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import operator
 import warnings
 from collections.abc import Coroutine
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 
 from agentops_otel.testing.fake_llm import FakeLLMServer
 
@@ -89,3 +91,32 @@ def two_node_graph(server: FakeLLMServer) -> Any:
 def lcel_chain(server: FakeLLMServer) -> Any:
     prompt = ChatPromptTemplate.from_messages([("user", "tell me about {topic}")])
     return prompt | chat_model(server) | StrOutputParser()
+
+
+class _Team(TypedDict):
+    messages: Annotated[list, add_messages]
+    notes: Annotated[list, operator.add]
+
+
+def team_graph(server: FakeLLMServer) -> Any:
+    """A ``team`` graph: a ``planner`` node calls the model, then the ReAct agent runs as the
+    ``researcher`` node (an agent inside a workflow) while a ``critic`` node calls the model in
+    parallel with it."""
+    llm = chat_model(server)
+
+    def planner(state: _Team) -> dict[str, Any]:
+        return {"messages": [llm.invoke("plan the weather report")]}
+
+    def critic(state: _Team) -> dict[str, Any]:
+        return {"notes": [llm.invoke("criticise the plan").content]}
+
+    graph = StateGraph(_Team)
+    graph.add_node("planner", planner)
+    graph.add_node("researcher", react_agent(server))
+    graph.add_node("critic", critic)
+    graph.add_edge(START, "planner")
+    graph.add_edge("planner", "researcher")
+    graph.add_edge("planner", "critic")
+    graph.add_edge("researcher", END)
+    graph.add_edge("critic", END)
+    return graph.compile().with_config(run_name="team")

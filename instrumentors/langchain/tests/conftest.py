@@ -24,12 +24,12 @@ try:
 except ImportError:  # the core is not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from agentops_langchain import LangChainInstrumentor
-from agentops_openai import OpenAIInstrumentor
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from agentops_langchain import LangChainInstrumentor
+from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer

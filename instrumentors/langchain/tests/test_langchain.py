@@ -10,10 +10,16 @@ import logging
 from importlib.metadata import version
 from typing import Any
 
-import agentops_langchain
 import pytest
-from _apps import QUESTION, chat_model, lcel_chain, react_agent, run_async, two_node_graph
-from agentops_langchain import LangChainInstrumentor
+from _apps import (
+    QUESTION,
+    chat_model,
+    lcel_chain,
+    react_agent,
+    run_async,
+    team_graph,
+    two_node_graph,
+)
 from conftest import session
 from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables import RunnableLambda
@@ -21,6 +27,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+import agentops_langchain
+from agentops_langchain import LangChainInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
@@ -56,6 +64,25 @@ def assert_llm_spans_match_requests(capture: SpanCapture, server: FakeLLMServer)
         if _CACHE_READS_IN_STREAMS or not request["stream"]:
             assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == usage["cache_read_tokens"]
         assert attrs[A.COST_USD] > 0
+
+
+def assert_llm_spans_match_requests_unordered(capture: SpanCapture,
+                                             server: FakeLLMServer) -> None:
+    """Concurrent requests: the multiset of (input, output) usage matches, all spans ours."""
+    llms = capture.of_kind(A.KIND_LLM)
+    assert {s.instrumentation_scope.name for s in llms} == {_OURS}
+    seen = sorted((s.attributes[A.GEN_AI_USAGE_INPUT_TOKENS],
+                   s.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS]) for s in llms)
+    sent = sorted((r["usage"]["input_tokens"], r["usage"]["output_tokens"])
+                  for r in server.requests)
+    assert seen == sent
+
+
+def _ancestors(capture: SpanCapture, span: ReadableSpan) -> list[ReadableSpan]:
+    out = []
+    while (span := capture.parent_of(span)) is not None:
+        out.append(span)
+    return out
 
 
 def assert_totals(span: ReadableSpan, capture: SpanCapture, server: FakeLLMServer) -> None:
@@ -356,3 +383,46 @@ def test_moved_internal_method_degrades_to_provider_spans(
     if openai_instrumented:
         assert len(capture.of_kind(A.KIND_LLM)) == 2
         assert_totals(only_session(capture), capture, server)
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+def test_agent_as_graph_node_beside_parallel_node(instrumented: Any, capture: SpanCapture,
+                                                  server: FakeLLMServer, how: str) -> None:
+    graph = team_graph(server)
+    with session(capture):
+        if how == "invoke":
+            graph.invoke(QUESTION)
+        else:
+            run_async(graph.ainvoke(QUESTION))
+    root = only_session(capture)
+    (workflow,) = capture.of_kind(A.KIND_WORKFLOW)
+    _, children = tree(capture, workflow)
+    assert children[0] == ("invoke_agent planner", [("chat gpt-4o-mini", [])])
+    assert sorted(children[1:]) == [  # researcher and critic ran concurrently
+        ("invoke_agent critic", [("chat gpt-4o-mini", [])]),
+        ("task researcher", [_REACT_TREE[1][0]]),
+    ]
+    assert_llm_spans_match_requests_unordered(capture, server)
+    for agent in capture.of_kind(A.KIND_AGENT):
+        name = agent.attributes[A.AGENT_NAME]
+        for llm in capture.of_kind(A.KIND_LLM):
+            if _ancestors(capture, llm)[0] is agent or (
+                    agent in _ancestors(capture, llm) and name == "weather_agent"):
+                assert llm.attributes[A.AGENT_NAME] == name
+    assert_totals(root, capture, server)
+    assert_totals(workflow, capture, server)
+
+
+def test_batch_of_prompts_one_llm_span_each(instrumented: Any, capture: SpanCapture,
+                                            server: FakeLLMServer) -> None:
+    from langchain_core.messages import HumanMessage
+
+    llm = chat_model(server)
+    with session(capture):
+        llm.generate([[HumanMessage("one")], [HumanMessage("two")]])  # both runs start first
+        llm.batch(["three", "four"])  # in worker threads
+        llm.invoke("five")
+    assert len(server.requests) == 5
+    assert_llm_spans_match_requests_unordered(capture, server)
+    assert all(capture.parent_of(s) is only_session(capture) for s in capture.of_kind(A.KIND_LLM))
+    assert_totals(only_session(capture), capture, server)
