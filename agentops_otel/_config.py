@@ -88,6 +88,7 @@ def from_env() -> Settings:
         max_content_chars=int(_env_float("AGENTOPS_MAX_CONTENT_CHARS") or 16_384),
         tags=tags,
         auto_start_session=_env_bool("AGENTOPS_AUTO_START_SESSION") is not False,
+        session_name=env.get("AGENTOPS_SESSION_NAME") or "default",
         max_cost_usd=_env_float("AGENTOPS_MAX_COST_USD"),
         on_budget_exceeded=env.get("AGENTOPS_ON_BUDGET_EXCEEDED", "warn").lower(),
         loop_threshold=int(_env_float("AGENTOPS_LOOP_THRESHOLD") or 3),

@@ -68,6 +68,23 @@ def test_opentelemetry_instrument_gives_session_and_priced_llm_spans(tmp_path, s
     assert not (tmp_path / "traces.db").exists()
 
 
+def test_agentops_otel_run_wraps_opentelemetry_instrument(tmp_path, server):
+    app = tmp_path / "app.py"
+    app.write_text(textwrap.dedent(APP))
+    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+           "OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": "sk-test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "agentops_otel.cli", "run", "--session-name", "wrapped",
+         "--tag", "cli", "--no-content", "--", sys.executable, str(app)],
+        capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    with Store.open(tmp_path / "home" / "traces.db") as store:
+        (session,) = store.list_sessions(limit=10)
+        assert (session.name, session.tags, session.llm_calls) == ("wrapped", ("cli",), 2)
+        llm = [s for s in store.session_spans(session.id) if s.agentops_kind == "llm"]
+        assert all("gen_ai.input.messages" not in s.attributes for s in llm)
+
+
 def test_disabled_instrumentation_env_is_honoured(tmp_path, server):
     result = run_instrumented(tmp_path, server,
                               OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="agentops_openai")

@@ -89,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--no-interactive", action="store_true",
                         help="print every step at once (the default when not in a terminal)")
 
+    run = commands.add_parser(
+        "run", help="run a program under opentelemetry-instrument with agentops-otel",
+        description="Run COMMAND with no code change: selects our OpenTelemetry distro and "
+                    "configurator and passes these settings on as AGENTOPS_* variables.")
+    run.add_argument("--session-name", help="name of the session the program runs in")
+    run.add_argument("--tag", action="append", default=[], help="a session tag (repeatable)")
+    run.add_argument("--max-cost", type=float, metavar="USD", help="the session's budget")
+    run.add_argument("--no-content", action="store_true",
+                     help="don't capture prompts, completions or arguments")
+    run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+
     export = commands.add_parser(
         "export", parents=[common], help="write a session in a form OpenTelemetry tools read")
     export.add_argument("session", metavar="SESSION", help=session_help.split(" (")[0])
@@ -242,7 +253,29 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     console.print(f"All sessions:       [bold]{PROG} sessions[/]", highlight=False)
 
 
+def _cmd_run(args: argparse.Namespace) -> None:
+    import os
+    import shutil
+
+    program = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if not program:
+        raise CLIError("nothing to run: agentops-otel run -- python app.py")
+    beside = os.path.join(os.path.dirname(sys.executable), "opentelemetry-instrument")
+    launcher = beside if os.path.exists(beside) else shutil.which("opentelemetry-instrument")
+    if launcher is None:
+        raise CLIError("opentelemetry-instrument not found; install opentelemetry-instrumentation")
+    env = dict(os.environ, OTEL_PYTHON_DISTRO="agentops_otel",
+               OTEL_PYTHON_CONFIGURATOR="agentops_otel")
+    settings = {"AGENTOPS_SESSION_NAME": args.session_name,
+                "AGENTOPS_TAGS": ",".join(args.tag) or None,
+                "AGENTOPS_MAX_COST_USD": None if args.max_cost is None else str(args.max_cost),
+                "AGENTOPS_CAPTURE_CONTENT": "false" if args.no_content else None}
+    env.update({k: v for k, v in settings.items() if v is not None})
+    os.execve(launcher, [launcher, *program], env)
+
+
 _COMMANDS = {
+    "run": _cmd_run,
     "demo": _cmd_demo,
     "sessions": _cmd_sessions,
     "show": _cmd_show,

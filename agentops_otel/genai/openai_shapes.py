@@ -361,6 +361,7 @@ class _Choice:
 
 
 _EMPTY: dict[str, Any] = {}
+_MISSING = object()
 
 
 def _read(values: Any, obj: Any, name: str) -> Any:
@@ -395,35 +396,44 @@ class ChatStreamAccumulator:
         if self._id is None:
             self._id = _read(values, chunk, "id")
             self._model = _read(values, chunk, "model")
-        usage = _read(values, chunk, "usage")
+        usage = values.get("usage", _MISSING)
+        if usage is _MISSING:
+            usage = field(chunk, "usage")
         if usage is not None:
             self._usage = usage
-        for choice in _read(values, chunk, "choices") or ():
+        choices = values.get("choices", _MISSING)
+        if choices is _MISSING:
+            choices = field(chunk, "choices")
+        for choice in choices or ():
             fields = choice if type(choice) is dict else getattr(choice, "__dict__", _EMPTY)
-            index = _read(fields, choice, "index") or 0
-            reason = _read(fields, choice, "finish_reason")
-            if reason:
-                self._reasons[index] = reason
-            if self._content:
-                state = self._choices.get(index)
-                if state is None:
-                    state = self._choices[index] = _Choice()
-                self._add_delta(state, _read(fields, choice, "delta"))
+            reason = fields.get("finish_reason", _MISSING)
+            if reason is _MISSING:
+                reason = field(choice, "finish_reason")
+            if reason or self._content:
+                index = _read(fields, choice, "index") or 0
+                if reason:
+                    self._reasons[index] = reason
+                if self._content:
+                    state = self._choices.get(index)
+                    if state is None:
+                        state = self._choices[index] = _Choice()
+                    self._add_delta(state, _read(fields, choice, "delta"))
 
     @staticmethod
     def _add_delta(state: _Choice, delta: Any) -> None:
         if delta is None:
             return
-        role = field(delta, "role")
+        values = delta if type(delta) is dict else getattr(delta, "__dict__", _EMPTY)
+        role = _read(values, delta, "role")
         if role:
             state.role = role
-        text = field(delta, "content")
+        text = _read(values, delta, "content")
         if text:
             state.text.append(text)
-        refusal = field(delta, "refusal")
+        refusal = _read(values, delta, "refusal")
         if refusal:
             state.refusal.append(refusal)
-        for tool_delta in field(delta, "tool_calls") or ():
+        for tool_delta in _read(values, delta, "tool_calls") or ():
             index = field(tool_delta, "index") or 0
             tool = state.tool_calls.get(index)
             if tool is None:

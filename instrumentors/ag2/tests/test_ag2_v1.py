@@ -203,3 +203,22 @@ def test_observable_run(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert capture.parent_of(weather) is turn
     assert all(capture.parent_of(s) is turn for s in capture.of_kind(A.KIND_LLM))
     assert_totals(capture, server)
+
+
+def test_with_ag2_telemetry_middleware(capture: SpanCapture, server: FakeLLMServer) -> None:
+    """AG2's own TelemetryMiddleware beside ours: its chat span is flagged, nothing counts twice."""
+    from ag2.middleware import TelemetryMiddleware
+
+    agent = Agent("forecaster", config=_config(server), tools=[get_weather],
+                  middleware=[TelemetryMiddleware(tracer_provider=capture.provider,
+                                                  agent_name="forecaster")])
+    in_session(capture, lambda: asyncio.run(agent.ask("Weather?")))
+
+    theirs = [s for s in capture.spans if s.instrumentation_scope.name != "agentops_ag2"
+              and A.SPAN_KIND not in (s.attributes or {})]
+    chats = [s for s in theirs if s.name.startswith("chat")]
+    assert len(chats) == 2
+    assert all(attr(s, A.LLM_DUPLICATE) is True for s in chats)
+    ours = capture.of_kind(A.KIND_LLM)
+    assert {capture.parent_of(s).name for s in ours} == {"chat gpt-4o-mini"}
+    assert_totals(capture, server)

@@ -544,7 +544,7 @@ async def test_async_bad_input_behaves_as_the_sdk(capture, aclient, model, call)
 
 # -- the SDK's own span ---------------------------------------------------------------------
 _GLOBAL_PROVIDER_SCRIPT = textwrap.dedent("""
-    import asyncio, json, sys
+    import asyncio, json
     import anthropic
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -552,50 +552,63 @@ _GLOBAL_PROVIDER_SCRIPT = textwrap.dedent("""
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from agentops_otel.processor import AgentOpsSpanProcessor
     from agentops_otel.testing.fake_llm import FakeLLMServer
+    from agentops_anthropic import AnthropicInstrumentor
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(AgentOpsSpanProcessor())
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    if sys.argv[1] == "on":
-        from agentops_anthropic import AnthropicInstrumentor
-        AnthropicInstrumentor().instrument()
     user = [{"role": "user", "content": "What is the weather like in Paris today, please?"}]
-    with FakeLLMServer() as server:
+    model = "claude-sonnet-4-5"
+
+    def scenario(server):
         client = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="k",
                                      max_retries=0)
-        client.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=user)
-        list(client.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=user,
-                                    stream=True))
-        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=50,
-                                    messages=user) as stream:
+        client.messages.create(model=model, max_tokens=50, messages=user)
+        list(client.messages.create(model=model, max_tokens=50, messages=user, stream=True))
+        with client.messages.stream(model=model, max_tokens=50, messages=user) as stream:
             stream.get_final_message()
 
         async def run_async():
             aclient = anthropic.AsyncAnthropic(base_url=server.anthropic_base_url,
                                                api_key="k", max_retries=0)
-            await aclient.messages.create(model="claude-sonnet-4-5", max_tokens=50,
-                                          messages=user)
+            await aclient.messages.create(model=model, max_tokens=50, messages=user)
         asyncio.run(run_async())
-        client.messages.count_tokens(model="claude-sonnet-4-5", messages=user)
-        headers = [r["headers"].get("traceparent") for r in server.requests]
-    spans = [{"name": s.name, "span_id": format(s.context.span_id, "016x"),
-              "attributes": dict(s.attributes)} for s in exporter.get_finished_spans()]
-    print(json.dumps({"spans": spans, "traceparents": headers}))
+        client.messages.count_tokens(model=model, messages=user)
+
+    result = {}
+    with FakeLLMServer() as server:
+        for mode in ("off", "on"):
+            exporter.clear()
+            sent = len(server.requests)
+            if mode == "on":
+                AnthropicInstrumentor().instrument()  # the global provider
+            scenario(server)
+            result[mode] = {
+                "spans": [{"name": s.name, "span_id": format(s.context.span_id, "016x"),
+                           "attributes": dict(s.attributes)}
+                          for s in exporter.get_finished_spans()],
+                "traceparents": [r["headers"].get("traceparent")
+                                 for r in server.requests[sent:]],
+            }
+    print(json.dumps(result))
 """)
 
 
-def _run_with_global_provider(mode: str) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def global_provider_run() -> dict[str, Any]:
+    """The same calls in a fresh process with an SDK provider as the global one: first without
+    our instrumentor, then with it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_SCRIPT, mode], env=env,
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not SDK_HAS_SPANS, reason="the SDK emits spans of its own from 2.x")
-def test_sdk_span_replaced_by_ours_on_the_global_provider():
-    result = _run_with_global_provider("on")
+def test_sdk_span_replaced_by_ours_on_the_global_provider(global_provider_run):
+    result = global_provider_run["on"]
     chat = [s for s in result["spans"] if s["attributes"].get(A.GEN_AI_OPERATION_NAME) == "chat"]
     assert len(chat) == 4, [s["name"] for s in result["spans"]]
     assert all(s["attributes"].get(A.SPAN_KIND) == A.KIND_LLM for s in chat)
@@ -609,9 +622,9 @@ def test_sdk_span_replaced_by_ours_on_the_global_provider():
 
 
 @pytest.mark.skipif(not SDK_HAS_SPANS, reason="the SDK emits spans of its own from 2.x")
-def test_sdk_emits_its_own_span_when_we_are_not_installed():
+def test_sdk_emits_its_own_span_when_we_are_not_installed(global_provider_run):
     """The control for the test above: the SDK's span is there to be replaced."""
-    result = _run_with_global_provider("off")
+    result = global_provider_run["off"]
     names = [s["name"] for s in result["spans"]]
     assert names.count("anthropic.messages.create") == 4
     assert not [s for s in result["spans"] if s["attributes"].get(A.SPAN_KIND) == A.KIND_LLM]

@@ -403,12 +403,11 @@ def test_agent_as_graph_node_beside_parallel_node(instrumented: Any, capture: Sp
         ("task researcher", [_REACT_TREE[1][0]]),
     ]
     assert_llm_spans_match_requests_unordered(capture, server)
-    for agent in capture.of_kind(A.KIND_AGENT):
-        name = agent.attributes[A.AGENT_NAME]
-        for llm in capture.of_kind(A.KIND_LLM):
-            if _ancestors(capture, llm)[0] is agent or (
-                    agent in _ancestors(capture, llm) and name == "weather_agent"):
-                assert llm.attributes[A.AGENT_NAME] == name
+    for llm in capture.of_kind(A.KIND_LLM):  # each call carries its nearest agent's identity
+        agent = next(a for a in _ancestors(capture, llm)
+                     if a.attributes[A.SPAN_KIND] == A.KIND_AGENT)
+        assert llm.attributes[A.AGENT_NAME] == agent.attributes[A.AGENT_NAME]
+        assert llm.attributes[A.AGENT_ID] == agent.attributes[A.AGENT_ID]
     assert_totals(root, capture, server)
     assert_totals(workflow, capture, server)
 
