@@ -66,9 +66,10 @@ class _Ledger:
 
 
 class _Node:
-    __slots__ = ("chain", "session")
+    __slots__ = ("chain", "session", "span")
 
-    def __init__(self, chain: tuple[_Ledger, ...], session: _Ledger | None) -> None:
+    def __init__(self, span: Span, chain: tuple[_Ledger, ...], session: _Ledger | None) -> None:
+        self.span = span
         self.chain = chain
         self.session = session
 
@@ -151,6 +152,10 @@ class AgentOpsSpanProcessor(SpanProcessor):
 
     def _start(self, span: Span, parent_context: Context | None) -> None:
         parent = trace.get_current_span(parent_context)
+        parent_node = _node_of(parent) if parent.get_span_context().is_valid else None
+        if parent_node is not None and not isinstance(parent, Span):
+            # A framework handed us a placeholder (NonRecordingSpan) for one of our open spans.
+            parent = parent_node.span
         own = span.attributes or {}
         if (A.SPAN_KIND not in own and own.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
                 and get_value(ACTIVE_LLM_KEY, parent_context)):
@@ -167,7 +172,6 @@ class AgentOpsSpanProcessor(SpanProcessor):
                         inherited[key] = value
             if inherited:
                 span.set_attributes(inherited)
-        parent_node = _node_of(parent) if parent.get_span_context().is_valid else None
         chain = parent_node.chain if parent_node else ()
         session = parent_node.session if parent_node else None
         kind = own.get(A.SPAN_KIND)
@@ -185,7 +189,7 @@ class AgentOpsSpanProcessor(SpanProcessor):
         with _lock:
             if len(_open) >= _MAX_OPEN:
                 _open.pop(next(iter(_open)))
-            _open[span.get_span_context().span_id] = _Node(chain, session)
+            _open[span.get_span_context().span_id] = _Node(span, chain, session)
 
     def _end(self, span: ReadableSpan) -> None:
         with _lock:

@@ -10,8 +10,8 @@ in one run, interleaved round by round so drift hits every mode alike:
   ours, content off / on   agentops_openai with content capture off / on
 
 Every traced mode uses the same SDK TracerProvider: our AgentOpsSpanProcessor plus a
-SimpleSpanProcessor on an exporter that drops. Overhead = mode - uninstrumented (median of the
-rounds); the ratio is overhead / bare span's overhead. Targets (DESIGN.md): content off at most
+SimpleSpanProcessor on an exporter that drops. Times are CPU time of this process; overhead =
+mode - uninstrumented (median of the rounds); the ratio is overhead / bare span's overhead. Targets (DESIGN.md): content off at most
 1.5x the bare span's overhead, streamed at most 2x.
 
 Run: /work/main/.venv/bin/python benchmarks/bench_openai.py [--calls 200] [--rounds 15]
@@ -116,12 +116,13 @@ def _bare(tracer: Any, call: Callable[[openai.OpenAI], None]) -> Callable[[opena
 
 
 def _batch(run: Callable[[openai.OpenAI], None], client: openai.OpenAI, calls: int) -> float:
-    """Mean microseconds per call over ``calls`` calls."""
+    """Mean CPU microseconds per call over ``calls`` calls (CPU time of this process: the
+    mock transport runs in-process, and CPU time is steadier than wall time on a busy box)."""
     gc.collect()
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(calls):
         run(client)
-    return (time.perf_counter() - start) / calls * 1e6
+    return (time.process_time() - start) / calls * 1e6
 
 
 def _measure(call: Callable[[openai.OpenAI], None], calls: int, rounds: int,

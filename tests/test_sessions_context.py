@@ -172,3 +172,21 @@ def test_concurrent_sessions_in_threads_never_mix(spans):
     assert len(ops) == 50 and set(ids) <= set(sessions)
     for op in ops:
         assert op.context.trace_id == sessions[op.attributes[A.SESSION_ID]].context.trace_id
+
+
+def test_identity_and_rollups_reach_spans_parented_by_a_placeholder(spans):
+    """Frameworks (AutoGen's runtime) pass a NonRecordingSpan copy of the parent's context."""
+    tracer = trace.get_tracer("framework")
+
+    @ao.agent(name="host")
+    def host():
+        placeholder = trace.NonRecordingSpan(trace.get_current_span().get_span_context())
+        with tracer.start_as_current_span(
+                "framework-step", context=trace.set_span_in_context(placeholder)):
+            pass
+
+    with ao.session("placeholder") as handle:
+        host()
+    step = spans.one("framework-step")
+    assert step.attributes[A.SESSION_ID] == handle.id
+    assert step.attributes[A.AGENT_NAME] == "host"

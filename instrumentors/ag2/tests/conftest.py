@@ -14,11 +14,11 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 os.environ.setdefault("AUTOGEN_USE_DOCKER", "False")
 
 import pytest
-from agentops_ag2 import AG2Instrumentor, _installed_line
-from agentops_openai import OpenAIInstrumentor
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
+from agentops_ag2 import AG2Instrumentor, _installed_line
+from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer

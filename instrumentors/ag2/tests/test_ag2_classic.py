@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import wrapt
-from agentops_ag2 import AG2Instrumentor, _classic
 from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, register_function
 from conftest import assert_totals, attr, in_session
 from opentelemetry.trace import StatusCode
 
+from agentops_ag2 import AG2Instrumentor, _classic
 from agentops_otel import _attributes as A
 from agentops_otel import _threads
 from agentops_otel.testing.fake_llm import FakeLLMServer

@@ -2,8 +2,12 @@
 
 Wraps ``messages.create`` / ``parse`` / ``stream`` of ``client.messages`` and
 ``client.beta.messages``, sync and async, plain and ``stream=True``. Each model request gives one
-CLIENT span ``chat {model}`` (provider ``anthropic``) with the request parameters, response id,
-model and ``stop_reason`` (as ``gen_ai.response.finish_reasons``), usage in the OTel convention
+CLIENT span ``chat {model}`` (provider ``anthropic``, or the client's own: ``aws.bedrock``,
+``gcp.vertex_ai``) with the request parameters (``temperature`` / ``top_p`` / ``top_k`` also from
+``extra_body``, where anthropic 2.x takes them), response id, model and ``stop_reason`` as given
+(in ``gen_ai.response.finish_reasons``; output messages carry the mapped GenAI finish reason:
+``end_turn`` → ``stop``, ``tool_use`` → ``tool_call``, ``max_tokens`` → ``length``), usage in the
+OTel convention
 (``gen_ai.usage.input_tokens`` = Anthropic's ``input_tokens`` + ``cache_read_input_tokens`` +
 ``cache_creation_input_tokens``; cache reads and writes also recorded on their own), cost, and
 (with content capture on) system instructions, tool definitions, input and output messages
@@ -13,6 +17,8 @@ model and ``stop_reason`` (as ``gen_ai.response.finish_reasons``), usage in the 
 and our stream proxy replaces the raw event stream inside the SDK's ``MessageStream``, so
 ``text_stream``, ``get_final_message()``, ``until_done()``, iteration, early close, leaving the
 ``with`` block and abandonment all end the span exactly once, with the usage seen so far.
+``with_raw_response`` calls are recorded from the body the SDK has read; raw and
+``with_streaming_response`` streams are the user's to read and end the span without usage.
 
 The SDK's own spans. anthropic 2.x emits a CLIENT span ``anthropic.messages.create`` per API call
 on the global tracer provider and sends its context as ``traceparent``. We keep ours (it carries

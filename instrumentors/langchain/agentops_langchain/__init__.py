@@ -27,6 +27,8 @@ _PATCH_TARGET = ("langchain_core.callbacks.base", "BaseCallbackManager.__init__"
 class LangChainInstrumentor(BaseInstrumentor):
     """Traces LangChain / LangGraph runs through a callback handler on every callback manager."""
 
+    target_modules = ("langchain_core",)  # init() instruments when LangChain is first imported
+
     def __init__(self) -> None:
         super().__init__()
         self._patches = Patches()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 os.environ.update(
     LANGSMITH_TRACING="false",
@@ -70,11 +71,16 @@ def instrumented(capture: SpanCapture,
     instrumentor.uninstrument()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # langchain-core 0.3.0 on a newer pydantic warns on every serialisation
+    config.addinivalue_line("filterwarnings", "ignore:Accessing the 'model_fields' attribute")
+
+
 @contextmanager
-def session(capture: SpanCapture) -> Iterator[Span]:
+def session(capture: SpanCapture, **attributes: Any) -> Iterator[Span]:
     """A session span made current around the run; checks the run left the context as it was."""
     span = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                      attributes={A.SESSION_ID: "s1"})
+                      attributes={A.SESSION_ID: "s1", **attributes})
     token = otel_context.attach(trace.set_span_in_context(span))
     try:
         yield span

@@ -425,3 +425,23 @@ def test_batch_of_prompts_one_llm_span_each(instrumented: Any, capture: SpanCapt
     assert_llm_spans_match_requests_unordered(capture, server)
     assert all(capture.parent_of(s) is only_session(capture) for s in capture.of_kind(A.KIND_LLM))
     assert_totals(only_session(capture), capture, server)
+
+
+def test_budget_refusal_reaches_the_caller(instrumented: Any, capture: SpanCapture,
+                                           server: FakeLLMServer) -> None:
+    from agentops_otel import _config
+    from agentops_otel.errors import BudgetExceededError
+
+    before = _config.current()
+    _config.install(dataclasses.replace(before, on_budget_exceeded="raise"))
+    try:
+        with session(capture, **{A.BUDGET_LIMIT_USD: 1e-9}), \
+                pytest.raises(BudgetExceededError):
+            graph = two_node_graph(server)[0]
+            graph.invoke({"topic": "otters"})  # the researcher's call spends the budget
+    finally:
+        _config.install(before)
+    assert len(server.requests) == 1  # the writer's call was refused before it was sent
+    (writer,) = capture.named("invoke_agent writer")
+    assert writer.status.status_code is StatusCode.ERROR
+    assert writer.attributes[A.ERROR_TYPE] == "BudgetExceededError"
