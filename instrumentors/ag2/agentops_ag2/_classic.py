@@ -49,7 +49,7 @@ def _conversation(instance: Any, args: tuple, kwargs: dict) -> SpanSpec:
     recipient = arg(args, kwargs, 0, "recipient")
     name = f"{_name(instance)} -> {_name(recipient)}" if recipient is not None else _name(
         instance)
-    return SpanSpec(A.KIND_WORKFLOW, name, input=kwargs.get("message"))
+    return SpanSpec(A.KIND_WORKFLOW, name, input=arg(args, kwargs, 7, "message"))
 
 
 def _conversation_done(span: Span, result: Any) -> None:

@@ -6,6 +6,7 @@ the other line's test module is not collected here (its own environment runs it)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from agentops_ag2 import AG2Instrumentor, _installed_line
 from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
+from agentops_otel import _config
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
@@ -46,6 +48,21 @@ def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
         AG2Instrumentor().uninstrument()
         OpenAIInstrumentor().uninstrument()
         cap.shutdown()
+
+
+@pytest.fixture
+def no_content() -> Iterator[None]:
+    """Content capture switched off for one test."""
+    before = _config.current()
+    _config.install(dataclasses.replace(before, capture_content=False))
+    try:
+        yield
+    finally:
+        _config.install(before)
+
+
+CONTENT_KEYS = (A.INPUT, A.OUTPUT, A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT,
+                A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES)
 
 
 def in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:

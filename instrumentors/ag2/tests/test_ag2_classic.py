@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import wrapt
 from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, register_function
-from conftest import assert_totals, attr, in_session
+from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _classic
@@ -240,3 +240,34 @@ def test_moved_method_degrades(server: FakeLLMServer, monkeypatch: pytest.Monkey
     finally:
         AG2Instrumentor().uninstrument()
         capture.shutdown()
+
+
+@pytest.mark.usefixtures("no_content")
+def test_content_off(capture: SpanCapture, server: FakeLLMServer) -> None:
+    assistant, user = _tool_pair(server)
+    in_session(capture, lambda: user.initiate_chat(assistant, message="Weather?", max_turns=2))
+
+    assert len(capture.of_kind(A.KIND_TOOL)) == 1
+    assert len(capture.of_kind(A.KIND_AGENT)) == 3
+    assert not [k for s in capture.spans for k in CONTENT_KEYS if k in (s.attributes or {})]
+    assert_totals(capture, server)
+
+
+def test_run_api(capture: SpanCapture, server: FakeLLMServer) -> None:
+    """``ConversableAgent.run`` drives ``initiate_chat`` on a thread: same tree under init()."""
+    _threads.install()  # as init() does
+    assistant, user = _tool_pair(server)
+
+    def run() -> None:
+        response = user.run(assistant, message="Weather in Lima?", max_turns=2)
+        response.process()
+
+    in_session(capture, run)
+
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    (workflow,) = capture.of_kind(A.KIND_WORKFLOW)
+    assert capture.parent_of(workflow) is session
+    assert len(capture.of_kind(A.KIND_TOOL)) == 1
+    for call in capture.of_kind(A.KIND_LLM):
+        assert capture.parent_of(call).name == "invoke_agent assistant"
+    assert_totals(capture, server)

@@ -11,7 +11,7 @@ import pytest
 import wrapt
 from ag2 import Agent, tool
 from ag2.config import OpenAIConfig
-from conftest import assert_totals, attr, in_session
+from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _v1
@@ -221,4 +221,15 @@ def test_with_ag2_telemetry_middleware(capture: SpanCapture, server: FakeLLMServ
     assert all(attr(s, A.LLM_DUPLICATE) is True for s in chats)
     ours = capture.of_kind(A.KIND_LLM)
     assert {capture.parent_of(s).name for s in ours} == {"chat gpt-4o-mini"}
+    assert_totals(capture, server)
+
+
+@pytest.mark.usefixtures("no_content")
+def test_content_off(capture: SpanCapture, server: FakeLLMServer) -> None:
+    agent = Agent("forecaster", "You forecast.", config=_config(server), tools=[get_weather])
+    in_session(capture, lambda: asyncio.run(agent.ask("Weather?")))
+
+    assert len(capture.of_kind(A.KIND_TOOL)) == 1
+    assert len(capture.of_kind(A.KIND_AGENT)) == 1
+    assert not [k for s in capture.spans for k in CONTENT_KEYS if k in (s.attributes or {})]
     assert_totals(capture, server)

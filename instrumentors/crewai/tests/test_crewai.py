@@ -180,14 +180,28 @@ def test_standalone_agent_kickoff_is_an_agent_span(
     assert totals(agent) == usage_of(server.requests)
 
 
-ASYNC_KICKOFFS = ["kickoff_async"] + (["akickoff"] if hasattr(Crew, "akickoff") else [])
+def streamed(crew: Crew) -> Any:
+    crew.stream = True
+    output = crew.kickoff()
+    for _chunk in output:
+        pass
+    return output.result
 
 
-@pytest.mark.parametrize("method", ASYNC_KICKOFFS)
-def test_async_kickoff_nests_the_same_way(
+KICKOFFS: dict[str, Callable[[Crew], Any]] = {
+    "kickoff_async": lambda crew: asyncio.run(crew.kickoff_async()),
+}
+if hasattr(Crew, "akickoff"):
+    KICKOFFS["akickoff"] = lambda crew: asyncio.run(crew.akickoff())
+if "stream" in Crew.model_fields:
+    KICKOFFS["stream"] = streamed
+
+
+@pytest.mark.parametrize("method", sorted(KICKOFFS))
+def test_other_kickoffs_nest_the_same_way(
         server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor,
         method: str) -> None:
-    result = run_crew(server, capture, lambda crew: asyncio.run(getattr(crew, method)()))
+    result = run_crew(server, capture, KICKOFFS[method])
     assert result.raw == ANSWER
     assert_crew_tree(capture, server)
 
