@@ -25,7 +25,7 @@ from agentops_otel._config import Settings
 from agentops_otel.export import BoundedExportProcessor, build_span_processors
 from agentops_otel.export._receiver import RESET, OtlpReceiver
 
-N_SPANS = 1500  # live: well under what the queue holds between exports
+N_SPANS = 1500  # live
 N_FAULT = 3000  # failing: enough to overflow the queue
 QUEUE_CAP = 1024
 EXIT_TIMEOUT_S = 1.0
@@ -60,12 +60,13 @@ def _destination(fault: str) -> Iterator[tuple[str, OtlpReceiver | None]]:
         yield receiver.url, receiver
 
 
-def _run(url: str, n: int) -> dict:
+def _run(url: str, n: int, queue_cap: int = QUEUE_CAP,
+         exit_timeout_s: float = EXIT_TIMEOUT_S) -> dict:
     """End ``n`` spans through our OTLP export processor; time each ``end()``."""
     reader = InMemoryMetricReader()
     processors = build_span_processors(
-        Settings(otlp_endpoint=url, local_store=False, max_queue_size=QUEUE_CAP,
-                 exit_timeout_s=EXIT_TIMEOUT_S),
+        Settings(otlp_endpoint=url, local_store=False, max_queue_size=queue_cap,
+                 exit_timeout_s=exit_timeout_s),
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
     (processor,) = processors
@@ -101,7 +102,9 @@ def _run(url: str, n: int) -> dict:
 @pytest.fixture(scope="module")
 def live() -> dict:
     with _destination("live") as (url, receiver):
-        result = _run(url, N_SPANS)
+        # A queue that holds every span and a generous exit bound: delivery must not depend
+        # on how fast a loaded machine runs the exporter thread.
+        result = _run(url, N_SPANS, queue_cap=2 * N_SPANS, exit_timeout_s=30)
         assert receiver is not None and receiver.wait_for(N_SPANS, 5)
         result["received"] = len(receiver.spans)
     return result
