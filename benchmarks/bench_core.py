@@ -68,8 +68,9 @@ def decorator_overhead() -> dict[str, float]:
         results["@operation, no arguments"] = _per_call_us(decorated) - base
         results["@tool with an argument (content on)"] = _per_call_us(
             lambda: decorated_tool(1)) - base
-        from agentops_otel import _config
         from dataclasses import replace
+
+        from agentops_otel import _config
 
         _config.install(replace(_config.current(), capture_content=False))
         results["@tool with an argument (content off)"] = _per_call_us(

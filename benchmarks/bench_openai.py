@@ -35,8 +35,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import SpanKind
 
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _config
 from agentops_otel import _attributes as A
+from agentops_otel import _config
 from agentops_otel.processor import AgentOpsSpanProcessor
 
 MODEL = "gpt-4o-mini"

@@ -51,7 +51,8 @@ def test_kinds_names_and_otel_kind(spans):
         span = spans.one(name)
         assert span.attributes[A.SPAN_KIND] == kind
         assert span.kind is SpanKind.INTERNAL
-    assert spans.one("invoke_agent classifier").attributes[A.GEN_AI_OPERATION_NAME] == "invoke_agent"
+    agent = spans.one("invoke_agent classifier")
+    assert agent.attributes[A.GEN_AI_OPERATION_NAME] == "invoke_agent"
     assert spans.one("session kinds").attributes[A.SESSION_TAGS] == ("a", "b")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import openai
 import pytest
-from agentops_openai import OpenAIInstrumentor
 from conftest import METRICS
 from opentelemetry import trace
 
 import agentops_otel as ao
+from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.testing import FakeLLMServer
 

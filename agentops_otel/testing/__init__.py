@@ -13,7 +13,7 @@ __all__ = ["FakeLLMServer"]
 def __getattr__(name: str) -> Any:
     # Lazy, so `python -m agentops_otel.testing.fake_llm` does not import the module twice.
     if name == "FakeLLMServer":
-        from agentops_otel.testing.fake_llm import FakeLLMServer  # noqa: PLC0415
+        from agentops_otel.testing.fake_llm import FakeLLMServer
 
         return FakeLLMServer
     raise AttributeError(name)

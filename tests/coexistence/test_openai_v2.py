@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_distro import run_instrumented  # noqa: E402
+from test_distro import run_instrumented
 
-from agentops_otel.store import Store  # noqa: E402
-from agentops_otel.testing import FakeLLMServer  # noqa: E402
+from agentops_otel.store import Store
+from agentops_otel.testing import FakeLLMServer
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """``AnthropicInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
     _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
+    target_modules = ("anthropic",)  # init() instruments when anthropic is first imported
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments

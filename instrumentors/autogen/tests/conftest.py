@@ -10,11 +10,11 @@ os.environ["AUTOGEN_DISABLE_RUNTIME_TRACING"] = "true"
 os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 
 import pytest
-from agentops_autogen import AutoGenInstrumentor
-from agentops_openai import OpenAIInstrumentor
 from autogen_core.models import ModelInfo
 from autogen_ext.models.openai import OpenAIChatCompletionClient
 
+from agentops_autogen import AutoGenInstrumentor
+from agentops_openai import OpenAIInstrumentor
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

@@ -224,8 +224,9 @@ def test_uninstrument_restores_autogen(capture: SpanCapture, server: FakeLLMServ
                                        model_client: Callable[..., Any]) -> None:
     import autogen_agentchat.agents._base_chat_agent as base_agent
     import autogen_core
-    from agentops_autogen import AutoGenInstrumentor
     from autogen_agentchat.teams._group_chat._base_group_chat import BaseGroupChat
+
+    from agentops_autogen import AutoGenInstrumentor
 
     AutoGenInstrumentor().uninstrument()
     assert base_agent.trace_invoke_agent_span is autogen_core.trace_invoke_agent_span

@@ -12,12 +12,12 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 import wrapt
-from agentops_otel.instrumentation import Patches
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from agentops_litellm.package import _instruments
 from agentops_litellm.version import __version__
+from agentops_otel.instrumentation import Patches
 
 __all__ = ["LiteLLMInstrumentor", "__version__"]
 
@@ -51,6 +51,8 @@ def _when_imported(apply: Callable[[Any], None] | None) -> None:
 
 class LiteLLMInstrumentor(BaseInstrumentor):
     """Instruments litellm's public entry points (see the package README for what is reached)."""
+
+    target_modules = ("litellm",)  # init() instruments when litellm is first imported
 
     def __init__(self) -> None:
         super().__init__()

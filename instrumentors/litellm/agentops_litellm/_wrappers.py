@@ -17,11 +17,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from opentelemetry.trace import Tracer
+
 from agentops_otel import _attributes as A
 from agentops_otel.genai import LLMCall, capture_content, start_llm_call
 from agentops_otel.genai import openai_shapes as shapes
 from agentops_otel.instrumentation import Patches
-from opentelemetry.trace import Tracer
 
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()

@@ -16,11 +16,11 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ.setdefault("LITELLM_LOG", "ERROR")
 
 import pytest
+
+from agentops_litellm import LiteLLMInstrumentor
 from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
-
-from agentops_litellm import LiteLLMInstrumentor
 
 _LOCAL = ("127.0.0.1", "::1", "localhost")
 _outside: list[object] = []

@@ -13,12 +13,12 @@ import textwrap
 import litellm
 import pytest
 import wrapt
-from agentops_otel import _attributes as A
 from litellm import completion as completion_bound_before_instrumenting
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_litellm import LiteLLMInstrumentor
+from agentops_otel import _attributes as A
 
 PROMPT = [{"role": "user", "content": "Tell me about the weather in a long sentence " * 4}]
 TOOLS = [{

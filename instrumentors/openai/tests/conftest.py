@@ -16,7 +16,6 @@ except ImportError:  # the core is not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from agentops_openai import OpenAIInstrumentor
-
 from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture

@@ -6,12 +6,12 @@ import openai
 import pytest
 import wrapt
 from _openai_helpers import USER, assert_error, assert_no_usage, one_llm_span
-from agentops_openai import OpenAIInstrumentor
 from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.embeddings import Embeddings
 from openai.resources.responses import Responses
 from opentelemetry.trace import StatusCode
 
+from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
 
 _ORIGINALS = {

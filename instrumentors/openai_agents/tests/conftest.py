@@ -10,11 +10,11 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "false"
 
 import pytest
-from agentops_openai import OpenAIInstrumentor
-from agentops_openai_agents import OpenAIAgentsInstrumentor
 from agents import set_default_openai_api, set_default_openai_client, set_trace_processors
 from openai import AsyncOpenAI
 
+from agentops_openai import OpenAIInstrumentor
+from agentops_openai_agents import OpenAIAgentsInstrumentor
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

@@ -304,9 +304,10 @@ class _Recorder(TracingProcessor):
 
 
 def test_uninstrument_restores_the_sdk(capture: SpanCapture, server: FakeLLMServer) -> None:
-    from agentops_openai_agents import OpenAIAgentsInstrumentor
     from agents.run import AgentRunner
     from agents.tracing.processors import default_processor
+
+    from agentops_openai_agents import OpenAIAgentsInstrumentor
 
     instrumentor = OpenAIAgentsInstrumentor()
     instrumentor.uninstrument()
@@ -337,8 +338,9 @@ def test_moved_internals_degrade_quietly(capture: SpanCapture, server: FakeLLMSe
                                          monkeypatch: pytest.MonkeyPatch,
                                          caplog: pytest.LogCaptureFixture) -> None:
     """A runner method or a trace-provider API that moved: fewer spans, no exception."""
-    import agentops_openai_agents as pkg
     import agents.tracing
+
+    import agentops_openai_agents as pkg
     from agentops_openai_agents import OpenAIAgentsInstrumentor
 
     OpenAIAgentsInstrumentor().uninstrument()
