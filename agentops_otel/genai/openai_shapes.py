@@ -65,6 +65,22 @@ def field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
+_EMPTY: dict[str, Any] = {}
+_MISSING = object()
+
+
+def _values(obj: Any) -> Any:
+    """What :func:`_read` reads first: a dict itself, or a model's ``__dict__``."""
+    return obj if type(obj) is dict else getattr(obj, "__dict__", _EMPTY)
+
+
+def _read(values: Any, obj: Any, name: str) -> Any:
+    """``name`` from ``values`` (a dict or a model's ``__dict__``), else via :func:`field`."""
+    if name in values:
+        return values[name]
+    return field(obj, name)
+
+
 def _arguments(raw: Any) -> Any:
     """Tool-call arguments as JSON when they parse as JSON, else as sent."""
     if isinstance(raw, str):
@@ -212,10 +228,12 @@ def chat_finish_reasons(choices: Iterable[Any] | None) -> list[str]:
 def record_chat_completion(call: Any, completion: Any, content: bool) -> None:
     """Record a complete (non-streamed) Chat Completions response on an ``LLMCall``: id,
     model, finish reasons, usage and, with ``content``, the output messages."""
-    choices = field(completion, "choices")
-    call.set_response(response_id=field(completion, "id"), model=field(completion, "model"),
+    values = _values(completion)
+    choices = _read(values, completion, "choices")
+    call.set_response(response_id=_read(values, completion, "id"),
+                      model=_read(values, completion, "model"),
                       finish_reasons=chat_finish_reasons(choices))
-    record_usage(call, field(completion, "usage"))
+    record_usage(call, _read(values, completion, "usage"))
     if content:
         call.set_output(chat_output_messages(choices))
 
@@ -234,20 +252,21 @@ def usage_counts(usage: Any) -> tuple[Any, Any, Any, Any, Any] | None:
     """
     if usage is None:
         return None
-    inp = field(usage, "prompt_tokens")
+    values = _values(usage)
+    inp = _read(values, usage, "prompt_tokens")
     if inp is not None:
-        out = field(usage, "completion_tokens")
-        in_details = field(usage, "prompt_tokens_details")
-        out_details = field(usage, "completion_tokens_details")
+        out = _read(values, usage, "completion_tokens")
+        in_details = _read(values, usage, "prompt_tokens_details")
+        out_details = _read(values, usage, "completion_tokens_details")
     else:
-        inp = field(usage, "input_tokens")
-        out = field(usage, "output_tokens")
+        inp = _read(values, usage, "input_tokens")
+        out = _read(values, usage, "output_tokens")
         if inp is None and out is None:
             return None
-        in_details = field(usage, "input_tokens_details")
-        out_details = field(usage, "output_tokens_details")
+        in_details = _read(values, usage, "input_tokens_details")
+        out_details = _read(values, usage, "output_tokens_details")
     cache_read = field(in_details, "cached_tokens") if in_details is not None else None
-    cache_write = field(usage, "cache_creation_input_tokens")
+    cache_write = _read(values, usage, "cache_creation_input_tokens")
     if cache_write is None and in_details is not None:
         cache_write = field(in_details, "cache_creation_tokens")
     reasoning = field(out_details, "reasoning_tokens") if out_details is not None else None
@@ -360,15 +379,6 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCallDelta] = {}
 
 
-_EMPTY: dict[str, Any] = {}
-_MISSING = object()
-
-
-def _read(values: Any, obj: Any, name: str) -> Any:
-    """``name`` from ``values`` (a dict or a model's ``__dict__``), else via :func:`field`."""
-    if name in values:
-        return values[name]
-    return field(obj, name)
 
 
 class ChatStreamAccumulator:

@@ -8,7 +8,7 @@ import gc
 import json
 import logging
 from importlib.metadata import version
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from _apps import (
@@ -445,3 +445,42 @@ def test_budget_refusal_reaches_the_caller(instrumented: Any, capture: SpanCaptu
     (writer,) = capture.named("invoke_agent writer")
     assert writer.status.status_code is StatusCode.ERROR
     assert writer.attributes[A.ERROR_TYPE] == "BudgetExceededError"
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+def test_sdk_call_in_a_node_nests_under_the_node(instrumented: Any, capture: SpanCapture,
+                                                 server: FakeLLMServer,
+                                                 openai_instrumented: bool, how: str) -> None:
+    """A node calling the openai SDK itself: the provider's span sits under the node's span."""
+    import openai
+    from langgraph.graph import END, START, StateGraph
+
+    def ask(state: dict[str, Any]) -> dict[str, Any]:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}])
+        return {"topic": reply.choices[0].message.content}
+
+    async def aask(state: dict[str, Any]) -> dict[str, Any]:
+        client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test",
+                                    max_retries=0)
+        reply = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}])
+        return {"topic": reply.choices[0].message.content}
+
+    class State(TypedDict):
+        topic: str
+
+    graph = StateGraph(State)
+    graph.add_node("ask", ask if how == "invoke" else aask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    app = graph.compile()
+    with session(capture):
+        if how == "invoke":
+            app.invoke({"topic": "otters"})
+        else:
+            run_async(app.ainvoke({"topic": "otters"}))
+    expected = [("chat gpt-4o-mini", [])] if openai_instrumented else []
+    assert tree(capture, only_session(capture)) == ("session test", [
+        ("invoke_workflow LangGraph", [("task ask", expected)])])

@@ -42,6 +42,7 @@ _RESPONSES_NUMBERS = (
     ("top_p", A.GEN_AI_REQUEST_TOP_P),
     ("max_output_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
 )
+_NO_DICT: dict[str, Any] = {}
 _OUTPUT_TYPES = {"json_object": "json", "json_schema": "json", "text": "text"}
 
 
@@ -76,7 +77,10 @@ class _Target:
     def of(self, instance: Any) -> tuple[str, str | None, int | None]:
         client = getattr(instance, "_client", None)
         provider = _AZURE if isinstance(client, self._azure) else _OPENAI
-        url = getattr(client, "base_url", None)
+        # ``_base_url`` first: the public property costs an import and a call in openai 3.x
+        url = getattr(client, "__dict__", _NO_DICT).get("_base_url")
+        if url is None:
+            url = getattr(client, "base_url", None)
         last = self._last
         if url is last[0]:
             return provider, last[1], last[2]

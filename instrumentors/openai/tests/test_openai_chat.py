@@ -190,3 +190,15 @@ def test_azure_client_is_named_azure(server, instrumented, capture):
         azure.chat.completions.create(model="gpt-4o-mini", messages=USER)
     span = one_llm_span(capture)
     assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+
+
+def test_with_streaming_response_passes_through(client, capture):
+    """``with_streaming_response`` hands the user the unread HTTP body: we read nothing, so the
+    span carries the request only and ends when the SDK call returns."""
+    with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=USER) as response:
+        assert isinstance(response, openai._response.APIResponse)
+        body = response.parse()
+    span = one_llm_span(capture)
+    assert span.attributes[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    assert body.id and A.GEN_AI_RESPONSE_ID not in span.attributes
