@@ -11,8 +11,8 @@ in one run, interleaved round by round so drift hits every mode alike:
 
 Every traced mode uses the same SDK TracerProvider: our AgentOpsSpanProcessor plus a
 SimpleSpanProcessor on an exporter that drops. Times are CPU time of this process; overhead =
-mode - uninstrumented (median of the rounds); the ratio is overhead / bare span's overhead. Targets (DESIGN.md): content off at most
-1.5x the bare span's overhead, streamed at most 2x.
+mode - uninstrumented (median of the rounds); the ratio is overhead / bare span's overhead.
+Targets (DESIGN.md): content off at most 1.5x the bare span's overhead, streamed at most 2x.
 
 Run: /work/main/.venv/bin/python benchmarks/bench_openai.py [--calls 200] [--rounds 15]
 """

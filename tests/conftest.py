@@ -22,7 +22,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import agentops_otel
 from agentops_otel import _attributes as A
-from agentops_otel import _config
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXPORTER = InMemorySpanExporter()
@@ -47,20 +46,6 @@ def spans():
     _EXPORTER.clear()
     yield _Spans()
     _EXPORTER.clear()
-
-
-@pytest.fixture
-def settings():
-    """Change settings for one test; restored afterwards."""
-    before = _config.current()
-
-    def change(**kwargs):
-        from dataclasses import replace
-
-        _config.install(replace(_config.current(), **kwargs))
-
-    yield change
-    _config.install(before)
 
 
 class _Spans:

@@ -6,7 +6,6 @@ the other line's test module is not collected here (its own environment runs it)
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +20,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from agentops_ag2 import AG2Instrumentor, _installed_line
 from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
-from agentops_otel import _config
 from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
@@ -30,10 +28,6 @@ LINE = _installed_line()
 collect_ignore = ["test_ag2_v1.py"] if LINE == "classic" else ["test_ag2_classic.py"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 @pytest.fixture
@@ -50,15 +44,6 @@ def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
         cap.shutdown()
 
 
-@pytest.fixture
-def no_content() -> Iterator[None]:
-    """Content capture switched off for one test."""
-    before = _config.current()
-    _config.install(dataclasses.replace(before, capture_content=False))
-    try:
-        yield
-    finally:
-        _config.install(before)
 
 
 CONTENT_KEYS = (A.INPUT, A.OUTPUT, A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import anthropic
@@ -16,15 +15,7 @@ except ImportError:  # the core is not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from agentops_anthropic import AnthropicInstrumentor
-from agentops_otel import _config
-from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -54,10 +45,3 @@ def aclient(server):
                                     max_retries=0)
 
 
-@pytest.fixture
-def no_content():
-    """Content capture switched off for the test."""
-    before = _config.current()
-    _config.install(replace(before, capture_content=False))
-    yield
-    _config.install(before)

@@ -32,14 +32,7 @@ except ImportError:  # the core is not installed: use the checkout
 
 from agentops_crewai import CrewAIInstrumentor  # noqa: E402
 from agentops_openai import OpenAIInstrumentor  # noqa: E402
-from agentops_otel.testing.fake_llm import FakeLLMServer  # noqa: E402
 from agentops_otel.testing.spans import SpanCapture  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as fake:
-        yield fake
 
 
 @pytest.fixture

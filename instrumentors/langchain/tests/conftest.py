@@ -37,12 +37,6 @@ from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as fake:
-        yield fake
-
-
 @pytest.fixture
 def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
     server.clear()

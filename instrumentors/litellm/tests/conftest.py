@@ -8,7 +8,6 @@ happened.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 
@@ -18,7 +17,6 @@ os.environ.setdefault("LITELLM_LOG", "ERROR")
 import pytest
 
 from agentops_litellm import LiteLLMInstrumentor
-from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
@@ -70,10 +68,3 @@ def capture():
     spans.shutdown()
 
 
-@pytest.fixture
-def no_content():
-    """Content capture switched off for one test."""
-    before = _config.current()
-    _config.install(dataclasses.replace(before, capture_content=False))
-    yield
-    _config.install(before)

@@ -18,7 +18,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from agentops_openai._wrappers import _Target, request_wrappers, stream_manager
+from agentops_openai._wrappers import _RawTypes, _Target, request_wrappers, stream_manager
 from agentops_openai.package import _instruments
 from agentops_otel.instrumentation import Patches
 
@@ -30,10 +30,10 @@ _EMBEDDINGS = "openai.resources.embeddings"
 _RESPONSES = "openai.resources.responses"
 
 
-def _sdk_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
-    """(Azure client classes, ``with_raw_response`` result classes) of the installed SDK."""
+def _sdk_types() -> tuple[tuple[type, ...], _RawTypes]:
+    """(Azure client classes, raw-response classes) of the installed SDK."""
     azure: tuple[type, ...] = ()
-    raw: tuple[type, ...] = ()
+    raw = _RawTypes()
     try:
         from openai import AsyncAzureOpenAI, AzureOpenAI
 
@@ -42,8 +42,10 @@ def _sdk_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
         pass
     try:
         from openai._legacy_response import LegacyAPIResponse
+        from openai._response import APIResponse, AsyncAPIResponse
 
-        raw = (LegacyAPIResponse,)
+        raw = _RawTypes((LegacyAPIResponse,), (APIResponse, AsyncAPIResponse),
+                        (AsyncAPIResponse,))
     except ImportError:
         pass
     return azure, raw

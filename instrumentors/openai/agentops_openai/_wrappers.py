@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import wrapt
 from opentelemetry.trace import Tracer
@@ -227,12 +227,79 @@ class _RawStreamResponse(wrapt.ObjectProxy):
         return self._self_stream
 
 
+class _UnreadResponse(wrapt.ObjectProxy):
+    """A ``with_streaming_response`` result, body still unread: recorded when the user calls
+    ``parse()``, the span ended when the SDK's context manager closes the response."""
+
+    def __init__(self, raw: Any, call: LLMCall, spec: _Spec, content: bool,
+                 stream: bool) -> None:
+        super().__init__(raw)
+        self._self_call = call
+        self._self_spec = spec
+        self._self_content = content
+        self._self_stream = stream
+        self._self_parsed: Any = None
+
+    def _self_record(self, parsed: Any, custom: bool) -> Any:
+        if custom:
+            return parsed
+        if self._self_parsed is None:
+            try:
+                if self._self_stream and self._self_spec.accumulator is not None:
+                    self._self_parsed = self._self_call.wrap_stream(
+                        parsed, self._self_spec.accumulator(self._self_content))
+                else:
+                    self._self_spec.record(self._self_call, parsed, self._self_content)
+                    self._self_parsed = parsed
+            except Exception:  # noqa: BLE001
+                _contain("recording an OpenAI response")
+                self._self_parsed = parsed
+        return self._self_parsed
+
+    def _self_closed(self) -> Any:
+        """The stream handed out (to close) or None; ends the span when there is none."""
+        if self._self_stream and self._self_parsed is not None:
+            return self._self_parsed
+        self._self_call.end()
+        return None
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        parsed = self.__wrapped__.parse(*args, **kwargs)
+        return self._self_record(parsed, bool(args or kwargs.get("to")))
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            stream = self._self_closed()
+            if stream is not None:
+                stream.close()
+
+
+class _AsyncUnreadResponse(_UnreadResponse):
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        parsed = await self.__wrapped__.parse(*args, **kwargs)
+        return self._self_record(parsed, bool(args or kwargs.get("to")))
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            stream = self._self_closed()
+            if stream is not None:
+                await stream.close()
+
+
 def _finish(call: LLMCall, result: Any, stream: bool, spec: _Spec, content: bool,
-            raw_types: tuple[type, ...]) -> Any:
+            raw_types: _RawTypes) -> Any:
     """Record ``result`` and end the span, or hand back a stream that ends it later."""
     try:
-        if isinstance(result, raw_types):
+        if isinstance(result, raw_types.parsed):
             return _finish_raw(call, result, stream, spec, content)
+        if isinstance(result, raw_types.unread):
+            proxy = _AsyncUnreadResponse if isinstance(result, raw_types.unread_async) else (
+                _UnreadResponse)
+            return proxy(result, call, spec, content, stream)
         if stream and spec.accumulator is not None:
             return _track(call.wrap_stream(result, spec.accumulator(content)))
         spec.record(call, result, content)
@@ -265,7 +332,16 @@ def _track(stream: Any) -> Any:
     return stream
 
 
-def request_wrappers(tracer: Tracer, target: _Target, raw_types: tuple[type, ...],
+class _RawTypes(NamedTuple):
+    """The SDK's raw-response classes: ``with_raw_response`` results (body read), and
+    ``with_streaming_response`` results (body unread; ``unread_async`` are the async ones)."""
+
+    parsed: tuple[type, ...] = ()
+    unread: tuple[type, ...] = ()
+    unread_async: tuple[type, ...] = ()
+
+
+def request_wrappers(tracer: Tracer, target: _Target, raw_types: _RawTypes,
                      ) -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
     """``{"chat" | "responses" | "embeddings": (sync wrapper, async wrapper)}``."""
 

@@ -192,13 +192,44 @@ def test_azure_client_is_named_azure(server, instrumented, capture):
     assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
 
 
-def test_with_streaming_response_passes_through(client, capture):
-    """``with_streaming_response`` hands the user the unread HTTP body: we read nothing, so the
-    span carries the request only and ends when the SDK call returns."""
+def test_with_streaming_response_records_on_parse(client, server, capture):
     with client.chat.completions.with_streaming_response.create(
             model="gpt-4o-mini", messages=USER) as response:
         assert isinstance(response, openai._response.APIResponse)
         body = response.parse()
+        assert capture.of_kind(A.KIND_LLM) == []  # open until the response is closed
     span = one_llm_span(capture)
-    assert span.attributes[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
-    assert body.id and A.GEN_AI_RESPONSE_ID not in span.attributes
+    assert span.attributes[A.GEN_AI_RESPONSE_ID] == body.id
+    assert_usage(span, server.requests[-1]["usage"])
+
+
+def test_with_streaming_response_unparsed_ends_at_exit(client, capture):
+    with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=USER) as response:
+        assert b"choices" in response.read()
+    assert A.GEN_AI_RESPONSE_ID not in one_llm_span(capture).attributes
+
+
+def test_with_streaming_response_stream(client, server, capture):
+    with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=USER, stream=True,
+            stream_options={"include_usage": True}) as response:
+        next(iter(response.parse()))
+    span = one_llm_span(capture)  # closed with the response, the stream half read
+    assert A.GEN_AI_RESPONSE_ID in span.attributes
+    capture.clear()
+    with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=USER, stream=True,
+            stream_options={"include_usage": True}) as response:
+        for _ in response.parse():
+            pass
+    assert_usage(one_llm_span(capture), server.requests[-1]["usage"])
+
+
+async def test_async_with_streaming_response(aclient, server, capture):
+    async with aclient.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=USER) as response:
+        body = await response.parse()
+    span = one_llm_span(capture)
+    assert span.attributes[A.GEN_AI_RESPONSE_ID] == body.id
+    assert_usage(span, server.requests[-1]["usage"])

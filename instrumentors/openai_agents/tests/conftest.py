@@ -22,10 +22,6 @@ from agentops_otel.testing.spans import SpanCapture
 set_trace_processors([])
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -1,0 +1,55 @@
+"""Pytest fixtures shared by the core's and the instrumentors' tests.
+
+Import the ones a test package uses into its ``conftest.py``::
+
+    from agentops_otel.testing.fixtures import no_content, server  # noqa: F401
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from agentops_otel import _config
+from agentops_otel.testing.fake_llm import FakeLLMServer
+
+
+@contextmanager
+def settings_changed(**changes: Any) -> Iterator[None]:
+    """Run a block with some settings changed (``capture_content=False``…), then restore."""
+    before = _config.current()
+    _config.install(dataclasses.replace(before, **changes))
+    try:
+        yield
+    finally:
+        _config.install(before)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLMServer]:
+    """One fake LLM server on 127.0.0.1 per test module."""
+    with FakeLLMServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def no_content() -> Iterator[None]:
+    """Content capture switched off for one test."""
+    with settings_changed(capture_content=False):
+        yield
+
+
+@pytest.fixture
+def settings() -> Iterator[Callable[..., None]]:
+    """``settings(**changes)`` changes settings for the rest of one test."""
+    before = _config.current()
+
+    def change(**changes: Any) -> None:
+        _config.install(dataclasses.replace(_config.current(), **changes))
+
+    yield change
+    _config.install(before)
