@@ -98,6 +98,11 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
     budget = 4 * limit
     try:
         items = messages if isinstance(messages, list) else list(messages)
+        if settings.redact is None and len(items) <= 64:  # the usual case: fits, one dumps
+            plain_items = [_plain(message, limit) for message in items]
+            text = json.dumps(plain_items, ensure_ascii=False, default=str)
+            if len(text) <= budget:
+                return text
         kept: list[Any] = []
         texts: list[str] = []
         used = 0

@@ -31,6 +31,7 @@ __all__ = [
     "LLMCall",
     "StreamAccumulator",
     "capture_content",
+    "contain",
     "error_type",
     "start_llm_call",
 ]
@@ -40,8 +41,9 @@ _ACTIVE_KEY = _processor.ACTIVE_LLM_KEY
 _warned: set[str] = set()
 
 
-def _contain(what: str) -> None:
-    """Log an internal failure once per place, at warning level, then at debug."""
+def contain(what: str) -> None:
+    """Log a failure inside instrumentation (call from an ``except`` block): the first time
+    per place at warning level, then at debug. The user's call goes on."""
     level = logging.DEBUG if what in _warned else logging.WARNING
     _warned.add(what)
     _log.log(level, "agentops-otel: %s failed; the call proceeds uninstrumented", what,
@@ -123,7 +125,7 @@ def start_llm_call(
     except (BudgetExceededError, LoopDetectedError):
         raise
     except Exception:  # noqa: BLE001
-        _contain("starting an LLM span")
+        contain("starting an LLM span")
         return None
 
 
@@ -144,6 +146,7 @@ class LLMCall:
         "_first_chunk_at",
         "_model",
         "_operation",
+        "_pending",
         "_provider",
         "_response_model",
         "_start",
@@ -164,6 +167,7 @@ class LLMCall:
         self._token: object | None = None
         self._ended = False
         self._error: str | None = None
+        self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
 
     # -- running the SDK call ---------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -171,7 +175,7 @@ class LLMCall:
             ctx = trace.set_span_in_context(self.span)
             self._token = otel_context.attach(otel_context.set_value(_ACTIVE_KEY, True, ctx))
         except Exception:  # noqa: BLE001
-            _contain("activating an LLM span")
+            contain("activating an LLM span")
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
@@ -192,7 +196,7 @@ class LLMCall:
         try:
             self.span.set_attributes({k: v for k, v in attributes.items() if v is not None})
         except Exception:  # noqa: BLE001
-            _contain("recording LLM attributes")
+            contain("recording LLM attributes")
 
     def set_input(self, messages: Iterable[Any] | None = None, *, system: Any = None,
                   tools: Any = None) -> None:
@@ -210,7 +214,7 @@ class LLMCall:
                 self.span.set_attribute(
                     A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS))
         except Exception:  # noqa: BLE001
-            _contain("recording LLM input")
+            contain("recording LLM input")
 
     def set_output(self, messages: Iterable[Any]) -> None:
         """Record the completion (when content capture is on), in GenAI message form."""
@@ -220,41 +224,37 @@ class LLMCall:
             key = A.GEN_AI_OUTPUT_MESSAGES
             self.span.set_attribute(key, _content.messages_json(messages, key))
         except Exception:  # noqa: BLE001
-            _contain("recording LLM output")
+            contain("recording LLM output")
 
     def set_response(self, *, response_id: str | None = None, model: str | None = None,
                      finish_reasons: Iterable[str] | None = None) -> None:
         try:
-            attrs: dict[str, Any] = {}
+            pending = self._pending
             if response_id:
-                attrs[A.GEN_AI_RESPONSE_ID] = str(response_id)
+                pending[A.GEN_AI_RESPONSE_ID] = str(response_id)
             if model:
-                self._response_model = str(model)
-                attrs[A.GEN_AI_RESPONSE_MODEL] = self._response_model
+                self._response_model = pending[A.GEN_AI_RESPONSE_MODEL] = str(model)
             if finish_reasons:
-                attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [str(r) for r in finish_reasons if r]
-            if attrs:
-                self.span.set_attributes(attrs)
+                pending[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(
+                    str(r) for r in finish_reasons if r)
         except Exception:  # noqa: BLE001
-            _contain("recording the LLM response")
+            contain("recording the LLM response")
 
     def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, *,
                   cache_read: Any = None, cache_write: Any = None, reasoning: Any = None) -> None:
         """Record usage in the OTel convention: input includes cache reads and writes,
         output includes reasoning. Non-integer values are ignored."""
         try:
-            values = [_int(v) for v in (input_tokens, output_tokens, cache_read, cache_write,
-                                        reasoning)]
-            keys = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
-                    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-                    A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-                    A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
-            self.span.set_attributes(
-                {k: v for k, v in zip(keys, values, strict=True) if v is not None})
+            values = (_int(input_tokens), _int(output_tokens), _int(cache_read),
+                      _int(cache_write), _int(reasoning))
+            pending = self._pending
+            for key, value in zip(_USAGE_KEYS, values, strict=True):
+                if value is not None:
+                    pending[key] = value
             if values[0] is not None or values[1] is not None:
                 self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
         except Exception:  # noqa: BLE001
-            _contain("recording LLM usage")
+            contain("recording LLM usage")
 
     def fail(self, exc: BaseException) -> None:
         """Record ``exc`` on the span (status ERROR, ``error.type``); the caller re-raises it."""
@@ -264,7 +264,7 @@ class LLMCall:
             self.span.record_exception(exc)
             self.span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
         except Exception:  # noqa: BLE001
-            _contain("recording an LLM error")
+            contain("recording an LLM error")
 
     def chunk_received(self) -> None:
         """Note a streamed chunk; the first one sets time to first chunk."""
@@ -284,11 +284,13 @@ class LLMCall:
         try:
             self._price_and_measure()
         except Exception:  # noqa: BLE001
-            _contain("pricing an LLM call")
+            contain("pricing an LLM call")
         try:
+            if self._pending:
+                self.span.set_attributes(self._pending)
             self.span.end()
         except Exception:  # noqa: BLE001
-            _contain("ending an LLM span")
+            contain("ending an LLM span")
 
     def _price_and_measure(self) -> None:
         from agentops_otel import pricing
@@ -315,15 +317,14 @@ class LLMCall:
             self._provider, self._model, input_tokens=usage[0], output_tokens=usage[1],
             cache_read_tokens=usage[2], cache_write_tokens=usage[3], reasoning_tokens=usage[4],
             response_model=self._response_model)
+        pending = self._pending
         if cost is None:
-            self.span.set_attribute(A.COST_UNKNOWN_MODEL, True)
+            pending[A.COST_UNKNOWN_MODEL] = True
             return
-        self.span.set_attributes({
-            A.COST_USD: cost.total_usd,
-            A.COST_INPUT_USD: cost.input_usd,
-            A.COST_OUTPUT_USD: cost.output_usd,
-            A.COST_SOURCE: cost.source,
-        })
+        pending[A.COST_USD] = cost.total_usd
+        pending[A.COST_INPUT_USD] = cost.input_usd
+        pending[A.COST_OUTPUT_USD] = cost.output_usd
+        pending[A.COST_SOURCE] = cost.source
         agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
         cost_attrs = {A.GEN_AI_PROVIDER_NAME: self._provider}
         if model:
@@ -343,9 +344,14 @@ class LLMCall:
         try:
             return wrap(stream, self, accumulator, asynchronous)
         except Exception:  # noqa: BLE001
-            _contain("wrapping a stream")
+            contain("wrapping a stream")
             self.end()
             return stream
+
+
+_USAGE_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
+               A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+               A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
 
 
 def _int(value: Any) -> int | None:

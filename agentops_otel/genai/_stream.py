@@ -16,9 +16,9 @@ def _finish(call: Any, accumulator: Any, exc: BaseException | None = None,
     try:
         accumulator.finish(call)
     except Exception:  # noqa: BLE001
-        from agentops_otel.genai import _contain
+        from agentops_otel.genai import contain
 
-        _contain("reading a streamed response")
+        contain("reading a streamed response")
     if exc is not None:
         call.fail(exc)
     elif abandoned:
@@ -42,9 +42,9 @@ class _StreamProxy(wrapt.ObjectProxy):
         try:
             self._self_acc.add(chunk)
         except Exception:  # noqa: BLE001
-            from agentops_otel.genai import _contain
+            from agentops_otel.genai import contain
 
-            _contain("reading a stream chunk")
+            contain("reading a stream chunk")
 
     def _self_done(self, exc: BaseException | None = None) -> None:
         if self._self_finalizer.detach() is not None:

@@ -57,7 +57,7 @@ _DEFAULT_SERVERS = {
 _FALLBACK_PROVIDER = "litellm"
 
 
-def _contain(what: str) -> None:
+def contain(what: str) -> None:
     """Log one of our own failures: a warning the first time per place, then debug."""
     level = logging.DEBUG if what in _warned else logging.WARNING
     _warned.add(what)
@@ -275,7 +275,7 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
             attributes = endpoint.attributes(kwargs)
             payload = _argument(args, kwargs, endpoint.payload_name, endpoint.payload_index)
         except Exception:  # noqa: BLE001
-            _contain("describing a litellm call")
+            contain("describing a litellm call")
             return None
         call = start_llm_call(  # raises only the session's deliberate budget / loop refusals
             tracer, operation=endpoint.operation, provider=provider,
@@ -285,7 +285,7 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
             try:
                 endpoint.record_input(call, payload, kwargs)
             except Exception:  # noqa: BLE001
-                _contain("recording litellm input")
+                contain("recording litellm input")
         return call
 
     def finish(call: LLMCall, result: Any, asynchronous: bool) -> Any:
@@ -296,7 +296,7 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
                                         asynchronous)
             endpoint.record(call, result, content)
         except Exception:  # noqa: BLE001
-            _contain("recording a litellm response")
+            contain("recording a litellm response")
         call.end()
         return result
 

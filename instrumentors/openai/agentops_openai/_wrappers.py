@@ -16,7 +16,7 @@ import wrapt
 from opentelemetry.trace import Tracer
 
 from agentops_otel import _attributes as A
-from agentops_otel.genai import LLMCall, _contain, capture_content, start_llm_call
+from agentops_otel.genai import LLMCall, capture_content, contain, start_llm_call
 from agentops_otel.genai import openai_shapes as S
 
 _OPENAI = "openai"
@@ -127,7 +127,7 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
             if fmt is not None:
                 attrs[A.GEN_AI_OUTPUT_TYPE] = _output_type(fmt)
         except Exception:  # noqa: BLE001
-            _contain("reading an OpenAI chat request")
+            contain("reading an OpenAI chat request")
             return None
         call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
                               model=model if isinstance(model, str) else None,
@@ -140,7 +140,7 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
                                if isinstance(messages, _SEQUENCE) else None,
                                tools=tools if isinstance(tools, _SEQUENCE) else None)
             except Exception:  # noqa: BLE001
-                _contain("reading OpenAI chat messages")
+                contain("reading OpenAI chat messages")
         return call
 
     def start_responses(instance: Any, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
@@ -158,7 +158,7 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
             elif isinstance(kwargs.get("text_format"), type):
                 attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
         except Exception:  # noqa: BLE001
-            _contain("reading an OpenAI Responses request")
+            contain("reading an OpenAI Responses request")
             return None
         call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
                               model=model if isinstance(model, str) else None,
@@ -175,7 +175,7 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
                     if isinstance(instructions, str) else None,
                     tools=tools if isinstance(tools, _SEQUENCE) else None)
             except Exception:  # noqa: BLE001
-                _contain("reading OpenAI Responses input")
+                contain("reading OpenAI Responses input")
         return call
 
     def start_embeddings(instance: Any, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
@@ -190,7 +190,7 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
             if type(dimensions) is int:
                 attrs[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
         except Exception:  # noqa: BLE001
-            _contain("reading an OpenAI embeddings request")
+            contain("reading an OpenAI embeddings request")
             return None
         return start_llm_call(tracer, operation=A.OP_EMBEDDINGS, provider=provider,
                               model=model if isinstance(model, str) else None,
@@ -252,7 +252,7 @@ class _UnreadResponse(wrapt.ObjectProxy):
                     self._self_spec.record(self._self_call, parsed, self._self_content)
                     self._self_parsed = parsed
             except Exception:  # noqa: BLE001
-                _contain("recording an OpenAI response")
+                contain("recording an OpenAI response")
                 self._self_parsed = parsed
         return self._self_parsed
 
@@ -304,7 +304,7 @@ def _finish(call: LLMCall, result: Any, stream: bool, spec: _Spec, content: bool
             return _track(call.wrap_stream(result, spec.accumulator(content)))
         spec.record(call, result, content)
     except Exception:  # noqa: BLE001
-        _contain("recording an OpenAI response")
+        contain("recording an OpenAI response")
     call.end()
     return result
 
@@ -401,7 +401,7 @@ class _StreamManager(wrapt.ObjectProxy):
                 try:
                     stream.close()
                 except Exception:  # noqa: BLE001
-                    _contain("closing an OpenAI stream")
+                    contain("closing an OpenAI stream")
 
     async def __aenter__(self) -> Any:
         token = _opened.set(self._self_opened)
@@ -418,7 +418,7 @@ class _StreamManager(wrapt.ObjectProxy):
                 try:
                     await stream.close()
                 except Exception:  # noqa: BLE001
-                    _contain("closing an OpenAI stream")
+                    contain("closing an OpenAI stream")
 
 
 def stream_manager(wrapped: Callable[..., Any], instance: Any, args: tuple,
@@ -428,5 +428,5 @@ def stream_manager(wrapped: Callable[..., Any], instance: Any, args: tuple,
     try:
         return _StreamManager(manager)
     except Exception:  # noqa: BLE001
-        _contain("wrapping an OpenAI stream manager")
+        contain("wrapping an OpenAI stream manager")
         return manager
