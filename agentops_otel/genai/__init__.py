@@ -11,6 +11,7 @@ Every method contains its own errors; only the user's exceptions and our deliber
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -297,22 +298,14 @@ class LLMCall:
 
         usage = self._usage
         model = self._response_model or self._model
-        metric_attrs = {
-            A.GEN_AI_OPERATION_NAME: self._operation,
-            A.GEN_AI_PROVIDER_NAME: self._provider,
-        }
-        if self._model:
-            metric_attrs[A.GEN_AI_REQUEST_MODEL] = self._model
-        if self._response_model:
-            metric_attrs[A.GEN_AI_RESPONSE_MODEL] = self._response_model
-        if self._error:
-            metric_attrs[A.ERROR_TYPE] = self._error
+        base, for_input, for_output = _metric_attributes(
+            self._operation, self._provider, self._model, self._response_model, self._error)
         tokens, duration, cost_counter = instruments()
-        duration.record(time.perf_counter() - self._start, metric_attrs)
+        duration.record(time.perf_counter() - self._start, base)
         if usage is None:
             return
-        tokens.record(usage[0], {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "input"})
-        tokens.record(usage[1], {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "output"})
+        tokens.record(usage[0], for_input)
+        tokens.record(usage[1], for_output)
         cost = pricing.cost_for(
             self._provider, self._model, input_tokens=usage[0], output_tokens=usage[1],
             cache_read_tokens=usage[2], cache_write_tokens=usage[3], reasoning_tokens=usage[4],
@@ -352,6 +345,22 @@ class LLMCall:
 _USAGE_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
                A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
                A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _metric_attributes(operation: str, provider: str, model: str | None,
+                       response_model: str | None, error: str | None
+                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Metric dimensions (all, input tokens, output tokens), built once per combination."""
+    base: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation, A.GEN_AI_PROVIDER_NAME: provider}
+    if model:
+        base[A.GEN_AI_REQUEST_MODEL] = model
+    if response_model:
+        base[A.GEN_AI_RESPONSE_MODEL] = response_model
+    if error:
+        base[A.ERROR_TYPE] = error
+    return (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"},
+            {**base, A.GEN_AI_TOKEN_TYPE: "output"})
 
 
 def _int(value: Any) -> int | None:

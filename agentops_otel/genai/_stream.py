@@ -38,7 +38,9 @@ class _StreamProxy(wrapt.ObjectProxy):
         self._self_iterator: Any = None
 
     def _self_chunk(self, chunk: Any) -> None:
-        self._self_call.chunk_received()
+        call = self._self_call
+        if call._first_chunk_at is None:  # per-chunk path: one check after the first
+            call.chunk_received()
         try:
             self._self_acc.add(chunk)
         except Exception:  # noqa: BLE001
