@@ -55,6 +55,7 @@ class OpenAIInstrumentor(BaseInstrumentor):
     """Instruments the openai SDK's chat completions, embeddings and Responses API."""
 
     _patches: Patches | None = None  # BaseInstrumentor is a singleton: no per-call __init__
+    target_modules = ("openai",)  # init() instruments when openai is first imported
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
