@@ -1,0 +1,68 @@
+"""The processor's state is released: finished spans leave nothing behind, and spans that never
+end cannot grow it without bound."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from agentops_otel import _attributes as A
+from agentops_otel import processor
+from agentops_otel.processor import AgentOpsSpanProcessor
+
+
+def _provider():
+    provider = TracerProvider()
+    provider.add_span_processor(AgentOpsSpanProcessor())
+    return provider.get_tracer("memory")
+
+
+def test_finished_spans_release_state_and_memory_stays_flat():
+    tracer = _provider()
+    session = tracer.start_span("session s", attributes={
+        A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "mem"})
+
+    def burst(n):
+        from opentelemetry import trace
+
+        ctx = trace.set_span_in_context(session)
+        for _ in range(n):
+            agent = tracer.start_span("invoke_agent a", context=ctx,
+                                      attributes={A.SPAN_KIND: A.KIND_AGENT})
+            llm = tracer.start_span("chat m", context=trace.set_span_in_context(agent),
+                                    attributes={A.SPAN_KIND: A.KIND_LLM,
+                                                A.GEN_AI_USAGE_INPUT_TOKENS: 3,
+                                                A.COST_USD: 0.001})
+            llm.end()
+            agent.end()
+
+    burst(2_000)  # warm caches
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    burst(20_000)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename")
+                if "agentops_otel" in (s.traceback[0].filename if s.traceback else ""))
+    assert grown < 64 * 1024, f"processor state grew by {grown} bytes over 20,000 span pairs"
+    ledger = processor.session_ledger(session)
+    assert ledger.calls == 22_000
+    session.end()
+    assert processor._node_of(session) is None
+
+
+def test_spans_that_never_end_are_capped(monkeypatch):
+    monkeypatch.setattr(processor, "_MAX_OPEN", 1_000)
+    tracer = _provider()
+    session = tracer.start_span("session leak", attributes={
+        A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "leak"})
+    from opentelemetry import trace
+
+    ctx = trace.set_span_in_context(session)
+    leaked = [tracer.start_span("invoke_agent never-ends", context=ctx,
+                                attributes={A.SPAN_KIND: A.KIND_AGENT}) for _ in range(5_000)]
+    assert len(processor._open) <= 1_000
+    for span in leaked:
+        span.end()  # ending after eviction is harmless
+    session.end()
