@@ -8,12 +8,13 @@ asyncio tasks copy the context by themselves; ``threading.Thread`` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
 
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, call_in_context
 
 _patches: Patches | None = None
 _CTX_ATTR = "_agentops_otel_context"
@@ -31,27 +32,15 @@ def _run(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) 
     ctx = getattr(instance, _CTX_ATTR, None)
     if ctx is None:
         return wrapped(*args, **kwargs)
-    token = otel_context.attach(ctx)
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        otel_context.detach(token)
+    return call_in_context(ctx, wrapped, *args, **kwargs)
 
 
 def _submit(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
     if not args:
         return wrapped(*args, **kwargs)
     fn, rest = args[0], args[1:]
-    ctx = otel_context.get_current()
-
-    def in_context(*a: Any, **k: Any) -> Any:
-        token = otel_context.attach(ctx)
-        try:
-            return fn(*a, **k)
-        finally:
-            otel_context.detach(token)
-
-    return wrapped(in_context, *rest, **kwargs)
+    return wrapped(functools.partial(call_in_context, otel_context.get_current(), fn),
+                   *rest, **kwargs)
 
 
 def install() -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 
 _log = logging.getLogger(__name__)
 
@@ -69,3 +71,13 @@ class Patches:
                 owner, name, None)
             if isinstance(current, wrapt.FunctionWrapper) and current._self_wrapper is switch:
                 setattr(owner, name, original)
+
+
+def call_in_context(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with ``ctx`` as the current context, restoring the caller's afterwards:
+    how work handed to another thread keeps the session and parent it was started in."""
+    token = otel_context.attach(ctx)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        otel_context.detach(token)

@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS spans (
     PRIMARY KEY (trace_id, span_id)
 );
 CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns);
+CREATE INDEX IF NOT EXISTS spans_kind_start ON spans (agentops_kind, start_ns);
 """
 
 

@@ -76,6 +76,31 @@ class SpanRow:
         return None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e6
 
 
+@dataclass(frozen=True)
+class UsageRow:
+    """LLM usage in one time bucket for one model or agent."""
+
+    bucket_ns: int
+    key: str
+    calls: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    unpriced: int
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """Sessions started in one time bucket, and how many went wrong in each way."""
+
+    bucket_ns: int
+    sessions: int
+    with_errors: int
+    loops: int
+    over_budget: int
+
+
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
     "input_tokens, output_tokens, llm_calls, errors, span_count, loop_detected, budget_exceeded"
@@ -85,6 +110,9 @@ _SPAN_COLUMNS = (
     "status_code, status_message, model, provider, input_tokens, output_tokens, cost_usd, "
     "cost_source, service, scope, attributes, events"
 )
+
+
+_AGENT_PATH = '$."agentops.agent.name"'
 
 
 def _session(row: tuple[Any, ...]) -> SessionRow:
@@ -142,9 +170,17 @@ class Store:
         tag: str | None = None,
         end_state: str | None = None,
         since: datetime | float | None = None,
+        *,
+        until: datetime | float | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        min_cost: float | None = None,
+        before: tuple[int, str] | None = None,
     ) -> list[SessionRow]:
         """Newest sessions first. ``end_state="running"`` selects sessions not yet ended;
-        ``since`` is a datetime or epoch seconds."""
+        ``since``/``until`` are datetimes or epoch seconds; ``model``/``agent`` keep sessions
+        with an LLM call of that model / a span of that agent; ``before`` is the keyset cursor
+        ``(start_ns, id)`` of the last row of the previous page."""
         where, params = [], []
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)")
@@ -157,9 +193,27 @@ class Store:
         if since is not None:
             where.append("start_ns >= ?")
             params.append(_since_ns(since))
+        if until is not None:
+            where.append("start_ns < ?")
+            params.append(_since_ns(until))
+        if model is not None:
+            where.append("EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
+                         "AND spans.model = ?)")
+            params.append(model)
+        if agent is not None:
+            where.append("EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
+                         f"AND json_extract(spans.attributes, '{_AGENT_PATH}') = ?)")
+            params.append(agent)
+        if min_cost is not None:
+            where.append("cost_usd >= ?")
+            params.append(min_cost)
+        if before is not None:
+            where.append("(start_ns < ? OR (start_ns = ? AND id < ?))")
+            params.extend((before[0], before[0], before[1]))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions {clause} ORDER BY start_ns DESC LIMIT ?",
+            f"SELECT {_SESSION_COLUMNS} FROM sessions {clause} "
+            "ORDER BY start_ns DESC, id DESC LIMIT ?",
             (*params, limit),
         )
         return [_session(r) for r in rows]
@@ -195,3 +249,38 @@ class Store:
             (session_id,),
         )
         return [_span(r) for r in rows]
+
+    def get_span(self, session_id: str, span_id: str) -> SpanRow | None:
+        """One span of a session by its hex span id."""
+        rows = self._query(
+            f"SELECT {_SPAN_COLUMNS} FROM spans WHERE session_id = ? AND span_id = ?",
+            (session_id, span_id),
+        )
+        return _span(rows[0]) if rows else None
+
+    def usage_over_time(
+        self, since: datetime | float, bucket_seconds: int, by: str
+    ) -> list[UsageRow]:
+        """LLM calls, tokens and cost per time bucket and per ``by`` (``"model"`` or
+        ``"agent"``); ``cost_usd`` sums only priced calls, ``unpriced`` counts the others."""
+        key = "COALESCE(model, '(unknown)')" if by == "model" else (
+            f"COALESCE(json_extract(attributes, '{_AGENT_PATH}'), '(no agent)')")
+        width = int(bucket_seconds * 1e9)
+        rows = self._query(
+            f"SELECT (start_ns / ?) * ?, {key}, COUNT(*), SUM(status_code = 'ERROR'), "
+            "SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)), "
+            "COALESCE(SUM(cost_usd), 0), SUM(cost_usd IS NULL) FROM spans "
+            "WHERE agentops_kind = 'llm' AND start_ns >= ? GROUP BY 1, 2 ORDER BY 1, 2",
+            (width, width, _since_ns(since)),
+        )
+        return [UsageRow(*r) for r in rows]
+
+    def session_rates(self, since: datetime | float, bucket_seconds: int) -> list[RateRow]:
+        """Sessions per time bucket with how many had errors, loops or a blown budget."""
+        width = int(bucket_seconds * 1e9)
+        rows = self._query(
+            "SELECT (start_ns / ?) * ?, COUNT(*), SUM(errors > 0), SUM(loop_detected), "
+            "SUM(budget_exceeded) FROM sessions WHERE start_ns >= ? GROUP BY 1 ORDER BY 1",
+            (width, width, _since_ns(since)),
+        )
+        return [RateRow(*r) for r in rows]

@@ -219,7 +219,8 @@ class StoreWriter:
         ]
         cursor = conn.execute(_INSERT_SPAN, (
             trace_id, format(ctx.span_id, "016x"), parent, session_id, span.name,
-            span.kind.name, kind, span.start_time or 0, span.end_time,
+            span.kind.name, kind or (A.KIND_LLM if llm else None), span.start_time or 0,
+            span.end_time,
             span.status.status_code.name, span.status.description, model, provider,
             input_tokens, output_tokens, cost, source, service,
             span.instrumentation_scope.name if span.instrumentation_scope else None,

@@ -16,6 +16,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from agentops_otel.instrumentation import call_in_context
+
 _MAX_PENDING = 1024  # a thread that never ran leaves its entry behind: keep that bounded
 
 
@@ -37,8 +39,4 @@ class Handoff:
         ctx = self._pending.pop(id(instance), None)
         if ctx is None or trace.get_current_span().get_span_context().is_valid:
             return wrapped(*args, **kwargs)
-        token = otel_context.attach(ctx)
-        try:
-            return wrapped(*args, **kwargs)
-        finally:
-            otel_context.detach(token)
+        return call_in_context(ctx, wrapped, *args, **kwargs)
