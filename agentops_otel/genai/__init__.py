@@ -114,7 +114,7 @@ def start_llm_call(
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         call = LLMCall(span, operation, provider, model)
         if session is not None and fingerprint is not None and settings.loop_threshold:
-            count = _processor.note_request(span, hash(repr(fingerprint)))
+            count = _processor.note_request(span, _fingerprint(fingerprint))
             if count >= settings.loop_threshold:
                 span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
                 if settings.on_loop == "raise":
@@ -345,6 +345,16 @@ class LLMCall:
 _USAGE_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
                A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
                A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
+
+
+def _fingerprint(request: Any) -> int:
+    """A hash of a request for loop detection, at a cost bounded in the conversation's length:
+    a long message list is represented by its length, first two and last six messages."""
+    if isinstance(request, tuple):
+        request = tuple((len(part), part[:2], part[-6:])
+                        if isinstance(part, (list, tuple)) and len(part) > 8 else part
+                        for part in request)
+    return hash(repr(request))
 
 
 @functools.lru_cache(maxsize=1024)
