@@ -42,6 +42,19 @@ folder_env() {
     uv pip install --quiet --python "$venv/bin/python" "${editable[@]}" "$@"
 }
 
+# The browser tests drive Debian's chromium (never a downloaded browser); install it once as
+# root when missing. Without it those tests fail with a message saying so.
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "=== installing chromium (apt-get) for the dashboard's browser tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+            >/dev/null || echo "!!! apt-get install chromium failed; browser tests will fail"
+    else
+        echo "!!! /usr/bin/chromium missing and apt-get unavailable (or not root); browser tests will fail"
+    fi
+}
+
 run_pytest() {
     local name="$1" python="$2"
     shift 2
@@ -76,6 +89,7 @@ cmd_test() {
     local status=0
     if selected main; then
         main_env
+        ensure_chromium
         echo "=== ruff"
         .venv/bin/ruff check . || status=1
         run_pytest main .venv/bin/python tests --ignore=tests/coexistence || status=1

@@ -38,16 +38,20 @@ def test_finished_spans_release_state_and_memory_stays_flat():
             agent.end()
 
     burst(2_000)  # warm caches
+    open_before = len(processor._open)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    burst(20_000)
+    burst(40_000)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename")
                 if "agentops_otel" in (s.traceback[0].filename if s.traceback else ""))
-    assert grown < 64 * 1024, f"processor state grew by {grown} bytes over 20,000 span pairs"
+    # Keeping anything per finished span would be >= 100 bytes x 80,000 spans = 8 MB; the
+    # allowance covers the registry dict's own table being resized along the way.
+    assert grown < 1024 * 1024, f"processor state grew by {grown} bytes over 80,000 spans"
+    assert len(processor._open) == open_before
     ledger = processor.session_ledger(session)
-    assert ledger.calls == 22_000
+    assert ledger.calls == 42_000
     session.end()
     assert processor._node_of(session) is None
 

@@ -1,15 +1,17 @@
 """``agentops-otel``: look at what your agents did, from the local store.
 
 Commands: ``demo`` (an offline multi-agent run, then its tree), ``sessions``, ``show``,
-``replay`` and ``export``. Rendering uses rich (the ``cli`` extra), imported only by the
-commands that draw; a missing or corrupt store, an empty one or an unknown session id gets a
-one-line message and exit status 1, never a traceback.
+``replay``, ``export`` and ``serve`` (the web dashboard, the ``dashboard`` extra). Rendering
+uses rich (the ``cli`` extra), imported only by the commands that draw; a missing or corrupt
+store, an empty one or an unknown session id gets a one-line message and exit status 1, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -26,6 +28,10 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RICH_MISSING = (
     "the agentops-otel viewer needs the 'rich' package: "
     "pip install 'agentops-otel-distro[cli]'"
+)
+_DASHBOARD_MISSING = (
+    "the dashboard needs Starlette, uvicorn and Jinja2: "
+    "pip install 'agentops-otel-distro[dashboard]'"
 )
 _OPENAI_MISSING = (
     "the demo drives the real openai SDK against a local fake server (no API key, no network); "
@@ -106,6 +112,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["otlp-json"], default="otlp-json",
                         help="otlp-json: an OTLP ExportTraceServiceRequest as JSON")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    serve = commands.add_parser(
+        "serve", parents=[common],
+        help="the web dashboard, and an OTLP/HTTP endpoint into the store",
+        description="Serve the local dashboard (sessions, trees, waterfalls, replay, costs) and "
+                    "accept OTLP/HTTP traces (protobuf or JSON) at POST /v1/traces.")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=7007, help="port (default 7007; 0: any free)")
+    serve.add_argument("--token", default=os.environ.get("AGENTOPS_OTEL_TOKEN"),
+                       help="require this bearer token for ingest and pages (default: "
+                            "$AGENTOPS_OTEL_TOKEN; none)")
     return parser
 
 
@@ -253,8 +271,18 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     console.print(f"All sessions:       [bold]{PROG} sessions[/]", highlight=False)
 
 
+def _cmd_serve(args: argparse.Namespace) -> None:
+    try:
+        from agentops_otel.dashboard import serve
+    except ImportError as exc:
+        raise CLIError(f"{_DASHBOARD_MISSING} ({exc})") from None
+    try:
+        serve(args.host, args.port, args.store, args.token or None)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
-    import os
     import shutil
 
     program = args.program[1:] if args.program[:1] == ["--"] else args.program
@@ -281,6 +309,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "replay": _cmd_replay,
     "export": _cmd_export,
+    "serve": _cmd_serve,
 }
 
 

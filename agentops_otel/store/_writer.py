@@ -64,11 +64,32 @@ ON CONFLICT (id) DO UPDATE SET
     updated_ns = excluded.updated_ns
 """
 
-_APPLY_ROLLUPS = """
+def _rollup(key: str, sql_type: str) -> str:
+    return f"COALESCE(CAST(json_extract(r.attributes, '$.\"{key}\"') AS {sql_type}), 0)"
+
+
+# When the session span is stored, totals are recomputed from the stored spans (its roll-ups win
+# when larger): a session span that arrives before its LLM spans (OTLP senders batch by start
+# order, the sum of a partial re-send) never double counts.
+_RECOMPUTE_SESSION = f"""
 UPDATE sessions SET
-    cost_usd = MAX(cost_usd, ?), input_tokens = MAX(input_tokens, ?),
-    output_tokens = MAX(output_tokens, ?), llm_calls = MAX(llm_calls, ?), errors = MAX(errors, ?)
-WHERE id = ?
+    cost_usd = MAX(t.cost, {_rollup(A.TOTAL_COST_USD, "REAL")}),
+    input_tokens = MAX(t.input_tokens, {_rollup(A.TOTAL_INPUT_TOKENS, "INTEGER")}),
+    output_tokens = MAX(t.output_tokens, {_rollup(A.TOTAL_OUTPUT_TOKENS, "INTEGER")}),
+    llm_calls = MAX(t.calls, {_rollup(A.LLM_CALLS, "INTEGER")}),
+    errors = MAX(t.errors, {_rollup(A.ERRORS, "INTEGER")})
+FROM (
+    SELECT TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN cost_usd END) AS cost,
+           TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN input_tokens END) AS input_tokens,
+           TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN output_tokens END) AS output_tokens,
+           COUNT(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN 1 END) AS calls,
+           COUNT(CASE WHEN status_code = 'ERROR' THEN 1 END) AS errors
+    FROM spans WHERE session_id = :id
+) AS t, (
+    SELECT attributes FROM spans WHERE session_id = :id AND agentops_kind = '{A.KIND_SESSION}'
+    LIMIT 1
+) AS r
+WHERE sessions.id = :id
 """
 
 
@@ -153,12 +174,14 @@ class StoreWriter:
             now = time.time_ns()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                new = sum(self._write_one(conn, span, now) for span in spans)
+                written = [self._write_one(conn, span, now) for span in spans]
+                for session_id in {w for w in written if w is not None}:
+                    conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            return new
+            return sum(w is not None for w in written)
 
     def close(self) -> None:
         """Close the file unless a write is still running (then the process exit closes it)."""
@@ -191,7 +214,9 @@ class StoreWriter:
             return None, None
         return float(cost.total_usd), f"store:{cost.source}"
 
-    def _write_one(self, conn: sqlite3.Connection, span: ReadableSpan, now: int) -> int:
+    def _write_one(self, conn: sqlite3.Connection, span: ReadableSpan, now: int) -> str | None:
+        """Insert one span and add it to its session's totals; its session id, or ``None``
+        when it was stored already."""
         ctx = span.context
         attrs = dict(span.attributes or {})
         trace_id = format(ctx.trace_id, "032x")
@@ -227,7 +252,7 @@ class StoreWriter:
             _dumps(attrs), _dumps(events),
         ))
         if cursor.rowcount != 1:
-            return 0
+            return None
         tags = attrs.get(A.SESSION_TAGS)
         name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
         conn.execute(_UPSERT_SESSION, (
@@ -239,14 +264,7 @@ class StoreWriter:
             (output_tokens or 0) if llm else 0, 1 if llm else 0, 1 if error else 0,
             1 if attrs.get(A.LOOP_DETECTED) else 0, 1 if attrs.get(A.BUDGET_EXCEEDED) else 0, now,
         ))
-        if kind == A.KIND_SESSION:
-            conn.execute(_APPLY_ROLLUPS, (
-                _num(attrs.get(A.TOTAL_COST_USD)) or 0.0,
-                _int(attrs.get(A.TOTAL_INPUT_TOKENS)) or 0,
-                _int(attrs.get(A.TOTAL_OUTPUT_TOKENS)) or 0,
-                _int(attrs.get(A.LLM_CALLS)) or 0, _int(attrs.get(A.ERRORS)) or 0, session_id,
-            ))
-        return 1
+        return session_id
 
 
 class StoreSpanExporter(SpanExporter):

@@ -1,0 +1,325 @@
+"""The dashboard's ASGI app: OTLP/HTTP ingest and the HTML pages, guarded by host, token and CSP."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from agentops_otel.cli._model import breakdown, replay_steps, short_id
+from agentops_otel.dashboard import _otlp, _views
+from agentops_otel.store import Store, StoreError, StoreWriter, default_path
+
+TOKEN_COOKIE = "agentops_otel_token"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+PAGE_SIZE = 50
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+_RANGES = {"24h": (86_400, 3_600), "7d": (7 * 86_400, 86_400), "30d": (30 * 86_400, 86_400)}
+_STATIC = Path(__file__).with_name("static")
+
+
+class _BadRequest(Exception):
+    """A query parameter that cannot be used; shown to the user as a 400 page."""
+
+
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("agentops_otel.dashboard", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters.update(cost=_views.fmt_cost, tokens=_views.fmt_tokens, ms=_views.fmt_ms,
+                       time=_views.fmt_time, short=short_id, as_text=_views.as_text,
+                       clip_text=_clip_text)
+    return env
+
+
+@pass_context
+def _clip_text(context: Context, text: str) -> str:
+    """Long texts cut short unless the page was asked for in full; the cut is marked."""
+    shown, cut = _views.clip(text, bool(context.get("full")))
+    return shown + "\n… (cut; show all for the rest)" if cut else shown
+
+
+class _Guard(BaseHTTPMiddleware):
+    """Refuses foreign Host headers on a loopback bind (DNS rebinding), asks for the token,
+    and sets the security headers on every answer."""
+
+    def __init__(self, app: Any, token: str | None, loopback: bool) -> None:
+        super().__init__(app)
+        self.token = token
+        self.loopback = loopback
+
+    def _authorized(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        header = request.headers.get("authorization", "")
+        offered = header[7:] if header[:7].lower() == "bearer " else request.cookies.get(
+            TOKEN_COOKIE, "")
+        return hmac.compare_digest(offered.encode(), self.token.encode())
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+        path = request.url.path
+        if self.loopback and host not in _LOOPBACK_HOSTS:
+            response: Response = Response("unknown Host header", 421, media_type="text/plain")
+        elif path == "/login" or path.startswith("/static/") or self._authorized(request):
+            response = await call_next(request)
+        elif path == "/v1/traces" or path.startswith("/api/"):
+            response = JSONResponse({"error": "a bearer token is required"}, 401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+        else:
+            response = RedirectResponse("/login", 303)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+class Dashboard:
+    """Routes over one store file: a writer for ingest, a fresh read connection per page."""
+
+    def __init__(self, store: str | Path | None, token: str | None) -> None:
+        self.path = default_path(store)
+        self.token = token
+        self.writer = StoreWriter(self.path)
+        self.writer.write([])  # create the file (and schema) so pages work before any span
+        self.templates = _templates()
+
+    # --- helpers --------------------------------------------------------------------------
+    def _page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(name).render(
+            token_required=self.token is not None, store_path=str(self.path), **context)
+        return HTMLResponse(html, status)
+
+    def _error(self, status: int, message: str) -> HTMLResponse:
+        return self._page("error.html", status, message=message)
+
+    def _store(self) -> Store:
+        return Store.open(self.path)
+
+    # --- ingest ---------------------------------------------------------------------------
+    async def ingest(self, request: Request) -> Response:
+        ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if ctype not in (_PROTOBUF, _JSON):
+            return JSONResponse({"error": f"unsupported Content-Type {ctype!r}; send "
+                                          f"{_PROTOBUF} or {_JSON}"}, 415)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return JSONResponse({"error": "request body too large"}, 413)
+        try:
+            raw = _otlp.decompress(bytes(body), request.headers.get("content-encoding"))
+            decode = _otlp.decode_protobuf if ctype == _PROTOBUF else _otlp.decode_json
+            spans = decode(raw)
+        except _otlp.OtlpError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        try:
+            await run_in_threadpool(self.writer.write, spans)
+        except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
+            return JSONResponse({"error": f"store write failed: {exc}"}, 503,
+                                headers={"Retry-After": "1"})
+        if ctype == _PROTOBUF:
+            return Response(ExportTraceServiceResponse().SerializeToString(), 200,
+                            media_type=_PROTOBUF)
+        return JSONResponse({})
+
+    # --- login ----------------------------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self._page("login.html", failed=False)
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        offered = (form.get("token") or [""])[0]
+        if self.token is None or not hmac.compare_digest(offered.encode(), self.token.encode()):
+            return self._page("login.html", 401, failed=True)
+        response = RedirectResponse("/", 303)
+        response.set_cookie(TOKEN_COOKIE, offered, httponly=True, samesite="strict")
+        return response
+
+    # --- pages ----------------------------------------------------------------------------
+    def sessions(self, request: Request) -> Response:
+        params = request.query_params
+        filters = {k: params.get(k, "").strip() for k in
+                   ("since", "tag", "state", "model", "agent", "min_cost")}
+        try:
+            query = _session_query(filters)
+            before = _cursor(params.get("before", ""))
+        except _BadRequest as exc:
+            return self._error(400, str(exc))
+        with self._store() as store:
+            rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        next_url = None
+        if more:
+            last = rows[-1]
+            kept = {k: v for k, v in filters.items() if v}
+            next_url = "/?" + urlencode({**kept, "before": f"{last.start_ns}:{last.id}"})
+        return self._page("sessions.html", sessions=rows, filters=filters, next_url=next_url,
+                          paged=before is not None)
+
+    def session(self, request: Request) -> Response:
+        with self._store() as store:
+            loaded = _load_session(store, request.path_params["session_id"])
+            if isinstance(loaded, str):
+                return self._error(404, loaded)
+            session, spans = loaded
+        return self._page("session.html", session=session, rows=_views.tree_rows(spans),
+                          by_agent=breakdown(spans, "agent"), by_model=breakdown(spans, "model"),
+                          unpriced=sum(1 for s in spans if s.agentops_kind == "llm"
+                                       and s.cost_usd is None),
+                          width=_views.WATERFALL_WIDTH)
+
+    def span(self, request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        with self._store() as store:
+            span = store.get_span(session_id, request.path_params["span_id"])
+        if span is None:
+            return self._error(404, "no such span in this session")
+        full = request.query_params.get("full") == "1"
+        return self._page("span.html", d=_views.span_detail(span, full), full=full,
+                          session_id=session_id)
+
+    def replay(self, request: Request) -> Response:
+        with self._store() as store:
+            loaded = _load_session(store, request.path_params["session_id"])
+        if isinstance(loaded, str):
+            return self._error(404, loaded)
+        session, spans = loaded
+        return self._page("replay.html", session=session, steps=replay_steps(spans))
+
+    def overview(self, request: Request) -> Response:
+        chosen = request.query_params.get("range", "7d")
+        if chosen not in _RANGES:
+            return self._error(400, f"range must be one of {', '.join(_RANGES)}")
+        span_s, bucket_s = _RANGES[chosen]
+        now = time.time()
+        since = now - span_s
+        hourly = bucket_s < 86_400
+        slots = _views.buckets(int(since * 1e9), int(now * 1e9), bucket_s * 10**9)
+        with self._store() as store:
+            by_model = store.usage_over_time(since, bucket_s, "model")
+            by_agent = store.usage_over_time(since, bucket_s, "agent")
+            rates = store.session_rates(since, bucket_s)
+
+        def cost(r: Any) -> float:
+            return r.cost_usd
+
+        def tokens(r: Any) -> float:
+            return r.input_tokens + r.output_tokens
+
+        def count(v: float) -> str:
+            return f"{v:,.0f}"
+
+        charts = [
+            _views.stacked_chart("Cost by model", by_model, slots, cost, _views.fmt_cost, hourly),
+            _views.stacked_chart("Tokens by model", by_model, slots, tokens, count, hourly),
+            _views.stacked_chart("Cost by agent", by_agent, slots, cost, _views.fmt_cost, hourly),
+            _views.stacked_chart("Tokens by agent", by_agent, slots, tokens, count, hourly),
+        ]
+        totals = {
+            "calls": sum(r.calls for r in by_model),
+            "errors": sum(r.errors for r in by_model),
+            "unpriced": sum(r.unpriced for r in by_model),
+            "cost": sum(r.cost_usd for r in by_model),
+            "sessions": sum(r.sessions for r in rates),
+            "with_errors": sum(r.with_errors for r in rates),
+            "loops": sum(r.loops for r in rates),
+            "over_budget": sum(r.over_budget for r in rates),
+        }
+        return self._page("overview.html", charts=charts, totals=totals, chosen=chosen,
+                          ranges=list(_RANGES), rates=rates, hourly=hourly,
+                          label=_views.bucket_label, width=_views.CHART_W,
+                          height=_views.CHART_H)
+
+    def api_sessions(self, request: Request) -> Response:
+        params = request.query_params
+        filters = {k: params.get(k, "").strip() for k in
+                   ("since", "tag", "state", "model", "agent", "min_cost")}
+        try:
+            query = _session_query(filters)
+            before = _cursor(params.get("before", ""))
+        except _BadRequest as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        with self._store() as store:
+            rows = store.list_sessions(limit=PAGE_SIZE, before=before, **query)
+        return JSONResponse([_views.session_summary(s) for s in rows])
+
+
+def _session_query(filters: dict[str, str]) -> dict[str, Any]:
+    """List filters from the query string; :class:`_BadRequest` names the bad one."""
+    from agentops_otel.cli import _since
+
+    query: dict[str, Any] = {k: filters[k] or None for k in ("tag", "model", "agent")}
+    query["end_state"] = filters["state"] or None
+    if filters["since"]:
+        try:
+            query["since"] = _since(filters["since"])
+        except Exception as exc:  # noqa: BLE001 (argparse's error type carries the message)
+            raise _BadRequest(str(exc)) from None
+    if filters["min_cost"]:
+        try:
+            query["min_cost"] = float(filters["min_cost"])
+        except ValueError:
+            raise _BadRequest(f"min cost {filters['min_cost']!r} is not a number") from None
+    return query
+
+
+def _cursor(text: str) -> tuple[int, str] | None:
+    if not text:
+        return None
+    start, sep, ident = text.partition(":")
+    if not sep or not start.isdigit():
+        raise _BadRequest("bad page cursor")
+    return int(start), ident
+
+
+def _load_session(store: Store, prefix: str) -> tuple[Any, list[Any]] | str:
+    try:
+        session = store.get_session(store.resolve_session(prefix))
+    except StoreError as exc:
+        return str(exc)
+    if session is None:
+        return f"session {prefix!r} is no longer in the store"
+    return session, store.session_spans(session.id)
+
+
+def create_app(store: str | Path | None = None, token: str | None = None,
+               host: str = "127.0.0.1") -> Starlette:
+    """The dashboard over the store at ``store`` (default: the per-user store). With ``token``,
+    every page and the ingest endpoint want ``Authorization: Bearer TOKEN`` or the login cookie."""
+    board = Dashboard(store, token or None)
+    routes = [
+        Route("/", board.sessions),
+        Route("/sessions/{session_id}", board.session),
+        Route("/sessions/{session_id}/spans/{span_id}", board.span),
+        Route("/sessions/{session_id}/replay", board.replay),
+        Route("/overview", board.overview),
+        Route("/api/sessions", board.api_sessions),
+        Route("/v1/traces", board.ingest, methods=["POST"]),
+        Route("/login", board.login, methods=["GET", "POST"]),
+        Mount("/static", StaticFiles(directory=_STATIC), name="static"),
+    ]
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    app = Starlette(routes=routes,
+                    middleware=[Middleware(_Guard, token=board.token, loopback=loopback)])
+    app.state.dashboard = board
+    return app

@@ -1,0 +1,208 @@
+"""OTLP/HTTP trace requests (protobuf or JSON, optionally gzip/deflate) as SDK ``ReadableSpan`` s,
+so they go through the store's own writer: priced, rolled up and deduplicated like local spans."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from agentops_otel.export._receiver import any_value
+
+MAX_DECODED_BYTES = 256 * 1024 * 1024  # a decompressed body larger than this is refused
+
+
+class OtlpError(ValueError):
+    """The request body is not an OTLP trace export this endpoint can read."""
+
+
+def decompress(body: bytes, encoding: str | None) -> bytes:
+    """Undo ``Content-Encoding`` gzip/deflate, refusing bodies that expand past the limit."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise OtlpError(f"unsupported Content-Encoding {encoding!r}")
+    # wbits: 16+ for a gzip header, 15 for zlib (what HTTP calls deflate)
+    inflater = zlib.decompressobj(31 if encoding == "gzip" else 15)
+    try:
+        out = inflater.decompress(body, MAX_DECODED_BYTES)
+    except zlib.error as exc:
+        raise OtlpError(f"bad {encoding} body: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise OtlpError("decompressed body too large")
+    return out
+
+
+def _kind(value: int) -> SpanKind:
+    # OTLP numbers kinds from 1 (INTERNAL); the SDK enum from 0; 0 is SPAN_KIND_UNSPECIFIED
+    return SpanKind(value - 1) if 1 <= value <= 5 else SpanKind.INTERNAL
+
+
+def _status(code: int, message: str | None) -> Status:
+    status_code = StatusCode(code) if code in (0, 1, 2) else StatusCode.UNSET
+    return Status(status_code, message if status_code is StatusCode.ERROR and message else None)
+
+
+def _span(
+    *, name: str, trace_id: int, span_id: int, parent_id: int, kind: int, start: int, end: int,
+    attributes: dict[str, Any], events: list[Event], status: Status, resource: Resource,
+    scope: InstrumentationScope,
+) -> ReadableSpan:
+    if not trace_id or not span_id:
+        raise OtlpError(f"span {name!r} has no trace or span id")
+    context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
+    parent = SpanContext(trace_id, parent_id, is_remote=True) if parent_id else None
+    return ReadableSpan(
+        name=name, context=context, parent=parent, resource=resource, attributes=attributes,
+        events=events, kind=_kind(kind), status=status, start_time=start, end_time=end or None,
+        instrumentation_scope=scope,
+    )
+
+
+def _resource(attributes: Mapping[str, Any]) -> Resource:
+    service = attributes.get(SERVICE_NAME)
+    return Resource({SERVICE_NAME: str(service)} if service is not None else {})
+
+
+# --- protobuf --------------------------------------------------------------------------------
+def decode_protobuf(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise OtlpError(f"not an OTLP protobuf trace request: {exc}") from None
+    spans = []
+    for resource_spans in request.resource_spans:
+        resource = _resource(
+            {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes})
+        for scope_spans in resource_spans.scope_spans:
+            scope = InstrumentationScope(scope_spans.scope.name or "",
+                                         scope_spans.scope.version or None)
+            for span in scope_spans.spans:
+                spans.append(_span(
+                    name=span.name,
+                    trace_id=int.from_bytes(span.trace_id, "big"),
+                    span_id=int.from_bytes(span.span_id, "big"),
+                    parent_id=int.from_bytes(span.parent_span_id, "big"),
+                    kind=span.kind, start=span.start_time_unix_nano, end=span.end_time_unix_nano,
+                    attributes={kv.key: any_value(kv.value) for kv in span.attributes},
+                    events=[Event(e.name, {kv.key: any_value(kv.value) for kv in e.attributes},
+                                  e.time_unix_nano) for e in span.events],
+                    status=_status(span.status.code, span.status.message),
+                    resource=resource, scope=scope,
+                ))
+    return spans
+
+
+# --- JSON (the OTLP protobuf JSON mapping: hex ids, int64 as strings, camelCase) ---------------
+def _get(obj: Mapping[str, Any], camel: str, default: Any = None) -> Any:
+    """A field by its JSON (camelCase) name, else its proto (snake_case) name."""
+    if camel in obj:
+        return obj[camel]
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+    return obj.get(snake, default)
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    for key, convert in (("stringValue", str), ("boolValue", bool), ("intValue", int),
+                         ("doubleValue", float)):
+        found = _get(value, key)
+        if found is not None:
+            return convert(found)
+    array = _get(value, "arrayValue")
+    if array is not None:
+        return [_json_value(v) for v in array.get("values") or []]
+    kvlist = _get(value, "kvlistValue")
+    if kvlist is not None:
+        return _json_attributes(kvlist.get("values"))
+    raw = _get(value, "bytesValue")
+    return None if raw is None else base64.b64decode(raw)
+
+
+def _json_attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {str(kv.get("key")): _json_value(kv.get("value")) for kv in items or ()}
+
+
+def _json_id(value: Any, size: int) -> int:
+    """OTLP/JSON ids are hex; some senders use the plain protobuf JSON base64 instead."""
+    if not value:
+        return 0
+    text = str(value)
+    if len(text) == size * 2:
+        try:
+            return int(text, 16)
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise OtlpError(f"bad span or trace id {text[:40]!r}") from None
+    if len(raw) != size:
+        raise OtlpError(f"bad span or trace id {text[:40]!r}")
+    return int.from_bytes(raw, "big")
+
+
+def _json_enum(value: Any, names: Mapping[str, int]) -> int:
+    if isinstance(value, str) and not value.isdigit():
+        return names.get(value.upper(), 0)
+    return int(value or 0)
+
+
+_KINDS = {f"SPAN_KIND_{n}": i for i, n in enumerate(
+    ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))}
+_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+
+
+def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
+    for resource_spans in _get(request, "resourceSpans") or ():
+        resource = _resource(_json_attributes(
+            (_get(resource_spans, "resource") or {}).get("attributes")))
+        scopes = _get(resource_spans, "scopeSpans") or _get(
+            resource_spans, "instrumentationLibrarySpans") or ()
+        for scope_spans in scopes:
+            info = _get(scope_spans, "scope") or _get(scope_spans, "instrumentationLibrary") or {}
+            scope = InstrumentationScope(str(info.get("name") or ""), info.get("version"))
+            for span in scope_spans.get("spans") or ():
+                status = span.get("status") or {}
+                yield _span(
+                    name=str(span.get("name") or ""),
+                    trace_id=_json_id(_get(span, "traceId"), 16),
+                    span_id=_json_id(_get(span, "spanId"), 8),
+                    parent_id=_json_id(_get(span, "parentSpanId"), 8),
+                    kind=_json_enum(span.get("kind"), _KINDS),
+                    start=int(_get(span, "startTimeUnixNano") or 0),
+                    end=int(_get(span, "endTimeUnixNano") or 0),
+                    attributes=_json_attributes(span.get("attributes")),
+                    events=[Event(str(e.get("name") or ""), _json_attributes(e.get("attributes")),
+                                  int(_get(e, "timeUnixNano") or 0))
+                            for e in span.get("events") or ()],
+                    status=_status(_json_enum(status.get("code"), _CODES), status.get("message")),
+                    resource=resource, scope=scope,
+                )
+
+
+def decode_json(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the OTLP/JSON encoding."""
+    try:
+        request = json.loads(body)
+        if not isinstance(request, dict):
+            raise OtlpError("an OTLP/JSON request is a JSON object")
+        return list(_json_spans(request))
+    except OtlpError:
+        raise
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OtlpError(f"not an OTLP/JSON trace request: {exc}") from None

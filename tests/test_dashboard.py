@@ -1,0 +1,316 @@
+"""``agentops-otel serve`` over HTTP: the real server in a subprocess on 127.0.0.1, fed by the real
+OTLP exporter (protobuf + gzip), by OTLP/JSON (plain and gzip) and by an ``agentops-otel demo``
+session exported as OTLP/JSON; pages and totals compared with what the store holds."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+from _dashboard_support import (
+    TOKEN,
+    UNPRICED_SESSION,
+    XSS_SESSION,
+    Server,
+    post_json,
+    run_demo,
+    send_foreign_spans,
+    start_server,
+    stop_server,
+    unpriced_request,
+)
+
+from agentops_otel.dashboard._app import CSP, PAGE_SIZE, TOKEN_COOKIE
+from agentops_otel.dashboard._views import fmt_cost
+from agentops_otel.pricing import cost_for
+from agentops_otel.store import Store
+
+
+@pytest.fixture(scope="module")
+def demo_request(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_demo(tmp_path_factory.mktemp("demo-source"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_request: dict):
+    running = start_server(tmp_path_factory.mktemp("dashboard-home"))
+    try:
+        send_foreign_spans(running.url)
+        with running.client() as client:
+            assert post_json(client, demo_request, compress=False).status_code == 200
+            assert post_json(client, unpriced_request(), compress=True).status_code == 200
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture
+def client(server: Server):
+    with server.client() as c:
+        yield c
+
+
+def _sessions(server: Server) -> dict[str, object]:
+    with Store.open(server.home) as store:
+        return {s.id: s for s in store.list_sessions(limit=10_000)}
+
+
+def _demo_id(demo_request: dict) -> str:
+    for resource in demo_request["resourceSpans"]:
+        for scope in resource["scopeSpans"]:
+            for span in scope["spans"]:
+                for kv in span["attributes"]:
+                    if kv["key"] == "agentops.session.id":
+                        return kv["value"]["stringValue"]
+    raise AssertionError("no session id in the demo export")
+
+
+def test_protobuf_gzip_from_a_foreign_app_is_priced_on_arrival(server: Server, client) -> None:
+    sessions = _sessions(server)
+    (foreign,) = [s for s in sessions.values() if s.name == "handle request"]
+    expected = float(cost_for("openai", "gpt-4o-mini", input_tokens=1_000_000,
+                              output_tokens=1000).total_usd)
+    assert expected > 0
+    assert foreign.cost_usd == pytest.approx(expected) and foreign.llm_calls == 1
+    assert foreign.service == "node-app"
+    listing = client.get("/").text
+    assert "handle request" in listing and fmt_cost(foreign.cost_usd) in listing
+    page = client.get(f"/sessions/{foreign.id}").text
+    assert "chat gpt-4o-mini" in page and "1,000,000" in page
+    assert page.count(fmt_cost(expected)) >= 2  # the header and the LLM row
+    api = client.get("/api/sessions").json()
+    assert next(s for s in api if s["id"] == foreign.id)["cost_usd"] == pytest.approx(expected)
+
+
+def test_demo_session_sent_as_otlp_json_shows_its_whole_tree(
+        server: Server, client, demo_request: dict) -> None:
+    sid = _demo_id(demo_request)
+    with Store.open(server.home) as store:
+        session = store.get_session(sid)
+        spans = store.session_spans(sid)
+    sent = sum(len(sc["spans"]) for r in demo_request["resourceSpans"] for sc in r["scopeSpans"])
+    assert session is not None and len(spans) == sent and session.errors >= 1
+    llm_cost = sum(s.cost_usd or 0 for s in spans if s.agentops_kind == "llm")
+    assert session.cost_usd == pytest.approx(llm_cost)  # no double count
+    page = client.get(f"/sessions/{sid}").text
+    assert page.count('class="span-row') == len(spans)
+    for span in spans:
+        assert f'data-span="{span.span_id}"' in page
+        assert html.escape(span.name.split(" ", 1)[-1], quote=False) in page
+    assert fmt_cost(session.cost_usd) in page
+    llm = next(s for s in spans if s.agentops_kind == "llm" and s.status_code != "ERROR")
+    detail = client.get(f"/sessions/{sid}/spans/{llm.span_id}").text
+    assert 'class="msg role-user"' in detail and 'class="msg role-assistant"' in detail
+    assert "Raw JSON" in detail and llm.span_id in detail
+    replay = client.get(f"/sessions/{sid}/replay").text
+    steps = [s for s in spans if s.agentops_kind in ("llm", "tool")]
+    assert replay.count('class="step"') == len(steps)
+    assert f"Step 1 of {len(steps)}" in replay
+
+
+def test_gzip_json_with_an_unknown_model_shows_no_price_not_zero(server: Server, client) -> None:
+    session = _sessions(server)[UNPRICED_SESSION]
+    assert session.llm_calls == 1 and session.input_tokens == 1200
+    assert session.end_state == "Fail" and session.tags == ("nightly",)
+    with Store.open(server.home) as store:
+        llm = next(s for s in store.session_spans(UNPRICED_SESSION) if s.model)
+    assert llm.cost_usd is None and llm.agentops_kind == "llm" and llm.kind == "CLIENT"
+    assert llm.events[0]["name"] == "retry" and llm.events[0]["attributes"] == {"attempt": 2}
+    page = client.get(f"/sessions/{UNPRICED_SESSION}").text
+    assert "no price" in page and "1 call with no price" in page
+    assert "no price" in client.get(f"/sessions/{UNPRICED_SESSION}/spans/{llm.span_id}").text
+
+
+def test_html_in_names_prompts_and_keys_is_escaped_everywhere(server: Server, client) -> None:
+    with Store.open(server.home) as store:
+        spans = store.session_spans(XSS_SESSION)
+    llm = next(s for s in spans if s.agentops_kind == "llm")
+    pages = [client.get(p).text for p in (
+        "/", f"/sessions/{XSS_SESSION}", f"/sessions/{XSS_SESSION}/spans/{llm.span_id}",
+        f"/sessions/{XSS_SESSION}/replay", "/overview", "/?model=%3Cscript%3E")]
+    for page in pages:
+        assert "<script>alert" not in page and "<img src=x" not in page
+    listing, session_page, detail, replay = pages[:4]
+    assert "&lt;img src=x onerror=alert(&#39;xss-img&#39;)&gt;" in listing  # the session name
+    assert "&lt;script&gt;alert(&#39;xss-script&#39;)&lt;/script&gt;" in session_page
+    # prompt text, attribute key, status message: all present as text
+    assert detail.count("&lt;script&gt;alert(&#39;xss-script&#39;)&lt;/script&gt;") >= 3
+    assert "<th>&lt;img src=x onerror=alert(&#39;xss-img&#39;)&gt;</th>" in detail
+    assert "Summarise &lt;script&gt;" in replay
+
+
+class _Tags(HTMLParser):
+    """The script sources, on* handler attributes and inline styles of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[str | None] = []
+        self.handlers: list[str] = []
+        self.styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = dict(attrs)
+        if tag == "script":
+            self.scripts.append(names.get("src"))
+        if tag == "style" or "style" in names:
+            self.styles.append(tag)
+        self.handlers += [name for name in names if name.startswith("on")]
+
+
+def test_every_answer_carries_the_csp_and_no_inline_script(server: Server, client,
+                                                           demo_request: dict) -> None:
+    sid = _demo_id(demo_request)
+    for path in ("/", f"/sessions/{sid}", f"/sessions/{sid}/replay", "/overview",
+                 "/api/sessions", "/login", "/static/app.js", "/nope"):
+        response = client.get(path)
+        assert response.headers["content-security-policy"] == CSP, path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        if response.headers["content-type"].startswith("text/html"):
+            tags = _Tags()
+            tags.feed(response.text)
+            assert tags.scripts and all(src == "/static/app.js" for src in tags.scripts), path
+            assert not tags.handlers and not tags.styles, (path, tags.handlers)
+    assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
+
+
+def test_token_is_required_for_ingest_pages_and_api(server: Server) -> None:
+    with server.client(headers={}) as anonymous:
+        assert anonymous.get("/").status_code == 303
+        assert anonymous.get("/").headers["location"] == "/login"
+        assert anonymous.get("/api/sessions").status_code == 401
+        refused = post_json(anonymous, unpriced_request(), compress=False)
+        assert refused.status_code == 401
+        wrong = {"Authorization": "Bearer not-it"}
+        assert anonymous.get("/api/sessions", headers=wrong).status_code == 401
+        assert anonymous.post("/login", data={"token": "not-it"}).status_code == 401
+        assert TOKEN_COOKIE not in anonymous.cookies
+        signed_in = anonymous.post("/login", data={"token": TOKEN})
+        assert signed_in.status_code == 303 and anonymous.cookies.get(TOKEN_COOKIE) == TOKEN
+        assert "HttpOnly" in signed_in.headers["set-cookie"]
+        assert "samesite=strict" in signed_in.headers["set-cookie"].lower()
+        assert anonymous.get("/").status_code == 200  # the cookie now
+    with server.client() as bearer:
+        assert bearer.get("/api/sessions").status_code == 200
+
+
+def test_foreign_host_header_is_refused(server: Server, client) -> None:
+    assert client.get("/", headers={"Host": "evil.example:7007"}).status_code == 421
+    assert client.get("/", headers={"Host": "localhost"}).status_code == 200
+
+
+def _dump(home: Path) -> list[str]:
+    conn = sqlite3.connect(home / "traces.db")
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_get_never_changes_the_store(server: Server, client, demo_request: dict) -> None:
+    sid = _demo_id(demo_request)
+    before = _dump(server.home)
+    with Store.open(server.home) as store:
+        span_id = store.session_spans(sid)[0].span_id
+    for path in ("/", "/?before=1:x", f"/sessions/{sid}", f"/sessions/{sid}/spans/{span_id}",
+                 f"/sessions/{sid}/replay", "/overview?range=30d", "/api/sessions", "/login",
+                 "/v1/traces", "/v1/traces?x=1"):
+        client.get(path)
+    assert client.get("/v1/traces").status_code == 405
+    assert _dump(server.home) == before
+
+
+def test_bad_ingest_requests_are_refused_with_a_reason(client) -> None:
+    def post(body: bytes, ctype: str, **headers: str) -> httpx.Response:
+        return client.post("/v1/traces", content=body,
+                           headers={"Content-Type": ctype, **headers})
+
+    assert post(b"{}", "text/plain").status_code == 415
+    assert post(b"\xff\xff\xff", "application/x-protobuf").status_code == 400
+    assert post(b"{not json", "application/json").status_code == 400
+    assert post(b"not gzip", "application/json", **{"Content-Encoding": "gzip"}).status_code == 400
+    bad_id = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz", "spanId": "1"}]}]}]}
+    assert post(json.dumps(bad_id).encode(), "application/json").status_code == 400
+    assert post(b"{}", "application/json").status_code == 200  # an empty export is fine
+
+
+def _many_sessions(count: int) -> dict:
+    spans = []
+    for i in range(count):
+        attrs = [{"key": "agentops.session.id", "value": {"stringValue": f"page-{i:03d}"}},
+                 {"key": "agentops.span.kind", "value": {"stringValue": "llm"}},
+                 {"key": "agentops.session.tags",
+                  "value": {"arrayValue": {"values": [{"stringValue": f"t{i % 3}"}]}}},
+                 {"key": "gen_ai.request.model", "value": {"stringValue": f"m{i % 2}"}},
+                 {"key": "agentops.cost.usd", "value": {"doubleValue": i / 100}}]
+        start = 1_600_000_000_000_000_000 + (i // 2) * 10**9  # pairs share a start time
+        spans.append({"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": "call",
+                      "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 10**6),
+                      "attributes": attrs})
+    return {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+
+
+def _walk(client, url: str) -> list[str]:
+    ids = []
+    while url:
+        page = client.get(url).text
+        ids += re.findall(r'href="/sessions/(page-\d+)"', page)
+        found = re.search(r'href="([^"]+)" class="next"', page)
+        url = html.unescape(found[1]) if found else ""
+    return ids
+
+
+def test_filters_and_keyset_paging_visit_each_session_once(server: Server, client) -> None:
+    count = 2 * PAGE_SIZE + 13
+    assert post_json(client, _many_sessions(count), compress=True).status_code == 200
+    everything = _walk(client, "/?since=2020-01-01")
+    old = [s for s in everything if s.startswith("page-")]
+    assert len(old) == len(set(old)) == count
+    # newest first; pairs that share a start time come in descending id order
+    assert old == [f"page-{i:03d}" for i in reversed(range(count))]
+    tagged = _walk(client, "/?tag=t1")
+    assert sorted(tagged) == [f"page-{i:03d}" for i in range(count) if i % 3 == 1]
+    model = _walk(client, "/?model=m0&min_cost=0.5")
+    assert sorted(model) == [f"page-{i:03d}" for i in range(count) if i % 2 == 0 and i >= 50]
+    assert client.get("/?min_cost=abc").status_code == 400
+    assert client.get("/?since=tomorrowish").status_code == 400
+    assert client.get("/?before=garbage").status_code == 400
+
+
+def test_overview_totals_equal_the_llm_span_costs(server: Server, client) -> None:
+    with Store.open(server.home) as store:
+        rows = store.usage_over_time(0, 86_400, "model")
+        conn = sqlite3.connect(server.home / "traces.db")
+        try:
+            (total,) = conn.execute(
+                "SELECT TOTAL(cost_usd) FROM spans WHERE agentops_kind = 'llm' AND start_ns >= ?",
+                (0,)).fetchone()
+        finally:
+            conn.close()
+    assert sum(r.cost_usd for r in rows) == pytest.approx(total) and total > 0
+    page = client.get("/overview?range=30d").text
+    assert page.count("<figure") == 4 and "Cost by model" in page and "Tokens by agent" in page
+    assert "gpt-4o-mini" in page and "email-assistant" in page
+    assert client.get("/overview?range=5y").status_code == 400
+
+
+def test_unknown_session_and_span_are_404(client) -> None:
+    assert client.get("/sessions/does-not-exist").status_code == 404
+    assert client.get(f"/sessions/{UNPRICED_SESSION}/spans/0000000000000000").status_code == 404
+
+
+def test_serve_without_a_token_serves_anyone_on_loopback(tmp_path: Path) -> None:
+    running = start_server(tmp_path, token=None)
+    try:
+        with running.client(headers={}) as client:
+            assert post_json(client, unpriced_request(), compress=False).status_code == 200
+            assert UNPRICED_SESSION in client.get("/").text
+    finally:
+        stop_server(running)
+    assert running.process.returncode is not None
+

@@ -1,0 +1,182 @@
+"""The dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright): tree
+expand / collapse, span detail with escaped messages, replay by keyboard, no script injection and
+no console errors (a CSP violation would be one)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from _dashboard_support import (
+    AUTH,
+    SCRIPT,
+    TOKEN,
+    XSS_SESSION,
+    Server,
+    post_json,
+    run_demo,
+    send_foreign_spans,
+    start_server,
+    stop_server,
+)
+from playwright.sync_api import expect, sync_playwright
+
+from agentops_otel.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    demo = run_demo(tmp_path_factory.mktemp("demo-source"))
+    running = start_server(tmp_path_factory.mktemp("browser-home"))
+    try:
+        send_foreign_spans(running.url)
+        with running.client() as client:
+            assert post_json(client, demo, compress=True).status_code == 200
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y "
+                    "chromium; `bash scripts/dev.sh test` does it as root) for the browser tests")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class _Watch:
+    """Dialogs (an injected alert would open one), console errors and page errors."""
+
+    def __init__(self, page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def clean(self) -> None:
+        assert self.dialogs == [] and self.errors == []
+
+
+@pytest.fixture
+def page(browser, server: Server):
+    context = browser.new_context(base_url=server.url, extra_http_headers=AUTH)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    opened.watch = _Watch(opened)
+    yield opened
+    context.close()
+
+
+def _demo(server: Server):
+    with Store.open(server.home) as store:
+        (session,) = [s for s in store.list_sessions() if s.name == "inbox-demo"]
+        return session, store.session_spans(session.id)
+
+
+def test_tree_collapses_expands_and_shows_span_detail(page, server: Server) -> None:
+    session, spans = _demo(server)
+    page.goto(f"/sessions/{session.id}")
+    rows = page.locator("tr.span-row")
+    assert rows.count() == len(spans)
+    root = rows.first
+    root.locator("button.toggle").click()
+    expect(page.locator("tr.span-row:visible")).to_have_count(1)
+    expect(root.locator("button.toggle")).to_have_attribute("aria-expanded", "false")
+    root.locator("button.toggle").click()
+    expect(page.locator("tr.span-row:visible")).to_have_count(len(spans))
+    page.click("#collapse-all")
+    expect(page.locator("tr.span-row:visible")).to_have_count(1)
+    page.click("#expand-all")
+    expect(page.locator("tr.span-row:visible")).to_have_count(len(spans))
+
+    llm = next(s for s in spans if s.agentops_kind == "llm" and s.status_code != "ERROR")
+    page.locator(f'tr[data-span="{llm.span_id}"] button.span-name').click()
+    detail = page.locator(f'#detail section[data-span="{llm.span_id}"]')
+    detail.wait_for()
+    assert detail.locator(".msg.role-user").count() >= 1
+    assert detail.locator(".msg.role-assistant").count() >= 1
+    expect(page.locator(f'tr[data-span="{llm.span_id}"]')).to_have_class(re.compile("selected"))
+    raw = detail.locator("pre.raw-json")
+    expect(raw).to_be_hidden()
+    detail.locator("details.raw summary").click()
+    expect(raw).to_be_visible()
+    assert llm.span_id in raw.inner_text()
+    page.watch.clean()
+
+
+def test_html_in_names_and_prompts_is_shown_as_text_and_never_runs(page, server: Server) -> None:
+    page.goto("/")
+    assert "<img src=x onerror=alert('xss-img')>" in page.locator("table.sessions").inner_text()
+    page.goto(f"/sessions/{XSS_SESSION}")
+    assert page.locator("tr.span-row").first.locator(".span-name").inner_text() == SCRIPT
+    page.locator("tr.span-row").nth(1).locator("button.span-name").click()
+    user = page.locator("#detail .msg.role-user pre.text")
+    user.wait_for()
+    assert SCRIPT in user.inner_text()
+    assert page.locator("#detail img").count() == 0 and page.locator("#detail script").count() == 0
+    page.goto(f"/sessions/{XSS_SESSION}/replay")
+    expect(page.locator(".step.current")).to_contain_text(SCRIPT)
+    page.watch.clean()
+
+
+def test_replay_steps_with_the_keyboard(page, server: Server) -> None:
+    session, spans = _demo(server)
+    steps = [s for s in spans if s.agentops_kind in ("llm", "tool")]
+    assert len(steps) >= 3
+    page.goto(f"/sessions/{session.id}/replay")
+    position = page.locator("#position")
+    current = page.locator(".step.current")
+    expect(position).to_have_text(f"Step 1 of {len(steps)}")
+    expect(page.locator(".step:visible")).to_have_count(1)
+    expect(current.locator("h2")).to_contain_text(steps[0].name)
+    page.keyboard.press("ArrowRight")
+    expect(position).to_have_text(f"Step 2 of {len(steps)}")
+    expect(current.locator("h2")).to_contain_text(steps[1].name)
+    page.keyboard.press("End")
+    expect(position).to_have_text(f"Step {len(steps)} of {len(steps)}")
+    page.keyboard.press("ArrowRight")  # stays on the last step
+    expect(position).to_have_text(f"Step {len(steps)} of {len(steps)}")
+    page.keyboard.press("ArrowLeft")
+    expect(position).to_have_text(f"Step {len(steps) - 1} of {len(steps)}")
+    page.keyboard.press("Home")
+    expect(position).to_have_text(f"Step 1 of {len(steps)}")
+    expect(page).to_have_url(re.compile("#step-1$"))
+    page.click("#next")
+    expect(position).to_have_text(f"Step 2 of {len(steps)}")
+    page.watch.clean()
+
+
+def test_sessions_and_overview_render_without_console_errors(page, server: Server) -> None:
+    page.goto("/")
+    assert page.locator("tr.session-row").count() >= 3
+    page.goto("/overview?range=24h")
+    assert page.locator("figure.chart").count() == 4
+    assert page.locator("figure.chart rect").count() > 0
+    page.watch.clean()
+
+
+def test_login_form_sets_the_cookie(browser, server: Server) -> None:
+    context = browser.new_context(base_url=server.url)
+    try:
+        anonymous = context.new_page()
+        watch = _Watch(anonymous)
+        anonymous.goto("/")
+        expect(anonymous).to_have_url(re.compile("/login$"))
+        anonymous.fill("input[name=token]", TOKEN)
+        anonymous.click("button[type=submit]")
+        anonymous.locator("table.sessions").wait_for()
+        watch.clean()
+    finally:
+        context.close()
