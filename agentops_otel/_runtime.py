@@ -27,6 +27,7 @@ class _State:
     owned: bool = False  # we created it (and may shut it down)
     tracer: Tracer | None = None
     export_processors: tuple[Any, ...] = ()
+    meter_provider: Any = None  # set by us when OTLP is configured and the app set none
     instrumentors: tuple[Any, ...] = ()
     auto_session: Any = None
     exit_registered = False
@@ -79,6 +80,24 @@ def _attach_provider(settings: _config.Settings) -> None:
         provider.add_span_processor(processor)
     _state.provider, _state.owned = provider, owned
     _state.tracer = provider.get_tracer(A.TRACER_NAME)
+
+
+def _attach_meter_provider(settings: _config.Settings) -> None:
+    """Export our metrics over OTLP when OTLP is configured and the app set no meter provider."""
+    from opentelemetry import metrics
+
+    from agentops_otel.export._otlp import build_otlp_meter_provider
+
+    if not type(metrics.get_meter_provider()).__name__.startswith("_Proxy"):
+        return  # the app (or a vendor) configured metrics: our instruments report there
+    try:
+        provider = build_otlp_meter_provider(settings)
+    except Exception:  # noqa: BLE001
+        _log.warning("agentops-otel: OTLP metrics not set up", exc_info=True)
+        return
+    if provider is not None:
+        metrics.set_meter_provider(provider)
+        _state.meter_provider = provider
 
 
 def _export_processors(settings: _config.Settings) -> list[Any]:
@@ -157,6 +176,7 @@ def init(**kwargs: Any) -> None:
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: price table not preloaded", exc_info=True)
         _attach_provider(settings)
+        _attach_meter_provider(settings)
         _threads.install()
         _instrument(settings.instrument)
         if not _state.exit_registered:
@@ -218,6 +238,10 @@ def shutdown(timeout: float | None = None) -> None:
         if provider is None:
             return
         limit = _config.current().exit_timeout_s if timeout is None else timeout
+        meter_provider, _state.meter_provider = _state.meter_provider, None
+        if meter_provider is not None:
+            _bounded(meter_provider.shutdown, limit / 2)
+            limit /= 2
         if _state.owned:
             _bounded(provider.shutdown, limit)
         else:

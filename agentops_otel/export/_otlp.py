@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -74,3 +75,31 @@ def build_otlp_exporter(settings: Settings) -> SpanExporter | None:
         headers=settings.otlp_headers, timeout=timeout,
         compression=Compression(compression.lower()) if compression else None,
     )
+
+
+def _metrics_configured(settings: Settings) -> bool:
+    """Metrics go where the general or the metrics endpoint points (not a traces-only one)."""
+    return bool(settings.otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+
+
+def build_otlp_meter_provider(settings: Settings) -> Any:
+    """An SDK ``MeterProvider`` exporting our metrics (token usage, duration, cost, dropped
+    spans) over OTLP every 30 s, or ``None`` when no OTLP endpoint is configured."""
+    if not _metrics_configured(settings):
+        return None
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+    if otlp_protocol(settings) == GRPC:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    endpoint = settings.otlp_endpoint
+    if endpoint and otlp_protocol(settings) != GRPC:
+        endpoint = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics"
+    exporter = OTLPMetricExporter(endpoint=endpoint, headers=settings.otlp_headers)
+    return MeterProvider(
+        metric_readers=[PeriodicExportingMetricReader(exporter)],
+        resource=Resource.create({SERVICE_NAME: settings.service_name}), shutdown_on_exit=False)
