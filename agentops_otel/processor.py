@@ -113,25 +113,29 @@ def write_rollups(span: Any) -> None:
     })
 
 
-def note_request(span: Any, fingerprint: int) -> int:
-    """Count a model request in its session; returns how many times it has now been seen."""
-    ledger = session_ledger(span)
-    if ledger is None:
-        return 0
+def note_request(session: _Ledger, fingerprint: int) -> int:
+    """Count a model request in its session; returns how many times it has now been seen.
+
+    The session span is flagged (attributes and one event) the first time any request
+    reaches the loop threshold, and its count raised when a loop goes on past it.
+    """
     with _lock:
-        seen = ledger.fingerprints
+        seen = session.fingerprints
         count = seen.get(fingerprint, 0) + 1
         if count == 1 and len(seen) >= _MAX_FINGERPRINTS:
             seen.pop(next(iter(seen)))
         seen[fingerprint] = count
-    threshold = _config.current().loop_threshold
-    if threshold and count >= threshold and count > ledger.loop_count:
-        ledger.loop_count = count
-        try:
-            ledger.span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
-            ledger.span.add_event(A.EVENT_LOOP_DETECTED, {A.LOOP_COUNT: count})
-        except Exception:  # noqa: BLE001 - the session span may have ended meanwhile
-            pass
+        threshold = _config.current().loop_threshold
+        if not threshold or count < threshold or count <= session.loop_count:
+            return count
+        first = session.loop_count == 0
+        session.loop_count = count
+    try:
+        session.span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
+        if first:
+            session.span.add_event(A.EVENT_LOOP_DETECTED, {A.LOOP_COUNT: count})
+    except Exception:  # noqa: BLE001 - the session span may have ended meanwhile
+        pass
     return count
 
 

@@ -110,18 +110,21 @@ def start_llm_call(
                 attrs[A.SERVER_PORT] = server_port
         if attributes:
             attrs.update((k, v) for k, v in attributes.items() if v is not None)
+        looping = 0
+        if session is not None and fingerprint is not None and settings.loop_threshold:
+            count = _processor.note_request(session, _fingerprint(fingerprint))
+            if count >= settings.loop_threshold:
+                looping = count
+                attrs[A.LOOP_DETECTED] = True
+                attrs[A.LOOP_COUNT] = count
         name = f"{operation} {model}" if model else operation
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         call = LLMCall(span, operation, provider, model)
-        if session is not None and fingerprint is not None and settings.loop_threshold:
-            count = _processor.note_request(span, _fingerprint(fingerprint))
-            if count >= settings.loop_threshold:
-                span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
-                if settings.on_loop == "raise":
-                    error = LoopDetectedError(session.session_id or "", count)
-                    call.fail(error)
-                    call.end()
-                    raise error
+        if looping and settings.on_loop == "raise":
+            error = LoopDetectedError(session.session_id or "", looping)
+            call.fail(error)
+            call.end()
+            raise error
         return call
     except (BudgetExceededError, LoopDetectedError):
         raise
