@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from agentops_otel import _config
 
 _MAX_DEPTH = 8
 _MAX_ITEMS = 200
+_MAX_MESSAGES = 64  # of a conversation, the most recent kept
 _REDACTION_FAILED = '"[redaction failed]"'
 
 
@@ -87,18 +88,41 @@ def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
         return json.dumps(_repr(value, limit))
 
 
+class Converted(Sequence):
+    """``items`` seen through ``convert``, one at a time, when read.
+
+    :func:`messages_json` reads a long conversation newest first and stops at its budget, so
+    the messages it leaves out are never converted.
+    """
+
+    __slots__ = ("_convert", "_items")
+
+    def __init__(self, items: Iterable[Any], convert: Callable[[Any], Any]) -> None:
+        self._items = items if isinstance(items, (list, tuple)) else list(items)
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._convert(item) for item in self._items[index]]
+        return self._convert(self._items[index])
+
+
 def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -> str:
     """Render a conversation, keeping the most recent messages within a total budget.
 
-    Each string is cut to ``limit``; once the total passes 4×``limit`` older messages are
-    replaced by one marker, so the cost of capture stays bounded as a conversation grows.
+    Each string is cut to ``limit``; once the total passes 4×``limit`` characters or 64
+    messages, older messages are replaced by one marker, so the cost of capture stays bounded
+    as a conversation grows.
     """
     settings = _config.current()
     limit = limit or settings.max_content_chars
     budget = 4 * limit
     try:
-        items = messages if isinstance(messages, list) else list(messages)
-        if settings.redact is None and len(items) <= 64:  # the usual case: fits, one dumps
+        items = messages if isinstance(messages, Sequence) else list(messages)
+        if settings.redact is None and len(items) <= _MAX_MESSAGES:  # usual: one dumps
             plain_items = [_plain(message, limit) for message in items]
             text = json.dumps(plain_items, ensure_ascii=False, default=str)
             if len(text) <= budget:
@@ -110,7 +134,7 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
             plain = _plain(message, limit)
             text = json.dumps(plain, ensure_ascii=False, default=str)
             used += len(text)
-            if kept and used > budget:
+            if kept and (used > budget or len(kept) >= _MAX_MESSAGES):
                 plain = {"role": "system", "parts": [{
                     "type": "text",
                     "content": f"[{len(items) - len(kept)} earlier messages omitted]"}]}

@@ -217,8 +217,18 @@ def _bounded(action: Callable[[], Any], timeout_s: float) -> bool:
     return done.wait(max(0.0, timeout_s))
 
 
+def _drain_metrics() -> None:
+    from agentops_otel.genai import _metrics
+
+    try:
+        _metrics.drain()
+    except Exception:  # noqa: BLE001
+        _log.debug("agentops-otel: recording metrics failed", exc_info=True)
+
+
 def flush(timeout: float | None = None) -> bool:
     """Send what is queued, waiting at most ``timeout`` seconds (default: the exit bound)."""
+    _drain_metrics()
     provider = _state.provider
     if provider is None:
         return True
@@ -238,6 +248,7 @@ def shutdown(timeout: float | None = None) -> None:
         if provider is None:
             return
         limit = _config.current().exit_timeout_s if timeout is None else timeout
+        _drain_metrics()
         meter_provider, _state.meter_provider = _state.meter_provider, None
         if meter_provider is not None:
             _bounded(meter_provider.shutdown, limit / 2)

@@ -86,6 +86,23 @@ def _node_of(span: Any) -> _Node | None:
     return _open.get(ctx.span_id) if ctx is not None else None
 
 
+def inherited_identity(parent: Any, own: Any) -> dict[str, Any]:
+    """The session / agent / operation attributes a child of ``parent`` takes over: each
+    group the child does not set itself. Instrumentors may pass them at span creation."""
+    parent_attrs = getattr(parent, "attributes", None)
+    if not parent_attrs:
+        return {}
+    inherited = {}
+    for group in _IDENTITY_GROUPS:
+        if any(key in own for key in group):
+            continue
+        for key in group:
+            value = parent_attrs.get(key)
+            if value is not None:
+                inherited[key] = value
+    return inherited
+
+
 def session_ledger(span: Any) -> _Ledger | None:
     """The ledger of the session enclosing ``span`` (an open span), if any."""
     node = _node_of(span)
@@ -164,18 +181,9 @@ class AgentOpsSpanProcessor(SpanProcessor):
         if (A.SPAN_KIND not in own and own.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
                 and get_value(ACTIVE_LLM_KEY, parent_context)):
             span.set_attribute(A.LLM_DUPLICATE, True)  # another vendor's span inside ours
-        parent_attrs = getattr(parent, "attributes", None)
-        if parent_attrs:
-            inherited = {}
-            for group in _IDENTITY_GROUPS:
-                if any(key in own for key in group):
-                    continue
-                for key in group:
-                    value = parent_attrs.get(key)
-                    if value is not None:
-                        inherited[key] = value
-            if inherited:
-                span.set_attributes(inherited)
+        inherited = inherited_identity(parent, own)
+        if inherited:
+            span.set_attributes(inherited)
         chain = parent_node.chain if parent_node else ()
         session = parent_node.session if parent_node else None
         kind = own.get(A.SPAN_KIND)

@@ -165,7 +165,7 @@ def rss_mb():
 import _mock_openai as m
 if {instrumented}:
     import agentops_otel
-    agentops_otel.init()
+    agentops_otel.init({init_args})
 c = m.client()
 m.plain(c)
 gc.collect(); time.sleep(0.5)
@@ -179,22 +179,31 @@ print(after_init, rss_mb())
 """
 
 
-def memory(calls: int, runs: int) -> dict[str, float]:
-    """RSS (MB) of an app making ``calls`` chat completions, with and without agentops_otel
-    (``init()`` with defaults: every instrumentor, local store in a temporary home)."""
+MEMORY_CASES = {"uninstrumented": (False, ""),
+                "instrumented (init() defaults: local store)": (True, ""),
+                "instrumented, local_store=False": (True, "local_store=False")}
+
+
+def memory(calls: int, runs: int) -> tuple[dict[str, float], dict[str, str]]:
+    """RSS (MB) of an app making ``calls`` chat completions, uninstrumented and with
+    ``agentops_otel.init()`` (every instrumentor; local store in a temporary home, or none),
+    and what the export queue reported dropping."""
     out: dict[str, list[float]] = {}
+    drops: dict[str, str] = {}
     for _ in range(runs):
-        for instrumented in (False, True):
+        for tag, (instrumented, init_args) in MEMORY_CASES.items():
             code = _MEMORY_APP.format(bench=str(ROOT / "benchmarks"), instrumented=instrumented,
-                                      calls=calls)
-            env = {**os.environ, "AGENTOPS_OTEL_HOME": HOME}
+                                      calls=calls, init_args=init_args)
+            env = {**os.environ, "AGENTOPS_OTEL_HOME": tempfile.mkdtemp(prefix="agentops-")}
             res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  env=env, check=True)
             init_mb, end_mb = map(float, res.stdout.split()[-2:])
-            tag = "instrumented" if instrumented else "uninstrumented"
             out.setdefault(f"{tag}: after import + init", []).append(init_mb)
             out.setdefault(f"{tag}: after {calls} calls", []).append(end_mb)
-    return {k: statistics.median(v) for k, v in out.items()}
+            lost = [line for line in res.stderr.splitlines() if "lost" in line]
+            if lost:
+                drops[tag] = lost[-1]
+    return {k: statistics.median(v) for k, v in out.items()}, drops
 
 
 def main() -> None:
@@ -225,17 +234,21 @@ def main() -> None:
     print(f"  target: import + init <= 150 ms -> {ours:.0f} ms "
           f"({'met' if ours <= 150 else 'NOT met'})")
     results["import_ms"] = imp
-    mem = memory(args.memory_calls, args.memory_runs)
+    mem, drops = memory(args.memory_calls, args.memory_runs)
     print(f"\nMemory (RSS MB, median of {args.memory_runs} fresh processes)")
     for name, value in mem.items():
-        print(f"  {name:44} {value:8.1f}")
-    over_init = (mem["instrumented: after import + init"]
-                 - mem["uninstrumented: after import + init"])
+        print(f"  {name:60} {value:8.1f}")
     key = f"after {args.memory_calls} calls"
-    over_end = mem[f"instrumented: {key}"] - mem[f"uninstrumented: {key}"]
-    worst_mb = max(over_init, over_end)
-    print(f"  over uninstrumented: +{over_init:.1f} MB after init, +{over_end:.1f} MB {key}; "
-          f"target <= 10 MB ({'met' if worst_mb <= 10 else 'NOT met'})")
+    base_init = mem["uninstrumented: after import + init"]
+    base_end = mem[f"uninstrumented: {key}"]
+    for tag in list(MEMORY_CASES)[1:]:
+        over_init = mem[f"{tag}: after import + init"] - base_init
+        over_end = mem[f"{tag}: {key}"] - base_end
+        worst_mb = max(over_init, over_end)
+        print(f"  {tag}: +{over_init:.1f} MB after init, +{over_end:.1f} MB {key}; "
+              f"target <= 10 MB ({'met' if worst_mb <= 10 else 'NOT met'})")
+    for tag, line in drops.items():
+        print(f"  {tag}: {line.strip()}")
     results["memory_mb"] = mem
     (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
     (ROOT / "benchmarks" / "results" / "core.json").write_text(json.dumps(results, indent=1))

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,29 @@ def run_demo(home: Path) -> dict[str, Any]:
         capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert exported.returncode == 0, exported.stderr
     return json.loads(exported.stdout)
+
+
+def json_span(trace: str, span_id: int, name: str, attrs: dict[str, Any],
+              parent: int | None = None, start_ns: int | None = None,
+              end_ns: int | None = None) -> dict[str, Any]:
+    """One OTLP/JSON span (string, int and float attributes) as another language sends it."""
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        return {"stringValue": str(v)}
+
+    start = start_ns if start_ns is not None else time.time_ns()
+    span = {"traceId": trace, "spanId": f"{span_id:016x}", "name": name,
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(end_ns or start + 10**6),
+            "attributes": [{"key": k, "value": value(v)} for k, v in attrs.items()]}
+    if parent is not None:
+        span["parentSpanId"] = f"{parent:016x}"
+    return span
+
+
+def json_request(spans: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "test"}, "spans": spans}]}]}

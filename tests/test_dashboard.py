@@ -8,6 +8,7 @@ import html
 import json
 import re
 import sqlite3
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from _dashboard_support import (
     UNPRICED_SESSION,
     XSS_SESSION,
     Server,
+    json_request,
+    json_span,
     post_json,
     run_demo,
     send_foreign_spans,
@@ -26,10 +29,11 @@ from _dashboard_support import (
     unpriced_request,
 )
 
+from agentops_otel import _attributes as A
 from agentops_otel.dashboard._app import CSP, PAGE_SIZE, TOKEN_COOKIE
-from agentops_otel.dashboard._views import fmt_cost
+from agentops_otel.dashboard._views import CLIP_CHARS, fmt_cost
 from agentops_otel.pricing import cost_for
-from agentops_otel.store import Store
+from agentops_otel.store import SCHEMA_VERSION, Store, StoreError, StoreWriter
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +223,8 @@ def test_get_never_changes_the_store(server: Server, client, demo_request: dict)
         span_id = store.session_spans(sid)[0].span_id
     for path in ("/", "/?before=1:x", f"/sessions/{sid}", f"/sessions/{sid}/spans/{span_id}",
                  f"/sessions/{sid}/replay", "/overview?range=30d", "/api/sessions", "/login",
-                 "/v1/traces", "/v1/traces?x=1"):
+                 "/v1/traces", "/v1/traces?x=1", "/?q=inbox", "/api/changes",
+                 f"/api/changes?session={sid}"):
         client.get(path)
     assert client.get("/v1/traces").status_code == 405
     assert _dump(server.home) == before
@@ -314,3 +319,235 @@ def test_serve_without_a_token_serves_anyone_on_loopback(tmp_path: Path) -> None
         stop_server(running)
     assert running.process.returncode is not None
 
+
+
+# --- full-text search ---------------------------------------------------------------------------
+def _llm(trace: str, sid: str, span_id: int, start_ns: int | None = None,
+         **attrs: object) -> dict:
+    return json_span(trace, span_id, "chat", {
+        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+        A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_USAGE_INPUT_TOKENS: 10, **attrs},
+        start_ns=start_ns)
+
+
+def _messages(role: str, text: str) -> str:
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
+SEARCHABLE = {
+    "find-prompt": {
+        A.GEN_AI_INPUT_MESSAGES: _messages("user", "Refund policy for Zanzibar? x9 Zürich")},
+    "find-completion": {A.GEN_AI_OUTPUT_MESSAGES: _messages("assistant", "The QUOKKA smiles")},
+    "find-system": {A.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps(
+        [{"type": "text", "content": "You are a lighthouse keeper"}])},
+    "find-tool": {A.GEN_AI_TOOL_CALL_ARGUMENTS: '{"city": "Reykjavik"}',
+                  A.GEN_AI_TOOL_CALL_RESULT: "drizzle and 4 degrees"},
+    "find-agentops": {A.INPUT: "marmalade sandwich", A.OUTPUT: '{"verdict": "100% ok_done"}'},
+    "find-nothing": {},
+}
+
+
+@pytest.fixture(scope="module")
+def searchable(server: Server) -> None:
+    spans = [_llm(f"{i + 1:032x}", sid, 0xABC0 + i, **attrs)
+             for i, (sid, attrs) in enumerate(SEARCHABLE.items())]
+    # the name of a span is not searched, only its content
+    spans.append(_llm(f"{99:032x}", "find-nothing", 0xABCF))
+    spans[-1]["name"] = "zanzibar quokka"
+    with server.client() as client:
+        assert post_json(client, json_request(spans), compress=False).status_code == 200
+
+
+def _found(client, query: str) -> set[str]:
+    response = client.get("/", params={"q": query})
+    assert response.status_code == 200, response.text
+    listed = set(re.findall(r'href="/sessions/(find-[a-z]+)"', response.text))
+    api = client.get("/api/sessions", params={"q": query})
+    assert api.status_code == 200, api.text
+    assert {s["id"] for s in api.json() if s["id"].startswith("find-")} == listed
+    return listed
+
+
+@pytest.mark.usefixtures("searchable")
+def test_search_finds_sessions_by_words_in_prompts_completions_and_tools(client) -> None:
+    assert _found(client, "zanzibar") == {"find-prompt"}
+    assert _found(client, "ZANZIBAR   refund") == {"find-prompt"}  # every word, any case
+    assert _found(client, "zanzibar banana") == set()
+    assert _found(client, "quokka") == {"find-completion"}
+    assert _found(client, "lighthouse") == {"find-system"}
+    assert _found(client, "reykjavik") == {"find-tool"}
+    assert _found(client, "drizzle") == {"find-tool"}
+    assert _found(client, "marmalade") == {"find-agentops"}
+    assert _found(client, "verdict") == set()  # a JSON key, not text
+    assert _found(client, "x9") == {"find-prompt"}  # below the trigram length
+    assert _found(client, "uokk") == {"find-completion"}  # any substring
+    assert 'value="ZANZIBAR refund"' in client.get("/?q=ZANZIBAR+refund").text
+    assert _found(client, "") >= set(SEARCHABLE)  # no search: everything
+
+
+@pytest.mark.usefixtures("searchable")
+def test_search_input_is_text_never_fts_syntax(client) -> None:
+    for query in ('"', '""', '" OR "', "NOT", "*", "zanz*", "NEAR(zanzibar",
+                  "zanzibar OR quokka", "text:zanzibar", "^zan", "(", ")", "-quokka", "+",
+                  "x%", "x_", "\\", "'; DROP TABLE spans; --", "{text}: x"):
+        assert _found(client, query) == set(), query
+    # operators are words like any other ("and" in "sandwich", "or" in "for")
+    assert _found(client, "AND") == {"find-tool", "find-agentops"}
+    assert _found(client, "OR") == {"find-prompt"}
+    assert _found(client, "Zanzibar?") == {"find-prompt"}
+    # the same characters match when the text holds them
+    assert _found(client, "100%") == {"find-agentops"}
+    assert _found(client, "ok_done") == {"find-agentops"}
+    assert _found(client, "%") == _found(client, "_d") == {"find-agentops"}
+
+
+@pytest.mark.usefixtures("searchable")
+def test_search_by_common_words_checks_sessions_one_by_one_with_the_same_result(
+        server: Server, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentops_otel.store import _reader
+
+    now = time.time_ns()
+    wombats = [_llm(f"{0xD000 + i:032x}", f"wombat-{i}", 0xD000 + i, start_ns=now + i * 10**6,
+                    **{A.INPUT: "a wombat"}) for i in range(4)]
+    assert post_json(client, json_request(wombats), compress=False).status_code == 200
+
+    queries = ("zanzibar", "refund zanzibar", "and", "x9", "uokk", '" OR "', "100%", "the",
+               "ZÜRICH", "zürich refund", "Zurich", "x_", "ok_d")
+    with Store.open(server.home) as store:
+        collected = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
+        monkeypatch.setattr(_reader, "_COMMON_ROWS", 1)  # every search counts as common
+        probed = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
+        monkeypatch.setattr(_reader, "_PROBE_WINDOW", 2)  # too few to fill a page: collect
+        windowed = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
+        paged = [s.id for s in store.list_sessions(q="wombat", limit=2)]  # fills in the window
+    assert probed == collected == windowed and collected["zanzibar"] == ["find-prompt"]
+    assert collected["ZÜRICH"] == collected["zürich refund"] == ["find-prompt"]
+    assert collected["Zurich"] == collected["x_"] == []
+    assert paged == ["wombat-3", "wombat-2"]
+    assert set(collected["and"]) >= {"find-tool", "find-agentops"}
+
+
+@pytest.mark.usefixtures("searchable")
+def test_search_keeps_its_words_across_pages(server: Server, client) -> None:
+    spans = [_llm(f"{0xF000 + i:032x}", f"page-search-{i:03d}", 0xF000 + i,
+                  **{A.INPUT: f"pelican number {i}"}) for i in range(PAGE_SIZE + 5)]
+    assert post_json(client, json_request(spans), compress=True).status_code == 200
+    first = client.get("/?q=pelican").text
+    assert first.count('class="session-row') == PAGE_SIZE
+    next_url = html.unescape(re.search(r'href="([^"]+)" class="next"', first)[1])
+    assert "q=pelican" in next_url
+    second = client.get(next_url).text
+    assert second.count('class="session-row') == 5 and "page-search-" in second
+
+
+def _downgrade_to_v1(path: Path) -> None:
+    """What version 1 wrote: no text index, no hourly roll-up, the old session index."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript("""
+            DROP TABLE span_text; DROP TABLE span_text_rows; DROP TABLE usage_hourly;
+            DROP INDEX sessions_start_id;
+            DROP INDEX sessions_updated; CREATE INDEX sessions_start ON sessions (start_ns);
+            UPDATE schema_version SET version = 1;""")
+    finally:
+        conn.close()
+
+
+def test_a_version_1_store_stays_readable_and_serve_upgrades_it(
+        tmp_path: Path, demo_request: dict) -> None:
+    first = start_server(tmp_path, token=None)
+    try:
+        with first.client(headers={}) as client:
+            assert post_json(client, demo_request, compress=False).status_code == 200
+            with Store.open(tmp_path) as store:
+                usage = store.usage_over_time(0, 3600, "model")
+    finally:
+        stop_server(first)
+    assert usage
+    sid = _demo_id(demo_request)
+    db = tmp_path / "traces.db"
+    _downgrade_to_v1(db)
+    with Store.open(tmp_path) as store:  # readable as it is; search needs the upgrade
+        assert [s.id for s in store.list_sessions()] == [sid]
+        with pytest.raises(StoreError, match="version"):
+            store.list_sessions(q="inbox")
+    again = start_server(tmp_path, token=None)  # its writer upgrades the file
+    try:
+        with again.client(headers={}) as client:
+            with Store.open(tmp_path) as store:
+                assert store.usage_over_time(0, 3600, "model") == usage
+            with sqlite3.connect(db) as conn:
+                (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            assert version == SCHEMA_VERSION == 2
+            word = _a_prompt_word(tmp_path, sid)
+            found = client.get("/api/sessions", params={"q": word}).json()
+            assert [s["id"] for s in found] == [sid]
+            assert "gpt-4o-mini" in client.get("/overview?range=24h").text
+    finally:
+        stop_server(again)
+
+
+def _a_prompt_word(home: Path, sid: str) -> str:
+    """A word of the demo session's first prompt (whatever the demo asks)."""
+    with Store.open(home) as store:
+        llm = next(s for s in store.session_spans(sid) if A.GEN_AI_INPUT_MESSAGES in s.attributes)
+    text = json.loads(llm.attributes[A.GEN_AI_INPUT_MESSAGES])[-1]["parts"][0]["content"]
+    return max(re.findall(r"[A-Za-z]{5,}", text), key=len)
+
+
+def test_a_fresh_store_is_searchable_and_rolled_up(tmp_path: Path) -> None:
+    StoreWriter(tmp_path / "traces.db").write([])
+    with Store.open(tmp_path) as store:
+        assert store.list_sessions(q="anything") == []
+        assert store.usage_over_time(0, 3600, "agent") == []
+
+
+# --- roll-ups, long prompts, live markers -----------------------------------------------------
+def test_hourly_rollup_equals_the_llm_spans(server: Server) -> None:
+    conn = sqlite3.connect(server.home / "traces.db")
+    try:
+        by_spans = conn.execute(
+            "SELECT start_ns / 3600000000000 * 3600000000000, COALESCE(model, '(unknown)'), "
+            "COUNT(*), SUM(status_code = 'ERROR'), TOTAL(input_tokens), TOTAL(output_tokens), "
+            "ROUND(TOTAL(cost_usd), 9), SUM(cost_usd IS NULL) FROM spans "
+            "WHERE agentops_kind = 'llm' GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    finally:
+        conn.close()
+    with Store.open(server.home) as store:
+        rows = store.usage_over_time(0, 3600, "model")
+    assert by_spans and [(r.bucket_ns, r.key, r.calls, r.errors, r.input_tokens,
+                          r.output_tokens, round(r.cost_usd, 9), r.unpriced) for r in rows] == [
+        (b, k, c, e, int(i), int(o), cost, u) for b, k, c, e, i, o, cost, u in by_spans]
+
+
+def test_a_one_megabyte_prompt_is_cut_with_show_all(server: Server, client) -> None:
+    prompt = "tapioca " * 131_072  # 1 MiB
+    sent = _llm(f"{0xBEEF:032x}", "huge-prompt", 0xBEEF,
+                **{A.GEN_AI_INPUT_MESSAGES: _messages("user", prompt)})
+    assert post_json(client, json_request([sent]), compress=True).status_code == 200
+    url = f"/sessions/huge-prompt/spans/{0xBEEF:016x}"
+    cut = client.get(url).text
+    assert len(cut) < 8 * CLIP_CHARS and "tapioca" in cut
+    assert "show all for the rest" in cut and f'data-url="{url}?full=1"' in cut
+    full = client.get(url + "?full=1").text
+    assert full.count("tapioca") >= 131_072 and "show all for the rest" not in full
+    assert _found(client, "tapioca") == set()  # (not a find-* session)
+    assert "huge-prompt" in client.get("/?q=tapioca").text
+
+
+def test_change_marker_moves_when_spans_arrive(client) -> None:
+    before = client.get("/api/changes").json()["marker"]
+    running = client.get("/api/changes", params={"session": "live-one"}).json()
+    assert running == {"marker": 0, "running": False}  # no such session yet
+    child = _llm(f"{0x1111:032x}", "live-one", 0x1112, parent=0x1111)
+    assert post_json(client, json_request([child]), compress=False).status_code == 200
+    state = client.get("/api/changes", params={"session": "live-one"}).json()
+    assert state["running"] is True and state["marker"] > before
+    assert client.get("/api/changes").json()["marker"] == state["marker"]
+    root = json_span(f"{0x1111:032x}", 0x1111, "run", {
+        A.SESSION_ID: "live-one", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_END_STATE: "Success"})
+    assert post_json(client, json_request([root]), compress=False).status_code == 200
+    ended = client.get("/api/changes", params={"session": "live-one"}).json()
+    assert ended["running"] is False and ended["marker"] > state["marker"]
+    page = client.get("/sessions/live-one").text
+    assert f'data-marker="{ended["marker"]}"' in page and 'data-running="false"' in page

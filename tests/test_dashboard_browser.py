@@ -15,6 +15,8 @@ from _dashboard_support import (
     TOKEN,
     XSS_SESSION,
     Server,
+    json_request,
+    json_span,
     post_json,
     run_demo,
     send_foreign_spans,
@@ -23,6 +25,7 @@ from _dashboard_support import (
 )
 from playwright.sync_api import expect, sync_playwright
 
+from agentops_otel import _attributes as A
 from agentops_otel.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
@@ -180,3 +183,62 @@ def test_login_form_sets_the_cookie(browser, server: Server) -> None:
         watch.clean()
     finally:
         context.close()
+
+
+def _chat(trace: str, sid: str, span_id: int, text: str) -> dict:
+    return json_span(trace, span_id, f"chat {text}", {
+        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+        A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_USAGE_INPUT_TOKENS: 100,
+        A.GEN_AI_INPUT_MESSAGES: text}, parent=1)
+
+
+def test_pages_show_spans_that_arrive_while_they_are_open(page, server: Server) -> None:
+    trace = f"{0x7E57:032x}"
+    with server.client() as client:
+        def send(*spans: dict) -> None:
+            assert post_json(client, json_request(list(spans)), compress=False).status_code == 200
+
+        page.goto("/")
+        expect(page.locator("tr.session-row")).not_to_have_count(0)
+        send(_chat(trace, "live-session", 2, "first call"))  # no root yet: running
+        expect(page.locator('a[href="/sessions/live-session"]')).to_be_visible()
+        row = page.locator("tr.session-row", has=page.locator('a[href="/sessions/live-session"]'))
+        expect(row.locator(".state.running")).to_be_visible()
+
+        page.goto("/sessions/live-session")
+        expect(page.locator("tr.span-row")).to_have_count(1)
+        send(_chat(trace, "live-session", 3, "second call"), _chat(trace, "live-session", 4,
+                                                                   "third call"))
+        expect(page.locator("tr.span-row")).to_have_count(3)
+        expect(page.locator("#span-count")).to_have_text("3")
+        expect(page.locator("#session-totals")).to_contain_text("300")  # tokens in
+        page.locator('tr[data-span="0000000000000003"] button.span-name').click()
+        page.locator('#detail section[data-span="0000000000000003"]').wait_for()
+
+        send(json_span(trace, 1, "live run", {A.SESSION_ID: "live-session",
+                                              A.SPAN_KIND: A.KIND_SESSION,
+                                              A.SESSION_END_STATE: "Success"}))
+        expect(page.locator("tr.span-row")).to_have_count(4)
+        expect(page.locator("#session-totals")).to_contain_text("Success")
+        expect(page.locator("#live")).to_have_attribute("data-running", "false")
+        # the open detail and the selected row survive the refresh
+        expect(page.locator('tr[data-span="0000000000000003"]')).to_have_class(
+            re.compile("selected"))
+        expect(page.locator('#detail section[data-span="0000000000000003"]')).to_be_visible()
+        # collapse survives a refresh too; the tree answers clicks after it
+        page.locator("tr.span-row").first.locator("button.toggle").click()
+        expect(page.locator("tr.span-row:visible")).to_have_count(1)
+    page.watch.clean()
+
+
+def test_search_box_filters_the_sessions(page, server: Server) -> None:
+    page.goto("/")
+    page.fill("input[name=q]", SCRIPT)  # the XSS session's prompt holds it
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("tr.session-row")).to_have_count(1)
+    expect(page.locator(f'a[href="/sessions/{XSS_SESSION}"]')).to_be_visible()
+    page.fill("input[name=q]", 'no such "words" AND *')
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("tr.session-row")).to_have_count(0)
+    expect(page.locator("p.empty")).to_be_visible()
+    page.watch.clean()

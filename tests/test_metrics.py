@@ -48,6 +48,7 @@ def test_token_usage_duration_and_cost_metrics(server):
                 model="gpt-4o", messages=[{"role": "user", "content": "count my tokens"}])
 
         run()
+        ao.flush()  # measurements are recorded off the caller's thread; flush records them now
         usage = server.requests[0]["usage"]
         tokens = {p.attributes.get(A.GEN_AI_TOKEN_TYPE): p for p in _points(A.METRIC_TOKEN_USAGE)
                   if p.attributes.get(A.GEN_AI_REQUEST_MODEL) == "gpt-4o"}

@@ -156,16 +156,18 @@ class Dashboard:
 
     # --- pages ----------------------------------------------------------------------------
     def sessions(self, request: Request) -> Response:
-        params = request.query_params
-        filters = {k: params.get(k, "").strip() for k in
-                   ("since", "tag", "state", "model", "agent", "min_cost")}
+        filters = _filters(request)
         try:
             query = _session_query(filters)
-            before = _cursor(params.get("before", ""))
+            before = _cursor(request.query_params.get("before", ""))
         except _BadRequest as exc:
             return self._error(400, str(exc))
         with self._store() as store:
-            rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
+            try:
+                rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
+            except StoreError as exc:
+                return self._error(400, str(exc))
+            marker = store.change_marker()
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         next_url = None
@@ -174,7 +176,7 @@ class Dashboard:
             kept = {k: v for k, v in filters.items() if v}
             next_url = "/?" + urlencode({**kept, "before": f"{last.start_ns}:{last.id}"})
         return self._page("sessions.html", sessions=rows, filters=filters, next_url=next_url,
-                          paged=before is not None)
+                          paged=before is not None, marker=marker)
 
     def session(self, request: Request) -> Response:
         with self._store() as store:
@@ -182,7 +184,9 @@ class Dashboard:
             if isinstance(loaded, str):
                 return self._error(404, loaded)
             session, spans = loaded
+            marker = store.change_marker(session.id)
         return self._page("session.html", session=session, rows=_views.tree_rows(spans),
+                          marker=marker,
                           by_agent=breakdown(spans, "agent"), by_model=breakdown(spans, "model"),
                           unpriced=sum(1 for s in spans if s.agentops_kind == "llm"
                                        and s.cost_usd is None),
@@ -251,24 +255,43 @@ class Dashboard:
                           height=_views.CHART_H)
 
     def api_sessions(self, request: Request) -> Response:
-        params = request.query_params
-        filters = {k: params.get(k, "").strip() for k in
-                   ("since", "tag", "state", "model", "agent", "min_cost")}
         try:
-            query = _session_query(filters)
-            before = _cursor(params.get("before", ""))
+            query = _session_query(_filters(request))
+            before = _cursor(request.query_params.get("before", ""))
         except _BadRequest as exc:
             return JSONResponse({"error": str(exc)}, 400)
         with self._store() as store:
-            rows = store.list_sessions(limit=PAGE_SIZE, before=before, **query)
+            try:
+                rows = store.list_sessions(limit=PAGE_SIZE, before=before, **query)
+            except StoreError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse([_views.session_summary(s) for s in rows])
+
+    def api_changes(self, request: Request) -> Response:
+        """``{"marker": N}`` for the store, or ``{"marker": N, "running": bool}`` for
+        ``?session=ID``: pages poll it and reload their data when the marker moves."""
+        session_id = request.query_params.get("session")
+        with self._store() as store:
+            marker = store.change_marker(session_id)
+            if session_id is None:
+                return JSONResponse({"marker": marker})
+            session = store.get_session(session_id)
+        return JSONResponse({"marker": marker,
+                             "running": session is not None and session.running})
+
+
+_FILTERS = ("q", "since", "tag", "state", "model", "agent", "min_cost")
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return {k: request.query_params.get(k, "").strip() for k in _FILTERS}
 
 
 def _session_query(filters: dict[str, str]) -> dict[str, Any]:
     """List filters from the query string; :class:`_BadRequest` names the bad one."""
     from agentops_otel.cli import _since
 
-    query: dict[str, Any] = {k: filters[k] or None for k in ("tag", "model", "agent")}
+    query: dict[str, Any] = {k: filters[k] or None for k in ("q", "tag", "model", "agent")}
     query["end_state"] = filters["state"] or None
     if filters["since"]:
         try:
@@ -314,6 +337,7 @@ def create_app(store: str | Path | None = None, token: str | None = None,
         Route("/sessions/{session_id}/replay", board.replay),
         Route("/overview", board.overview),
         Route("/api/sessions", board.api_sessions),
+        Route("/api/changes", board.api_changes),
         Route("/v1/traces", board.ingest, methods=["POST"]),
         Route("/login", board.login, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),

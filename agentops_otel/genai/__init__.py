@@ -26,7 +26,7 @@ from agentops_otel import _attributes as A
 from agentops_otel import _config, _content
 from agentops_otel import processor as _processor
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
-from agentops_otel.genai._metrics import instruments
+from agentops_otel.genai import _metrics
 
 __all__ = [
     "LLMCall",
@@ -110,6 +110,8 @@ def start_llm_call(
                 attrs[A.SERVER_PORT] = server_port
         if attributes:
             attrs.update((k, v) for k, v in attributes.items() if v is not None)
+        if session is not None:  # identity at creation: one attribute batch instead of two
+            attrs.update(_processor.inherited_identity(current, attrs))
         looping = 0
         if session is not None and fingerprint is not None and settings.loop_threshold:
             count = _processor.note_request(session, _fingerprint(fingerprint))
@@ -303,31 +305,27 @@ class LLMCall:
         model = self._response_model or self._model
         base, for_input, for_output = _metric_attributes(
             self._operation, self._provider, self._model, self._response_model, self._error)
-        tokens, duration, cost_counter = instruments()
-        duration.record(time.perf_counter() - self._start, base)
+        duration = time.perf_counter() - self._start
         if usage is None:
+            _metrics.record(duration, base)
             return
-        tokens.record(usage[0], for_input)
-        tokens.record(usage[1], for_output)
         cost = pricing.cost_for(
             self._provider, self._model, input_tokens=usage[0], output_tokens=usage[1],
             cache_read_tokens=usage[2], cache_write_tokens=usage[3], reasoning_tokens=usage[4],
             response_model=self._response_model)
+        tokens = ((usage[0], for_input), (usage[1], for_output))
         pending = self._pending
         if cost is None:
             pending[A.COST_UNKNOWN_MODEL] = True
+            _metrics.record(duration, base, tokens)
             return
         pending[A.COST_USD] = cost.total_usd
         pending[A.COST_INPUT_USD] = cost.input_usd
         pending[A.COST_OUTPUT_USD] = cost.output_usd
         pending[A.COST_SOURCE] = cost.source
         agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
-        cost_attrs = {A.GEN_AI_PROVIDER_NAME: self._provider}
-        if model:
-            cost_attrs[A.GEN_AI_REQUEST_MODEL] = model
-        if agent:
-            cost_attrs[A.GEN_AI_AGENT_NAME] = agent
-        cost_counter.add(cost.total_usd, cost_attrs)
+        _metrics.record(duration, base, tokens,
+                        (cost.total_usd, _cost_attributes(self._provider, model, agent)))
 
     # -- streams ----------------------------------------------------------------------------
     def wrap_stream(self, stream: Any, accumulator: StreamAccumulator,
@@ -374,6 +372,17 @@ def _metric_attributes(operation: str, provider: str, model: str | None,
         base[A.ERROR_TYPE] = error
     return (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"},
             {**base, A.GEN_AI_TOKEN_TYPE: "output"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _cost_attributes(provider: str, model: str | None, agent: str | None) -> dict[str, Any]:
+    """Dimensions of the cost counter: provider, model and agent."""
+    attributes: dict[str, Any] = {A.GEN_AI_PROVIDER_NAME: provider}
+    if model:
+        attributes[A.GEN_AI_REQUEST_MODEL] = model
+    if agent:
+        attributes[A.GEN_AI_AGENT_NAME] = agent
+    return attributes
 
 
 def _int(value: Any) -> int | None:

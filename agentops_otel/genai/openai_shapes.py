@@ -14,8 +14,10 @@ calls are ``{"type": "tool_call", "id", "name", "arguments"}``, tool results
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from agentops_otel._content import Converted
 
 __all__ = [
     "ChatStreamAccumulator",
@@ -196,7 +198,7 @@ def _chat_message(message: Any) -> dict[str, Any]:
     return out
 
 
-def chat_input_messages(messages: Iterable[Any] | None) -> list[dict[str, Any]]:
+def chat_input_messages(messages: Iterable[Any] | None) -> Sequence[dict[str, Any]]:
     """Chat Completions request ``messages`` as GenAI input messages.
 
     System and developer messages stay in the list with their own role (in Chat Completions they
@@ -205,7 +207,7 @@ def chat_input_messages(messages: Iterable[Any] | None) -> list[dict[str, Any]]:
     """
     if not messages:
         return []
-    return [_chat_message(m) for m in messages]
+    return Converted(messages, _chat_message)  # converted as read: long histories stay cheap
 
 
 def chat_output_messages(choices: Iterable[Any] | None) -> list[dict[str, Any]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from agentops_otel import _attributes as A
+
+SCHEMA_VERSION = 2  # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 FILE_NAME = "traces.db"
 APP_DIR = "agentops-otel"
 
@@ -56,7 +59,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     budget_exceeded INTEGER NOT NULL DEFAULT 0,
     updated_ns INTEGER
 );
-CREATE INDEX IF NOT EXISTS sessions_start ON sessions (start_ns);
+CREATE INDEX IF NOT EXISTS sessions_start_id ON sessions (start_ns, id);
+CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_ns);
 CREATE TABLE IF NOT EXISTS spans (
     trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,
@@ -83,7 +87,35 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns);
 CREATE INDEX IF NOT EXISTS spans_kind_start ON spans (agentops_kind, start_ns);
+-- Prompts, completions and tool payloads of each span, for substring search (trigram: any
+-- 3+ character piece matches, case-insensitive). span_text_rows finds a session's rows (to
+-- test a few sessions against a common word, and to delete them).
+CREATE VIRTUAL TABLE IF NOT EXISTS span_text USING fts5 (
+    text, session_id UNINDEXED, tokenize = 'trigram'
+);
+CREATE TABLE IF NOT EXISTS span_text_rows (
+    session_id TEXT NOT NULL,
+    text_rowid INTEGER NOT NULL,
+    PRIMARY KEY (session_id, text_rowid)
+) WITHOUT ROWID;
+-- LLM usage per hour (start time) x model x agent, kept at ingest for the overview.
+CREATE TABLE IF NOT EXISTS usage_hourly (
+    hour_ns INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    calls INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    unpriced INTEGER NOT NULL DEFAULT 0,  -- calls with no price (not counted as $0)
+    PRIMARY KEY (hour_ns, model, agent)
+);
 """
+
+HOUR_NS = 3_600 * 10**9
+NO_MODEL = "(unknown)"
+NO_AGENT = "(no agent)"
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -125,6 +157,8 @@ def _check_or_create(conn: sqlite3.Connection, path: Path, create: bool) -> None
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
                 )
+            elif row[0] < SCHEMA_VERSION:
+                _migrate(conn, row[0])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -139,3 +173,25 @@ def _check_or_create(conn: sqlite3.Connection, path: Path, create: bool) -> None
             f"local store {path} has schema version {version}; this agentops-otel reads "
             f"version {SCHEMA_VERSION}"
         )
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file written by an older version up to :data:`SCHEMA_VERSION` (the new tables
+    exist already; fill them from the stored spans). Runs inside the creating transaction."""
+    # the writer owns what is indexed
+    from agentops_otel.store._writer import index_text, search_text
+
+    if version < 2:
+        conn.execute("DROP INDEX IF EXISTS sessions_start")
+        spans = conn.cursor().execute("SELECT session_id, attributes, events FROM spans")
+        for sid, attrs, events in spans:  # streamed: a large store never sits in memory
+            index_text(conn, sid, search_text(json.loads(attrs), json.loads(events)))
+        conn.execute(f"""
+            INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens,
+                                      output_tokens, cost_usd, unpriced)
+            SELECT start_ns / {HOUR_NS} * {HOUR_NS}, COALESCE(model, '{NO_MODEL}'),
+                   COALESCE(json_extract(attributes, '$."{A.AGENT_NAME}"'), '{NO_AGENT}'),
+                   COUNT(*), SUM(status_code = 'ERROR'), TOTAL(input_tokens),
+                   TOTAL(output_tokens), TOTAL(cost_usd), SUM(cost_usd IS NULL)
+            FROM spans WHERE agentops_kind = 'llm' GROUP BY 1, 2, 3""")
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

@@ -9,7 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from agentops_otel.store._db import StoreError, connect, default_path
+from agentops_otel import _attributes as A
+from agentops_otel.store._db import (
+    HOUR_NS,
+    SCHEMA_VERSION,
+    StoreError,
+    connect,
+    default_path,
+)
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,7 @@ _SPAN_COLUMNS = (
     "cost_source, service, scope, attributes, events"
 )
 
-
-_AGENT_PATH = '$."agentops.agent.name"'
+_AGENT_PATH = f'$."{A.AGENT_NAME}"'
 
 
 def _session(row: tuple[Any, ...]) -> SessionRow:
@@ -126,6 +132,33 @@ def _span(row: tuple[Any, ...]) -> SpanRow:
     values = list(row)
     values[-2], values[-1] = json.loads(values[-2]), json.loads(values[-1])
     return SpanRow(*values)
+
+
+_COMMON_ROWS = 2_000  # a search matching this many rows is tested session by session ...
+_PROBE_WINDOW = 1_000  # ... over this many sessions at most, before collecting after all
+
+
+def _search(text: str, probe: bool) -> tuple[str, list[Any]]:
+    """A condition on ``span_text`` for the words of ``text``: all of them substrings
+    (case-insensitive) of one span's text. Words are quoted, so FTS5 syntax typed by the user
+    (quotes, AND/OR/NOT, ``*``, ``:``, parentheses) is searched for, never parsed.
+
+    Words under 3 characters are below the trigram index: LIKE checks them. So does ``probe``
+    (one known row is tested) for every ASCII word, where LIKE and the trigram index agree and
+    reading the row beats seeking in the index; other words go to the index (``MATCH``)."""
+    phrases, where, params = [], [], []
+    for word in text.split():
+        if len(word) < 3 or (probe and word.isascii()):
+            # "+text": a plain test of the row, not a query the FTS5 table would answer
+            where.append("+text LIKE ? ESCAPE '\\'")
+            params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%")
+                          .replace("_", "\\_") + "%")
+        else:
+            phrases.append('"' + word.replace('"', '""') + '"')
+    if phrases:
+        where.insert(0, "span_text MATCH ?")
+        params.insert(0, " ".join(phrases))
+    return " AND ".join(where), params
 
 
 def _since_ns(since: datetime | float) -> int:
@@ -176,12 +209,15 @@ class Store:
         agent: str | None = None,
         min_cost: float | None = None,
         before: tuple[int, str] | None = None,
+        q: str | None = None,
     ) -> list[SessionRow]:
         """Newest sessions first. ``end_state="running"`` selects sessions not yet ended;
         ``since``/``until`` are datetimes or epoch seconds; ``model``/``agent`` keep sessions
         with an LLM call of that model / a span of that agent; ``before`` is the keyset cursor
-        ``(start_ns, id)`` of the last row of the previous page."""
-        where, params = [], []
+        ``(start_ns, id)`` of the last row of the previous page; ``q`` keeps sessions with a
+        span whose prompts, completions or tool payloads contain every word of it."""
+        where: list[str] = []
+        params: list[Any] = []
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)")
             params.append(tag)
@@ -208,8 +244,14 @@ class Store:
             where.append("cost_usd >= ?")
             params.append(min_cost)
         if before is not None:
-            where.append("(start_ns < ? OR (start_ns = ? AND id < ?))")
-            params.extend((before[0], before[0], before[1]))
+            where.append("(start_ns, id) < (?, ?)")  # a row value: a range on the index
+            params.extend(before)
+        if q is not None and q.strip():
+            self._need_version(2, "full-text search")
+            return self._search_sessions(q, where, params, before, limit)
+        return self._sessions(where, params, limit)
+
+    def _sessions(self, where: list[str], params: list[Any], limit: int) -> list[SessionRow]:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(
             f"SELECT {_SESSION_COLUMNS} FROM sessions {clause} "
@@ -217,6 +259,46 @@ class Store:
             (*params, limit),
         )
         return [_session(r) for r in rows]
+
+    def _search_sessions(self, q: str, where: list[str], params: list[Any],
+                         before: tuple[int, str] | None, limit: int) -> list[SessionRow]:
+        """The sessions page with a search. A search matching few rows collects their
+        sessions; one matching many tests the next :data:`_PROBE_WINDOW` sessions one by one,
+        newest first, and keeps that answer when it fills the page (the rest are older)."""
+        condition, words = _search(q, probe=False)
+        collect = (f"id IN (SELECT session_id FROM span_text WHERE {condition})", *words)
+        ((count,),) = self._query(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE {condition} LIMIT ?)",
+            (*words, _COMMON_ROWS))
+        if count >= _COMMON_ROWS:
+            probe, probe_words = _search(q, probe=True)
+            after = "WHERE (start_ns, id) < (?, ?)" if before else ""
+            edge = self._query(f"SELECT start_ns, id FROM sessions {after} ORDER BY start_ns "
+                               "DESC, id DESC LIMIT 1 OFFSET ?", (*(before or ()), _PROBE_WINDOW))
+            window = ["(start_ns, id) > (?, ?)"] if edge else []
+            rows = self._sessions(
+                [*where, *window, "EXISTS (SELECT 1 FROM span_text_rows AS r WHERE "
+                 "r.session_id = sessions.id AND EXISTS (SELECT 1 FROM span_text WHERE "
+                 f"span_text.rowid = r.text_rowid AND {probe}))"],
+                [*params, *(edge[0] if edge else ()), *probe_words], limit)
+            if len(rows) == limit or not edge:
+                return rows
+        return self._sessions([*where, collect[0]], [*params, *collect[1:]], limit)
+
+    def _need_version(self, version: int, feature: str) -> None:
+        (found,) = self._query("SELECT MAX(version) FROM schema_version")[0]
+        if found < version:
+            raise StoreError(f"{feature} needs a store of version {SCHEMA_VERSION}; {self.path} "
+                             f"is version {found} (writing to it once upgrades it)")
+
+    def change_marker(self, session_id: str | None = None) -> int:
+        """A number that changes whenever the store (or one session) receives spans: the
+        newest write time. Cheap (indexed), for pages that refresh while sessions run."""
+        if session_id is None:
+            rows = self._query("SELECT MAX(updated_ns) FROM sessions")
+        else:
+            rows = self._query("SELECT updated_ns FROM sessions WHERE id = ?", (session_id,))
+        return (rows[0][0] if rows else None) or 0
 
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix (git-like); :class:`StoreError` if none or
@@ -262,16 +344,17 @@ class Store:
         self, since: datetime | float, bucket_seconds: int, by: str
     ) -> list[UsageRow]:
         """LLM calls, tokens and cost per time bucket and per ``by`` (``"model"`` or
-        ``"agent"``); ``cost_usd`` sums only priced calls, ``unpriced`` counts the others."""
-        key = "COALESCE(model, '(unknown)')" if by == "model" else (
-            f"COALESCE(json_extract(attributes, '{_AGENT_PATH}'), '(no agent)')")
-        width = int(bucket_seconds * 1e9)
+        ``"agent"``), from the hourly roll-up kept at ingest (``since`` counts from the start of
+        its hour; buckets are whole hours); ``cost_usd`` sums only priced calls, ``unpriced``
+        counts the others."""
+        self._need_version(2, "usage over time")
+        key = "model" if by == "model" else "agent"
+        width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         rows = self._query(
-            f"SELECT (start_ns / ?) * ?, {key}, COUNT(*), SUM(status_code = 'ERROR'), "
-            "SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)), "
-            "COALESCE(SUM(cost_usd), 0), SUM(cost_usd IS NULL) FROM spans "
-            "WHERE agentops_kind = 'llm' AND start_ns >= ? GROUP BY 1, 2 ORDER BY 1, 2",
-            (width, width, _since_ns(since)),
+            f"SELECT (hour_ns / ?) * ?, {key}, SUM(calls), SUM(errors), SUM(input_tokens), "
+            "SUM(output_tokens), TOTAL(cost_usd), SUM(unpriced) FROM usage_hourly "
+            "WHERE hour_ns >= ? GROUP BY 1, 2 ORDER BY 1, 2",
+            (width, width, _since_ns(since) // HOUR_NS * HOUR_NS),
         )
         return [UsageRow(*r) for r in rows]
 

@@ -20,13 +20,40 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from agentops_otel import _attributes as A
-from agentops_otel.store._db import StoreError, connect, default_path
+from agentops_otel.store._db import (
+    HOUR_NS,
+    NO_AGENT,
+    NO_MODEL,
+    StoreError,
+    connect,
+    default_path,
+)
 
 _log = logging.getLogger("agentops_otel.store")
 
 DEFAULT_RETENTION_DAYS = 30.0
 _LEGACY_SYSTEM = "gen_ai.system"  # pre-1.37 provider key other instrumentors still send
 _NS_PER_DAY = 86_400 * 10**9
+# What full-text search looks in (on the span and on its events), and how much of it per span:
+# a conversation repeats its history in every call, so the first part of each is enough.
+SEARCHED_KEYS = (
+    A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
+    A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT, A.INPUT, A.OUTPUT,
+)
+SEARCH_CHARS = 100_000
+
+_UPSERT_USAGE = """
+INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens, output_tokens,
+                          cost_usd, unpriced)
+VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+ON CONFLICT (hour_ns, model, agent) DO UPDATE SET
+    calls = calls + 1,
+    errors = errors + excluded.errors,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cost_usd = cost_usd + excluded.cost_usd,
+    unpriced = unpriced + excluded.unpriced
+"""
 
 _INSERT_SPAN = """
 INSERT OR IGNORE INTO spans (
@@ -86,7 +113,8 @@ FROM (
            COUNT(CASE WHEN status_code = 'ERROR' THEN 1 END) AS errors
     FROM spans WHERE session_id = :id
 ) AS t, (
-    SELECT attributes FROM spans WHERE session_id = :id AND agentops_kind = '{A.KIND_SESSION}'
+    -- "+": look up by session (few rows), never scan every session span by kind
+    SELECT attributes FROM spans WHERE session_id = :id AND +agentops_kind = '{A.KIND_SESSION}'
     LIMIT 1
 ) AS r
 WHERE sessions.id = :id
@@ -132,6 +160,43 @@ def _is_llm(attrs: Mapping[str, Any]) -> bool:
     return attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
 
 
+def _strings(value: Any, out: list[str]) -> None:
+    """The string leaves of a decoded attribute (JSON keys left out: they match everything)."""
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _strings(item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, out)
+
+
+def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
+    """The searchable text of a span: the string values inside its prompts, completions,
+    system instructions and tool payloads (JSON-encoded or not), cut to SEARCH_CHARS."""
+    found: list[str] = []
+    for source in (attrs, *(e.get("attributes") or {} for e in events)):
+        for key in SEARCHED_KEYS:
+            value = source.get(key)
+            if isinstance(value, str) and value[:1] in ("[", "{"):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            _strings(value, found)
+    return "\n".join(found)[:SEARCH_CHARS]
+
+
+def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
+    """Add one span's searchable text (if any) to the full-text index of its session."""
+    if text:
+        row = conn.execute("INSERT INTO span_text (text, session_id) VALUES (?, ?)",
+                           (text, session_id)).lastrowid
+        conn.execute("INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)",
+                     (session_id, row))
+
+
 class StoreWriter:
     """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write."""
 
@@ -154,14 +219,15 @@ class StoreWriter:
         if not self.retention_days or self.retention_days <= 0:
             return
         cutoff = time.time_ns() - int(self.retention_days * _NS_PER_DAY)
+        old = "(SELECT id FROM sessions WHERE start_ns < ?)"
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                "DELETE FROM spans WHERE session_id IN "
-                "(SELECT id FROM sessions WHERE start_ns < ?)",
-                (cutoff,),
-            )
+            conn.execute(f"DELETE FROM spans WHERE session_id IN {old}", (cutoff,))
+            conn.execute("DELETE FROM span_text WHERE rowid IN (SELECT text_rowid FROM "
+                         f"span_text_rows WHERE session_id IN {old})", (cutoff,))
+            conn.execute(f"DELETE FROM span_text_rows WHERE session_id IN {old}", (cutoff,))
             conn.execute("DELETE FROM sessions WHERE start_ns < ?", (cutoff,))
+            conn.execute("DELETE FROM usage_hourly WHERE hour_ns + ? <= ?", (HOUR_NS, cutoff))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -253,6 +319,13 @@ class StoreWriter:
         ))
         if cursor.rowcount != 1:
             return None
+        index_text(conn, session_id, search_text(attrs, events))
+        if llm:
+            conn.execute(_UPSERT_USAGE, (
+                (span.start_time or 0) // HOUR_NS * HOUR_NS, str(model or NO_MODEL),
+                str(attrs.get(A.AGENT_NAME) or NO_AGENT), 1 if error else 0, input_tokens or 0,
+                output_tokens or 0, cost or 0.0, 1 if cost is None else 0,
+            ))
         tags = attrs.get(A.SESSION_TAGS)
         name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
         conn.execute(_UPSERT_SESSION, (

@@ -1,24 +1,25 @@
 // agentops-otel dashboard: the only script (the CSP allows no inline ones). Every text from
 // the store reaches the page through server templates that escape it; this file only fetches
-// those fragments, shows and hides rows, and moves the replay stepper.
+// those fragments (span detail, live refreshes), shows and hides rows, and moves the replay
+// stepper.
 "use strict";
 
 function setupTree() {
   const tree = document.getElementById("tree");
   if (!tree) return;
-  const rows = Array.from(tree.querySelectorAll("tr.span-row"));
-  const depth = rows.map((r) => Number(r.dataset.depth));
   const detail = document.getElementById("detail");
+  const rowsNow = () => Array.from(tree.querySelectorAll("tr.span-row"));
 
-  // Show or hide the rows under rows[i]: a row is shown when every ancestor is expanded.
+  // Show or hide rows: a row is shown when every ancestor is expanded.
   function refresh() {
     const collapsedAt = [];  // depths of collapsed ancestors on the current path
-    rows.forEach((row, i) => {
-      while (collapsedAt.length && collapsedAt[collapsedAt.length - 1] >= depth[i]) collapsedAt.pop();
+    for (const row of rowsNow()) {
+      const depth = Number(row.dataset.depth);
+      while (collapsedAt.length && collapsedAt[collapsedAt.length - 1] >= depth) collapsedAt.pop();
       row.classList.toggle("hidden", collapsedAt.length > 0);
       const toggle = row.querySelector(".toggle");
-      if (toggle && toggle.getAttribute("aria-expanded") === "false") collapsedAt.push(depth[i]);
-    });
+      if (toggle && toggle.getAttribute("aria-expanded") === "false") collapsedAt.push(depth);
+    }
   }
   function setExpanded(toggle, expanded) {
     toggle.setAttribute("aria-expanded", String(expanded));
@@ -30,7 +31,7 @@ function setupTree() {
     // The fragment is server-rendered with every value escaped.
     detail.innerHTML = await response.text();
     if (row) {
-      rows.forEach((r) => r.classList.remove("selected"));
+      rowsNow().forEach((r) => r.classList.remove("selected"));
       row.classList.add("selected");
     }
   }
@@ -58,6 +59,76 @@ function setupTree() {
       refresh();
     });
   }
+  // Live updates replace the rows: carry collapsed and selected spans over to the new ones.
+  tree.addEventListener("live:before", () => {
+    tree.liveState = {
+      collapsed: rowsNow().filter((r) => r.querySelector('.toggle[aria-expanded="false"]'))
+        .map((r) => r.dataset.span),
+      selected: rowsNow().filter((r) => r.classList.contains("selected")).map((r) => r.dataset.span),
+    };
+  });
+  tree.addEventListener("live:after", () => {
+    const state = tree.liveState || { collapsed: [], selected: [] };
+    for (const row of rowsNow()) {
+      const toggle = row.querySelector(".toggle");
+      if (toggle && state.collapsed.includes(row.dataset.span)) setExpanded(toggle, false);
+      row.classList.toggle("selected", state.selected.includes(row.dataset.span));
+    }
+    refresh();
+  });
+}
+
+// While the page is visible (and, on a session page, while the session runs), ask the server
+// every 2 s whether the store changed; when it did, fetch this page again and swap in the
+// parts marked data-live (server-rendered, escaped). Only GETs: polling changes nothing.
+const LIVE_INTERVAL_MS = 2000;
+
+function setupLive() {
+  const live = document.getElementById("live");
+  if (!live) return;
+  let timer = null;
+  let busy = false;
+
+  async function reload() {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const tree = document.getElementById("tree");
+    if (tree) tree.dispatchEvent(new Event("live:before"));
+    for (const part of document.querySelectorAll("[data-live]")) {
+      const replacement = fresh.getElementById(part.id);
+      if (replacement) part.replaceChildren(...Array.from(replacement.childNodes).map((n) => document.adoptNode(n)));
+    }
+    if (tree) tree.dispatchEvent(new Event("live:after"));
+    const freshLive = fresh.getElementById("live");
+    if (freshLive) Object.assign(live.dataset, { marker: freshLive.dataset.marker,
+                                                 running: freshLive.dataset.running });
+  }
+  async function poll() {
+    timer = null;
+    if (busy || document.hidden || live.dataset.running !== "true") return;
+    busy = true;
+    try {
+      const response = await fetch(live.dataset.liveUrl, { credentials: "same-origin" });
+      if (response.ok) {
+        const state = await response.json();
+        if (String(state.marker) !== live.dataset.marker) await reload();
+        if (state.running === false) live.dataset.running = "false";
+      }
+    } catch (error) {
+      // the server is restarting or gone: try again on the next tick
+    } finally {
+      busy = false;
+      schedule();
+    }
+  }
+  function schedule() {
+    if (timer === null && !document.hidden && live.dataset.running === "true") {
+      timer = setTimeout(poll, LIVE_INTERVAL_MS);
+    }
+  }
+  document.addEventListener("visibilitychange", schedule);
+  schedule();
 }
 
 function setupReplay() {
@@ -93,4 +164,5 @@ function setupReplay() {
 document.addEventListener("DOMContentLoaded", () => {
   setupTree();
   setupReplay();
+  setupLive();
 });
