@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import openai
 import pytest
-from conftest import METRICS
 from opentelemetry import trace
 
 import agentops_otel as ao
 from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.testing import FakeLLMServer
+from conftest import METRICS
 
 
 @pytest.fixture(scope="module")
