@@ -551,3 +551,35 @@ def test_change_marker_moves_when_spans_arrive(client) -> None:
     assert ended["running"] is False and ended["marker"] > state["marker"]
     page = client.get("/sessions/live-one").text
     assert f'data-marker="{ended["marker"]}"' in page and 'data-running="false"' in page
+
+
+def test_retention_drops_the_text_index_and_rollups_of_old_sessions(tmp_path: Path) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from agentops_otel.store import StoreSpanExporter
+
+    def record(retention_days: float, sid: str, age_days: float) -> None:
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(
+            StoreSpanExporter(tmp_path / "traces.db", retention_days)))
+        start = time.time_ns() - int(age_days * 86_400 * 10**9)
+        span = provider.get_tracer("t").start_span("chat", start_time=start, attributes={
+            A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 7, A.INPUT: f"prompt of {sid}"})
+        span.end(start + 10**6)
+        provider.shutdown()
+
+    record(0, "ancient", 40)  # 0: keep everything
+    record(0, "recent", 1)
+    with Store.open(tmp_path) as store:
+        assert {s.id for s in store.list_sessions(q="prompt of")} == {"ancient", "recent"}
+        assert sum(r.calls for r in store.usage_over_time(0, 3600, "model")) == 2
+    record(7, "new", 0)
+    with Store.open(tmp_path) as store:
+        assert {s.id for s in store.list_sessions(q="prompt of")} == {"recent", "new"}
+        assert sum(r.calls for r in store.usage_over_time(0, 3600, "model")) == 2
+    with sqlite3.connect(tmp_path / "traces.db") as conn:
+        left = conn.execute("SELECT session_id FROM span_text").fetchall()
+        rows = conn.execute("SELECT session_id FROM span_text_rows").fetchall()
+    assert sorted(left) == sorted(rows) == [("new",), ("recent",)]
