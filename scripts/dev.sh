@@ -91,7 +91,7 @@ cmd_test() {
         main_env
         ensure_chromium
         echo "=== ruff"
-        .venv/bin/ruff check . || status=1
+        .venv/bin/ruff check --no-cache . || status=1
         run_pytest main .venv/bin/python tests --ignore=tests/coexistence || status=1
     fi
     local envfile dir tests name reqs
@@ -120,6 +120,6 @@ case "${1:-}" in
     setup) main_env ;;
     demo) main_env; shift; exec .venv/bin/agentops-otel demo "$@" ;;
     test) shift; cmd_test "$@" ;;
-    lint) main_env; .venv/bin/ruff check . ;;
+    lint) main_env; .venv/bin/ruff check --no-cache . ;;
     *) echo "usage: bash scripts/dev.sh setup | demo | test [ENV...] | lint" >&2; exit 2 ;;
 esac

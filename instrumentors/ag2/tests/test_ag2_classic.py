@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import wrapt
 from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, register_function
-from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _classic
@@ -18,6 +17,7 @@ from agentops_otel import _attributes as A
 from agentops_otel import _threads
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
+from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 
 
 def _llm_config(server: FakeLLMServer) -> dict[str, Any]:

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import LINE
-
 from agentops_otel import _attributes as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from conftest import LINE
 
 
 def test_init_app(server: FakeLLMServer, tmp_path: Any) -> None:

@@ -20,7 +20,6 @@ from _apps import (
     team_graph,
     two_node_graph,
 )
-from conftest import session
 from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables import RunnableLambda
 from opentelemetry import trace
@@ -32,6 +31,7 @@ from agentops_langchain import LangChainInstrumentor
 from agentops_otel import _attributes as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
+from conftest import session
 
 _OURS = "agentops_langchain"
 # langchain-openai < 0.3 reports no cache reads for streamed calls (no input_token_details)
