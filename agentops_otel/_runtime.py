@@ -47,11 +47,6 @@ def tracer() -> Tracer:
     return t
 
 
-def tracer_provider() -> Any:
-    """The provider our instrumentors should use (``None`` before ``init()``: the global)."""
-    return _state.provider
-
-
 def _attach_provider(settings: _config.Settings) -> None:
     """Proxy global → create and set ours; SDK provider → join it; anything else → private."""
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
