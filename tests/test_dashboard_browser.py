@@ -125,7 +125,7 @@ def test_html_in_names_and_prompts_is_shown_as_text_and_never_runs(page, server:
     page.goto(f"/sessions/{XSS_SESSION}")
     assert page.locator("tr.span-row").first.locator(".span-name").inner_text() == SCRIPT
     page.locator("tr.span-row").nth(1).locator("button.span-name").click()
-    user = page.locator("#detail .msg.role-user pre.text")
+    user = page.locator("#detail .msg.role-user .text")
     user.wait_for()
     assert SCRIPT in user.inner_text()
     assert page.locator("#detail img").count() == 0 and page.locator("#detail script").count() == 0

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -45,8 +47,16 @@ def _templates() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters.update(cost=_views.fmt_cost, tokens=_views.fmt_tokens, ms=_views.fmt_ms,
                        time=_views.fmt_time, short=short_id, as_text=_views.as_text,
-                       clip_text=_clip_text)
+                       clip_text=_clip_text, markdown=_markdown)
     return env
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a message stays text
+
+
+def _markdown(text: str) -> Markup:
+    """A message's text rendered as CommonMark; HTML in it is escaped, unsafe links dropped."""
+    return Markup(_MARKDOWN.render(text))
 
 
 @pass_context
