@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Span
 
 from agentops_otel import _attributes as A
 from agentops_otel.processor import AgentOpsSpanProcessor
+from agentops_otel.spans import end_span, start_span
 
 
 class SpanCapture:
@@ -40,6 +46,18 @@ class SpanCapture:
         if span.parent is None:
             return None
         return next((s for s in self.spans if s.context.span_id == span.parent.span_id), None)
+
+    @contextmanager
+    def session(self, **attributes: Any) -> Iterator[Span]:
+        """A session span (id ``s1``) made current around a run, as ``init()`` would."""
+        span = start_span(self.provider.get_tracer("t"), A.KIND_SESSION, "test",
+                          attributes={A.SESSION_ID: "s1", **attributes})
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield span
+        finally:
+            otel_context.detach(token)
+            end_span(span)
 
     def clear(self) -> None:
         self.exporter.clear()

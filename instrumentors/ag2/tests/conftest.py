@@ -14,13 +14,11 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 os.environ.setdefault("AUTOGEN_USE_DOCKER", "False")
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from agentops_ag2 import AG2Instrumentor, _installed_line
 from agentops_openai import OpenAIInstrumentor
 from agentops_otel import _attributes as A
-from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
@@ -52,13 +50,8 @@ CONTENT_KEYS = (A.INPUT, A.OUTPUT, A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_C
 
 def in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:
     """Run ``run`` under a session span made current, as ``init()`` would."""
-    session = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                         attributes={A.SESSION_ID: "s1"})
-    try:
-        with trace.use_span(session, end_on_exit=False):
-            return run()
-    finally:
-        end_span(session)
+    with capture.session():
+        return run()
 
 
 def attr(span: ReadableSpan, key: str) -> Any:

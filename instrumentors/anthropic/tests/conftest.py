@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 
 import anthropic
 import pytest
-
-try:
-    import agentops_otel  # noqa: F401
-except ImportError:  # the core is not installed: use the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from agentops_anthropic import AnthropicInstrumentor
 from agentops_otel.testing.spans import SpanCapture

@@ -19,7 +19,6 @@ from autogen_core.tools import FunctionTool
 from opentelemetry import trace as otel_trace
 
 from agentops_otel import _attributes as A
-from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
@@ -46,15 +45,10 @@ def _team(model_client: Callable[..., Any], **client_args: Any) -> RoundRobinGro
 
 def _in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:
     """Run ``run`` under a session span made current, as init() would."""
-    session = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                         attributes={A.SESSION_ID: "s1"})
-    try:
-        with otel_trace.use_span(session, end_on_exit=False):
-            result = run()
-            assert otel_trace.get_current_span() is session  # nothing of ours left attached
-            return result
-    finally:
-        end_span(session)
+    with capture.session() as session:
+        result = run()
+        assert otel_trace.get_current_span() is session  # nothing of ours left attached
+        return result
 
 
 async def _team_run(team: RoundRobinGroupChat, task: str) -> TaskResult:

@@ -4,10 +4,8 @@ span capture per test, and CrewAI + openai instrumentation on it."""
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 _HOME = tempfile.mkdtemp(prefix="crewai-home-")
 os.environ.update(
@@ -24,11 +22,6 @@ os.environ.update(
 os.environ.pop("OTEL_SDK_DISABLED", None)  # it would turn our SDK provider into a no-op
 
 import pytest  # noqa: E402
-
-try:
-    import agentops_otel  # noqa: F401
-except ImportError:  # the core is not installed: use the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from agentops_crewai import CrewAIInstrumentor  # noqa: E402
 from agentops_openai import OpenAIInstrumentor  # noqa: E402

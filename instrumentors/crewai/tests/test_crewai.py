@@ -5,23 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import wrapt
 from _crew import ANSWER, FACTS, NATIVE_TOOLS, RESEARCH, WRITE, build_crew, script
 from crewai import Agent, Crew, Task
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 import agentops_crewai
 from agentops_crewai import CrewAIInstrumentor
 from agentops_otel import _attributes as A
-from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
@@ -29,18 +25,6 @@ from agentops_otel.testing.spans import SpanCapture
 def make_crew(server: FakeLLMServer, model: str = "gpt-4o-mini") -> Crew:
     script(server)
     return build_crew(server.openai_base_url, model)
-
-
-@contextmanager
-def session(capture: SpanCapture) -> Iterator[Any]:
-    span = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                      attributes={A.SESSION_ID: "s1"})
-    token = otel_context.attach(trace.set_span_in_context(span))
-    try:
-        yield span
-    finally:
-        otel_context.detach(token)
-        end_span(span)
 
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:
@@ -56,7 +40,7 @@ def run_crew(server: FakeLLMServer, capture: SpanCapture,
              kickoff: Callable[[Crew], Any] = lambda crew: crew.kickoff()) -> Any:
     crew = make_crew(server)
     server.clear()
-    with session(capture):
+    with capture.session():
         return kickoff(crew)
 
 
@@ -167,7 +151,7 @@ def test_standalone_agent_kickoff_is_an_agent_span(
         server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
     researcher = make_crew(server).agents[0]
     server.clear()
-    with session(capture) as root:
+    with capture.session() as root:
         researcher.kickoff(RESEARCH)
     agent = one(capture.of_kind(A.KIND_AGENT))
     assert agent.name == "invoke_agent Researcher" and capture.parent_of(agent).context == (
@@ -220,7 +204,7 @@ def test_user_exception_passes_through_and_marks_spans(
     crew = make_crew(server)
     crew.agents[0].step_callback = step_callback
     server.clear()
-    with session(capture), pytest.raises(Boom) as info:
+    with capture.session(), pytest.raises(Boom) as info:
         crew.kickoff()
     assert info.value is boom
     for kind in (A.KIND_WORKFLOW, A.KIND_TASK, A.KIND_AGENT):

@@ -4,10 +4,8 @@ the LangChain and openai instrumentors on it, and a session span to total a run 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 os.environ.update(
@@ -19,20 +17,11 @@ os.environ.update(
 os.environ.pop("OTEL_SDK_DISABLED", None)  # it would turn our SDK provider into a no-op
 
 import pytest
-
-try:
-    import agentops_otel  # noqa: F401
-except ImportError:  # the core is not installed: use the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentops_langchain import LangChainInstrumentor
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _attributes as A
-from agentops_otel.spans import end_span, start_span
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
@@ -73,12 +62,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @contextmanager
 def session(capture: SpanCapture, **attributes: Any) -> Iterator[Span]:
     """A session span made current around the run; checks the run left the context as it was."""
-    span = start_span(capture.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                      attributes={A.SESSION_ID: "s1", **attributes})
-    token = otel_context.attach(trace.set_span_in_context(span))
-    try:
+    with capture.session(**attributes) as span:
         yield span
         assert trace.get_current_span() is span, "the run left a span of its own current"
-    finally:
-        otel_context.detach(token)
-        end_span(span)

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
 
-try:
-    import agentops_otel  # noqa: F401
-except ImportError:  # the core is not installed: use the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.fixtures import settings_changed
 from agentops_otel.testing.spans import SpanCapture
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -55,15 +41,11 @@ def aclient(server: FakeLLMServer, instrumented: OpenAIInstrumentor) -> openai.A
 
 @pytest.fixture
 def content_off() -> Iterator[None]:
-    before = _config.current()
-    _config.install(dataclasses.replace(before, capture_content=False))
-    yield
-    _config.install(before)
+    with settings_changed(capture_content=False):
+        yield
 
 
 @pytest.fixture
 def content_on() -> Iterator[None]:
-    before = _config.current()
-    _config.install(dataclasses.replace(before, capture_content=True))
-    yield
-    _config.install(before)
+    with settings_changed(capture_content=True):
+        yield
