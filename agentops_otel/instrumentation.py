@@ -1,5 +1,7 @@
 """Patching helpers shared by our instrumentors: wrap methods so they chain with other vendors.
 
+:class:`PatchingInstrumentor` is the base every instrumentor of ours derives from.
+
 ``Patches.wrap`` puts a wrapt wrapper on ``module.Class.method``; ``Patches.restore`` puts the
 original back when ours is still the outermost wrapper, and otherwise switches ours to a
 pass-through, so a wrapper another vendor put over ours keeps working.
@@ -9,12 +11,16 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Collection
 from typing import Any
 
 import wrapt
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 _log = logging.getLogger(__name__)
 
@@ -81,3 +87,35 @@ def call_in_context(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: 
         return fn(*args, **kwargs)
     finally:
         otel_context.detach(token)
+
+
+class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)``, the patches
+    made by :meth:`_apply` taken back by ``uninstrument()``.
+
+    Subclasses set ``_dependencies`` (their ``_instruments`` version ranges) and
+    ``target_modules`` (the module whose first import applies them under ``init()``).
+    ``BaseInstrumentor`` is a singleton per class, so per-instrumentation state lives here.
+    """
+
+    _dependencies: Collection[str] = ()
+    target_modules: tuple[str, ...] = ()
+    _patches: Patches | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self._dependencies
+
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
+        raise NotImplementedError
+
+    def _instrument(self, **kwargs: Any) -> None:
+        module = type(self).__module__
+        tracer = trace.get_tracer(module, getattr(sys.modules.get(module), "__version__", None),
+                                  tracer_provider=kwargs.get("tracer_provider"))
+        self._patches = Patches()
+        self._apply(self._patches, tracer)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        patches, self._patches = self._patches, None
+        if patches is not None:
+            patches.restore()

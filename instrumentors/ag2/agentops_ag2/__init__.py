@@ -17,15 +17,12 @@ Usage::
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from importlib import metadata
-from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_ag2.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["AG2Instrumentor"]
 __version__ = "0.1.0"
@@ -43,23 +40,17 @@ def _installed_line() -> str | None:
     return "classic" if major == "0" else "v1"
 
 
-class AG2Instrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AG2Instrumentor(PatchingInstrumentor):
     """``AG2Instrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
-    _patches: Patches | None = None  # BaseInstrumentor is a singleton: no per-call __init__
+    _dependencies = _instruments
 
     @property
     def target_modules(self) -> tuple[str, ...]:
         """The module whose first import applies us under ``init()`` (never imported early)."""
         return ("ag2",) if _installed_line() == "v1" else ("autogen",)
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
-        self._patches = patches = Patches()
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         line = _installed_line()
         try:
             if line == "v1":
@@ -72,8 +63,3 @@ class AG2Instrumentor(BaseInstrumentor):  # type: ignore[misc]
                 _classic.instrument(tracer, patches)
         except Exception:  # noqa: BLE001 - a framework we cannot read stays uninstrumented
             _log.debug("agentops-otel: AG2 (%s) not instrumented", line, exc_info=True)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        if self._patches is not None:
-            self._patches.restore()
-            self._patches = None

@@ -32,15 +32,11 @@ To drop the SDK's spans entirely, set ``ANTHROPIC_OPEN_TELEMETRY=false``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_anthropic import _wrappers
 from agentops_anthropic.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["AnthropicInstrumentor"]
 __version__ = "0.1.0"
@@ -49,28 +45,19 @@ _MESSAGES = "anthropic.resources.messages"
 _BETA_MESSAGES = "anthropic.resources.beta.messages"
 
 
-class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AnthropicInstrumentor(PatchingInstrumentor):
     """``AnthropicInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
-    _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
+    _dependencies = _instruments
     target_modules = ("anthropic",)  # init() instruments when anthropic is first imported
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         sync_create = _wrappers.create(tracer)
         async_create = _wrappers.async_create(tracer)
         stream = _wrappers.stream(tracer)
-        self._patches = Patches()
         for module in (_MESSAGES, _BETA_MESSAGES):
             for cls, create in (("Messages", sync_create), ("AsyncMessages", async_create)):
-                self._patches.wrap(module, f"{cls}.create", create)
-                self._patches.wrap(module, f"{cls}.parse", create)
-                self._patches.wrap(module, f"{cls}.stream", stream)
-        self._patches.wrap("anthropic._base_client", "start_api_call_span", _wrappers.stand_in)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._patches.restore()
+                patches.wrap(module, f"{cls}.create", create)
+                patches.wrap(module, f"{cls}.parse", create)
+                patches.wrap(module, f"{cls}.stream", stream)
+        patches.wrap("anthropic._base_client", "start_api_call_span", _wrappers.stand_in)

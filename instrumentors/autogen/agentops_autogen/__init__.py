@@ -29,16 +29,14 @@ runtime's context, so its turns may not nest under the team's workflow span.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection
 from typing import Any
 
 import wrapt
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_autogen._wrappers import Wrappers, stand_in_wrapper
 from agentops_autogen.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["AutoGenInstrumentor"]
 __version__ = "0.1.0"
@@ -78,20 +76,14 @@ def _targets(w: Wrappers) -> list[tuple[str, str, Any]]:
     return targets
 
 
-class AutoGenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AutoGenInstrumentor(PatchingInstrumentor):
     """``AutoGenInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
+    _dependencies = _instruments
     target_modules = ("autogen_agentchat",)  # init() instruments when AgentChat is first imported
-    _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         wrappers = Wrappers(tracer)
-        self._patches = patches = Patches()
         for module, path, wrapper in _targets(wrappers):
             patches.wrap(module, path, wrapper)
 
@@ -103,7 +95,3 @@ class AutoGenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_mcp(sys.modules[_MCP])
         else:  # importing it costs (and needs the mcp package): patch it when the app does
             wrapt.register_post_import_hook(wrap_mcp, _MCP)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._patches.restore()
-        self._patches = Patches()

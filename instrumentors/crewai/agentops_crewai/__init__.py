@@ -22,16 +22,12 @@ context is handed across so the spans stay in the crew's trace.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_crewai import _wrappers as W
 from agentops_crewai._handoff import Handoff
 from agentops_crewai.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["CrewAIInstrumentor"]
 __version__ = "0.1.0"
@@ -62,25 +58,16 @@ _THREAD_HOPS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class CrewAIInstrumentor(PatchingInstrumentor):
     """``CrewAIInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
-    _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
+    _dependencies = _instruments
     target_modules = ("crewai",)  # init() instruments when crewai is first imported
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
-        self._patches = Patches()
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         for module, path, spec in _TARGETS:
-            self._patches.wrap(module, path, W.traced(tracer, spec))
+            patches.wrap(module, path, W.traced(tracer, spec))
         for module, starter, target in _THREAD_HOPS:
             handoff = Handoff()
-            if self._patches.wrap(module, target, handoff.adopt):
-                self._patches.wrap(module, starter, handoff.give)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._patches.restore()
+            if patches.wrap(module, target, handoff.adopt):
+                patches.wrap(module, starter, handoff.give)

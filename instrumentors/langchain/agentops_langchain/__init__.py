@@ -9,14 +9,12 @@ tool spans and chat models to LLM spans with usage (the provider SDK's own span 
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_langchain.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["LangChainInstrumentor"]
 __version__ = "0.1.0"
@@ -24,24 +22,16 @@ __version__ = "0.1.0"
 _PATCH_TARGET = ("langchain_core.callbacks.base", "BaseCallbackManager.__init__")
 
 
-class LangChainInstrumentor(BaseInstrumentor):
+class LangChainInstrumentor(PatchingInstrumentor):
     """Traces LangChain / LangGraph runs through a callback handler on every callback manager."""
 
+    _dependencies = _instruments
     target_modules = ("langchain_core",)  # init() instruments when LangChain is first imported
+    _handler: Any = None
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._patches = Patches()
-        self._handler: Any = None
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         from agentops_langchain._handler import AgentOpsCallbackHandler
 
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
         handler = AgentOpsCallbackHandler(tracer)
         self._handler = handler
 
@@ -56,10 +46,10 @@ class LangChainInstrumentor(BaseInstrumentor):
             except Exception:  # noqa: BLE001 - a manager we cannot extend just goes untraced
                 pass
 
-        self._patches.wrap(*_PATCH_TARGET, _init)
+        patches.wrap(*_PATCH_TARGET, _init)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._patches.restore()
+        super()._uninstrument(**kwargs)
         if self._handler is not None:
             # managers made before this still hold the handler: it starts nothing new and
             # still ends (and detaches) what it started

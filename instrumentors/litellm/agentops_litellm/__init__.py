@@ -8,16 +8,15 @@ import): the patches go in when the application imports it, or at once if it alr
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import wrapt
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_litellm.package import _instruments
 from agentops_litellm.version import __version__
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["LiteLLMInstrumentor", "__version__"]
 
@@ -49,26 +48,17 @@ def _when_imported(apply: Callable[[Any], None] | None) -> None:
         _on_import(sys.modules["litellm"])
 
 
-class LiteLLMInstrumentor(BaseInstrumentor):
+class LiteLLMInstrumentor(PatchingInstrumentor):
     """Instruments litellm's public entry points (see the package README for what is reached)."""
 
+    _dependencies = _instruments
     target_modules = ("litellm",)  # init() instruments when litellm is first imported
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._patches = Patches()
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         from agentops_litellm import _wrappers
 
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
-        patches = self._patches
         _when_imported(lambda litellm: _wrappers.patch(patches, tracer, litellm))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _when_imported(None)
-        self._patches.restore()
+        super()._uninstrument(**kwargs)

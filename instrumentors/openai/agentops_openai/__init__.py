@@ -12,15 +12,11 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_openai._wrappers import _RawTypes, _Target, request_wrappers, stream_manager
 from agentops_openai.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["OpenAIInstrumentor"]
 __version__ = "0.1.0"
@@ -51,20 +47,14 @@ def _sdk_types() -> tuple[tuple[type, ...], _RawTypes]:
     return azure, raw
 
 
-class OpenAIInstrumentor(BaseInstrumentor):
+class OpenAIInstrumentor(PatchingInstrumentor):
     """Instruments the openai SDK's chat completions, embeddings and Responses API."""
 
-    _patches: Patches | None = None  # BaseInstrumentor is a singleton: no per-call __init__
+    _dependencies = _instruments
     target_modules = ("openai",)  # init() instruments when openai is first imported
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         azure, raw = _sdk_types()
-        self._patches = patches = Patches()
         wrappers = request_wrappers(tracer, _Target(azure), raw)
         chat, embeddings, responses = (wrappers["chat"], wrappers["embeddings"],
                                        wrappers["responses"])
@@ -83,8 +73,3 @@ class OpenAIInstrumentor(BaseInstrumentor):
         ):
             patches.wrap(module, f"{sync_class}.stream", stream_manager)
             patches.wrap(module, f"{async_class}.stream", stream_manager)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        if self._patches is not None:
-            self._patches.restore()
-            self._patches = None

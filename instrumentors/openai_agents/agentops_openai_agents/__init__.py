@@ -30,16 +30,14 @@ spans remain. An app that calls ``set_trace_processors`` after instrumenting dro
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.trace import Tracer
 
 from agentops_openai_agents import _runner
 from agentops_openai_agents._bridge import Bridge
 from agentops_openai_agents.package import _instruments
-from agentops_otel.instrumentation import Patches
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["OpenAIAgentsInstrumentor"]
 __version__ = "0.1.0"
@@ -67,23 +65,17 @@ def _is_openai_exporter(processor: Any) -> bool:
         getattr(processor, "_exporter", None), BackendSpanExporter)
 
 
-class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIAgentsInstrumentor(PatchingInstrumentor):
     """``OpenAIAgentsInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
+    _dependencies = _instruments
     target_modules = ("agents",)  # init() instruments when the SDK is first imported
-    _patches = Patches()  # replaced per instrument(); the instrumentor is a singleton
     _bridge: Bridge | None = None
     _removed: tuple[Any, ...] = ()  # the SDK's exporting processors we took out
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(__name__, __version__,
-                                  tracer_provider=kwargs.get("tracer_provider"))
-        self._patches = Patches()
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
         for module, path, wrapper in _RUNNER:
-            self._patches.wrap(module, path, wrapper)
+            patches.wrap(module, path, wrapper)
         bridge = Bridge(tracer)
         try:
             from agents.tracing import get_trace_provider
@@ -102,7 +94,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _log.debug("agentops-otel: openai-agents tracing not bridged", exc_info=True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._patches.restore()
+        super()._uninstrument(**kwargs)
         bridge, self._bridge = self._bridge, None
         if bridge is None:
             return
