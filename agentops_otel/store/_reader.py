@@ -1,10 +1,9 @@
-"""Read API over the local store, for the CLI viewer and tests."""
+"""The SQLite store's reader (the local store), for the CLI viewer and the dashboard."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -17,96 +16,7 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    """One session with totals maintained at ingest; ``end_ns`` is ``None`` while it runs."""
-
-    id: str
-    name: str | None
-    tags: tuple[str, ...]
-    service: str | None
-    trace_id: str | None
-    start_ns: int | None
-    end_ns: int | None
-    end_state: str | None
-    end_reason: str | None
-    cost_usd: float
-    input_tokens: int
-    output_tokens: int
-    llm_calls: int
-    errors: int
-    span_count: int
-    loop_detected: bool
-    budget_exceeded: bool
-
-    @property
-    def running(self) -> bool:
-        return self.end_ns is None
-
-    @property
-    def duration_ms(self) -> float | None:
-        if self.end_ns is None or self.start_ns is None:
-            return None
-        return (self.end_ns - self.start_ns) / 1e6
-
-
-@dataclass(frozen=True)
-class SpanRow:
-    """One stored span; ``attributes`` and ``events`` are decoded from JSON."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    session_id: str | None
-    name: str
-    kind: str | None
-    agentops_kind: str | None
-    start_ns: int
-    end_ns: int | None
-    status_code: str | None
-    status_message: str | None
-    model: str | None
-    provider: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: float | None
-    cost_source: str | None
-    service: str | None
-    scope: str | None
-    attributes: dict[str, Any] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def duration_ms(self) -> float | None:
-        return None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e6
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    """LLM usage in one time bucket for one model or agent."""
-
-    bucket_ns: int
-    key: str
-    calls: int
-    errors: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    unpriced: int
-
-
-@dataclass(frozen=True)
-class RateRow:
-    """Sessions started in one time bucket, and how many went wrong in each way."""
-
-    bucket_ns: int
-    sessions: int
-    with_errors: int
-    loops: int
-    over_budget: int
-
+from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -172,6 +82,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self.location = str(path)
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Store:

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,11 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
+from agentops_otel.store._derive import LEGACY_SYSTEM, integer, is_llm, num, price
 
 _log = logging.getLogger("agentops_otel.store")
 
 DEFAULT_RETENTION_DAYS = 30.0
-_LEGACY_SYSTEM = "gen_ai.system"  # pre-1.37 provider key other instrumentors still send
 _NS_PER_DAY = 86_400 * 10**9
 # What full-text search looks in (on the span and on its events), and how much of it per span:
 # a conversation repeats its history in every call, so the first part of each is enough.
@@ -121,43 +121,8 @@ WHERE sessions.id = :id
 """
 
 
-def _pricer() -> Callable[..., Any] | None:
-    try:
-        from agentops_otel.pricing import cost_for
-    except Exception:  # noqa: BLE001 (pricing not installed / not written yet: store without cost)
-        return None
-    return cost_for
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    number = _num(value)
-    return None if number is None else int(number)
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def _is_llm(attrs: Mapping[str, Any]) -> bool:
-    """A model call to count: ours, or another vendor's that our processor did not mark as a
-    duplicate of one of ours (cost never counts twice)."""
-    if attrs.get(A.LLM_DUPLICATE):
-        return False
-    kind = attrs.get(A.SPAN_KIND)
-    if kind is not None:
-        return kind == A.KIND_LLM
-    return attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
 
 
 def _strings(value: Any, out: list[str]) -> None:
@@ -205,8 +170,6 @@ class StoreWriter:
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._pricer: Callable[..., Any] | None = None
-        self._pricer_loaded = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -260,26 +223,6 @@ class StoreWriter:
         finally:
             self._lock.release()
 
-    def _price(
-        self, attrs: Mapping[str, Any], model: str | None, provider: str | None,
-        input_tokens: int | None, output_tokens: int | None,
-    ) -> tuple[float | None, str | None]:
-        if not self._pricer_loaded:
-            self._pricer, self._pricer_loaded = _pricer(), True
-        if self._pricer is None or not model or (input_tokens is None and output_tokens is None):
-            return None, None
-        try:
-            cost = self._pricer(
-                provider, model, input_tokens=input_tokens or 0, output_tokens=output_tokens or 0,
-                cache_read_tokens=_int(attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)) or 0,
-            )
-        except Exception:  # noqa: BLE001
-            _log.debug("agentops-otel: pricing %s/%s failed", provider, model, exc_info=True)
-            return None, None
-        if cost is None:
-            return None, None
-        return float(cost.total_usd), f"store:{cost.source}"
-
     def _write_one(self, conn: sqlite3.Connection, span: ReadableSpan, now: int) -> str | None:
         """Insert one span and add it to its session's totals; its session id, or ``None``
         when it was stored already."""
@@ -288,15 +231,16 @@ class StoreWriter:
         trace_id = format(ctx.trace_id, "032x")
         parent = format(span.parent.span_id, "016x") if span.parent is not None else None
         kind = attrs.get(A.SPAN_KIND)
-        llm = _is_llm(attrs)
+        llm = is_llm(attrs)
         model = attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL)
-        provider = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(_LEGACY_SYSTEM)
-        input_tokens = _int(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS))
-        output_tokens = _int(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS))
-        cost = _num(attrs.get(A.COST_USD))
+        provider = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(LEGACY_SYSTEM)
+        input_tokens = integer(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS))
+        output_tokens = integer(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS))
+        cost = num(attrs.get(A.COST_USD))
         source = attrs.get(A.COST_SOURCE) if cost is not None else None
         if cost is None and llm:
-            cost, source = self._price(attrs, model, provider, input_tokens, output_tokens)
+            cost, source = price(provider, model, input_tokens, output_tokens,
+                                 integer(attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)))
         session_id = attrs.get(A.SESSION_ID)
         # Spans outside any agentops session are grouped by trace, named after the root span.
         implicit = session_id is None

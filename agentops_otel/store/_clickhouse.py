@@ -1,0 +1,641 @@
+"""The dashboard's read-only store over ClickHouse: the ``otel_traces`` table that the
+OpenTelemetry Collector's ``clickhouseexporter`` writes (Map mode, JSON mode, older variants;
+found with ``DESC TABLE``), read through clickhouse-connect (the ``clickhouse`` extra).
+
+Nothing is written here. Sessions are computed from spans at read time, windowed in time, or read
+from the optional sessions view (:func:`views_ddl`) when the team has applied it. Calls that
+arrived without a price are priced here, as the local store prices them at ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from agentops_otel import _attributes as A
+from agentops_otel.store._db import HOUR_NS, StoreError
+from agentops_otel.store._derive import LEGACY_SYSTEM, price
+from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow
+from agentops_otel.store._writer import SEARCHED_KEYS
+
+SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
+DEFAULT_DATABASE = "default"
+DEFAULT_TABLE = "otel_traces"
+VIEW_SUFFIX = "_agentops_sessions"
+# A session's spans are taken to start within this long of the session: windowed queries read
+# this much before (and after) their window, so a session cut by a window edge still adds up.
+SESSION_SPAN_NS = 86_400 * 10**9
+# The sessions page looks back over these windows in turn until its page is full.
+_WINDOWS_NS = (*(days * 86_400 * 10**9 for days in (1, 7, 30, 365)), None)
+
+# Attribute values arrive as strings in Map mode; these are turned back into their types.
+_INT_KEYS = frozenset({
+    A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_REQUEST_MAX_TOKENS,
+    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    A.GEN_AI_REQUEST_SEED, A.GEN_AI_REQUEST_CHOICE_COUNT, A.GEN_AI_REQUEST_TOP_K,
+    A.TOTAL_INPUT_TOKENS, A.TOTAL_OUTPUT_TOKENS, A.LLM_CALLS, A.ERRORS, A.LOOP_COUNT,
+    A.SERVER_PORT, A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+})
+_FLOAT_KEYS = frozenset({
+    A.COST_USD, A.COST_INPUT_USD, A.COST_OUTPUT_USD, A.TOTAL_COST_USD, A.BUDGET_LIMIT_USD,
+    A.GEN_AI_REQUEST_TEMPERATURE, A.GEN_AI_REQUEST_TOP_P, A.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    A.GEN_AI_REQUEST_PRESENCE_PENALTY, A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+})
+_BOOL_KEYS = frozenset({
+    A.LOOP_DETECTED, A.BUDGET_EXCEEDED, A.LLM_DUPLICATE, A.COST_UNKNOWN_MODEL,
+    A.GEN_AI_REQUEST_STREAM, A.STREAM_ABANDONED, A.GUARDRAIL_TRIGGERED,
+})
+_LIST_KEYS = frozenset({
+    A.SESSION_TAGS, A.GEN_AI_RESPONSE_FINISH_REASONS, A.GEN_AI_REQUEST_STOP_SEQUENCES,
+    A.GEN_AI_REQUEST_ENCODING_FORMATS,
+})
+_SCOPE_KEYS = ("otel.scope.name", "otel.scope.version")
+_REQUIRED = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind",
+             "ServiceName", "SpanAttributes", "Duration", "StatusCode", "StatusMessage")
+
+
+def is_clickhouse(location: str | None) -> bool:
+    """Whether ``--store`` names ClickHouse (a URL) rather than a local store file."""
+    return bool(location) and urlsplit(str(location)).scheme.lower() in SCHEMES
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the table is: the client DSN (no database, no table), the database and table."""
+
+    dsn: str
+    database: str
+    table: str
+
+    @classmethod
+    def parse(cls, url: str, database: str | None = None, table: str | None = None) -> Location:
+        """``clickhouse://user:pw@host:8123/db?table=t``, ``http(s)://host:8123`` (``database``
+        and ``table`` given, or as query parameters) or ``chdb:///path`` / ``chdb://memory``."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        path = parts.path
+        if parts.scheme == "chdb" and parts.netloc in ("", "localhost"):
+            path_db = None  # chdb:///abs/path: the path is the engine's directory
+        else:
+            path_db, path = path.strip("/").split("/")[0] or None, ""
+        database = database or query.pop("database", None) or path_db or DEFAULT_DATABASE
+        table = table or query.pop("table", None) or DEFAULT_TABLE
+        query.pop("database", None)
+        query.pop("table", None)
+        dsn = urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+        return cls(dsn, database, table)
+
+    @property
+    def shown(self) -> str:
+        """The location for people: the URL without its password."""
+        parts = urlsplit(self.dsn)
+        netloc = re.sub(r":[^@/]*@", ":***@", parts.netloc)
+        return (urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+                + f" {self.database}.{self.table}")
+
+
+def _quote_name(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _Schema:
+    """SQL for reading attributes out of the table as ``DESC TABLE`` found it."""
+
+    def __init__(self, columns: dict[str, str]) -> None:
+        missing = [c for c in _REQUIRED if c not in columns]
+        attrs = columns.get("SpanAttributes", "")
+        if missing or not attrs.startswith(("Map(", "JSON", "Object(")):
+            raise StoreError("not a table written by the OpenTelemetry Collector's ClickHouse "
+                             f"exporter (missing or unknown: {', '.join(missing) or attrs})")
+        self.json = not attrs.startswith("Map(")
+        # older exporters put the scope into the span's attributes
+        self.scope_in_attrs = "ScopeName" not in columns
+        self.scope = self.s(_SCOPE_KEYS[0]) if self.scope_in_attrs else "ScopeName"
+        self.events = "Events.Attributes" in columns
+
+    def s(self, key: str, column: str = "SpanAttributes") -> str:
+        """The attribute as a string ('' when absent); values of JSON mode are typed."""
+        if self.json:
+            return f"ifNull(toString({column}.{_quote_name(key)}), '')"
+        return f"{column}[{_literal(key)}]"
+
+    def list_json(self, key: str) -> str:
+        """A list attribute as JSON text ('' when absent)."""
+        if self.json:
+            path = f"SpanAttributes.{_quote_name(key)}"
+            return f"if({path} IS NULL, '', toJSONString({path}))"
+        return self.s(key)
+
+    def all_attrs(self, column: str) -> str:
+        return f"toJSONString({column})" if self.json else column
+
+    def attributes(self, raw: Any) -> dict[str, Any]:
+        """A row's attribute column as the dict the local store keeps."""
+        if self.json:
+            found: dict[str, Any] = {}
+            _flatten(json.loads(raw, object_pairs_hook=_Pairs), "", found)
+        else:
+            found = {key: _typed(key, value) for key, value in raw.items()}
+        if self.scope_in_attrs:
+            for key in _SCOPE_KEYS:
+                found.pop(key, None)
+        return found
+
+
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs: JSON mode may repeat a key (``a`` as a value
+    and ``a`` as the parent of ``a.b``)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, _Pairs):
+        for key, item in value:
+            _flatten(item, f"{prefix}{key}.", out)
+    else:
+        out[prefix[:-1]] = _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Pairs):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _typed(key: str, value: str) -> Any:
+    try:
+        if key in _INT_KEYS:
+            return int(float(value))
+        if key in _FLOAT_KEYS:
+            return float(value)
+        if key in _LIST_KEYS:
+            return json.loads(value)
+    except ValueError:
+        return value
+    if key in _BOOL_KEYS:
+        return value == "true"
+    return value
+
+
+def _status(value: str) -> str:
+    return value.upper().removeprefix("STATUS_CODE_")
+
+
+def _kind(value: str) -> str:
+    return value.upper().removeprefix("SPAN_KIND_")
+
+
+def _ns(since: datetime | float) -> int:
+    seconds = since.timestamp() if isinstance(since, datetime) else float(since)
+    return int(seconds * 1e9)
+
+
+class _Sql:
+    """The per-span expressions and the per-session aggregates, written once for the schema and
+    shared by the spans query, the sessions view's definition and the view's reader."""
+
+    def __init__(self, schema: _Schema) -> None:
+        s = schema.s
+        self.sid = f"if({s(A.SESSION_ID)} != '', {s(A.SESSION_ID)}, TraceId)"
+        kind = s(A.SPAN_KIND)
+        ops = ", ".join(_literal(op) for op in sorted(A.INFERENCE_OPERATIONS))
+        self.llm = (f"({s(A.LLM_DUPLICATE)} NOT IN ('true', '1') AND if({kind} != '', "
+                    f"{kind} = '{A.KIND_LLM}', {s(A.GEN_AI_OPERATION_NAME)} IN ({ops})))")
+        self.kind = f"if({kind} != '', {kind}, if({self.llm}, '{A.KIND_LLM}', ''))"
+        self.model = (f"if({s(A.GEN_AI_RESPONSE_MODEL)} != '', {s(A.GEN_AI_RESPONSE_MODEL)}, "
+                      f"{s(A.GEN_AI_REQUEST_MODEL)})")
+        self.provider = (f"if({s(A.GEN_AI_PROVIDER_NAME)} != '', {s(A.GEN_AI_PROVIDER_NAME)}, "
+                         f"{s(LEGACY_SYSTEM)})")
+        self.cost = f"toFloat64OrNull({s(A.COST_USD)})"
+        self.input = self._int(s(A.GEN_AI_USAGE_INPUT_TOKENS))
+        self.output = self._int(s(A.GEN_AI_USAGE_OUTPUT_TOKENS))
+        self.cache = self._int(s(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
+        self.start = "toUnixTimestamp64Nano(Timestamp)"
+        self.end = f"({self.start} + toInt64(Duration))"
+        self.error = "upper(StatusCode) IN ('ERROR', 'STATUS_CODE_ERROR')"
+        implicit_root = f"({s(A.SESSION_ID)} = '' AND ParentSpanId = '')"
+        root = f"({kind} = '{A.KIND_SESSION}' OR {implicit_root})"
+        session = f"{kind} = '{A.KIND_SESSION}'"
+        llm = self.llm
+        unpriced_key = (f"concat({self.provider}, '\\x1f', {self.model}, '\\x1f', "
+                        f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))")
+        unpriced = f"{llm} AND ({self.cost}) IS NULL"
+
+        def roll(key: str) -> str:
+            return f"if({session}, toFloat64OrZero({s(key)}), 0)"
+
+        # (column, aggregate, per-span expression): the same aggregate merges the view's rows
+        self.parts: tuple[tuple[str, str, str, str], ...] = (
+            ("Start", "min", "Timestamp", "DateTime64(9)"),
+            ("NameAttr", "max", s(A.SESSION_NAME), "String"),
+            ("RootName", "max", f"if({implicit_root}, SpanName, '')", "String"),
+            ("Tags", "max", schema.list_json(A.SESSION_TAGS), "String"),
+            ("Service", "max", "ServiceName", "String"),
+            ("Trace", "min", "TraceId", "String"),
+            ("Ended", "max", f"toUInt8({root})", "UInt8"),
+            ("EndNs", "max", f"if({root}, {self.end}, 0)", "Int64"),
+            ("EndState", "max", f"if({root}, {s(A.SESSION_END_STATE)}, '')", "String"),
+            ("EndReason", "max", f"if({root}, {s(A.SESSION_END_REASON)}, '')", "String"),
+            ("KnownCost", "sum", f"if({llm}, ifNull({self.cost}, 0), 0)", "Float64"),
+            ("InTokens", "sum", f"if({llm}, ifNull({self.input}, 0), 0)", "Int64"),
+            ("OutTokens", "sum", f"if({llm}, ifNull({self.output}, 0), 0)", "Int64"),
+            ("Calls", "sum", f"toUInt64({llm})", "UInt64"),
+            ("Errors", "sum", f"toUInt64({self.error})", "UInt64"),
+            ("Spans", "sum", "toUInt64(1)", "UInt64"),
+            ("RollCost", "max", roll(A.TOTAL_COST_USD), "Float64"),
+            ("RollIn", "max", roll(A.TOTAL_INPUT_TOKENS), "Float64"),
+            ("RollOut", "max", roll(A.TOTAL_OUTPUT_TOKENS), "Float64"),
+            ("RollCalls", "max", roll(A.LLM_CALLS), "Float64"),
+            ("RollErrors", "max", roll(A.ERRORS), "Float64"),
+            ("Loop", "max", f"toUInt8({s(A.LOOP_DETECTED)} IN ('true', '1'))", "UInt8"),
+            ("Budget", "max", f"toUInt8({s(A.BUDGET_EXCEEDED)} IN ('true', '1'))", "UInt8"),
+            ("Unpriced", "sumMap",
+             f"tuple(if({unpriced}, [{unpriced_key}], []), "
+             f"if({unpriced}, [toUInt64(ifNull({self.input}, 0))], []), "
+             f"if({unpriced}, [toUInt64(ifNull({self.output}, 0))], []), "
+             f"if({unpriced}, [toUInt64(ifNull({self.cache}, 0))], []))",
+             "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64))"),
+            ("Models", "groupUniqArrayArray", f"if({llm}, [{self.model}], [])", "Array(String)"),
+            ("Agents", "groupUniqArrayArray",
+             f"if({s(A.AGENT_NAME)} != '', [{s(A.AGENT_NAME)}], [])", "Array(String)"),
+        )
+        texts = [s(key) for key in SEARCHED_KEYS]
+        if schema.events:
+            for key in SEARCHED_KEYS:
+                texts.append("arrayStringConcat(arrayMap(e -> "
+                             f"{schema.s(key, 'e')}, Events.Attributes), '\\n')")
+        self.text = f"concatWithSeparator('\\n', {', '.join(texts)})"
+
+    @staticmethod
+    def _int(text: str) -> str:
+        return f"toInt64OrNull(splitByChar('.', {text})[1])"
+
+    def over_spans(self) -> str:
+        return ", ".join(f"{fn}({expr}) AS {col}" for col, fn, expr, _ in self.parts)
+
+    def over_view(self) -> str:
+        return ", ".join(f"{fn}({col}) AS {col}" for col, fn, _, _ in self.parts)
+
+
+class ClickHouseStore:
+    """:class:`~agentops_otel.store.StoreReader` over a ClickHouse traces table. One instance
+    serves every request of the dashboard (the client is shared; queries are independent)."""
+
+    def __init__(self, client: Any, where: Location) -> None:
+        self._client = client
+        self.where = where
+        self.location = where.shown
+        self.table = f"{_quote_name(where.database)}.{_quote_name(where.table)}"
+        self.view = f"{_quote_name(where.database)}.{_quote_name(where.table + VIEW_SUFFIX)}"
+        try:
+            described = self._query(f"DESC TABLE {self.table}")
+        except StoreError as exc:
+            raise StoreError(f"cannot read {self.location}: {exc}") from None
+        self.schema = _Schema({row[0]: row[1] for row in described})
+        self.sql = _Sql(self.schema)
+        self.has_view = self._query(f"EXISTS TABLE {self.view}")[0][0] == 1
+
+    @classmethod
+    def open(cls, url: str, database: str | None = None, table: str | None = None
+             ) -> ClickHouseStore:
+        """Connect to the table at ``url``; :class:`StoreError` when it cannot be read."""
+        where = Location.parse(url, database, table)
+        try:
+            import clickhouse_connect
+        except ImportError:
+            raise StoreError("reading ClickHouse needs the clickhouse extra: "
+                             "pip install 'agentops-otel-distro[clickhouse]'") from None
+        try:
+            client = clickhouse_connect.get_client(dsn=where.dsn, autogenerate_session_id=False)
+        except Exception as exc:  # noqa: BLE001 (every driver error becomes one message)
+            raise StoreError(f"cannot connect to {where.shown}: {exc}") from None
+        return cls(client, where)
+
+    def close(self) -> None:
+        """Nothing to release per request: the shared client lives as long as the process."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return self._client.query(sql, parameters=params or {}).result_rows
+        except Exception as exc:  # noqa: BLE001 (driver and server errors alike)
+            raise StoreError(f"ClickHouse query failed: {str(exc).splitlines()[0]}") from None
+
+    def command(self, sql: str) -> None:
+        """Run one DDL or INSERT statement (``agentops-otel clickhouse views --apply``)."""
+        try:
+            self._client.command(sql)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"ClickHouse statement failed: {str(exc).splitlines()[0]}") from None
+
+    # --- sessions -------------------------------------------------------------------------
+    def _aggregate(self, having: list[str], params: dict[str, Any], lo: int | None,
+                   hi: int | None, limit: int | None, search: str | None = None,
+                   one: bool = False) -> list[SessionRow]:
+        """Sessions that started in ``[lo, hi)``, newest first, from the view when there is one
+        (and no search), else grouped over the spans around that window."""
+        params = dict(params)
+        if lo is not None:
+            params["lo"] = lo
+            having = [*having, "toUnixTimestamp64Nano(Start) >= {lo:Int64}"]
+        if hi is not None:
+            params["hi"] = hi
+            having = [*having, "toUnixTimestamp64Nano(Start) < {hi:Int64}"]
+        if self.has_view and search is None:
+            inner = ["1"]
+            if lo is not None:
+                inner.append("Start >= fromUnixTimestamp64Nano({lo:Int64})")
+            if hi is not None:
+                inner.append("Start < fromUnixTimestamp64Nano({hi:Int64})")
+            if one:
+                inner.append("SessionId = {sid:String}")
+            source = (f"SELECT SessionId, {self.sql.over_view()} FROM {self.view} WHERE "
+                      f"SessionId IN (SELECT SessionId FROM {self.view} WHERE "
+                      f"{' AND '.join(inner)}) GROUP BY SessionId")
+        else:
+            scan = ["1"]
+            if lo is not None:
+                scan.append(f"Timestamp >= fromUnixTimestamp64Nano({lo - SESSION_SPAN_NS})")
+            if hi is not None:
+                scan.append(f"Timestamp < fromUnixTimestamp64Nano({hi + SESSION_SPAN_NS})")
+            if one:
+                scan.append(self._of_session())
+            extra = f", countIf({search}) AS Found" if search else ""
+            if search:
+                having = [*having, "Found > 0"]
+            source = (f"SELECT {self.sql.sid} AS SessionId, {self.sql.over_spans()}{extra} "
+                      f"FROM {self.table} WHERE {' AND '.join(scan)} GROUP BY SessionId")
+        columns = ", ".join(["SessionId", "toUnixTimestamp64Nano(Start)",
+                             *(col for col, _, _, _ in self.sql.parts[1:])])
+        sql = (f"SELECT {columns} FROM ({source}) WHERE {' AND '.join(having) or '1'} "
+               "ORDER BY Start DESC, SessionId DESC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_session_row(row) for row in self._query(sql, params)]
+
+    def list_sessions(
+        self,
+        limit: int = 50,
+        tag: str | None = None,
+        end_state: str | None = None,
+        since: datetime | float | None = None,
+        *,
+        until: datetime | float | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        min_cost: float | None = None,
+        before: tuple[int, str] | None = None,
+        q: str | None = None,
+    ) -> list[SessionRow]:
+        """Newest sessions first, as :meth:`Store.list_sessions
+        <agentops_otel.store.Store.list_sessions>`. Looks back one day, then a week, a month, a
+        year and all time, until the page is full."""
+        having: list[str] = []
+        params: dict[str, Any] = {}
+        if tag is not None:
+            having.append("has(JSONExtract(Tags, 'Array(String)'), {tag:String})")
+            params["tag"] = tag
+        if end_state == "running":
+            having.append("Ended = 0")
+        elif end_state is not None:
+            having.append("Ended = 1 AND lower(EndState) = lower({state:String})")
+            params["state"] = end_state
+        if model is not None:
+            having.append("has(Models, {model:String})")
+            params["model"] = model
+        if agent is not None:
+            having.append("has(Agents, {agent:String})")
+            params["agent"] = agent
+        if min_cost is not None:  # sure by stored cost, or maybe once unpriced calls are priced
+            having.append("(greatest(KnownCost, RollCost) >= {min_cost:Float64} "
+                          "OR length(Unpriced.1) > 0)")
+            params["min_cost"] = min_cost
+        if before is not None:
+            having.append("(toUnixTimestamp64Nano(Start), SessionId) < "
+                          "({b_start:Int64}, {b_id:String})")
+            params.update(b_start=before[0], b_id=before[1])
+        search = self._search(q, params) if q is not None and q.strip() else None
+        floor = _ns(since) if since is not None else None
+        top = _ns(until) if until is not None else None
+        if before is not None:
+            top = before[0] + 1 if top is None else min(top, before[0] + 1)
+        found: list[SessionRow] = []
+        for window in _WINDOWS_NS:
+            edge = top if top is not None else _now_ns()
+            lo = None if window is None else edge - window
+            if floor is not None and (lo is None or lo < floor):
+                lo = floor
+            rows = self._aggregate(having, params, lo, top, None if min_cost else limit,
+                                   search)
+            found = [r for r in rows if min_cost is None or r.cost_usd >= min_cost][:limit]
+            if len(found) >= limit or lo is None or lo == floor:
+                break
+        return found
+
+    def _search(self, q: str, params: dict[str, Any]) -> str:
+        """Every word of ``q`` a case-insensitive substring of one span's prompts, completions
+        or tool payloads (bound as parameters: the text is never SQL)."""
+        conditions = []
+        for i, word in enumerate(q.split()):
+            params[f"w{i}"] = word
+            conditions.append(f"positionCaseInsensitiveUTF8(Text, {{w{i}:String}}) > 0")
+        return f"({' AND '.join(conditions)})".replace("Text", self.sql.text)
+
+    def change_marker(self, session_id: str | None = None) -> int:
+        """The number of stored spans (of one session): it moves when spans arrive."""
+        if session_id is None:
+            return int(self._query(f"SELECT count() FROM {self.table}")[0][0])
+        rows = self._query(f"SELECT count() FROM {self.table} WHERE {self._of_session()}",
+                           {"sid": session_id})
+        return int(rows[0][0])
+
+    def _of_session(self) -> str:
+        """Rows of the session ``{sid}``: by attribute, or by trace for implicit sessions
+        (both indexed by the exporter's bloom filters)."""
+        s = self.schema.s
+        return (f"({s(A.SESSION_ID)} = {{sid:String}} OR "
+                f"(TraceId = {{sid:String}} AND {s(A.SESSION_ID)} = ''))")
+
+    def resolve_session(self, prefix: str) -> str:
+        """Full session id from a unique prefix; :class:`StoreError` if none or several match."""
+        prefix = prefix.strip()
+        if not prefix:
+            raise StoreError("empty session id")
+        if self.has_view:
+            sql = (f"SELECT DISTINCT SessionId FROM {self.view} WHERE "
+                   "startsWith(SessionId, {p:String}) ORDER BY SessionId LIMIT 6")
+        else:
+            sql = (f"SELECT DISTINCT {self.sql.sid} AS s FROM {self.table} WHERE "
+                   "startsWith(s, {p:String}) ORDER BY s LIMIT 6")
+        ids = [r[0] for r in self._query(sql, {"p": prefix})]
+        if prefix in ids:
+            return prefix
+        if not ids:
+            raise StoreError(f"no session matches {prefix!r}")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise StoreError(f"session id {prefix!r} is ambiguous: {shown}")
+        return ids[0]
+
+    def get_session(self, session_id: str) -> SessionRow | None:
+        rows = self._aggregate(["SessionId = {sid:String}"], {"sid": session_id}, None, None,
+                               1, one=True)
+        return rows[0] if rows else None
+
+    def _spans(self, where: str, params: dict[str, Any]) -> list[SpanRow]:
+        sql, schema = self.sql, self.schema
+        events = ("arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, "
+                  + ("arrayMap(a -> toJSONString(a), Events.Attributes)" if schema.json
+                     else "Events.Attributes")) if schema.events else "[], [], []"
+        rows = self._query(
+            f"SELECT TraceId, SpanId, ParentSpanId, {sql.sid}, SpanName, SpanKind, {sql.kind}, "
+            f"{sql.start}, {sql.end}, StatusCode, StatusMessage, {sql.model}, {sql.provider}, "
+            f"{sql.input}, {sql.output}, {sql.cost}, {schema.s(A.COST_SOURCE)}, ServiceName, "
+            f"{schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, {sql.cache} "
+            f"FROM {self.table} WHERE {where} ORDER BY Timestamp, SpanId", params)
+        return [self._span_row(row) for row in rows]
+
+    def _span_row(self, row: tuple[Any, ...]) -> SpanRow:
+        (trace, span, parent, sid, name, kind, akind, start, end, status, message, model,
+         provider, inp, out, cost, source, service, scope, attrs, ev_times, ev_names, ev_attrs,
+         cache) = row
+        source = source or None
+        if cost is None:
+            source = None
+            if akind == A.KIND_LLM:
+                cost, source = price(provider, model, inp, out, cache)
+        events = [{"name": n, "time_ns": t, "attributes": self._attrs(a)}
+                  for t, n, a in zip(ev_times, ev_names, ev_attrs, strict=False)]
+        return SpanRow(trace, span, parent or None, sid, name, _kind(kind), akind or None,
+                       start, end, _status(status), message or None, model or None,
+                       provider or None, inp, out, cost, source, service or None, scope or None,
+                       self._attrs(attrs), events)
+
+    def _attrs(self, raw: Any) -> dict[str, Any]:
+        return self.schema.attributes(raw)
+
+    def session_spans(self, session_id: str) -> list[SpanRow]:
+        """Every span of the session, in start order."""
+        return self._spans(self._of_session(), {"sid": session_id})
+
+    def get_span(self, session_id: str, span_id: str) -> SpanRow | None:
+        found = self._spans(f"{self._of_session()} AND SpanId = {{span:String}}",
+                            {"sid": session_id, "span": span_id})
+        return found[0] if found else None
+
+    # --- overview -------------------------------------------------------------------------
+    def usage_over_time(
+        self, since: datetime | float, bucket_seconds: int, by: str
+    ) -> list[UsageRow]:
+        """LLM calls, tokens and cost per time bucket (whole hours, counted from the start of
+        ``since``'s hour) and per ``by`` (``"model"`` or ``"agent"``); calls without a price
+        are priced here, and counted in ``unpriced`` when there is none."""
+        from agentops_otel.store._db import NO_AGENT, NO_MODEL
+
+        sql, s = self.sql, self.schema.s
+        width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
+        key = (f"if({sql.model} != '', {sql.model}, {_literal(NO_MODEL)})" if by == "model"
+               else f"if({s(A.AGENT_NAME)} != '', {s(A.AGENT_NAME)}, {_literal(NO_AGENT)})")
+        rows = self._query(
+            f"SELECT intDiv({sql.start}, {width}) * {width} AS bucket, {key} AS key, "
+            f"{sql.provider}, {sql.model}, ({sql.cost}) IS NULL AS unpriced, "
+            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
+            f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
+            f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cost}, 0)) FROM {self.table} "
+            f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
+            "GROUP BY ALL ORDER BY bucket, key",
+            {"since": _ns(since) // HOUR_NS * HOUR_NS})
+        totals: dict[tuple[int, str], list[Any]] = {}
+        for (bucket, name, provider, model, unpriced, has_tokens, calls, errors, inp, out,
+             cache, cost) in rows:
+            row = totals.setdefault((bucket, name), [0, 0, 0, 0, 0.0, 0])
+            row[0] += calls
+            row[1] += errors
+            row[2] += inp
+            row[3] += out
+            if unpriced:
+                priced = price(provider, model, inp, out, cache)[0] if has_tokens else None
+                if priced is None:
+                    row[5] += calls
+                else:
+                    row[4] += priced
+            else:
+                row[4] += cost
+        return [UsageRow(bucket, name, *values) for (bucket, name), values in totals.items()]
+
+    def session_rates(self, since: datetime | float, bucket_seconds: int) -> list[RateRow]:
+        """Sessions per time bucket with how many had errors, loops or a blown budget."""
+        width = int(bucket_seconds * 1e9)
+        buckets: dict[int, list[int]] = {}
+        for row in self._aggregate([], {}, _ns(since), None, None):
+            counts = buckets.setdefault((row.start_ns or 0) // width * width, [0, 0, 0, 0])
+            counts[0] += 1
+            counts[1] += row.errors > 0
+            counts[2] += row.loop_detected
+            counts[3] += row.budget_exceeded
+        return [RateRow(bucket, *buckets[bucket]) for bucket in sorted(buckets)]
+
+
+def _now_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+def _session_row(row: Sequence[Any]) -> SessionRow:
+    (sid, start, name_attr, root_name, tags, service, trace, ended, end_ns, end_state,
+     end_reason, known_cost, inp, out, calls, errors, spans, roll_cost, roll_in, roll_out,
+     roll_calls, roll_errors, loop, budget, unpriced, _models, _agents) = row
+    cost = known_cost
+    for key, in_tokens, out_tokens, cache in zip(*unpriced, strict=False):
+        provider, model, has_tokens = key.split("\x1f")
+        if has_tokens == "true":
+            cost += price(provider, model, in_tokens, out_tokens, cache)[0] or 0.0
+    return SessionRow(
+        id=sid, name=name_attr or root_name or None,
+        tags=tuple(json.loads(tags)) if tags else (), service=service or None,
+        trace_id=trace or None, start_ns=start, end_ns=end_ns if ended else None,
+        end_state=(end_state or None) if ended else None,
+        end_reason=(end_reason or None) if ended else None,
+        cost_usd=max(cost, roll_cost), input_tokens=int(max(inp, roll_in)),
+        output_tokens=int(max(out, roll_out)), llm_calls=int(max(calls, roll_calls)),
+        errors=int(max(errors, roll_errors)), span_count=int(spans),
+        loop_detected=bool(loop), budget_exceeded=bool(budget))
+
+
+def views_ddl(store: ClickHouseStore, cluster: str | None = None) -> Iterator[str]:
+    """The optional sessions view: an AggregatingMergeTree table of per-session partial totals
+    filled by a materialized view on every insert into the traces table, then a backfill of the
+    spans already there. ``cluster`` adds ``ON CLUSTER`` and a replicated engine."""
+    on = f" ON CLUSTER {_quote_name(cluster)}" if cluster else ""
+    engine = "ReplicatedAggregatingMergeTree" if cluster else "AggregatingMergeTree"
+    columns = ",\n    ".join(f"{col} SimpleAggregateFunction({fn}, {typ})"
+                             for col, fn, _, typ in store.sql.parts)
+    select = (f"SELECT {store.sql.sid} AS SessionId, {store.sql.over_spans()} "
+              f"FROM {store.table}")
+    mv = f"{store.where.database}.{store.where.table}{VIEW_SUFFIX}_mv"
+    mv_name = ".".join(_quote_name(p) for p in mv.split(".", 1))
+    yield (f"CREATE TABLE IF NOT EXISTS {store.view}{on} (\n    SessionId String,\n    "
+           f"{columns}\n) ENGINE = {engine}\nORDER BY SessionId")
+    yield (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {mv_name}{on} TO {store.view} AS\n"
+           f"{select}\nGROUP BY SessionId")
+    yield f"INSERT INTO {store.view}\n{select}\nGROUP BY SessionId"
