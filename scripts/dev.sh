@@ -23,7 +23,7 @@ main_env() {
     if [ ! -x .venv/bin/python ]; then
         uv venv --quiet --python 3.11 .venv
     fi
-    uv pip install --quiet --python .venv/bin/python -e ".[dev,cli,grpc]" \
+    uv pip install --quiet --python .venv/bin/python -e ".[dev,dev-clickhouse,cli,grpc]" \
         -e instrumentors/openai -e instrumentors/anthropic "openai>=3" anthropic
 }
 

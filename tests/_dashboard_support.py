@@ -166,7 +166,8 @@ def run_demo(home: Path) -> dict[str, Any]:
 def json_span(trace: str, span_id: int, name: str, attrs: dict[str, Any],
               parent: int | None = None, start_ns: int | None = None,
               end_ns: int | None = None) -> dict[str, Any]:
-    """One OTLP/JSON span (string, int and float attributes) as another language sends it."""
+    """One OTLP/JSON span (string, int, float, bool and list attributes) as another language
+    sends it."""
     def value(v: Any) -> dict[str, Any]:
         if isinstance(v, bool):
             return {"boolValue": v}
@@ -174,6 +175,8 @@ def json_span(trace: str, span_id: int, name: str, attrs: dict[str, Any],
             return {"intValue": str(v)}
         if isinstance(v, float):
             return {"doubleValue": v}
+        if isinstance(v, (list, tuple)):
+            return {"arrayValue": {"values": [value(item) for item in v]}}
         return {"stringValue": str(v)}
 
     start = start_ns if start_ns is not None else time.time_ns()

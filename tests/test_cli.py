@@ -368,7 +368,7 @@ def test_missing_corrupt_and_empty_stores_fail_cleanly(tmp_path):
 
     connect(tmp_path / "empty" / "traces.db", create=True).close()
     for args in (["sessions"], ["show"], ["replay"]):
-        failed(cli(*args, home=tmp_path / "empty"), "no sessions in the local store")
+        failed(cli(*args, home=tmp_path / "empty"), "no sessions in the store at")
 
 
 def test_unknown_and_ambiguous_session_ids(batch):

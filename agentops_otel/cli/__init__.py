@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agentops_otel.store import SessionRow, SpanRow, Store
+    from agentops_otel.store import SessionRow, SpanRow, StoreReader
 
 PROG = "agentops-otel"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -61,9 +61,16 @@ def _since(text: str) -> datetime:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--store", metavar="PATH",
+        "--store", metavar="PATH|URL",
         help="the store file or its directory (default: $AGENTOPS_OTEL_HOME, else the "
-             "per-user data directory)")
+             "per-user data directory), or ClickHouse written by an OpenTelemetry Collector: "
+             "clickhouse://user:password@host:8123/DATABASE?table=TABLE or http(s)://host:8123")
+    common.add_argument("--clickhouse-database", metavar="NAME",
+                        help="with a ClickHouse --store: the database (default: from the URL, "
+                             "else 'default')")
+    common.add_argument("--clickhouse-table", metavar="NAME",
+                        help="with a ClickHouse --store: the traces table (default: from the "
+                             "URL, else 'otel_traces')")
     parser = argparse.ArgumentParser(
         prog=PROG, description="Observability for AI agents: sessions, agents, LLM calls "
                                "and costs from the local store.")
@@ -124,6 +131,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default=os.environ.get("AGENTOPS_OTEL_TOKEN"),
                        help="require this bearer token for ingest and pages (default: "
                             "$AGENTOPS_OTEL_TOKEN; none)")
+    clickhouse = commands.add_parser(
+        "clickhouse", help="optional ClickHouse schema for the dashboard",
+        description="Optional DDL a team applies to the ClickHouse that its Collector writes.")
+    ch_commands = clickhouse.add_subparsers(dest="clickhouse_command", metavar="COMMAND",
+                                            required=True)
+    views = ch_commands.add_parser(
+        "views", parents=[common],
+        help="print (or apply) the sessions materialized view the dashboard uses when present",
+        description="Print the sessions view's DDL: an AggregatingMergeTree table filled by a "
+                    "materialized view on every insert, and a backfill of the spans already "
+                    "stored. The dashboard reads it when it exists and groups spans otherwise.")
+    views.add_argument("--apply", action="store_true",
+                       help="run the statements instead of printing them")
+    views.add_argument("--cluster", metavar="NAME",
+                       help="create on every node: ON CLUSTER NAME, replicated engine")
     return parser
 
 
@@ -136,13 +158,14 @@ def _console() -> Console:
     return Console()
 
 
-def _open_store(path: str | None) -> Store:
-    from agentops_otel.store import Store
+def _open_store(args: argparse.Namespace) -> StoreReader:
+    from agentops_otel.store import open_reader
 
-    return Store.open(path)
+    return open_reader(args.store, database=args.clickhouse_database,
+                       table=args.clickhouse_table)
 
 
-def _load(store: Store, prefix: str | None) -> tuple[SessionRow, list[SpanRow]]:
+def _load(store: StoreReader, prefix: str | None) -> tuple[SessionRow, list[SpanRow]]:
     """The session a prefix names (the newest when ``None``) and its spans."""
     if prefix is None:
         latest = store.list_sessions(limit=1)
@@ -156,8 +179,8 @@ def _load(store: Store, prefix: str | None) -> tuple[SessionRow, list[SpanRow]]:
     return session, store.session_spans(session.id)
 
 
-def _empty_message(store: Store) -> str:
-    return (f"no sessions in the local store at {store.path}; record one with "
+def _empty_message(store: StoreReader) -> str:
+    return (f"no sessions in the store at {store.location}; record one with "
             f"agentops_otel.init() in your app, or run `{PROG} demo`")
 
 
@@ -178,7 +201,7 @@ def _session_json(s: SessionRow) -> dict[str, Any]:
 # --- commands ------------------------------------------------------------------------------------
 def _cmd_sessions(args: argparse.Namespace) -> None:
     console = None if args.json else _console()
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         rows = store.list_sessions(limit=args.limit, tag=args.tag, end_state=args.state,
                                    since=args.since)
         filtered = args.tag or args.state or args.since
@@ -198,7 +221,7 @@ def _cmd_sessions(args: argparse.Namespace) -> None:
 
 def _cmd_show(args: argparse.Namespace) -> None:
     console = _console()
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         session, spans = _load(store, args.session)
     from agentops_otel.cli._render import session_view
 
@@ -207,7 +230,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
 
 def _cmd_replay(args: argparse.Namespace) -> None:
     console = _console()
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         session, spans = _load(store, args.session)
     from agentops_otel.cli import _replay
     from agentops_otel.cli._model import replay_steps
@@ -224,7 +247,7 @@ def _cmd_replay(args: argparse.Namespace) -> None:
 def _cmd_export(args: argparse.Namespace) -> None:
     from agentops_otel.cli._otlp_json import export_request
 
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         _, spans = _load(store, args.session)
     text = json.dumps(export_request(spans), indent=2)
     if args.output:
@@ -239,6 +262,10 @@ def _cmd_export(args: argparse.Namespace) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
+    from agentops_otel.store import is_clickhouse
+
+    if is_clickhouse(args.store):
+        raise CLIError("the demo records into a local store: give --store a path")
     console = _console()
     try:
         import openai  # noqa: F401
@@ -251,12 +278,12 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     console.print("[bold]agentops-otel demo[/]: an inbox assistant with three agents, run "
                   "offline against the built-in fake LLM server through the real openai SDK.\n")
     result = _demo.run(args.store)
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         session = store.get_session(result.session_id)
         if session is None:
-            raise CLIError(f"the demo's session did not reach the local store at {store.path}")
+            raise CLIError(f"the demo's session did not reach the local store at {store.location}")
         spans = store.session_spans(session.id)
-        path = store.path
+        path = store.location
     console.print(f"  [green]✓[/] email-assistant classified the email as "
                   f"[bold]{result.category}[/] and drafted a reply")
     console.print(f"  [green]✓[/] scheduler: {result.booking}")
@@ -277,7 +304,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     except ImportError as exc:
         raise CLIError(f"{_DASHBOARD_MISSING} ({exc})") from None
     try:
-        serve(args.host, args.port, args.store, args.token or None)
+        serve(args.host, args.port, args.store, args.token or None,
+              database=args.clickhouse_database, table=args.clickhouse_table)
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
@@ -302,6 +330,22 @@ def _cmd_run(args: argparse.Namespace) -> None:
     os.execve(launcher, [launcher, *program], env)
 
 
+def _cmd_clickhouse(args: argparse.Namespace) -> None:
+    from agentops_otel.store import is_clickhouse
+    from agentops_otel.store._clickhouse import views_ddl
+
+    if not is_clickhouse(args.store):
+        raise CLIError("--store must be a ClickHouse URL, e.g. clickhouse://host:8123/otel")
+    with _open_store(args) as store:
+        statements = list(views_ddl(store, args.cluster))
+        if not args.apply:
+            print(";\n\n".join(statements) + ";")
+            return
+        for statement in statements:
+            store.command(statement)
+    print(f"sessions view applied to {store.location}")
+
+
 _COMMANDS = {
     "run": _cmd_run,
     "demo": _cmd_demo,
@@ -310,6 +354,7 @@ _COMMANDS = {
     "replay": _cmd_replay,
     "export": _cmd_export,
     "serve": _cmd_serve,
+    "clickhouse": _cmd_clickhouse,
 }
 
 

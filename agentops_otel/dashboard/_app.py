@@ -24,7 +24,15 @@ from starlette.staticfiles import StaticFiles
 
 from agentops_otel.cli._model import breakdown, replay_steps, short_id
 from agentops_otel.dashboard import _otlp, _views
-from agentops_otel.store import Store, StoreError, StoreWriter, default_path
+from agentops_otel.store import (
+    Store,
+    StoreError,
+    StoreReader,
+    StoreWriter,
+    default_path,
+    is_clickhouse,
+    open_reader,
+)
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -104,29 +112,41 @@ class _Guard(BaseHTTPMiddleware):
 
 
 class Dashboard:
-    """Routes over one store file: a writer for ingest, a fresh read connection per page."""
+    """Routes over one store: the local store file (a writer for ingest, a fresh read
+    connection per page), or ClickHouse written by a Collector (read-only, one shared client)."""
 
-    def __init__(self, store: str | Path | None, token: str | None) -> None:
-        self.path = default_path(store)
+    def __init__(self, store: str | Path | None, token: str | None,
+                 database: str | None = None, table: str | None = None) -> None:
         self.token = token
+        self.templates = _templates()
+        self.writer: StoreWriter | None = None
+        self.reader: StoreReader | None = None
+        if is_clickhouse(str(store) if store is not None else None):
+            self.reader = open_reader(str(store), database=database, table=table)
+            self.location = self.reader.location
+            return
+        self.path = default_path(store)
+        self.location = str(self.path)
         self.writer = StoreWriter(self.path)
         self.writer.write([])  # create the file (and schema) so pages work before any span
-        self.templates = _templates()
 
     # --- helpers --------------------------------------------------------------------------
     def _page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(name).render(
-            token_required=self.token is not None, store_path=str(self.path), **context)
+            token_required=self.token is not None, store_path=self.location, **context)
         return HTMLResponse(html, status)
 
     def _error(self, status: int, message: str) -> HTMLResponse:
         return self._page("error.html", status, message=message)
 
-    def _store(self) -> Store:
-        return Store.open(self.path)
+    def _store(self) -> StoreReader:
+        return self.reader if self.reader is not None else Store.open(self.path)
 
     # --- ingest ---------------------------------------------------------------------------
     async def ingest(self, request: Request) -> Response:
+        if self.writer is None:
+            return JSONResponse({"error": "this dashboard reads ClickHouse and stores nothing; "
+                                          "send OTLP to your OpenTelemetry Collector"}, 405)
         ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if ctype not in (_PROTOBUF, _JSON):
             return JSONResponse({"error": f"unsupported Content-Type {ctype!r}; send "
@@ -325,7 +345,7 @@ def _cursor(text: str) -> tuple[int, str] | None:
     return int(start), ident
 
 
-def _load_session(store: Store, prefix: str) -> tuple[Any, list[Any]] | str:
+def _load_session(store: StoreReader, prefix: str) -> tuple[Any, list[Any]] | str:
     try:
         session = store.get_session(store.resolve_session(prefix))
     except StoreError as exc:
@@ -336,10 +356,13 @@ def _load_session(store: Store, prefix: str) -> tuple[Any, list[Any]] | str:
 
 
 def create_app(store: str | Path | None = None, token: str | None = None,
-               host: str = "127.0.0.1") -> Starlette:
-    """The dashboard over the store at ``store`` (default: the per-user store). With ``token``,
-    every page and the ingest endpoint want ``Authorization: Bearer TOKEN`` or the login cookie."""
-    board = Dashboard(store, token or None)
+               host: str = "127.0.0.1", *, database: str | None = None,
+               table: str | None = None) -> Starlette:
+    """The dashboard over the store at ``store``: a local store file or directory (default: the
+    per-user store), or a ClickHouse URL (``database``/``table`` name the traces table when the
+    URL does not). With ``token``, every page and the ingest endpoint want
+    ``Authorization: Bearer TOKEN`` or the login cookie."""
+    board = Dashboard(store, token or None, database, table)
     routes = [
         Route("/", board.sessions),
         Route("/sessions/{session_id}", board.session),

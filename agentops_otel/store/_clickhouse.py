@@ -60,11 +60,6 @@ _REQUIRED = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "Span
              "ServiceName", "SpanAttributes", "Duration", "StatusCode", "StatusMessage")
 
 
-def is_clickhouse(location: str | None) -> bool:
-    """Whether ``--store`` names ClickHouse (a URL) rather than a local store file."""
-    return bool(location) and urlsplit(str(location)).scheme.lower() in SCHEMES
-
-
 @dataclass(frozen=True)
 class Location:
     """Where the table is: the client DSN (no database, no table), the database and table."""
@@ -88,7 +83,8 @@ class Location:
         table = table or query.pop("table", None) or DEFAULT_TABLE
         query.pop("database", None)
         query.pop("table", None)
-        dsn = urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+        rest = f"?{urlencode(query)}" if query else ""
+        dsn = f"{parts.scheme}://{parts.netloc}{path}{rest}"  # keeps chdb:/// (no host)
         return cls(dsn, database, table)
 
     @property
@@ -132,8 +128,7 @@ class _Schema:
     def list_json(self, key: str) -> str:
         """A list attribute as JSON text ('' when absent)."""
         if self.json:
-            path = f"SpanAttributes.{_quote_name(key)}"
-            return f"if({path} IS NULL, '', toJSONString({path}))"
+            return f"ifNull(toJSONString(SpanAttributes.{_quote_name(key)}), '')"
         return self.s(key)
 
     def all_attrs(self, column: str) -> str:
@@ -601,6 +596,17 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
+def _tags(text: str) -> tuple[str, ...]:
+    """Tags as the exporter sent them: a list as JSON text, or one string (one tag)."""
+    if not text:
+        return ()
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return (text,)
+    return tuple(found) if isinstance(found, list) else (text,)
+
+
 def _session_row(row: Sequence[Any]) -> SessionRow:
     (sid, start, name_attr, root_name, tags, service, trace, ended, end_ns, end_state,
      end_reason, known_cost, inp, out, calls, errors, spans, roll_cost, roll_in, roll_out,
@@ -608,11 +614,11 @@ def _session_row(row: Sequence[Any]) -> SessionRow:
     cost = known_cost
     for key, in_tokens, out_tokens, cache in zip(*unpriced, strict=False):
         provider, model, has_tokens = key.split("\x1f")
-        if has_tokens == "true":
+        if has_tokens in ("1", "true"):
             cost += price(provider, model, in_tokens, out_tokens, cache)[0] or 0.0
     return SessionRow(
         id=sid, name=name_attr or root_name or None,
-        tags=tuple(json.loads(tags)) if tags else (), service=service or None,
+        tags=_tags(tags), service=service or None,
         trace_id=trace or None, start_ns=start, end_ns=end_ns if ended else None,
         end_state=(end_state or None) if ended else None,
         end_reason=(end_reason or None) if ended else None,

@@ -121,6 +121,11 @@ WHERE sessions.id = :id
 """
 
 
+def _tag_list(tags: Any) -> list[Any]:
+    """Session tags as a list; one string (another SDK's single tag) is one tag."""
+    return [tags] if isinstance(tags, str) else list(tags)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
 
@@ -273,7 +278,8 @@ class StoreWriter:
         tags = attrs.get(A.SESSION_TAGS)
         name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
         conn.execute(_UPSERT_SESSION, (
-            session_id, name, _dumps(list(tags)) if tags is not None else None, service, trace_id,
+            session_id, name, _dumps(_tag_list(tags)) if tags is not None else None, service,
+            trace_id,
             span.start_time or 0, span.end_time if is_root else None,
             attrs.get(A.SESSION_END_STATE) if is_root else None,
             attrs.get(A.SESSION_END_REASON) if is_root else None,

@@ -28,7 +28,7 @@ def _table_ddl(name: str, mode: str) -> str:
     attrs = "JSON" if mode == "json" else _MAP
     scope = ("" if mode == "legacy" else
              f"ScopeName String {_CODEC},\n    ScopeVersion String {_CODEC},\n    ")
-    map_indexes = "" if mode == "json" else f"""
+    map_indexes = "" if mode == "json" else """
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
