@@ -10,7 +10,9 @@ arrived without a price are priced here, as the local store prices them at inges
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,7 +112,7 @@ class _Schema:
     def __init__(self, columns: dict[str, str]) -> None:
         missing = [c for c in _REQUIRED if c not in columns]
         attrs = columns.get("SpanAttributes", "")
-        if missing or not attrs.startswith(("Map(", "JSON", "Object(")):
+        if missing or not attrs.startswith(("Map(", "JSON")):
             raise StoreError("not a table written by the OpenTelemetry Collector's ClickHouse "
                              f"exporter (missing or unknown: {', '.join(missing) or attrs})")
         self.json = not attrs.startswith("Map(")
@@ -150,9 +152,6 @@ class _Schema:
 class _Pairs(list):
     """A JSON object as its (key, value) pairs: JSON mode may repeat a key (``a`` as a value
     and ``a`` as the parent of ``a.b``)."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
-        super().__init__(pairs)
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -314,8 +313,13 @@ class ClickHouseStore:
         except ImportError:
             raise StoreError("reading ClickHouse needs the clickhouse extra: "
                              "pip install 'agentops-otel-distro[clickhouse]'") from None
+        # the driver logs what it raises; the error reaches the user once, as a StoreError
+        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
+        options: dict[str, Any] = {"autogenerate_session_id": False}
+        if urlsplit(where.dsn).scheme in ("https", "clickhouses"):
+            options["secure"] = True
         try:
-            client = clickhouse_connect.get_client(dsn=where.dsn, autogenerate_session_id=False)
+            client = clickhouse_connect.get_client(dsn=where.dsn, **options)
         except Exception as exc:  # noqa: BLE001 (every driver error becomes one message)
             raise StoreError(f"cannot connect to {where.shown}: {exc}") from None
         return cls(client, where)
@@ -435,7 +439,7 @@ class ClickHouseStore:
             top = before[0] + 1 if top is None else min(top, before[0] + 1)
         found: list[SessionRow] = []
         for window in _WINDOWS_NS:
-            edge = top if top is not None else _now_ns()
+            edge = top if top is not None else time.time_ns()
             lo = None if window is None else edge - window
             if floor is not None and (lo is None or lo < floor):
                 lo = floor
@@ -518,15 +522,12 @@ class ClickHouseStore:
             source = None
             if akind == A.KIND_LLM:
                 cost, source = price(provider, model, inp, out, cache)
-        events = [{"name": n, "time_ns": t, "attributes": self._attrs(a)}
+        events = [{"name": n, "time_ns": t, "attributes": self.schema.attributes(a)}
                   for t, n, a in zip(ev_times, ev_names, ev_attrs, strict=False)]
         return SpanRow(trace, span, parent or None, sid, name, _kind(kind), akind or None,
                        start, end, _status(status), message or None, model or None,
                        provider or None, inp, out, cost, source, service or None, scope or None,
-                       self._attrs(attrs), events)
-
-    def _attrs(self, raw: Any) -> dict[str, Any]:
-        return self.schema.attributes(raw)
+                       self.schema.attributes(attrs), events)
 
     def session_spans(self, session_id: str) -> list[SpanRow]:
         """Every span of the session, in start order."""
@@ -590,12 +591,6 @@ class ClickHouseStore:
         return [RateRow(bucket, *buckets[bucket]) for bucket in sorted(buckets)]
 
 
-def _now_ns() -> int:
-    import time
-
-    return time.time_ns()
-
-
 def _tags(text: str) -> tuple[str, ...]:
     """Tags as the exporter sent them: a list as JSON text, or one string (one tag)."""
     if not text:
@@ -644,4 +639,6 @@ def views_ddl(store: ClickHouseStore, cluster: str | None = None) -> Iterator[st
            f"{columns}\n) ENGINE = {engine}\nORDER BY SessionId")
     yield (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {mv_name}{on} TO {store.view} AS\n"
            f"{select}\nGROUP BY SessionId")
-    yield f"INSERT INTO {store.view}\n{select}\nGROUP BY SessionId"
+    yield ("-- the spans stored before the view existed; spans that arrive while this runs are\n"
+           "-- counted twice in the view (run it right after the view, or at a quiet moment)\n"
+           f"INSERT INTO {store.view}\n{select}\nGROUP BY SessionId")
