@@ -175,7 +175,7 @@ def _typed(key: str, value: str) -> Any:
         if key in _INT_KEYS:
             return int(float(value))
         if key in _FLOAT_KEYS:
-            return float(value)
+            return float(value) if any(c in value for c in ".eEnN") else int(value)
         if key in _LIST_KEYS:
             return json.loads(value)
     except ValueError:
@@ -299,7 +299,10 @@ class ClickHouseStore:
             described = self._query(f"DESC TABLE {self.table}")
         except StoreError as exc:
             raise StoreError(f"cannot read {self.location}: {exc}") from None
-        self.schema = _Schema({row[0]: row[1] for row in described})
+        try:
+            self.schema = _Schema({row[0]: row[1] for row in described})
+        except StoreError as exc:
+            raise StoreError(f"{self.location}: {exc}") from None
         self.sql = _Sql(self.schema)
         self.has_view = self._query(f"EXISTS TABLE {self.view}")[0][0] == 1
 
@@ -315,8 +318,11 @@ class ClickHouseStore:
                              "pip install 'agentops-otel-distro[clickhouse]'") from None
         # the driver logs what it raises; the error reaches the user once, as a StoreError
         logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
-        options: dict[str, Any] = {"autogenerate_session_id": False}
-        if urlsplit(where.dsn).scheme in ("https", "clickhouses"):
+        scheme = urlsplit(where.dsn).scheme
+        options: dict[str, Any] = {}
+        if scheme != "chdb":  # pages query in parallel: no server session to lock
+            options["autogenerate_session_id"] = False
+        if scheme in ("https", "clickhouses"):
             options["secure"] = True
         try:
             client = clickhouse_connect.get_client(dsn=where.dsn, **options)
