@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from agentops_otel import _attributes as A
 from agentops_otel.store._db import HOUR_NS, StoreError
 from agentops_otel.store._derive import LEGACY_SYSTEM, price
-from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow
+from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
 from agentops_otel.store._writer import SEARCHED_KEYS
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
@@ -482,24 +482,13 @@ class ClickHouseStore:
 
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix; :class:`StoreError` if none or several match."""
-        prefix = prefix.strip()
-        if not prefix:
-            raise StoreError("empty session id")
         if self.has_view:
             sql = (f"SELECT DISTINCT SessionId FROM {self.view} WHERE "
                    "startsWith(SessionId, {p:String}) ORDER BY SessionId LIMIT 6")
         else:
             sql = (f"SELECT DISTINCT {self.sql.sid} AS s FROM {self.table} WHERE "
                    "startsWith(s, {p:String}) ORDER BY s LIMIT 6")
-        ids = [r[0] for r in self._query(sql, {"p": prefix})]
-        if prefix in ids:
-            return prefix
-        if not ids:
-            raise StoreError(f"no session matches {prefix!r}")
-        if len(ids) > 1:
-            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-            raise StoreError(f"session id {prefix!r} is ambiguous: {shown}")
-        return ids[0]
+        return pick_session(prefix, lambda start: [r[0] for r in self._query(sql, {"p": start})])
 
     def get_session(self, session_id: str) -> SessionRow | None:
         rows = self._aggregate(["SessionId = {sid:String}"], {"sid": session_id}, None, None,

@@ -16,7 +16,7 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
-from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow
+from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -214,22 +214,9 @@ class Store:
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix (git-like); :class:`StoreError` if none or
         several match."""
-        prefix = prefix.strip()
-        if not prefix:
-            raise StoreError("empty session id")
-        rows = self._query(
+        return pick_session(prefix, lambda start: [r[0] for r in self._query(
             "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
-            (prefix, prefix + "\U0010ffff"),
-        )
-        ids = [r[0] for r in rows]
-        if prefix in ids:
-            return prefix
-        if not ids:
-            raise StoreError(f"no session matches {prefix!r}")
-        if len(ids) > 1:
-            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-            raise StoreError(f"session id {prefix!r} is ambiguous: {shown}")
-        return ids[0]
+            (start, start + "\U0010ffff"))])
 
     def get_session(self, session_id: str) -> SessionRow | None:
         rows = self._query(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))

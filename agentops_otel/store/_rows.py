@@ -4,9 +4,12 @@ only use this."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, Self
+
+from agentops_otel.store._db import StoreError
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,23 @@ class RateRow:
     with_errors: int
     loops: int
     over_budget: int
+
+
+def pick_session(prefix: str, starting_with: Callable[[str], list[str]]) -> str:
+    """The one session id that ``prefix`` names (git-like): the id itself, or the only id among
+    ``starting_with(prefix)`` (a few ids in order); :class:`StoreError` if none or several."""
+    prefix = prefix.strip()
+    if not prefix:
+        raise StoreError("empty session id")
+    ids = starting_with(prefix)
+    if prefix in ids:
+        return prefix
+    if not ids:
+        raise StoreError(f"no session matches {prefix!r}")
+    if len(ids) > 1:
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        raise StoreError(f"session id {prefix!r} is ambiguous: {shown}")
+    return ids[0]
 
 
 class StoreReader(Protocol):
