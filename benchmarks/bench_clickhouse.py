@@ -9,12 +9,15 @@
    ``clickhouseexporter``'s own table (Map mode; JSON mode too with ``--json``) through
    ``agentops_otel.testing.clickhouse.insert``, in batches of ``--ch-batch`` spans as a Collector
    batch processor would send them. Load rates count only the time spent in each sink.
-2. Server time of each page (median of ``--repeat`` requests, the app in-process through
-   Starlette's test client, no sockets) for: the local store; ClickHouse reading the spans table
-   (sessions computed at read time); ClickHouse with the optional sessions view
-   (``views_ddl``: table, materialized view, backfill; a new app, so the view is detected).
-3. The first sessions page from each ClickHouse variant is checked against the local store's:
-   the same sessions, in the same order, with the same totals.
+2. Server time of each page (one untimed request, then the median and the slowest of
+   ``--repeat``; the app in-process through Starlette's test client, no sockets) for: the local
+   store; ClickHouse reading the spans table (sessions computed at read time); ClickHouse with
+   the optional sessions view (``views_ddl``: table, materialized view, backfill; a new app, so
+   the view is detected). Each store's timings start once the engine's background merges are
+   done; the CPU other processes used meanwhile is reported.
+3. The API's first sessions page, the page after it, both searches and the model filter of each
+   ClickHouse variant are checked against the local store's: the same sessions, in the same
+   order, with the same totals.
 
 One chDB engine (one directory) serves the whole process: each variant is a database in it, and
 the app opens its own clickhouse-connect client on the same path (``chdb:///DIR?database=NAME``).
@@ -51,6 +54,16 @@ COMPARED = ("id", "start_ns", "end_ns", "end_state", "span_count", "llm_calls", 
             "input_tokens", "output_tokens", "tags", "name", "service", "trace_id")
 
 _lines: list[str] = []
+others: dict[str, float] = {}  # CPU used by other processes while each store was timed
+
+
+def _cpu() -> tuple[float, float, float]:
+    """(machine busy CPU seconds, this process's CPU seconds, monotonic seconds)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return busy, own.user + own.system, time.monotonic()
 
 
 def say(text: str = "") -> None:
@@ -146,9 +159,9 @@ def load(args: argparse.Namespace, home: Path, client: object, modes: list[str])
     return now
 
 
-def _ms(client: TestClient, url: str, repeat: int) -> float:
-    """Median server time of ``url`` (one untimed request first: caches and first-query
-    work are the same for every store)."""
+def _ms(client: TestClient, url: str, repeat: int) -> list[float]:
+    """Server times of ``url`` in ms (after one untimed request: caches and first-query work
+    are the same for every store)."""
     client.get(url)
     times = []
     for _ in range(repeat):
@@ -156,12 +169,17 @@ def _ms(client: TestClient, url: str, repeat: int) -> float:
         response = client.get(url)
         times.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, (url, response.status_code, response.text[:400])
-    return statistics.median(times)
+    return times
+
+
+def _rare(args: argparse.Namespace) -> str:
+    """A word in one LLM span of one session (the prompt's ``ticket-N-I``)."""
+    return f"ticket-{args.sessions // 3}-{max(args.spans_per_session - 3, 0)}"
 
 
 def pages(args: argparse.Namespace) -> list[tuple[str, Callable[[TestClient], str]]]:
     middle = f"s{args.sessions // 2:07d}"  # a session of --spans-per-session spans
-    rare = f"ticket-{args.sessions // 3}-{max(args.spans_per_session - 3, 0)}"
+    rare = _rare(args)
     return [
         ("sessions page", lambda c: "/"),
         ("next page", lambda c: _next(c, "/")),
@@ -175,17 +193,47 @@ def pages(args: argparse.Namespace) -> list[tuple[str, Callable[[TestClient], st
 
 
 def measure(label: str, app: object, args: argparse.Namespace,
-            results: dict[str, dict[str, float]]) -> list[dict]:
-    """Server time of every page; returns the first page of ``/api/sessions``."""
+            results: dict[str, dict[str, list[float]]]) -> dict[str, list[dict]]:
+    """Server times of every page; returns the API's answer (the sessions as JSON) for each
+    list in :data:`CHECKS` and for the page after the first."""
     note(f"measuring: {label}")
+    before = _cpu()
     with TestClient(app, base_url="http://127.0.0.1") as client:  # type: ignore[arg-type]
         column = results.setdefault(label, {})
         for name, target in pages(args):
-            url = target(client)
-            repeat = args.repeat
-            column[name] = _ms(client, url, repeat)
-            note(f"  {name:34s} {column[name]:9.1f} ms")
-        return client.get("/api/sessions").json()
+            column[name] = _ms(client, target(client), args.repeat)
+            note(f"  {name:34s} {statistics.median(column[name]):9.1f} ms "
+                 f"(max {max(column[name]):.1f})")
+        after = _cpu()
+        others[label] = max(0.0, ((after[0] - before[0]) - (after[1] - before[1]))
+                            / (after[2] - before[2]))
+        answers = {name: client.get(url).json() for name, url in checks(args)}
+        last = answers["first page"][-1]
+        answers["next page"] = client.get(
+            f"/api/sessions?before={last['start_ns']}:{last['id']}").json()
+        return answers
+
+
+def checks(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [("first page", "/api/sessions"),
+            ("search, common words", "/api/sessions?q=refund+invoice"),
+            ("search, rare", f"/api/sessions?q={_rare(args)}"),
+            ("model filter", "/api/sessions?model=gpt-4o")]
+
+
+def settle(client: object, label: str) -> None:
+    """Wait for the engine's background merges to finish, so they do not run during the
+    timings (the two cores are shared)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < 600:
+        merges = client.query(  # type: ignore[attr-defined]
+            "SELECT count() FROM system.merges").result_rows[0][0]
+        if not merges:
+            break
+        time.sleep(1)
+    waited = time.perf_counter() - began
+    if waited > 1:
+        say(f"waited {waited:.0f} s for background merges before: {label}")
 
 
 def _summary(rows: list[dict]) -> list[tuple]:
@@ -193,17 +241,19 @@ def _summary(rows: list[dict]) -> list[tuple]:
              round(r["cost_usd"], 9)) for r in rows]
 
 
-def agree(label: str, local: list[dict], other: list[dict]) -> None:
-    same_ids = [r["id"] for r in local] == [r["id"] for r in other]
-    same_all = _summary(local) == _summary(other)
-    say(f"same first page, {label}: {'yes' if same_ids else 'no'} (ids, {len(other)} sessions); "
-        f"totals {'agree' if same_all else 'DIFFER'}")
-    if not same_all:
-        for a, b in zip(_summary(local), _summary(other), strict=False):
-            if a != b:
-                say(f"    local      {a}")
-                say(f"    clickhouse {b}")
-                break
+def agree(label: str, local: dict[str, list[dict]], other: dict[str, list[dict]]) -> None:
+    for name, rows in local.items():
+        same_ids = [r["id"] for r in rows] == [r["id"] for r in other[name]]
+        same_all = _summary(rows) == _summary(other[name])
+        say(f"same {name}, {label}: {'yes' if same_ids else 'no'} "
+            f"({len(other[name])} sessions, local {len(rows)}); "
+            f"totals {'agree' if same_all else 'DIFFER'}")
+        if not same_all:
+            for a, b in zip(_summary(rows), _summary(other[name]), strict=False):
+                if a != b:
+                    say(f"    local      {a}")
+                    say(f"    clickhouse {b}")
+                    break
 
 
 def machine(client: object) -> None:
@@ -240,13 +290,15 @@ def main() -> None:
     machine(client)
     load(args, home, client, modes)
 
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, list[float]]] = {}
+    settle(client, "local (SQLite)")
     local = measure("local (SQLite)", create_app(home), args, results)
     for mode in modes:
         db = f"bench_{mode}"
         url = f"{engine}?database={db}"
-        first = measure(f"CH {mode}", create_app(url), args, results)
-        agree(f"CH {mode} (no view) vs local", local, first)
+        settle(client, f"CH {mode}")
+        answers = measure(f"CH {mode}", create_app(url), args, results)
+        agree(f"CH {mode} (no view) vs local", local, answers)
         store = ClickHouseStore(client, Location.parse(url))
         for n, statement in enumerate(views_ddl(store)):
             t0 = time.perf_counter()
@@ -255,19 +307,24 @@ def main() -> None:
                 say(f"sessions view backfill, {mode} mode: {time.perf_counter() - t0:.1f} s")
         app = create_app(url)
         assert app.state.dashboard.reader.has_view, "the sessions view was not detected"
-        first = measure(f"CH {mode} + view", app, args, results)
-        agree(f"CH {mode} + view vs local", local, first)
+        settle(client, f"CH {mode} + view")
+        answers = measure(f"CH {mode} + view", app, args, results)
+        agree(f"CH {mode} + view vs local", local, answers)
 
     say()
-    say(f"server time, median of {args.repeat} requests, in-process (ms):")
-    labels = list(results)
-    width = max(len(name) for name, _ in pages(args))
-    say(f"  {'page':{width}s} " + " ".join(f"{label:>16s}" for label in labels))
-    for name, _ in pages(args):
-        say(f"  {name:{width}s} "
-            + " ".join(f"{results[label][name]:16,.1f}" for label in labels))
+    for title, pick in ((f"server time, median of {args.repeat} requests", statistics.median),
+                        (f"server time, slowest of the {args.repeat}", max)):
+        say(f"{title}, in-process (ms):")
+        labels = list(results)
+        width = max(len(name) for name, _ in pages(args))
+        say(f"  {'page':{width}s} " + " ".join(f"{label:>16s}" for label in labels))
+        for name, _ in pages(args):
+            say(f"  {name:{width}s} "
+                + " ".join(f"{pick(results[label][name]):16,.1f}" for label in labels))
+        say(f"  {'(other processes, CPU cores)':{width}s} "
+            + " ".join(f"{others[label]:16.2f}" for label in labels))
+        say()
     wall = time.perf_counter() - began
-    say()
     say(f"wall time of the run: {wall / 60:.1f} min; stores in {home}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(_lines) + "\n")
