@@ -305,6 +305,7 @@ class ClickHouseStore:
             raise StoreError(f"{self.location}: {exc}") from None
         self.sql = _Sql(self.schema)
         self.has_view = self._query(f"EXISTS TABLE {self.view}")[0][0] == 1
+        self._usage_memo: tuple[tuple[int, int], float, list[tuple[Any, ...]]] | None = None
 
     @classmethod
     def open(cls, url: str, database: str | None = None, table: str | None = None
@@ -353,12 +354,11 @@ class ClickHouseStore:
             raise StoreError(f"ClickHouse statement failed: {str(exc).splitlines()[0]}") from None
 
     # --- sessions -------------------------------------------------------------------------
-    def _aggregate(self, having: list[str], params: dict[str, Any], lo: int | None,
-                   hi: int | None, limit: int | None, search: str | None = None,
-                   one: bool = False) -> list[SessionRow]:
-        """Sessions that started in ``[lo, hi)``, newest first, from the view when there is one
-        (and no search), else grouped over the spans around that window."""
-        params = dict(params)
+    def _sessions_sql(self, having: list[str], params: dict[str, Any], lo: int | None,
+                      hi: int | None, search: str | None = None, one: bool = False) -> str:
+        """Per-session totals of the sessions that started in ``[lo, hi)`` and pass ``having``:
+        from the view when there is one (and no search), else grouped over the spans around
+        that window. Adds its bounds to ``params``."""
         if lo is not None:
             params["lo"] = lo
             having = [*having, "toUnixTimestamp64Nano(Start) >= {lo:Int64}"]
@@ -389,13 +389,25 @@ class ClickHouseStore:
                 having = [*having, "Found > 0"]
             source = (f"SELECT {self.sql.sid} AS SessionId, {self.sql.over_spans()}{extra} "
                       f"FROM {self.table} WHERE {' AND '.join(scan)} GROUP BY SessionId")
-        columns = ", ".join(["SessionId", "toUnixTimestamp64Nano(Start)",
+        columns = ", ".join(["SessionId", "toUnixTimestamp64Nano(Start) AS StartNs",
                              *(col for col, _, _, _ in self.sql.parts[1:])])
-        sql = (f"SELECT {columns} FROM ({source}) WHERE {' AND '.join(having) or '1'} "
-               "ORDER BY Start DESC, SessionId DESC")
+        return f"SELECT {columns} FROM ({source}) WHERE {' AND '.join(having) or '1'}"
+
+    def _aggregate(self, having: list[str], params: dict[str, Any], lo: int | None,
+                   hi: int | None, limit: int | None, search: str | None = None,
+                   one: bool = False) -> list[SessionRow]:
+        """Sessions (see :meth:`_sessions_sql`), newest first."""
+        params = dict(params)
+        sql = (self._sessions_sql(having, params, lo, hi, search, one)
+               + " ORDER BY StartNs DESC, SessionId DESC")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_session_row(row) for row in self._query(sql, params)]
+
+    def _oldest_ns(self) -> int:
+        """Start of the oldest stored span (from the parts' min/max index: cheap)."""
+        return int(self._query(f"SELECT toUnixTimestamp64Nano(min(Timestamp)) "
+                               f"FROM {self.table}")[0][0] or 0)
 
     def list_sessions(
         self,
@@ -444,9 +456,10 @@ class ClickHouseStore:
         if before is not None:
             top = before[0] + 1 if top is None else min(top, before[0] + 1)
         found: list[SessionRow] = []
+        oldest = self._oldest_ns()
         for window in _WINDOWS_NS:
             edge = top if top is not None else time.time_ns()
-            lo = None if window is None else edge - window
+            lo = None if window is None or edge - window <= oldest else edge - window
             if floor is not None and (lo is None or lo < floor):
                 lo = floor
             rows = self._aggregate(having, params, lo, top, None if min_cost else limit,
@@ -477,8 +490,15 @@ class ClickHouseStore:
         """Rows of the session ``{sid}``: by attribute, or by trace for implicit sessions
         (both indexed by the exporter's bloom filters)."""
         s = self.schema.s
-        return (f"({s(A.SESSION_ID)} = {{sid:String}} OR "
+        rows = (f"({s(A.SESSION_ID)} = {{sid:String}} OR "
                 f"(TraceId = {{sid:String}} AND {s(A.SESSION_ID)} = ''))")
+        if not self.has_view:
+            return rows
+        # the view knows when the session ran: read only those days' partitions
+        known = f"FROM {self.view} WHERE SessionId = {{sid:String}}"
+        return (f"{rows} AND Timestamp >= (SELECT min(Start) {known}) AND Timestamp <= "
+                f"(SELECT fromUnixTimestamp64Nano(if(max(Ended) = 1, max(EndNs) + "
+                f"{SESSION_SPAN_NS}, {2**62})) {known})")
 
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix; :class:`StoreError` if none or several match."""
@@ -540,25 +560,12 @@ class ClickHouseStore:
         """LLM calls, tokens and cost per time bucket (whole hours, counted from the start of
         ``since``'s hour) and per ``by`` (``"model"`` or ``"agent"``); calls without a price
         are priced here, and counted in ``unpriced`` when there is none."""
-        from agentops_otel.store._db import NO_AGENT, NO_MODEL
-
-        sql, s = self.sql, self.schema.s
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
-        key = (f"if({sql.model} != '', {sql.model}, {_literal(NO_MODEL)})" if by == "model"
-               else f"if({s(A.AGENT_NAME)} != '', {s(A.AGENT_NAME)}, {_literal(NO_AGENT)})")
-        rows = self._query(
-            f"SELECT intDiv({sql.start}, {width}) * {width} AS bucket, {key} AS key, "
-            f"{sql.provider}, {sql.model}, ({sql.cost}) IS NULL AS unpriced, "
-            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
-            f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
-            f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cost}, 0)) FROM {self.table} "
-            f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
-            "GROUP BY ALL ORDER BY bucket, key",
-            {"since": _ns(since) // HOUR_NS * HOUR_NS})
         totals: dict[tuple[int, str], list[Any]] = {}
-        for (bucket, name, provider, model, unpriced, has_tokens, calls, errors, inp, out,
-             cache, cost) in rows:
-            row = totals.setdefault((bucket, name), [0, 0, 0, 0, 0.0, 0])
+        for (bucket, model, agent, provider, unpriced, has_tokens, calls, errors, inp, out,
+             cache, cost) in self._usage(_ns(since) // HOUR_NS * HOUR_NS, width):
+            row = totals.setdefault((bucket, model if by == "model" else agent),
+                                    [0, 0, 0, 0, 0.0, 0])
             row[0] += calls
             row[1] += errors
             row[2] += inp
@@ -571,19 +578,41 @@ class ClickHouseStore:
                     row[4] += priced
             else:
                 row[4] += cost
-        return [UsageRow(bucket, name, *values) for (bucket, name), values in totals.items()]
+        return [UsageRow(bucket, key, *totals[bucket, key]) for bucket, key in sorted(totals)]
+
+    def _usage(self, since_ns: int, width: int) -> list[tuple[Any, ...]]:
+        """LLM calls grouped by bucket, model, agent, provider and whether priced: one scan
+        serves the by-model and the by-agent charts of a page (kept for a second)."""
+        from agentops_otel.store._db import NO_AGENT, NO_MODEL
+
+        key, now = (since_ns, width), time.monotonic()
+        if self._usage_memo is not None and self._usage_memo[0] == key and (
+                now - self._usage_memo[1] < 1.0):
+            return self._usage_memo[2]
+        sql, s = self.sql, self.schema.s
+        rows = self._query(
+            f"SELECT intDiv({sql.start}, {width}) * {width} AS bucket, "
+            f"if({sql.model} != '', {sql.model}, {_literal(NO_MODEL)}) AS model_key, "
+            f"if({s(A.AGENT_NAME)} != '', {s(A.AGENT_NAME)}, {_literal(NO_AGENT)}) AS agent, "
+            f"{sql.provider}, ({sql.cost}) IS NULL AS unpriced, "
+            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
+            f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
+            f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cost}, 0)) FROM {self.table} "
+            f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
+            "GROUP BY ALL", {"since": since_ns})
+        self._usage_memo = (key, now, rows)
+        return rows
 
     def session_rates(self, since: datetime | float, bucket_seconds: int) -> list[RateRow]:
         """Sessions per time bucket with how many had errors, loops or a blown budget."""
         width = int(bucket_seconds * 1e9)
-        buckets: dict[int, list[int]] = {}
-        for row in self._aggregate([], {}, _ns(since), None, None):
-            counts = buckets.setdefault((row.start_ns or 0) // width * width, [0, 0, 0, 0])
-            counts[0] += 1
-            counts[1] += row.errors > 0
-            counts[2] += row.loop_detected
-            counts[3] += row.budget_exceeded
-        return [RateRow(bucket, *buckets[bucket]) for bucket in sorted(buckets)]
+        params: dict[str, Any] = {}
+        sessions = self._sessions_sql([], params, _ns(since), None)
+        rows = self._query(
+            f"SELECT intDiv(StartNs, {width}) * {width} AS bucket, count(), "
+            "countIf(Errors > 0 OR RollErrors > 0), sum(Loop), sum(Budget) "
+            f"FROM ({sessions}) GROUP BY bucket ORDER BY bucket", params)
+        return [RateRow(*(int(v) for v in row)) for row in rows]
 
 
 def _tags(text: str) -> tuple[str, ...]:
