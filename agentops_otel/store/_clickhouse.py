@@ -563,7 +563,7 @@ class ClickHouseStore:
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         totals: dict[tuple[int, str], list[Any]] = {}
         for (bucket, model, agent, provider, unpriced, has_tokens, calls, errors, inp, out,
-             cache, cost) in self._usage(_ns(since) // HOUR_NS * HOUR_NS, width):
+             cache, cost) in self._usage(_ns(since), width):
             row = totals.setdefault((bucket, model if by == "model" else agent),
                                     [0, 0, 0, 0, 0.0, 0])
             row[0] += calls
@@ -582,7 +582,8 @@ class ClickHouseStore:
 
     def _usage(self, since_ns: int, width: int) -> list[tuple[Any, ...]]:
         """LLM calls grouped by bucket, model, agent, provider and whether priced: one scan
-        serves the by-model and the by-agent charts of a page (kept for a second)."""
+        serves the by-model and the by-agent charts of one page (the same ``since``, asked
+        again within a second)."""
         from agentops_otel.store._db import NO_AGENT, NO_MODEL
 
         key, now = (since_ns, width), time.monotonic()
@@ -599,7 +600,7 @@ class ClickHouseStore:
             f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
             f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cost}, 0)) FROM {self.table} "
             f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
-            "GROUP BY ALL", {"since": since_ns})
+            "GROUP BY ALL", {"since": since_ns // HOUR_NS * HOUR_NS})
         self._usage_memo = (key, now, rows)
         return rows
 
