@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                              "URL, else 'otel_traces')")
     parser = argparse.ArgumentParser(
         prog=PROG, description="Observability for AI agents: sessions, agents, LLM calls "
-                               "and costs from the local store.")
+                               "and costs from the local store (or a team's ClickHouse).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     commands.add_parser(
@@ -343,7 +343,8 @@ def _cmd_clickhouse(args: argparse.Namespace) -> None:
             return
         for statement in statements:
             store.command(statement)
-    print(f"sessions view applied to {store.location}")
+    print(f"sessions view applied to {store.location}; a running `{PROG} serve` uses it "
+          "once restarted")
 
 
 _COMMANDS = {
