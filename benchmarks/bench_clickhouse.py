@@ -41,7 +41,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_dashboard import BATCH, _batches, _next
+from bench_dashboard import BATCH, _batches, _next, request_times
 
 from agentops_otel.dashboard import create_app
 from agentops_otel.store import StoreWriter
@@ -163,13 +163,7 @@ def _ms(client: TestClient, url: str, repeat: int) -> list[float]:
     """Server times of ``url`` in ms (after one untimed request: caches and first-query work
     are the same for every store)."""
     client.get(url)
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, (url, response.status_code, response.text[:400])
-    return times
+    return request_times(client, url, repeat)
 
 
 def _rare(args: argparse.Namespace) -> str:

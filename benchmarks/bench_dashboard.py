@@ -150,14 +150,19 @@ def otlp_ingest(client: TestClient, big: int) -> None:
           f"{len(spans) / took:,.0f} spans/s")
 
 
-def _ms(client: TestClient, url: str, repeat: int = 7) -> float:
+def request_times(client: TestClient, url: str, repeat: int) -> list[float]:
+    """Server times of ``repeat`` requests for ``url``, in ms (each must answer 200)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code, response.text[:300])
-    return statistics.median(times)
+    return times
+
+
+def _ms(client: TestClient, url: str, repeat: int = 7) -> float:
+    return statistics.median(request_times(client, url, repeat))
 
 
 def _next(client: TestClient, url: str) -> str:

@@ -5,6 +5,7 @@ and without the sessions view), in-process on chDB through clickhouse-connect.""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -252,6 +253,6 @@ def test_cli_applies_the_view_and_reads_clickhouse(tmp_path: Path) -> None:
     assert applied.returncode == 0 and "applied" in applied.stdout, applied.stderr
     listed = _cli("sessions", "--store", url, "--json", "--limit", "100")
     assert listed.returncode == 0, listed.stderr
-    assert len(__import__("json").loads(listed.stdout)) == 63
+    assert len(json.loads(listed.stdout)) == 63
     refused = _cli("clickhouse", "views", "--store", str(tmp_path))
     assert refused.returncode == 1 and "ClickHouse URL" in refused.stderr

@@ -105,24 +105,23 @@ def uninstrumented(cap: SpanCapture):
         AnthropicInstrumentor().instrument(tracer_provider=cap.provider)
 
 
-class RecordingClient(anthropic.Anthropic):
+class _Recording:
     """Keeps every status error the SDK makes, to check the user gets that very object."""
 
     made: list[BaseException]
 
     def _make_status_error(self, *args: Any, **kwargs: Any) -> Any:
-        error = super()._make_status_error(*args, **kwargs)
+        error = super()._make_status_error(*args, **kwargs)  # type: ignore[misc]
         self.made.append(error)
         return error
 
 
-class AsyncRecordingClient(anthropic.AsyncAnthropic):
-    made: list[BaseException]
+class RecordingClient(_Recording, anthropic.Anthropic):
+    pass
 
-    def _make_status_error(self, *args: Any, **kwargs: Any) -> Any:
-        error = super()._make_status_error(*args, **kwargs)
-        self.made.append(error)
-        return error
+
+class AsyncRecordingClient(_Recording, anthropic.AsyncAnthropic):
+    pass
 
 
 # -- plain calls -------------------------------------------------------------------------------

@@ -548,14 +548,9 @@ def _their_wrapper(calls):
     return theirs
 
 
-def test_their_wrapper_over_ours_survives_our_uninstrument(fake):
-    from agentops_otel.testing.spans import SpanCapture
-
-    spans, calls = SpanCapture(), []
-    instrumentor = LiteLLMInstrumentor()
-    instrumentor.instrument(tracer_provider=spans.provider)
+def _both_run_then_theirs_alone(instrumentor, spans, calls, fake):
+    """One call goes through both wrappers; after our uninstrument, theirs alone."""
     try:
-        wrapt.wrap_function_wrapper(litellm, "completion", _their_wrapper(calls))
         litellm.completion(messages=PROMPT, **openai_args(fake))
         assert len(spans.of_kind(A.KIND_LLM)) == 1 and len(calls) == 1
         instrumentor.uninstrument()
@@ -564,6 +559,16 @@ def test_their_wrapper_over_ours_survives_our_uninstrument(fake):
     finally:
         instrumentor.uninstrument()
         litellm.completion = ORIGINALS[("litellm", "completion")]
+
+
+def test_their_wrapper_over_ours_survives_our_uninstrument(fake):
+    from agentops_otel.testing.spans import SpanCapture
+
+    spans, calls = SpanCapture(), []
+    instrumentor = LiteLLMInstrumentor()
+    instrumentor.instrument(tracer_provider=spans.provider)
+    wrapt.wrap_function_wrapper(litellm, "completion", _their_wrapper(calls))
+    _both_run_then_theirs_alone(instrumentor, spans, calls, fake)
 
 
 def test_ours_over_theirs_leaves_theirs_on_uninstrument(fake):
@@ -572,16 +577,8 @@ def test_ours_over_theirs_leaves_theirs_on_uninstrument(fake):
     spans, calls = SpanCapture(), []
     wrapt.wrap_function_wrapper(litellm, "completion", _their_wrapper(calls))
     instrumentor = LiteLLMInstrumentor()
-    try:
-        instrumentor.instrument(tracer_provider=spans.provider)
-        litellm.completion(messages=PROMPT, **openai_args(fake))
-        assert len(spans.of_kind(A.KIND_LLM)) == 1 and len(calls) == 1
-        instrumentor.uninstrument()
-        litellm.completion(messages=PROMPT, **openai_args(fake))
-        assert len(spans.of_kind(A.KIND_LLM)) == 1 and len(calls) == 2
-    finally:
-        instrumentor.uninstrument()
-        litellm.completion = ORIGINALS[("litellm", "completion")]
+    instrumentor.instrument(tracer_provider=spans.provider)
+    _both_run_then_theirs_alone(instrumentor, spans, calls, fake)
 
 
 def test_instrument_before_import_patches_on_import(server):
