@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import ProxyTracerProvider, Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import _config
 
 _log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import _config, _runtime, spans
 
 _log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import _config
 
 _log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The openai SDK over an in-process mock transport, shared by every OpenAI benchmark.
 
 No agentops_otel import here: the peer benchmark environments load this module too. Attribute
-names come from ``agentops_otel/_attributes.py``, loaded by path (it is a plain constants module).
+names come from ``agentops_otel/semconv.py``, loaded by path (it is a plain constants module).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind
 
 
 def _load_attributes() -> Any:
-    path = pathlib.Path(__file__).resolve().parent.parent / "agentops_otel" / "_attributes.py"
+    path = pathlib.Path(__file__).resolve().parent.parent / "agentops_otel" / "semconv.py"
     spec = importlib.util.spec_from_file_location("_bench_attributes", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -29,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 AGENTOPS_PY = ROOT / ".venvs" / "bench-agentops" / "bin" / "python"

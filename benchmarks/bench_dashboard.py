@@ -42,7 +42,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from starlette.testclient import TestClient
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.dashboard import create_app
 from agentops_otel.store import StoreWriter
 

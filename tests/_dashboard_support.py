@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "s3cret-token"

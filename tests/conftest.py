@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import agentops_otel
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXPORTER = InMemorySpanExporter()

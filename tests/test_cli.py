@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from _stores import (
     sqlite_store,
 )
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store import SessionRow, SpanRow, Store, StoreError
 from agentops_otel.store._clickhouse import ClickHouseStore, Location, views_ddl
 from agentops_otel.testing import clickhouse as exporter

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "collector-config"
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))

@@ -12,7 +12,7 @@ from opentelemetry import trace
 
 import agentops_otel as ao
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.pricing import cost_for
 from agentops_otel.testing import FakeLLMServer
 

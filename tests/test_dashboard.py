@@ -29,7 +29,7 @@ from _dashboard_support import (
     unpriced_request,
 )
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.dashboard._app import CSP, PAGE_SIZE, TOKEN_COOKIE
 from agentops_otel.dashboard._views import CLIP_CHARS, fmt_cost
 from agentops_otel.pricing import cost_for

@@ -25,7 +25,7 @@ from _dashboard_support import (
 )
 from playwright.sync_api import expect, sync_playwright
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store import Store
 
 CHROMIUM = "/usr/bin/chromium"

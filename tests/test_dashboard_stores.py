@@ -30,7 +30,7 @@ from _stores import (
 from opentelemetry.sdk.trace import ReadableSpan
 from starlette.testclient import TestClient
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.dashboard._app import PAGE_SIZE, create_app
 from agentops_otel.pricing import cost_for
 from agentops_otel.store import StoreError

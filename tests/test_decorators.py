@@ -12,7 +12,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import agentops_otel as ao
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 
 def test_kinds_names_and_otel_kind(spans):

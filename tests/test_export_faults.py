@@ -20,7 +20,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import BoundedExportProcessor, build_span_processors
 from agentops_otel.export._receiver import RESET, OtlpReceiver

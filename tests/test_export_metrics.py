@@ -10,7 +10,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from conftest import run_python
 
 

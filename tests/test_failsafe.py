@@ -8,7 +8,7 @@ import pytest
 from opentelemetry import trace
 
 import agentops_otel as ao
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 
 def test_failing_redaction_hook_keeps_nothing_and_breaks_nothing(spans, settings):

@@ -8,7 +8,7 @@ from opentelemetry import trace
 
 import agentops_otel as ao
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing import FakeLLMServer
 from conftest import METRICS
 

@@ -7,7 +7,7 @@ import tracemalloc
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import processor
 from agentops_otel.processor import AgentOpsSpanProcessor
 

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 import agentops_otel as ao
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 
 def test_session_end_states_reason_and_tags(spans):

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import build_span_processors
 from agentops_otel.store import SCHEMA_VERSION, Store, StoreError, StoreWriter, default_path

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store import SpanRow
 
 SHORT_ID = 8

@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from agentops_otel._attributes import METRIC_DROPPED_SPANS, TRACER_NAME
+from agentops_otel.semconv import METRIC_DROPPED_SPANS, TRACER_NAME
 
 _log = logging.getLogger("agentops_otel.export")
 

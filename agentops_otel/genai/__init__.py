@@ -22,7 +22,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import _config, _content
 from agentops_otel import processor as _processor
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
@@ -344,7 +344,7 @@ class LLMCall:
 
 
 _USAGE_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
-               A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+               A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
                A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
 
 

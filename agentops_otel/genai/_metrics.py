@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry import metrics
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 _MAX_QUEUED = 100_000  # beyond this the oldest measurements are dropped
 _INTERVAL_S = 0.5

@@ -8,7 +8,7 @@ from typing import Any
 
 import wrapt
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 
 def _finish(call: Any, accumulator: Any, exc: BaseException | None = None,

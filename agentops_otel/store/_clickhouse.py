@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store._db import HOUR_NS, StoreError
 from agentops_otel.store._derive import LEGACY_SYSTEM, price
 from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
@@ -35,28 +35,8 @@ SESSION_SPAN_NS = 86_400 * 10**9
 # The sessions page looks back over these windows in turn until its page is full.
 _WINDOWS_NS = (*(days * 86_400 * 10**9 for days in (1, 7, 30, 365)), None)
 
-# Attribute values arrive as strings in Map mode; these are turned back into their types.
-_INT_KEYS = frozenset({
-    A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_REQUEST_MAX_TOKENS,
-    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-    A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-    A.GEN_AI_REQUEST_SEED, A.GEN_AI_REQUEST_CHOICE_COUNT, A.GEN_AI_REQUEST_TOP_K,
-    A.TOTAL_INPUT_TOKENS, A.TOTAL_OUTPUT_TOKENS, A.LLM_CALLS, A.ERRORS, A.LOOP_COUNT,
-    A.SERVER_PORT, A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
-})
-_FLOAT_KEYS = frozenset({
-    A.COST_USD, A.COST_INPUT_USD, A.COST_OUTPUT_USD, A.TOTAL_COST_USD, A.BUDGET_LIMIT_USD,
-    A.GEN_AI_REQUEST_TEMPERATURE, A.GEN_AI_REQUEST_TOP_P, A.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-    A.GEN_AI_REQUEST_PRESENCE_PENALTY, A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-})
-_BOOL_KEYS = frozenset({
-    A.LOOP_DETECTED, A.BUDGET_EXCEEDED, A.LLM_DUPLICATE, A.COST_UNKNOWN_MODEL,
-    A.GEN_AI_REQUEST_STREAM, A.STREAM_ABANDONED, A.GUARDRAIL_TRIGGERED,
-})
-_LIST_KEYS = frozenset({
-    A.SESSION_TAGS, A.GEN_AI_RESPONSE_FINISH_REASONS, A.GEN_AI_REQUEST_STOP_SEQUENCES,
-    A.GEN_AI_REQUEST_ENCODING_FORMATS,
-})
+# Attribute values arrive as strings in Map mode: each is read back as its declared type.
+_INT_KEYS, _FLOAT_KEYS, _BOOL_KEYS, _LIST_KEYS = A.INT_KEYS, A.FLOAT_KEYS, A.BOOL_KEYS, A.LIST_KEYS
 _SCOPE_KEYS = ("otel.scope.name", "otel.scope.version")
 _REQUIRED = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind",
              "ServiceName", "SpanAttributes", "Duration", "StatusCode", "StatusMessage")

@@ -7,7 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 SCHEMA_VERSION = 2  # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 FILE_NAME = "traces.db"

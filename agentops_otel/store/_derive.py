@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 _log = logging.getLogger("agentops_otel.store")
 

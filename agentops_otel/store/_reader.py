@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store._db import (
     HOUR_NS,
     SCHEMA_VERSION,

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store._db import (
     HOUR_NS,
     NO_AGENT,

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Span
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.processor import AgentOpsSpanProcessor
 from agentops_otel.spans import end_span, start_span
 

@@ -31,7 +31,7 @@ from agentops_ag2._spans import (
     mark_failed,
     sync_wrapper,
 )
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.genai import capture_content
 from agentops_otel.instrumentation import Patches
 from agentops_otel.spans import record_output

@@ -17,7 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.spans import end_span, record_input, start_span
 
 _log = logging.getLogger(__name__)

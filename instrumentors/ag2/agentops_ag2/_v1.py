@@ -29,7 +29,7 @@ from ag2.middleware import BaseMiddleware
 from opentelemetry.trace import Span, Tracer
 
 from agentops_ag2._spans import SpanSpec, async_wrapper, contain, mark_failed
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.genai import capture_content
 from agentops_otel.instrumentation import Patches
 from agentops_otel.spans import record_output

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from agentops_ag2 import AG2Instrumentor, _installed_line
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

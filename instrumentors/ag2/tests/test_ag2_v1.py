@@ -14,7 +14,7 @@ from ag2.config import OpenAIConfig
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _v1
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 from conftest import CONTENT_KEYS, assert_totals, attr, in_session

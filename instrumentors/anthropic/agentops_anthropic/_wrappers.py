@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, Tracer
 
 from agentops_anthropic import _convert
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, capture_content, start_llm_call
 
 PROVIDER = "anthropic"

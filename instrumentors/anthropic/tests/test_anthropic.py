@@ -21,7 +21,7 @@ from anthropic.resources.messages import AsyncMessages, Messages
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_anthropic import AnthropicInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.spans import SpanCapture
 
 SONNET = "claude-sonnet-4-5"
@@ -55,7 +55,7 @@ def assert_usage(span: Any, usage: dict[str, int]) -> None:
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == usage["input_tokens"]
     assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == usage["output_tokens"]
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == usage["cache_read_tokens"]
-    assert attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == usage["cache_write_tokens"]
+    assert attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == usage["cache_write_tokens"]
     assert usage["cache_read_tokens"] > 0 and usage["cache_write_tokens"] > 0
     assert attrs[A.COST_USD] > 0
 

@@ -18,7 +18,7 @@ from autogen_core import CancellationToken
 from autogen_core.tools import FunctionTool
 from opentelemetry import trace as otel_trace
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

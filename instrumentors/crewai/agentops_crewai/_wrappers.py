@@ -23,7 +23,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.instrumentation import Wrapper
 from agentops_otel.spans import end_span, record_input, record_output, start_span
 

@@ -17,7 +17,7 @@ from opentelemetry.trace import StatusCode
 
 import agentops_crewai
 from agentops_crewai import CrewAIInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from _crew import ANSWER, NATIVE_TOOLS, script
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.store import Store
 from agentops_otel.testing.fake_llm import FakeLLMServer
 

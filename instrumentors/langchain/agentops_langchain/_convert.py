@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 # LangChain's ``ls_provider`` metadata → ``gen_ai.provider.name`` (well-known values).
 _PROVIDERS = {

@@ -45,7 +45,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Tracer
 
 from agentops_langchain import _convert as C
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import spans as S
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import LLMCall, capture_content, start_llm_call

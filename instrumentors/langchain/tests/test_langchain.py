@@ -28,7 +28,7 @@ from opentelemetry.trace import StatusCode
 
 import agentops_langchain
 from agentops_langchain import LangChainInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 from conftest import session

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from opentelemetry.trace import Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, capture_content, start_llm_call
 from agentops_otel.genai import openai_shapes as shapes
 from agentops_otel.instrumentation import Patches

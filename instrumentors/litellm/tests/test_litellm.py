@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_litellm import LiteLLMInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 PROMPT = [{"role": "user", "content": "Tell me about the weather in a long sentence " * 4}]
 TOOLS = [{
@@ -68,7 +68,7 @@ def usage_of(span):
         "input_tokens": a.get(A.GEN_AI_USAGE_INPUT_TOKENS),
         "output_tokens": a.get(A.GEN_AI_USAGE_OUTPUT_TOKENS),
         "cache_read_tokens": a.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0),
-        "cache_write_tokens": a.get(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, 0),
+        "cache_write_tokens": a.get(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0),
         "reasoning_tokens": a.get(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 0),
     }
 

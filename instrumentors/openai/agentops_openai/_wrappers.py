@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import wrapt
 from opentelemetry.trace import Tracer
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, capture_content, contain, start_llm_call
 from agentops_otel.genai import openai_shapes as S
 

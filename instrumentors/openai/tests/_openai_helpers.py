@@ -7,7 +7,7 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.spans import SpanCapture
 
 TOOLS = [{
@@ -42,7 +42,7 @@ def assert_usage(span: Any, usage: dict[str, int]) -> None:
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == usage["input_tokens"]
     assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == usage["output_tokens"]
     assert attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0) == usage["cache_read_tokens"]
-    assert attrs.get(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, 0) == usage["cache_write_tokens"]
+    assert attrs.get(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0) == usage["cache_write_tokens"]
     assert attrs.get(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 0) == usage["reasoning_tokens"]
 
 

@@ -9,7 +9,7 @@ import pydantic
 import pytest
 from _openai_helpers import TOOLS, USER, assert_usage, messages, one_llm_span
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel import pricing
 
 

@@ -7,7 +7,7 @@ import json
 from _openai_helpers import RESPONSES_TOOLS, assert_usage, messages, one_llm_span
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 
 def test_embeddings(client, server, capture):

@@ -12,7 +12,7 @@ from openai.resources.responses import Responses
 from opentelemetry.trace import StatusCode
 
 from agentops_openai import OpenAIInstrumentor
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 _ORIGINALS = {
     (cls, name): cls.__dict__[name]

@@ -11,7 +11,7 @@ from _openai_helpers import one_llm_span as llm_span
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 
 WITH_USAGE = {"include_usage": True}
 

@@ -26,7 +26,7 @@ from agents.tracing import TracingProcessor
 from openai import AsyncOpenAI
 from opentelemetry import trace as otel_trace
 
-from agentops_otel import _attributes as A
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 

@@ -1,7 +1,18 @@
-"""Every span attribute, event and metric name we emit, in one place.
+"""The span model's names: every attribute, event, metric and kind value we emit or read.
 
-GenAI names follow the OpenTelemetry GenAI semantic conventions (Development status); the
-incubating constants in ``opentelemetry.semconv`` are deprecated aliases, so we keep our own.
+Public and stable: instrumentors, exporters and readers import their names from here (``from
+agentops_otel import semconv``). The module imports nothing, so it is cheap and safe to load from
+anywhere (the benchmarks load it by path).
+
+GenAI names follow the OpenTelemetry GenAI semantic conventions (Development status) as packaged
+in opentelemetry-semantic-conventions 0.66b2; the incubating constants there are marked
+deprecated aliases, so we keep our own. Names we only *read* (older keys, other vendors'
+conventions) are grouped at the end and never emitted: the ingest normalizer
+(:mod:`agentops_otel.store._normalize`) maps them onto the names above before anything is summed.
+
+Renames: when a release of the conventions renames a key we emit, the new name becomes the
+emitted constant, the old one moves to the read-only group, and both are read for at least one
+minor release of ours (as happened to ``gen_ai.system`` → ``gen_ai.provider.name``).
 """
 
 # --- GenAI semantic conventions -------------------------------------------------------------
@@ -37,9 +48,11 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
-# Older registry name for cache writes: read it, never emit it.
+# Cache writes: the packaged registry (0.66b2) names them ``cache_creation``; the GenAI utility
+# library and some emitters say ``cache_write`` (in no published registry). We emit the
+# registry's name and read both; if the registry adopts ``cache_write``, the two swap roles.
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"  # read only
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
@@ -137,3 +150,29 @@ EVENT_HANDOFF = "agentops.handoff"
 HANDOFF_FROM_AGENT = "agentops.handoff.from_agent"
 HANDOFF_TO_AGENT = "agentops.handoff.to_agent"
 GUARDRAIL_TRIGGERED = "agentops.guardrail.triggered"
+
+# --- Declared value types -------------------------------------------------------------------
+# The OTLP type of each non-string key we emit. Stores that keep values as text (the ClickHouse
+# exporter's Map mode) read a value back as its key's declared type, never by its look: a cost
+# of "0" is the double 0.0. Keys not listed are strings.
+INT_KEYS = frozenset({
+    GEN_AI_USAGE_INPUT_TOKENS, GEN_AI_USAGE_OUTPUT_TOKENS, GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    GEN_AI_REQUEST_SEED, GEN_AI_REQUEST_CHOICE_COUNT, GEN_AI_REQUEST_TOP_K,
+    TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, LLM_CALLS, ERRORS, LOOP_COUNT,
+    SERVER_PORT, GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+})
+FLOAT_KEYS = frozenset({
+    COST_USD, COST_INPUT_USD, COST_OUTPUT_USD, TOTAL_COST_USD, BUDGET_LIMIT_USD,
+    GEN_AI_REQUEST_TEMPERATURE, GEN_AI_REQUEST_TOP_P, GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    GEN_AI_REQUEST_PRESENCE_PENALTY, GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+})
+BOOL_KEYS = frozenset({
+    LOOP_DETECTED, BUDGET_EXCEEDED, LLM_DUPLICATE, COST_UNKNOWN_MODEL,
+    GEN_AI_REQUEST_STREAM, STREAM_ABANDONED, GUARDRAIL_TRIGGERED,
+})
+LIST_KEYS = frozenset({
+    SESSION_TAGS, GEN_AI_RESPONSE_FINISH_REASONS, GEN_AI_REQUEST_STOP_SEQUENCES,
+    GEN_AI_REQUEST_ENCODING_FORMATS,
+})
