@@ -115,6 +115,9 @@ TOTAL_INPUT_TOKENS = "agentops.usage.total_input_tokens"
 TOTAL_OUTPUT_TOKENS = "agentops.usage.total_output_tokens"
 LLM_CALLS = "agentops.llm.calls"
 ERRORS = "agentops.errors"
+# On an LLM span whose usage could not be read (negative, non-numeric or absurd counts): the
+# names of the offending keys. Such a call is stored as it came and never summed into totals.
+USAGE_INVALID = "agentops.usage.invalid"
 
 LOOP_DETECTED = "agentops.loop.detected"
 LOOP_COUNT = "agentops.loop.count"
@@ -173,6 +176,6 @@ BOOL_KEYS = frozenset({
     GEN_AI_REQUEST_STREAM, STREAM_ABANDONED, GUARDRAIL_TRIGGERED,
 })
 LIST_KEYS = frozenset({
-    SESSION_TAGS, GEN_AI_RESPONSE_FINISH_REASONS, GEN_AI_REQUEST_STOP_SEQUENCES,
+    SESSION_TAGS, USAGE_INVALID, GEN_AI_RESPONSE_FINISH_REASONS, GEN_AI_REQUEST_STOP_SEQUENCES,
     GEN_AI_REQUEST_ENCODING_FORMATS,
 })
