@@ -200,12 +200,12 @@ def call_of(attrs: Mapping[str, Any], failed: bool, *, reprice: bool = True) -> 
         return Call(errors=errors) if errors else NOTHING
     usage, invalid = read_usage(attrs)
     cost = source = None
-    if usage is not None:
+    if not invalid:
         cost = amount(attrs.get(A.COST_USD))
         if cost is not None:
             source = attrs.get(A.COST_SOURCE)
             source = str(source) if source is not None else None
-        elif reprice:
+        elif reprice and usage is not None:
             cost, source = price(provider_of(attrs), model_of(attrs), usage)
     return Call(1, errors, usage, cost, source, invalid)
 
