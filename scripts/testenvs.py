@@ -139,13 +139,15 @@ class Runner:
     def log_path(self, env: Env) -> Path:
         return RESULTS / f"{env.name}.log"
 
-    def run(self, env: Env, cmd: list[str], timeout: float | None = None) -> int:
+    def run(self, env: Env, cmd: list[str], timeout: float | None = None,
+            extra_env: dict[str, str] | None = None) -> int:
         """Run ``cmd`` with its output appended to the env's log; the exit code (124: timeout)."""
         with open(self.log_path(env), "a", encoding="utf-8") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    env={**os.environ, **(extra_env or {})})
             try:
                 return proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -189,6 +191,12 @@ class Runner:
 
     def test(self, env: Env, outcome: Outcome) -> None:
         python = str(ROOT / env.venv / "bin/python")
+        # binaries shipped in wheels (rotel's collector) link the interpreter's libpython, which
+        # a pyenv-built Python keeps in its own lib/ rather than on the loader's path
+        libdir = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_config_var"
+                                 "('LIBDIR') or '')"], capture_output=True, text=True).stdout.strip()
+        path = os.pathsep.join(filter(None, [libdir, os.environ.get("LD_LIBRARY_PATH")]))
+        test_env = {"LD_LIBRARY_PATH": path} if path else {}
         if env.lint and self.run(env, [str(ROOT / env.venv / "bin/ruff"), "check", "--no-cache",
                                        "."]):
             outcome.problems.append("ruff found problems")
@@ -196,7 +204,7 @@ class Runner:
             xml = RESULTS / (f"{env.name}.xml" if i == 0 else f"{env.name}.{i}.xml")
             code = self.run(env, [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                   f"--junitxml={xml}", *env.pytest_args, *paths],
-                            timeout=TEST_TIMEOUT_S)
+                            timeout=TEST_TIMEOUT_S, extra_env=test_env)
             counts = junit_counts(xml)
             if counts is not None:
                 outcome.passed += counts[0]
