@@ -3,7 +3,7 @@
 An environment is the core env ``main`` (``.venv``: ruff, then ``tests/``), the core on other
 Pythons (``core-py310``, ``core-py313``), or a name from a folder's ``test-envs`` file: one line
 ``<env-name> <requirement>...``. A name listed by several folders is ONE environment: the union of
-their requirements, each folder's instrumentor installed editable, one pytest run over all their
+their requirements, one pytest run over all their
 tests. Each environment's output goes to ``.test-results/<name>.log`` and is printed as one block
 when it ends (in full when it failed). The last line is ``N passed, N failed[, N skipped]``.
 
@@ -68,16 +68,21 @@ class Outcome:
 
 def core_envs() -> list[Env]:
     """``main`` (everything, Python 3.11) and the core's tests on the other supported Pythons."""
-    main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,cli,grpc]", "instrumentors/openai",
-                                            "instrumentors/anthropic"],
+    main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
                requirements=["openai>=3", "anthropic"], test_paths=["tests"],
                pytest_args=["--ignore=tests/coexistence"], lint=True, chromium=True)
     light = ["--ignore=tests/coexistence", *(f"--ignore={t}" for t in HEAVY_CORE_TESTS)]
     others = [Env(f"core-py{v.replace('.', '')}", f".venvs/core-py{v.replace('.', '')}", python=v,
-                  editables=[".[dev,cli,grpc]", "instrumentors/openai", "instrumentors/anthropic"],
+                  editables=[".[dev,grpc]"],
                   requirements=["openai>=3", "anthropic"], test_paths=["tests"], pytest_args=light)
               for v in ("3.10", "3.13")]
     return [main, *others]
+
+
+def instrumentor_folders() -> list[str]:
+    """``instrumentors/<lib>`` of every instrumentor distribution in the tree."""
+    return sorted(p.parent.relative_to(ROOT).as_posix()
+                  for p in ROOT.glob("instrumentors/*/pyproject.toml"))
 
 
 def folder_envs() -> list[Env]:
@@ -92,13 +97,9 @@ def folder_envs() -> list[Env]:
             if not words or words[0].startswith("#"):
                 continue
             name, reqs = words[0], words[1:]
-            env = envs.setdefault(name, Env(name, f".venvs/{name}",
-                                            editables=[".[dev]", "instrumentors/openai"]))
-            is_instrumentor = folder.startswith("instrumentors/")
-            for item, target in ((folder if is_instrumentor else None, env.editables),
-                                 (tests, env.test_paths)):
-                if item and item not in target:
-                    target.append(item)
+            env = envs.setdefault(name, Env(name, f".venvs/{name}", editables=[".[dev]"]))
+            if tests not in env.test_paths:
+                env.test_paths.append(tests)
             env.requirements += [r for r in reqs if r not in env.requirements]
     return list(envs.values())
 
@@ -168,7 +169,8 @@ class Runner:
             if self.run(env, [self.uv, "venv", "--quiet", "--python", exe, env.venv]):
                 return False
         cmd = [self.uv, "pip", "install", "--quiet", "--python", python]
-        for path in env.editables:
+        # the distro depends on every instrumentor of ours: each comes from its folder
+        for path in env.editables + instrumentor_folders():
             cmd += ["-e", path]
         if self.run(env, cmd + env.requirements):
             return False
