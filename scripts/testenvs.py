@@ -3,9 +3,10 @@
 An environment is the core env ``main`` (``.venv``: ruff, then ``tests/``), the core on other
 Pythons (``core-py310``, ``core-py313``), or a name from a folder's ``test-envs`` file: one line
 ``<env-name> <requirement>...``. A name listed by several folders is ONE environment: the union of
-their requirements, one pytest run over all their
-tests. Each environment's output goes to ``.test-results/<name>.log`` and is printed as one block
-when it ends (in full when it failed). The last line is ``N passed, N failed[, N skipped]``.
+their requirements, one pytest run over all their tests. Every environment has the core and every
+instrumentor of ours installed editable (the distro depends on them all). Each environment's
+output goes to ``.test-results/<name>.log`` and is printed as one block when it ends (in full
+when it failed). The last line is ``N passed, N failed[, N skipped]``.
 
 Standard library only: it runs on the system Python before any environment exists.
 """
@@ -195,9 +196,9 @@ class Runner:
         python = str(ROOT / env.venv / "bin/python")
         # binaries shipped in wheels (rotel's collector) link the interpreter's libpython, which
         # a pyenv-built Python keeps in its own lib/ rather than on the loader's path
-        libdir = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_config_var"
-                                 "('LIBDIR') or '')"], capture_output=True, text=True).stdout.strip()
-        path = os.pathsep.join(filter(None, [libdir, os.environ.get("LD_LIBRARY_PATH")]))
+        query = "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"
+        libdir = subprocess.run([python, "-c", query], capture_output=True, text=True).stdout
+        path = os.pathsep.join(filter(None, [libdir.strip(), os.environ.get("LD_LIBRARY_PATH")]))
         test_env = {"LD_LIBRARY_PATH": path} if path else {}
         if env.lint and self.run(env, [str(ROOT / env.venv / "bin/ruff"), "check", "--no-cache",
                                        "."]):
@@ -339,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     known = {env.name for env in envs}
     unknown = [name for name in args.envs if name not in known]
     if unknown:
-        parser.error(f"unknown environment(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        parser.error(f"unknown environment(s) {', '.join(unknown)}; "
+                     f"known: {', '.join(sorted(known))}")
     if args.envs:
         envs = [env for env in envs if env.name in args.envs]
     if args.command == "list":
