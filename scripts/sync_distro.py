@@ -30,9 +30,20 @@ def instrumentors() -> list[tuple[str, str, str]]:
     """(extra name, distribution name, version) of every instrumentor, by folder name."""
     found = []
     for path in sorted(ROOT.glob("instrumentors/*/pyproject.toml")):
-        project = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
-        found.append((path.parent.name.replace("_", "-"), project["name"], project["version"]))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        project = data["project"]
+        found.append((path.parent.name.replace("_", "-"), project["name"],
+                      project.get("version") or hatch_version(path.parent, data)))
     return found
+
+
+def hatch_version(folder: Path, data: dict) -> str:
+    """A dynamic version: ``__version__ = "..."`` in hatch's ``[tool.hatch.version] path``."""
+    source = folder / data["tool"]["hatch"]["version"]["path"]
+    found = re.search(r'^__version__ = "([^"]+)"', source.read_text(encoding="utf-8"), re.M)
+    if found is None:
+        raise SystemExit(f"{source}: no __version__ = \"...\" line (hatch reads the version there)")
+    return found.group(1)
 
 
 def compatible(version: str) -> str:
