@@ -158,11 +158,11 @@ def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
     from agentops_otel import _session, _threads
 
+    settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
     with _lock:
         if _state.provider is not None:
             _log.debug("agentops-otel: init() called again; keeping the first configuration")
             return
-        settings = _config.resolve(**kwargs)
         _config.install(settings)
         try:
             from agentops_otel import pricing
