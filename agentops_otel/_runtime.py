@@ -174,6 +174,10 @@ def init(**kwargs: Any) -> None:
         _attach_meter_provider(settings)
         _threads.install()
         _instrument(settings.instrument)
+        if settings.instrument:
+            from agentops_otel import _coverage
+
+            _coverage.warn_uncovered_in_background()
         if not _state.exit_registered:
             atexit.register(_at_exit)
             _state.exit_registered = True

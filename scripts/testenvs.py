@@ -232,7 +232,7 @@ class Runner:
             return f"[{index[env.name]}/{total}] {env.name}"
 
         def do_test(env: Env, outcome: Outcome) -> None:
-            say(f"{tag(env)}: built in {outcome.build_s:.0f}s, testing")
+            say(f"{tag(env)}: testing")
             began = time.monotonic()
             try:
                 self.test(env, outcome)
@@ -255,6 +255,7 @@ class Runner:
                 outcome.problems.append("environment could not be built")
                 self.report(tag(env), env, outcome)
                 return
+            say(f"{tag(env)}: built in {outcome.build_s:.0f}s")
             with pending_lock:
                 pending.append(testers.submit(do_test, env, outcome))
 
