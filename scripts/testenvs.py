@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / ".test-results"
 DEFAULT_PYTHON = "3.11"
 TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "1800"))
-# Tests of the core that need the heavy optional stacks (chDB, a browser): main env only.
+# Tests of the core that need the heavy optional stacks (chDB, a browser): main env only; on
+# the other Pythons the ClickHouse cases of shared tests are deselected by name too.
 HEAVY_CORE_TESTS = ("tests/test_clickhouse_store.py", "tests/test_dashboard_browser.py",
                     "tests/test_dashboard_stores.py")
+NOT_HEAVY = ("-k", "not clickhouse")
 
 
 @dataclass
@@ -72,7 +74,8 @@ def core_envs() -> list[Env]:
     main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
                requirements=["openai>=3", "anthropic"], test_paths=["tests"],
                pytest_args=["--ignore=tests/coexistence"], lint=True, chromium=True)
-    light = ["--ignore=tests/coexistence", *(f"--ignore={t}" for t in HEAVY_CORE_TESTS)]
+    light = ["--ignore=tests/coexistence", *(f"--ignore={t}" for t in HEAVY_CORE_TESTS),
+             *NOT_HEAVY]
     others = [Env(f"core-py{v.replace('.', '')}", f".venvs/core-py{v.replace('.', '')}", python=v,
                   editables=[".[dev,grpc]"],
                   requirements=["openai>=3", "anthropic"], test_paths=["tests"], pytest_args=light)
