@@ -51,6 +51,7 @@ class Env:
     pytest_args: list[str] = field(default_factory=list)
     lint: bool = False
     chromium: bool = False
+    from_dists: bool = False  # a plain venv of the built wheels (dist/), not editable installs
 
 
 @dataclass
@@ -71,16 +72,18 @@ class Outcome:
 
 def core_envs() -> list[Env]:
     """``main`` (everything, Python 3.11) and the core's tests on the other supported Pythons."""
+    own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists"]  # folders run elsewhere
     main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
                requirements=["openai>=3", "anthropic"], test_paths=["tests"],
-               pytest_args=["--ignore=tests/coexistence"], lint=True, chromium=True)
-    light = ["--ignore=tests/coexistence", *(f"--ignore={t}" for t in HEAVY_CORE_TESTS),
-             *NOT_HEAVY]
+               pytest_args=own_envs, lint=True, chromium=True)
+    light = [*own_envs, *(f"--ignore={t}" for t in HEAVY_CORE_TESTS), *NOT_HEAVY]
     others = [Env(f"core-py{v.replace('.', '')}", f".venvs/core-py{v.replace('.', '')}", python=v,
                   editables=[".[dev,grpc]"],
                   requirements=["openai>=3", "anthropic"], test_paths=["tests"], pytest_args=light)
               for v in ("3.10", "3.13")]
-    return [main, *others]
+    dists = Env("dists", ".venvs/dists", requirements=["openai"], test_paths=["tests/dists"],
+                pytest_args=["--noconftest"], from_dists=True)
+    return [main, *others, dists]
 
 
 def instrumentor_folders() -> list[str]:
@@ -161,7 +164,27 @@ class Runner:
                 log.write(f"\n!!! timed out after {timeout:.0f}s (DEV_TEST_TIMEOUT)\n")
                 return 124
 
+    def build_from_dists(self, env: Env) -> bool:
+        """Build dist/, then a fresh venv with ``pip install --no-index --find-links dist/
+        agentops-otel-distro`` and the requirements: only the third-party dependencies come
+        from the registry (downloaded first into the venv's wheelhouse)."""
+        shutil.rmtree(ROOT / env.venv, ignore_errors=True)
+        exe = find_python(env.python)
+        if exe is None or self.run(env, [sys.executable, "scripts/build_dists.py"]) or self.run(
+                env, [exe, "-m", "venv", env.venv]):
+            return False
+        pip = [f"{env.venv}/bin/python", "-m", "pip", "--quiet", "--disable-pip-version-check"]
+        wheelhouse = f"{env.venv}/wheelhouse"
+        wanted = [*env.requirements, "pytest"]
+        if self.run(env, [*pip, "download", "--dest", wheelhouse, *third_party_requirements(),
+                          *wanted]):
+            return False
+        return not self.run(env, [*pip, "install", "--no-index", "--find-links", "dist",
+                                  "--find-links", wheelhouse, "agentops-otel-distro", *wanted])
+
     def build(self, env: Env) -> bool:
+        if env.from_dists:
+            return self.build_from_dists(env)
         python = env.venv + "/bin/python"
         if not (ROOT / python).exists():
             exe = find_python(env.python)
@@ -206,9 +229,12 @@ class Runner:
         if env.lint and self.run(env, [str(ROOT / env.venv / "bin/ruff"), "check", "--no-cache",
                                        "."]):
             outcome.problems.append("ruff found problems")
+        # the wheels' venv runs its own pytest: `python -m` would put the checkout on sys.path
+        pytest = [str(ROOT / env.venv / "bin/pytest")] if env.from_dists else [python, "-m",
+                                                                                "pytest"]
         for i, paths in enumerate(pytest_batches(env.test_paths)):
             xml = RESULTS / (f"{env.name}.xml" if i == 0 else f"{env.name}.{i}.xml")
-            code = self.run(env, [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            code = self.run(env, [*pytest, "-q", "-p", "no:cacheprovider",
                                   f"--junitxml={xml}", *env.pytest_args, *paths],
                             timeout=TEST_TIMEOUT_S, extra_env=test_env)
             counts = junit_counts(xml)
@@ -301,6 +327,21 @@ class Runner:
             failed += env_failed
             skipped += o.skipped
         say(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+
+
+def third_party_requirements() -> list[str]:
+    """What the built wheels require from the registry (not our own distributions)."""
+    import email.parser
+    import zipfile
+
+    found: set[str] = set()
+    for wheel in (ROOT / "dist").glob("*.whl"):
+        with zipfile.ZipFile(wheel) as archive:
+            name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+            meta = email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
+        found.update(r for r in meta.get_all("Requires-Dist") or []
+                     if not r.startswith("agentops-otel") and "extra ==" not in r)
+    return sorted(found)
 
 
 def pytest_batches(paths: list[str]) -> list[list[str]]:
