@@ -31,11 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / ".test-results"
 DEFAULT_PYTHON = "3.11"
 TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "1800"))
-# Tests of the core that need the heavy optional stacks (chDB, a browser): main env only; on
-# the other Pythons the ClickHouse cases of shared tests are deselected by name too.
+# The core's ClickHouse cases (chDB, in-process: the slowest third of the core's tests) are
+# selected by name: ``main-clickhouse`` runs them in ``.venv`` beside ``main``, which runs the rest.
+CLICKHOUSE, NOT_CLICKHOUSE = ("-k", "clickhouse"), ("-k", "not clickhouse")
+# Tests that need the heavy optional stacks (chDB, a browser): not run on the other Pythons.
 HEAVY_CORE_TESTS = ("tests/test_clickhouse_store.py", "tests/test_dashboard_browser.py",
                     "tests/test_dashboard_stores.py")
-NOT_HEAVY = ("-k", "not clickhouse")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Env:
     lint: bool = False
     chromium: bool = False
     from_dists: bool = False  # a plain venv of the built wheels (dist/), not editable installs
+    shares: str = ""  # the environment whose venv this one tests in (built once, by that one)
 
 
 @dataclass
@@ -75,15 +77,18 @@ def core_envs() -> list[Env]:
     own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists"]  # folders run elsewhere
     main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
                requirements=["openai>=3", "anthropic"], test_paths=["tests"],
-               pytest_args=own_envs, lint=True, chromium=True)
-    light = [*own_envs, *(f"--ignore={t}" for t in HEAVY_CORE_TESTS), *NOT_HEAVY]
+               pytest_args=[*own_envs, *NOT_CLICKHOUSE], lint=True, chromium=True)
+    main_clickhouse = Env("main-clickhouse", ".venv", editables=main.editables,
+                          requirements=main.requirements, test_paths=["tests"],
+                          pytest_args=[*own_envs, *CLICKHOUSE], shares="main")
+    light = [*own_envs, *(f"--ignore={t}" for t in HEAVY_CORE_TESTS), *NOT_CLICKHOUSE]
     others = [Env(f"core-py{v.replace('.', '')}", f".venvs/core-py{v.replace('.', '')}", python=v,
                   editables=[".[dev,grpc]"],
                   requirements=["openai>=3", "anthropic"], test_paths=["tests"], pytest_args=light)
               for v in ("3.10", "3.13")]
     dists = Env("dists", ".venvs/dists", requirements=["openai"], test_paths=["tests/dists"],
                 pytest_args=["--noconftest"], from_dists=True)
-    return [main, *others, dists]
+    return [main, main_clickhouse, *others, dists]
 
 
 def instrumentor_folders() -> list[str]:
@@ -281,18 +286,26 @@ class Runner:
                 self.log_path(env).open("a").write(f"!!! runner error: {exc!r}\n")
             outcome.build_s = time.monotonic() - began
             if not built:
-                outcome.problems.append("environment could not be built")
-                self.report(tag(env), env, outcome)
+                for user in [env, *sharers.get(env.name, [])]:
+                    self.outcomes[user.name].problems.append(
+                        f"environment could not be built ({env.venv})")
+                    self.report(tag(user), user, self.outcomes[user.name])
                 return
             say(f"{tag(env)}: built in {outcome.build_s:.0f}s")
             with pending_lock:
-                pending.append(testers.submit(do_test, env, outcome))
+                for user in [env, *sharers.get(env.name, [])]:
+                    pending.append(testers.submit(do_test, user, self.outcomes[user.name]))
 
         for env in self.envs:
             self.outcomes[env.name] = Outcome()
             self.log_path(env).write_text("")
+        names = {env.name for env in self.envs}
+        sharers: dict[str, list[Env]] = {}
+        for env in self.envs:
+            if env.shares in names:  # tested once the owner is built
+                sharers.setdefault(env.shares, []).append(env)
         with ThreadPoolExecutor(self.jobs, thread_name_prefix="build") as builders:
-            list(builders.map(do_build, self.envs))
+            list(builders.map(do_build, [env for env in self.envs if env.shares not in names]))
         for future in pending:
             future.result()
         testers.shutdown()
