@@ -120,6 +120,17 @@ def folder_envs() -> list[Env]:
 
 _print_lock = threading.Lock()
 _apt_lock = threading.Lock()
+_live: set[subprocess.Popen[bytes]] = set()  # each in its own process group
+
+
+def _stop_all(signum: int, _frame: object) -> None:
+    """On SIGTERM / SIGINT: end every running build or test with its children, then exit."""
+    for proc in list(_live):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(128 + signum)
 
 
 def say(text: str) -> None:
@@ -161,6 +172,7 @@ class Runner:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     env={**os.environ, **(extra_env or {})})
+            _live.add(proc)
             try:
                 return proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -168,6 +180,8 @@ class Runner:
                 proc.wait()
                 log.write(f"\n!!! timed out after {timeout:.0f}s (DEV_TEST_TIMEOUT)\n")
                 return 124
+            finally:
+                _live.discard(proc)
 
     def build_from_dists(self, env: Env) -> bool:
         """Build dist/, then a fresh venv with ``pip install --no-index --find-links dist/
@@ -418,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
                 ok = False
                 print(runner.log_path(env).read_text(), file=sys.stderr)
         return 0 if ok else 1
+    signal.signal(signal.SIGTERM, _stop_all)
+    signal.signal(signal.SIGINT, _stop_all)
     shutil.rmtree(RESULTS, ignore_errors=True)
     say(f"=== {len(envs)} environments, {runner.jobs} at a time; logs in "
         f"{RESULTS.relative_to(ROOT)}/")
