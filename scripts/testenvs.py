@@ -341,7 +341,8 @@ class Runner:
                 f"----- end of {env.name}\n{head}")
 
     def summary(self, elapsed: float) -> None:
-        say(f"=== summary ({elapsed:.0f}s in all)")
+        say(f"=== summary ({elapsed:.0f}s in all; load average {os.getloadavg()[1]:.1f} over the "
+            f"last 5 minutes on {os.cpu_count()} cores)")
         passed = failed = skipped = 0
         for env in self.envs:
             o = self.outcomes[env.name]
