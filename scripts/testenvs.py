@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / ".test-results"
 DEFAULT_PYTHON = "3.11"
-TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "1800"))
+TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "2700"))  # per pytest run
 # The core's ClickHouse cases (chDB, in-process: the slowest third of the core's tests) are
 # selected by name: ``main-clickhouse`` runs them in ``.venv`` beside ``main``, which runs the rest.
 CLICKHOUSE, NOT_CLICKHOUSE = ("-k", "clickhouse"), ("-k", "not clickhouse")
