@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -23,7 +25,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,9 +274,9 @@ class Runner:
         RESULTS.mkdir(parents=True, exist_ok=True)
         total = len(self.envs)
         index = {env.name: n for n, env in enumerate(self.envs, 1)}
-        testers = ThreadPoolExecutor(self.jobs, thread_name_prefix="test")
-        pending: list[Future[None]] = []
-        pending_lock = threading.Lock()
+        # tests run `jobs` at a time, the earliest environment of the plan first (main's first)
+        ready: queue.PriorityQueue[tuple[float, str]] = queue.PriorityQueue()
+        by_name = {env.name: env for env in self.envs}
 
         def tag(env: Env) -> str:
             return f"[{index[env.name]}/{total}] {env.name}"
@@ -306,9 +308,15 @@ class Runner:
                     self.report(tag(user), user, self.outcomes[user.name])
                 return
             say(f"{tag(env)}: built in {outcome.build_s:.0f}s")
-            with pending_lock:
-                for user in [env, *sharers.get(env.name, [])]:
-                    pending.append(testers.submit(do_test, user, self.outcomes[user.name]))
+            for user in [env, *sharers.get(env.name, [])]:
+                ready.put((index[user.name], user.name))
+
+        def tester() -> None:
+            while True:
+                _, name = ready.get()
+                if not name:  # every build is done and every test before this taken
+                    return
+                do_test(by_name[name], self.outcomes[name])
 
         for env in self.envs:
             self.outcomes[env.name] = Outcome()
@@ -318,11 +326,15 @@ class Runner:
         for env in self.envs:
             if env.shares in names:  # tested once the owner is built
                 sharers.setdefault(env.shares, []).append(env)
+        testers = [threading.Thread(target=tester, name=f"test-{n}") for n in range(self.jobs)]
+        for thread in testers:
+            thread.start()
         with ThreadPoolExecutor(self.jobs, thread_name_prefix="build") as builders:
             list(builders.map(do_build, [env for env in self.envs if env.shares not in names]))
-        for future in pending:
-            future.result()
-        testers.shutdown()
+        for _ in testers:
+            ready.put((math.inf, ""))
+        for thread in testers:
+            thread.join()
         return all(o.ok for o in self.outcomes.values())
 
     def report(self, tag: str, env: Env, outcome: Outcome) -> None:
