@@ -91,8 +91,12 @@ def init(
     ``AGENTOPS_*`` variables, which win over the standard ``OTEL_*`` ones.
     ``on_budget_exceeded`` / ``on_loop``: ``"warn"`` (default) or ``"raise"``.
     ``redact(key, value)`` sees every captured prompt, completion and argument first.
-    Other options: ``otlp_endpoint``, ``otlp_protocol``, ``otlp_headers``, ``exporters``,
-    ``local_store``, ``store_path``, ``session_name``, ``max_content_chars``.
+    Other options: ``otlp_endpoint``, ``otlp_protocol``, ``otlp_headers``, ``otlp_compression``,
+    ``otlp_timeout_s``, ``exporters``, ``local_store``, ``store_path``, ``retention_days``,
+    ``session_name``, ``max_content_chars``, ``max_queue_size`` (all in the README's table).
+
+    Raises ``TypeError`` for an unknown keyword (naming the closest valid one) and ``ValueError``
+    for a wrong value (saying what is accepted); a bad ``AGENTOPS_*`` variable only warns.
     """
     from agentops_otel import _runtime
 

@@ -158,11 +158,11 @@ def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
     from agentops_otel import _session, _threads
 
+    settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
     with _lock:
         if _state.provider is not None:
             _log.debug("agentops-otel: init() called again; keeping the first configuration")
             return
-        settings = _config.resolve(**kwargs)
         _config.install(settings)
         try:
             from agentops_otel import pricing
@@ -174,6 +174,10 @@ def init(**kwargs: Any) -> None:
         _attach_meter_provider(settings)
         _threads.install()
         _instrument(settings.instrument)
+        if settings.instrument:
+            from agentops_otel import _coverage
+
+            _coverage.warn_uncovered_in_background()
         if not _state.exit_registered:
             atexit.register(_at_exit)
             _state.exit_registered = True

@@ -416,7 +416,7 @@ def _shadow(tmp_path: Path, module: str) -> str:
 
 def test_missing_rich_gets_a_clear_message(demo, tmp_path):
     shadow = _shadow(tmp_path, "rich")
-    failed(cli("show", home=demo["home"], PYTHONPATH=shadow), "agentops-otel-distro[cli]")
+    failed(cli("show", home=demo["home"], PYTHONPATH=shadow), "pip install rich")
     json.loads(ok(cli("sessions", "--json", home=demo["home"], PYTHONPATH=shadow)))
     json.loads(ok(cli("export", demo["short"], home=demo["home"], PYTHONPATH=shadow)))
 

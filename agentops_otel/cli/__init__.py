@@ -1,8 +1,8 @@
 """``agentops-otel``: look at what your agents did, from the local store.
 
 Commands: ``demo`` (an offline multi-agent run, then its tree), ``sessions``, ``show``,
-``replay``, ``export`` and ``serve`` (the web dashboard, the ``dashboard`` extra). Rendering
-uses rich (the ``cli`` extra), imported only by the commands that draw; a missing or corrupt
+``replay``, ``export``, ``serve`` (the web dashboard, the ``dashboard`` extra) and ``doctor``.
+Rendering uses rich (a dependency), imported only by the commands that draw; a missing or corrupt
 store, an empty one or an unknown session id gets a one-line message and exit status 1, never a
 traceback.
 """
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 PROG = "agentops-otel"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RICH_MISSING = (
-    "the agentops-otel viewer needs the 'rich' package: "
-    "pip install 'agentops-otel-distro[cli]'"
+    "the agentops-otel viewer needs the 'rich' package (a dependency of agentops-otel-distro; "
+    "was it installed with --no-deps?): pip install rich"
 )
 _DASHBOARD_MISSING = (
     "the dashboard needs Starlette, uvicorn and Jinja2: "
@@ -131,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default=os.environ.get("AGENTOPS_OTEL_TOKEN"),
                        help="require this bearer token for ingest and pages (default: "
                             "$AGENTOPS_OTEL_TOKEN; none)")
+    commands.add_parser(
+        "doctor", help="which libraries are traced, where spans go and where each setting "
+                       "came from",
+        description="Report the installed libraries we cover and their instrumentors (missing "
+                    "ones, versions outside the tested range), the active destinations, the "
+                    "settings from AGENTOPS_* / OTEL_* variables, and the local store's path "
+                    "and size.")
     clickhouse = commands.add_parser(
         "clickhouse", help="optional ClickHouse schema for the dashboard",
         description="Optional DDL a team applies to the ClickHouse that its Collector writes.")
@@ -347,7 +354,14 @@ def _cmd_clickhouse(args: argparse.Namespace) -> None:
           "once restarted")
 
 
+def _cmd_doctor(args: argparse.Namespace) -> None:
+    from agentops_otel.cli._doctor import report
+
+    print(report())
+
+
 _COMMANDS = {
+    "doctor": _cmd_doctor,
     "run": _cmd_run,
     "demo": _cmd_demo,
     "sessions": _cmd_sessions,

@@ -296,7 +296,10 @@ def _read_overrides_file(path: str) -> dict[str, list[tuple[str | None, Rate]]]:
     with open(path, "rb") as f:
         raw = f.read()
     if path.lower().endswith(".toml"):
-        import tomllib
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10: the same parser, as a backport
+            import tomli as tomllib
 
         data = tomllib.loads(raw.decode("utf-8"))
     else:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentops_otel import accounting
@@ -333,7 +333,7 @@ class ClickHouseStore:
     def close(self) -> None:
         """Nothing to release per request: the shared client lives as long as the process."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ClickHouseStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from agentops_otel import semconv as A
 from agentops_otel.store._db import (
@@ -96,7 +96,7 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

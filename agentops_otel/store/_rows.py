@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from agentops_otel.store._db import StoreError
 
@@ -149,6 +149,6 @@ class StoreReader(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Self: ...
+    def __enter__(self) -> StoreReader: ...
 
     def __exit__(self, *exc: object) -> None: ...

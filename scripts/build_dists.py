@@ -1,0 +1,88 @@
+"""Build wheels and sdists of every distribution (the distro and each instrumentor) into ``dist/``
+and check that they are releasable: one version everywhere, licence, classifiers, Python range,
+a readme, and instrumentors that require the core's minor series.
+
+    python3 scripts/build_dists.py            # uses uv from .tools/ (scripts/dev.sh installs it)
+
+Standard library only. Exit status 1 names every problem found.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "dist"
+CORE = "agentops-otel-distro"
+
+
+def build(uv: str) -> None:
+    shutil.rmtree(DIST, ignore_errors=True)
+    subprocess.run([uv, "build", "--quiet", "--all-packages", "--out-dir", str(DIST)], cwd=ROOT,
+                   check=True)
+
+
+def _metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
+
+
+def check() -> list[str]:
+    """Every problem with the built distributions (empty: releasable)."""
+    wheels = sorted(DIST.glob("*.whl"))
+    if not wheels:
+        return ["no wheels in dist/"]
+    metas = {m["Name"]: m for m in map(_metadata, wheels)}
+    problems = []
+    if CORE not in metas:
+        problems.append(f"{CORE} was not built")
+    version = metas[CORE]["Version"] if CORE in metas else ""
+    for name, meta in sorted(metas.items()):
+        if meta["Version"] != version:
+            problems.append(f"{name} {meta['Version']}: not the core's version {version}")
+        for field in ("Summary", "Requires-Python", "License-Expression", "Classifier"):
+            if not meta.get(field):
+                problems.append(f"{name}: no {field}")
+        if len(meta.get_payload() or "") < 100 or not meta.get("Description-Content-Type"):
+            problems.append(f"{name}: no readme (set readme = \"README.md\")")
+        sdist = DIST / f"{name.replace('-', '_')}-{meta['Version']}.tar.gz"
+        if not sdist.exists():
+            problems.append(f"{name}: no sdist {sdist.name}")
+        elif name != CORE:
+            with tarfile.open(sdist) as archive:
+                if not any(m.name.endswith("/pyproject.toml") for m in archive.getmembers()):
+                    problems.append(f"{sdist.name}: no pyproject.toml")
+        if name != CORE:
+            core_req = [r for r in meta.get_all("Requires-Dist") or [] if r.startswith(CORE)]
+            if not core_req or "<" not in core_req[0]:
+                problems.append(f"{name}: needs a bounded requirement on {CORE} ({core_req})")
+    return problems
+
+
+def main() -> int:
+    uv = os.environ.get("UV") or str(ROOT / ".tools/bin/uv")
+    if not Path(uv).exists():
+        uv = shutil.which("uv") or ""
+    if not uv:
+        print("no uv: run bash scripts/dev.sh setup (it installs uv into .tools/)",
+              file=sys.stderr)
+        return 1
+    build(uv)
+    problems = check()
+    for problem in problems:
+        print(f"!!! {problem}", file=sys.stderr)
+    built = sorted(p.name for p in DIST.iterdir())
+    print(f"{len(built)} files in dist/: {' '.join(built)}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
