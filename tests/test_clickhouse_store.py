@@ -114,7 +114,8 @@ def test_the_schema_and_the_view_are_detected(ch: ClickHouseStore) -> None:
         "AND table = 'otel_traces'", parameters={"db": kind}).result_rows)
     if "_json" in kind:  # the attribute-key columns' bloom filters
         assert indexes["idx_span_attr_keys"] == "bloom_filter"
-    else:  # the text indexes of today's exporter on this engine (26.2+), else bloom filters
+    else:  # the text indexes today's exporter creates on this engine (26.2+), else bloom filters
+        assert exporter.exporter_index(chdb_client()) == "text"
         text = "_map" in kind and "_bloom" not in kind
         assert indexes["idx_span_attr_key"] == ("text" if text else "bloom_filter"), indexes
 
@@ -234,6 +235,15 @@ def test_a_table_the_exporter_did_not_write_is_refused_clearly() -> None:
     client.command("CREATE DATABASE IF NOT EXISTS other")
     client.command("CREATE TABLE IF NOT EXISTS other.otel_traces (x String) ENGINE = Memory")
     with pytest.raises(StoreError, match="not a table written by the OpenTelemetry"):
+        ClickHouseStore(client, Location("chdb://memory", "other", "otel_traces"))
+    columns = ", ".join(f"{name} {'String' if name != 'Duration' else 'UInt64'}"
+                        for name in ("Timestamp", "TraceId", "SpanId", "ParentSpanId",
+                                     "SpanName", "SpanKind", "ServiceName", "SpanAttributes",
+                                     "Duration", "StatusCode", "StatusMessage"))
+    client.command(f"CREATE TABLE IF NOT EXISTS other.text_attrs ({columns}) ENGINE = Memory")
+    with pytest.raises(StoreError, match="column SpanAttributes is String, not a Map or JSON"):
+        ClickHouseStore(client, Location("chdb://memory", "other", "text_attrs"))
+    with pytest.raises(StoreError, match=r"\(no column Timestamp, TraceId, SpanId, "):
         ClickHouseStore(client, Location("chdb://memory", "other", "otel_traces"))
     with pytest.raises(StoreError, match="cannot read"):
         ClickHouseStore(client, Location("chdb://memory", "other", "missing"))

@@ -226,3 +226,16 @@ def test_unreadable_values_never_fail_a_page(bad_store: str) -> None:
         listed = client.get("/api/sessions").json()
         assert sorted(s["id"] for s in listed) == sorted(BAD_SESSIONS)
         assert [s["id"] for s in client.get("/api/sessions?tag=ok").json()] == ["good"]
+
+
+def test_export_spells_non_finite_doubles_as_the_json_mapping_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Doubles are OTLP values too: the protobuf JSON mapping writes them as strings."""
+    doubles = {"x.high": float("inf"), "x.low": float("-inf"), "x.nan": float("nan")}
+    store = str(sqlite_store(tmp_path / "traces.db", decode(json_request([
+        json_span("d" * 32, 1, "tool t", {A.SESSION_ID: "doubles", A.SPAN_KIND: A.KIND_TOOL,
+                                          **doubles})]))))
+    exported = _exported(run(capsys, "export", "doubles", "--store", store))
+    assert {key: value for (_, key), value in exported.items() if key in doubles} == {
+        "x.high": {"doubleValue": "Infinity"}, "x.low": {"doubleValue": "-Infinity"},
+        "x.nan": {"doubleValue": "NaN"}}
