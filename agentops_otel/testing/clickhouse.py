@@ -46,6 +46,26 @@ _MAP_INDEXES = {
 }
 
 
+def _ddl(name: str, columns: str, indexes: str, keys: str, *, delta: str = "") -> str:
+    """A traces table: the columns every version has around ``columns`` (the attributes and
+    scope), then ``indexes`` and the table's keys."""
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
+    Timestamp DateTime64(9) CODEC(Delta{delta}, ZSTD(1)),
+    TraceId String {_CODEC},
+    SpanId String {_CODEC},
+    ParentSpanId String {_CODEC},
+    TraceState String {_CODEC},
+    SpanName LowCardinality(String) {_CODEC},
+    SpanKind LowCardinality(String) {_CODEC},
+    ServiceName LowCardinality(String) {_CODEC},
+    {columns}
+    StatusCode LowCardinality(String) {_CODEC},
+    StatusMessage String {_CODEC},
+    {_nested("JSON" if "JSON" in columns else _MAP)}{indexes}
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1{keys}
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"""
+
+
 def _nested(attrs: str) -> str:
     return f"""Events Nested (
         Timestamp DateTime64(9),
@@ -60,80 +80,43 @@ def _nested(attrs: str) -> str:
     ) {_CODEC},"""
 
 
-def _ids() -> str:
-    return f"""TraceId String {_CODEC},
-    SpanId String {_CODEC},
-    ParentSpanId String {_CODEC},
-    TraceState String {_CODEC},
-    SpanName LowCardinality(String) {_CODEC},
-    SpanKind LowCardinality(String) {_CODEC},
-    ServiceName LowCardinality(String) {_CODEC},"""
+_SCOPE = f"ScopeName String {_CODEC},\n    ScopeVersion String {_CODEC},"
+_ENGINE = "\n) ENGINE = MergeTree()\nPARTITION BY toDate(Timestamp)\n"
+_ORDER = "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)"
 
 
 def _map_ddl(name: str, index: str) -> str:
     """``traces_table.sql`` of today's exporter (Map mode) with the given index kind."""
-    return f"""CREATE TABLE IF NOT EXISTS {name} (
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    {_ids()}
-    ResourceAttributes {_MAP} {_CODEC},
-    ScopeName String {_CODEC},
-    ScopeVersion String {_CODEC},
+    items = "\n    ".join(_ITEMS.format(name=f"{kind}AttributeItems", column=f"{kind}Attributes")
+                          for kind in ("Resource", "Span"))
+    return _ddl(name, f"""ResourceAttributes {_MAP} {_CODEC},
+    {_SCOPE}
     SpanAttributes {_MAP} {_CODEC},
-    Duration UInt64 CODEC(T64, ZSTD(1)),
-    StatusCode LowCardinality(String) {_CODEC},
-    StatusMessage String {_CODEC},
-    {_nested(_MAP)}
-    {_ITEMS.format(name="ResourceAttributeItems", column="ResourceAttributes")}
-    {_ITEMS.format(name="SpanAttributeItems", column="SpanAttributes")}{_MAP_INDEXES[index]}
-    INDEX idx_duration Duration TYPE minmax GRANULARITY 1,
-    INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
-) ENGINE = MergeTree()
-PARTITION BY toDate(Timestamp)
+    Duration UInt64 CODEC(T64, ZSTD(1)),""", f"\n    {items}{_MAP_INDEXES[index]}", f""",
+    INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8{_ENGINE}\
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
-ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"""
+{_ORDER}""", delta="(8)")
 
 
 def _json_ddl(name: str) -> str:
     """``traces_json_table.sql`` of today's exporter, with the attribute-key columns."""
-    return f"""CREATE TABLE IF NOT EXISTS {name} (
-    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
-    {_ids()}
-    ResourceAttributes JSON {_CODEC},
+    return _ddl(name, f"""ResourceAttributes JSON {_CODEC},
     ResourceAttributesKeys Array(LowCardinality(String)) {_CODEC},
-    ScopeName String {_CODEC},
-    ScopeVersion String {_CODEC},
+    {_SCOPE}
     SpanAttributes JSON {_CODEC},
     SpanAttributesKeys Array(LowCardinality(String)) {_CODEC},
-    Duration UInt64 {_CODEC},
-    StatusCode LowCardinality(String) {_CODEC},
-    StatusMessage String {_CODEC},
-    {_nested("JSON")}
+    Duration UInt64 {_CODEC},""", """
     INDEX idx_res_attr_keys ResourceAttributesKeys TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_span_attr_keys SpanAttributesKeys TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_duration Duration TYPE minmax GRANULARITY 1
-) ENGINE = MergeTree()
-PARTITION BY toDate(Timestamp)
-ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
-SETTINGS index_granularity=8192, ttl_only_drop_parts = 1"""
+    INDEX idx_span_attr_keys SpanAttributesKeys TYPE bloom_filter(0.01) GRANULARITY 1,""",
+                f"{_ENGINE}{_ORDER}")
 
 
 def _legacy_ddl(name: str) -> str:
     """The table of releases before the scope columns (signed ``Duration``)."""
-    return f"""CREATE TABLE IF NOT EXISTS {name} (
-    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
-    {_ids()}
-    ResourceAttributes {_MAP} {_CODEC},
+    return _ddl(name, f"""ResourceAttributes {_MAP} {_CODEC},
     SpanAttributes {_MAP} {_CODEC},
-    Duration Int64 {_CODEC},
-    StatusCode LowCardinality(String) {_CODEC},
-    StatusMessage String {_CODEC},
-    {_nested(_MAP)}{_MAP_INDEXES["bloom"]}
-    INDEX idx_duration Duration TYPE minmax GRANULARITY 1
-) ENGINE = MergeTree()
-PARTITION BY toDate(Timestamp)
-ORDER BY (ServiceName, SpanName, toUnixTimestamp(Timestamp), TraceId)
-SETTINGS index_granularity=8192, ttl_only_drop_parts = 1"""
+    Duration Int64 {_CODEC},""", _MAP_INDEXES["bloom"],
+                f"{_ENGINE}ORDER BY (ServiceName, SpanName, toUnixTimestamp(Timestamp), TraceId)")
 
 
 def exporter_index(client: Any) -> str:
