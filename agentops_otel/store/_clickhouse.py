@@ -181,8 +181,7 @@ def _typed(key: str, value: Any) -> Any:
     debug log per key) when the value is not one: ``abc``, ``12abc``, ``inf``, ``1e999``,
     ``NaN``, a fraction for an integer, an empty string."""
     if key in _INT_KEYS:
-        number = _number(value)
-        typed: Any = int(number) if number is not None and number.is_integer() else None
+        typed: Any = _integer(value)
     elif key in _FLOAT_KEYS:
         typed = _number(value)
     elif key in _BOOL_KEYS:
@@ -200,6 +199,19 @@ def _typed(key: str, value: Any) -> Any:
         skip_value(key, value)
         return _UNREADABLE
     return typed
+
+
+def _integer(value: Any) -> int | None:
+    """A whole number from an integer or its text (``12.0`` too), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
 
 
 def _number(value: Any) -> float | None:
