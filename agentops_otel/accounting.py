@@ -143,9 +143,11 @@ def read_usage(attrs: Mapping[str, Any]) -> tuple[Usage | None, tuple[str, ...]]
     when the call reports no input or output count, or when any count is invalid."""
     counts = {}
     invalid = []
+    flagged = attrs.get(A.USAGE_INVALID)  # a reader that left unreadable values out flags them
+    flagged = flagged if isinstance(flagged, (list, tuple)) else ()
     for key in USAGE_KEYS:
         count = token_count(attrs.get(key))
-        if count is _INVALID:
+        if count is _INVALID or key in flagged:
             invalid.append(key)
         elif count is not None:
             counts[key] = count

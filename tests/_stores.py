@@ -21,10 +21,19 @@ from agentops_otel.store._clickhouse import ClickHouseStore, Location, views_ddl
 from agentops_otel.testing import clickhouse as exporter
 
 DAY_NS = 86_400 * 10**9
-# store kinds: (mode, with the sessions view)
-CLICKHOUSE_KINDS = {"clickhouse-map": ("map", False), "clickhouse-json": ("json", False),
-                    "clickhouse-legacy": ("legacy", False), "clickhouse-map-view": ("map", True),
-                    "clickhouse-json-view": ("json", True)}
+# Store kinds: (mode, Map mode's index kind, with the sessions view). Every table the exporter
+# creates (Map mode with the indexes it picks for this engine, text indexes on chDB's 26.x, or
+# with the bloom filters it creates before ClickHouse 26.2; JSON mode; the older schema), each
+# with and without the view.
+CLICKHOUSE_KINDS = {
+    f"clickhouse-{mode}{'-bloom' * (index == 'bloom')}{'-view' * view}": (mode, index, view)
+    for mode, index in (("map", None), ("map", "bloom"), ("json", None), ("legacy", None))
+    for view in (False, True)}
+# One kind per way of reading (schema × view) for the assertions that are the same SQL whatever
+# the indexes: Map mode's index kinds differ only in how ClickHouse plans a query, so the
+# bloom-filter tables (and the older schema with the view) are read by the session pages only.
+SHAPES = ("clickhouse-json", "clickhouse-json-view", "clickhouse-legacy", "clickhouse-map",
+          "clickhouse-map-view")
 _databases = itertools.count()
 
 
@@ -125,10 +134,10 @@ def sqlite_store(path: Path, spans: list[ReadableSpan]) -> Path:
 def clickhouse_store(kind: str, spans: list[ReadableSpan]) -> ClickHouseStore:
     """A fresh database holding ``spans`` as the exporter writes them; for a ``-view`` kind the
     view is applied halfway, so it is filled both by its backfill and by live inserts."""
-    mode, view = CLICKHOUSE_KINDS[kind]
+    mode, index, view = CLICKHOUSE_KINDS[kind]
     client = chdb_client()
     database = f"t{next(_databases)}_{kind.replace('-', '_')}"
-    exporter.create_tables(client, database, mode=mode)
+    exporter.create_tables(client, database, mode=mode, index=index)
     where = Location("chdb://memory", database, "otel_traces")
     half = len(spans) // 2 if view else len(spans)
     for at in range(0, half, 50):

@@ -1,6 +1,8 @@
 """The dashboard's pages over every store: the local SQLite store, and ClickHouse as the Collector's
-clickhouseexporter writes it (Map, JSON and legacy mode, with and without the sessions view) show
-the same sessions, trees and numbers from one data set; ClickHouse is only ever read.
+clickhouseexporter writes it (Map mode with text indexes or bloom filters, JSON mode, the older
+schema; with and without the sessions view) show the same sessions, trees and numbers from one
+data set; ClickHouse is only ever read. The session pages run over every table variant, the
+other pages over one table per way of reading (see ``SHAPES``).
 
 Each app is the real ``create_app``: a store path for SQLite, a ``chdb://memory`` URL for
 ClickHouse (a second client on the process's one in-memory chDB engine, which holds the data).
@@ -20,6 +22,7 @@ import pytest
 from _dashboard_support import IMG, UNPRICED_SESSION, json_request, json_span, unpriced_request
 from _stores import (
     CLICKHOUSE_KINDS,
+    SHAPES,
     chdb_client,
     clickhouse_store,
     dataset,
@@ -38,7 +41,8 @@ from agentops_otel.testing import clickhouse as exporter
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-STORES = ["sqlite", *sorted(CLICKHOUSE_KINDS)]
+STORES = ["sqlite", *SHAPES]
+EVERY_STORE = ["sqlite", *sorted(CLICKHOUSE_KINDS)]
 LOOPBACK = "http://127.0.0.1"  # the app refuses other Host headers on a loopback bind
 IMPLICIT = "f" * 32  # the session without agentops ids: grouped by its trace
 HTML_SESSION = "sess-0900"  # HTML in its name, agent and prompt
@@ -121,7 +125,13 @@ def board(request: pytest.FixtureRequest, boards: dict[str, Board], spans: list)
     return _board(boards, spans, request.param)
 
 
-@pytest.fixture(params=sorted(CLICKHOUSE_KINDS))
+@pytest.fixture(params=EVERY_STORE)
+def any_board(request: pytest.FixtureRequest, boards: dict[str, Board], spans: list) -> Board:
+    """Every table variant: for the session pages, whose reads depend on the indexes."""
+    return _board(boards, spans, request.param)
+
+
+@pytest.fixture(params=SHAPES)
 def clickhouse(request: pytest.FixtureRequest, boards: dict[str, Board], spans: list) -> Board:
     return _board(boards, spans, request.param)
 
@@ -240,8 +250,9 @@ def _span_ids(spans: list[ReadableSpan], session_id: str) -> set[str]:
 
 
 # --- the sessions page ----------------------------------------------------------------------------
-def test_sessions_page_lists_the_same_sessions_and_numbers(board: Board,
+def test_sessions_page_lists_the_same_sessions_and_numbers(any_board: Board,
                                                            reference: Board) -> None:
+    board = any_board
     listing = board.get("/")
     expected, found = Page(reference.get("/")), Page(listing)
     assert found.table("sessions") == expected.table("sessions")
@@ -301,7 +312,8 @@ SESSIONS = ["demo", IMPLICIT, UNPRICED_SESSION, HTML_SESSION]
 
 @pytest.mark.parametrize("which", SESSIONS)
 def test_session_page_shows_the_same_tree_and_breakdowns(
-        board: Board, reference: Board, spans: list, demo_id: str, which: str) -> None:
+        any_board: Board, reference: Board, spans: list, demo_id: str, which: str) -> None:
+    board = any_board
     session_id = demo_id if which == "demo" else which
     expected = Page(reference.get(f"/sessions/{session_id}"))
     found = Page(board.get(f"/sessions/{session_id}"))
@@ -318,7 +330,8 @@ def test_session_page_shows_the_same_tree_and_breakdowns(
     assert found.table("breakdown") and session_id in found.headings[0]
 
 
-def test_a_prefix_resolves_and_unknown_ids_are_404(board: Board, demo_id: str) -> None:
+def test_a_prefix_resolves_and_unknown_ids_are_404(any_board: Board, demo_id: str) -> None:
+    board = any_board
     assert demo_id in Page(board.get(f"/sessions/{demo_id[:10]}")).headings[0]
     assert HTML_SESSION in Page(board.get("/sessions/sess-09")).headings[0]
     assert "ambiguous" in board.get("/sessions/sess-00", 404)
@@ -367,8 +380,9 @@ def test_html_in_names_and_prompts_is_escaped(board: Board, spans: list) -> None
 
 # --- replay and overview --------------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["demo", UNPRICED_SESSION, HTML_SESSION])
-def test_replay_has_the_same_steps(board: Board, reference: Board, demo_id: str,
+def test_replay_has_the_same_steps(any_board: Board, reference: Board, demo_id: str,
                                    which: str) -> None:
+    board = any_board
     session_id = demo_id if which == "demo" else which
     expected = reference.get(f"/sessions/{session_id}/replay")
     found = board.get(f"/sessions/{session_id}/replay")
@@ -405,7 +419,7 @@ def _live_spans(*, ended: bool) -> list[ReadableSpan]:
     return decode(json_request(sent))
 
 
-@pytest.mark.parametrize("kind", sorted(CLICKHOUSE_KINDS))
+@pytest.mark.parametrize("kind", SHAPES)
 def test_change_markers_move_when_the_collector_inserts(kind: str) -> None:
     """A small store of its own: the markers count spans, the session stops running."""
     database = clickhouse_store(kind, _live_spans(ended=False)).where.database

@@ -4,6 +4,7 @@ integers), so a collector's ``otlpjsonfile`` receiver or any OTLP/HTTP JSON endp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,8 +23,9 @@ def any_value(value: Any) -> dict[str, Any]:
         return {"boolValue": value}
     if isinstance(value, int):
         return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
+    if isinstance(value, float):  # the JSON mapping spells NaN and the infinities as strings
+        return {"doubleValue": value if math.isfinite(value) else
+                "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"}
     if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}
     if isinstance(value, dict):

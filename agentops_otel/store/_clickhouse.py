@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store._db import HOUR_NS, StoreError
-from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
+from agentops_otel.store._rows import (
+    RateRow,
+    SessionRow,
+    SpanRow,
+    UsageRow,
+    pick_session,
+    skip_value,
+    string_tags,
+)
 from agentops_otel.store._writer import SEARCHED_KEYS
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
@@ -94,8 +103,10 @@ class _Schema:
         missing = [c for c in _REQUIRED if c not in columns]
         attrs = columns.get("SpanAttributes", "")
         if missing or not attrs.startswith(("Map(", "JSON")):
+            why = (f"no column {', '.join(missing)}" if missing else
+                   f"column SpanAttributes is {attrs}, not a Map or JSON")
             raise StoreError("not a table written by the OpenTelemetry Collector's ClickHouse "
-                             f"exporter (missing or unknown: {', '.join(missing) or attrs})")
+                             f"exporter ({why})")
         self.json = not attrs.startswith("Map(")
         # older exporters put the scope into the span's attributes
         self.scope_in_attrs = "ScopeName" not in columns
@@ -117,13 +128,23 @@ class _Schema:
     def all_attrs(self, column: str) -> str:
         return f"toJSONString({column})" if self.json else column
 
-    def attributes(self, raw: Any) -> dict[str, Any]:
-        """A row's attribute column as the dict the local store keeps."""
+    def attributes(self, raw: Any, skipped: list[str] | None = None) -> dict[str, Any]:
+        """A row's attribute column as the dict the local store keeps: each value as its key's
+        declared type (:mod:`~agentops_otel.semconv`); a value that is not one is left out
+        (its key added to ``skipped``, unless it was empty: as good as absent)."""
         if self.json:
-            found: dict[str, Any] = {}
-            _flatten(json.loads(raw, object_pairs_hook=_Pairs), "", found)
+            pairs: dict[str, Any] = {}
+            _flatten(json.loads(raw, object_pairs_hook=_Pairs), "", pairs)
         else:
-            found = {key: _typed(key, value) for key, value in raw.items()}
+            pairs = raw
+        found = {}
+        for key, value in pairs.items():
+            typed = _typed(key, value)
+            if typed is _UNREADABLE:
+                if skipped is not None and value != "":
+                    skipped.append(key)
+            else:
+                found[key] = typed
         if self.scope_in_attrs:
             for key in _SCOPE_KEYS:
                 found.pop(key, None)
@@ -151,19 +172,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _typed(key: str, value: str) -> Any:
-    try:
-        if key in _INT_KEYS:
-            return int(float(value))
-        if key in _FLOAT_KEYS:
-            return float(value) if any(c in value for c in ".eEnN") else int(value)
-        if key in _LIST_KEYS:
-            return json.loads(value)
-    except ValueError:
+_UNREADABLE = object()
+
+
+def _typed(key: str, value: Any) -> Any:
+    """A value as its key's declared OTLP type: Map mode keeps every value as text, JSON mode
+    as Go marshalled it (a whole double is a JSON integer). :data:`_UNREADABLE` (with one
+    debug log per key) when the value is not one: ``abc``, ``12abc``, ``inf``, ``1e999``,
+    ``NaN``, a fraction for an integer, an empty string."""
+    if key in _INT_KEYS:
+        typed: Any = _integer(value)
+    elif key in _FLOAT_KEYS:
+        typed = _number(value)
+    elif key in _BOOL_KEYS:
+        typed = value if isinstance(value, bool) else {"true": True, "false": False}.get(value)
+    elif key in _LIST_KEYS and isinstance(value, str):
+        # a JSON array is the list the exporter flattened; other text a string sent as such
+        try:
+            found = json.loads(value)
+        except ValueError:
+            found = None
+        return found if isinstance(found, list) else value
+    else:
         return value
-    if key in _BOOL_KEYS:
-        return value == "true"
-    return value
+    if typed is None:
+        skip_value(key, value)
+        return _UNREADABLE
+    return typed
+
+
+def _integer(value: Any) -> int | None:
+    """A whole number from an integer or its text (``12.0`` too), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a number or numeric text, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _status(value: str) -> str:
@@ -226,8 +285,8 @@ class _Sql:
                         f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))")
         unpriced = f"{llm} AND ({self.cost}) IS NULL"
 
-        def roll(key: str) -> str:
-            return f"if({session}, toFloat64OrZero({s(key)}), 0)"
+        def roll(key: str) -> str:  # an unreadable or infinite roll-up reads as 0
+            return f"if({session}, ifNotFinite(toFloat64OrZero({s(key)}), 0), 0)"
 
         # (column, aggregate, per-span expression): the same aggregate merges the view's rows
         self.parts: tuple[tuple[str, str, str, str], ...] = (
@@ -510,8 +569,11 @@ class ClickHouseStore:
         return pick_session(prefix, lambda start: [r[0] for r in self._query(sql, {"p": start})])
 
     def get_session(self, session_id: str) -> SessionRow | None:
-        rows = self._aggregate(["SessionId = {sid:String}"], {"sid": session_id}, None, None,
-                               1, one=True)
+        # ``one`` reads the session's rows only (every one of them has this SessionId), so no
+        # filter on SessionId above the GROUP BY: pushed down onto the grouping expression it
+        # meets the row filter on a text-indexed attribute, and ClickHouse (26.2+, direct read
+        # from the text index) fails with NOT_FOUND_COLUMN_IN_BLOCK.
+        rows = self._aggregate([], {"sid": session_id}, None, None, 1, one=True)
         return rows[0] if rows else None
 
     def _spans(self, where: str, params: dict[str, Any]) -> list[SpanRow]:
@@ -533,9 +595,11 @@ class ClickHouseStore:
          provider, inp, out, cost, source, service, scope, attrs, ev_times, ev_names, ev_attrs,
          cache, cache_write) = row
         source = source or None
-        attributes = self.schema.attributes(attrs)
-        if akind == A.KIND_LLM:
-            invalid = accounting.read_usage(attributes)[1]
+        skipped: list[str] = []
+        attributes = self.schema.attributes(attrs, skipped)
+        if akind == A.KIND_LLM:  # an unreadable count makes the usage invalid, as stored
+            unread = {*accounting.read_usage(attributes)[1], *skipped}
+            invalid = tuple(key for key in accounting.USAGE_KEYS if key in unread)
             if invalid:
                 attributes[A.USAGE_INVALID] = list(invalid)
             elif cost is None and (inp is not None or out is not None):
@@ -632,7 +696,9 @@ def _tags(text: str) -> tuple[str, ...]:
         found = json.loads(text)
     except ValueError:
         return (text,)
-    return tuple(found) if isinstance(found, list) else (text,)
+    if isinstance(found, str):  # JSON mode: one string, as JSON
+        return (found,)
+    return string_tags(found) if isinstance(found, list) else (text,)
 
 
 def _session_row(row: Sequence[Any]) -> SessionRow:

@@ -16,7 +16,14 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
-from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
+from agentops_otel.store._rows import (
+    RateRow,
+    SessionRow,
+    SpanRow,
+    UsageRow,
+    pick_session,
+    string_tags,
+)
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -33,7 +40,7 @@ _AGENT_PATH = f'$."{A.AGENT_NAME}"'
 
 def _session(row: tuple[Any, ...]) -> SessionRow:
     values = list(row)
-    values[2] = tuple(json.loads(values[2])) if values[2] else ()
+    values[2] = string_tags(json.loads(values[2])) if values[2] else ()
     values[15], values[16] = bool(values[15]), bool(values[16])
     return SessionRow(*values)
 

@@ -4,12 +4,35 @@ only use this."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from agentops_otel.store._db import StoreError
+
+_log = logging.getLogger("agentops_otel.store")
+_skipped: set[str] = set()
+
+
+def skip_value(key: str, value: object) -> None:
+    """Note a stored value that cannot be read as its key's type (it is left out): one debug
+    log per key, however many rows carry such values."""
+    if key not in _skipped:
+        _skipped.add(key)
+        _log.debug("agentops-otel: skipped unreadable values of %s (first: %.80r)", key, value)
+
+
+def string_tags(items: Iterable[object]) -> tuple[str, ...]:
+    """A session's tags: the strings of a stored list (other items are skipped)."""
+    tags = []
+    for item in items:
+        if isinstance(item, str):
+            tags.append(item)
+        else:
+            skip_value("agentops.session.tags", item)
+    return tuple(tags)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,12 @@ _ERROR_KINDS = ", ".join(f"'{kind}'" for kind in sorted(accounting.ERROR_KINDS))
 
 
 def _rollup(key: str, sql_type: str) -> str:
-    return f"COALESCE(CAST(json_extract(r.attributes, '$.\"{key}\"') AS {sql_type}), 0)"
+    """The session span's roll-up of ``key``: a finite number, else 0 (SQLite would read text
+    such as ``12abc`` as 12 and ``1e999`` as infinity)."""
+    path = f"'$.\"{key}\"'"
+    return (f"COALESCE(CASE WHEN json_type(r.attributes, {path}) IN ('integer', 'real') AND "
+            f"abs(json_extract(r.attributes, {path})) <= 1.7976931348623157e308 "
+            f"THEN CAST(json_extract(r.attributes, {path}) AS {sql_type}) END, 0)")
 
 
 # When the session span is stored, totals are recomputed from the stored spans (its roll-ups win
