@@ -20,6 +20,18 @@ def _env_bool(name: str) -> bool | None:
     return None
 
 
+def sdk_disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``: ``init()`` (like the OpenTelemetry SDK) sets nothing up."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def otlp_metrics_wanted() -> bool:
+    """False when ``OTEL_METRICS_EXPORTER`` is set without ``otlp`` (``none``, ``console``)."""
+    names = {n.strip().lower() for n in os.environ.get("OTEL_METRICS_EXPORTER", "").split(",")}
+    names.discard("")
+    return not names or ("otlp" in names and "none" not in names)
+
+
 def _env_float(name: str) -> float | None:
     try:
         return float(os.environ[name])
