@@ -90,10 +90,10 @@ IDENTITY_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # On model calls only: an outer span's repeated totals must never become a call's usage.
 LLM_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (A.GEN_AI_REQUEST_MODEL, (A.GEN_AI_REQUEST_MODEL, "llm.model_name", "ai.model.id",
-                              "llm.request.model")),
-    (A.GEN_AI_RESPONSE_MODEL, (A.GEN_AI_RESPONSE_MODEL, "ai.response.model",
-                               "llm.response.model")),
+    (A.GEN_AI_REQUEST_MODEL, (A.GEN_AI_REQUEST_MODEL, "llm.request.model_name",
+                              "llm.model_name", "ai.model.id", "llm.request.model")),
+    (A.GEN_AI_RESPONSE_MODEL, (A.GEN_AI_RESPONSE_MODEL, "llm.response.model_name",
+                               "ai.response.model", "llm.response.model")),
     (A.GEN_AI_USAGE_INPUT_TOKENS, (
         A.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
         "ai.usage.inputTokens", "ai.usage.promptTokens", "llm.usage.prompt_tokens")),
@@ -122,10 +122,10 @@ KIND_KEYS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     A.KIND_TOOL: ((A.GEN_AI_TOOL_NAME, (A.GEN_AI_TOOL_NAME, "tool.name", "ai.toolCall.name",
                                         "traceloop.entity.name")),
                   (A.GEN_AI_TOOL_CALL_ID, (A.GEN_AI_TOOL_CALL_ID, "ai.toolCall.id",
-                                           "tool_call.id")),
+                                           "tool.id", "tool_call.id")),
                   (A.GEN_AI_TOOL_CALL_ARGUMENTS, (A.GEN_AI_TOOL_CALL_ARGUMENTS,
                                                   "ai.toolCall.args", "ai.toolCall.input",
-                                                  "tool_arguments", "tool.parameters")),
+                                                  "tool_arguments")),
                   (A.GEN_AI_TOOL_CALL_RESULT, (A.GEN_AI_TOOL_CALL_RESULT, "ai.toolCall.result",
                                                "ai.toolCall.output", "tool_response"))),
     A.KIND_AGENT: ((A.AGENT_NAME, (A.AGENT_NAME, A.GEN_AI_AGENT_NAME, "agent.name",
@@ -136,6 +136,8 @@ KIND_KEYS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     A.KIND_OPERATION: ((A.OPERATION_NAME, (A.OPERATION_NAME, "traceloop.entity.name",
                                            "ai.telemetry.functionId", VERCEL_OPERATION_ID)),),
 }
+# Without a name key, an agent or tool is named by its span (OpenInference's decorators).
+NAMED_BY_SPAN_NAME = {A.KIND_AGENT: A.AGENT_NAME, A.KIND_TOOL: A.GEN_AI_TOOL_NAME}
 # Free-form input / output of a step (agents, tools, chains).
 IO_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (A.INPUT, (A.INPUT, "input.value", "traceloop.entity.input", "ai.prompt")),
@@ -281,7 +283,7 @@ def _messages(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
         _vercel_messages(out, attrs)
 
 
-def _map(attrs: Mapping[str, Any], kind: str | None) -> dict[str, Any]:
+def _map(attrs: Mapping[str, Any], kind: str | None, name: str | None) -> dict[str, Any]:
     out = dict(attrs)
     _copy(out, attrs, IDENTITY_KEYS)
     if kind is None:
@@ -289,21 +291,25 @@ def _map(attrs: Mapping[str, Any], kind: str | None) -> dict[str, Any]:
     out[A.SPAN_KIND] = kind
     if kind == A.KIND_LLM:
         _llm(out, attrs)
-    else:
-        _copy(out, attrs, KIND_KEYS.get(kind, ()))
-        _copy(out, attrs, IO_KEYS)
+        return out
+    _copy(out, attrs, KIND_KEYS.get(kind, ()))
+    _copy(out, attrs, IO_KEYS)
+    named = NAMED_BY_SPAN_NAME.get(kind)
+    if named is not None and out.get(named) is None and name:
+        out[named] = name
     return out
 
 
-def normalize(attrs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``attrs`` with our span model's keys added from any known foreign convention.
+def normalize(attrs: Mapping[str, Any], name: str | None = None) -> Mapping[str, Any]:
+    """``attrs`` (of a span called ``name``) with our span model's keys added from any known
+    foreign convention.
 
     Our own spans (``agentops.span.kind`` set) are returned as they are (the same object).
-    Never raises: on a value it cannot read, the keys mapped so far are kept."""
+    Never raises: a span whose attributes cannot be read comes back unchanged."""
     if A.SPAN_KIND in attrs:
         return attrs
     try:
-        return _map(attrs, kind_of(attrs))
+        return _map(attrs, kind_of(attrs), name)
     except Exception:  # noqa: BLE001 (a bad attribute never stops a span from being stored)
         _log.debug("agentops-otel: could not normalize a span", exc_info=True)
         return attrs

@@ -242,7 +242,7 @@ class StoreWriter:
         """Insert one span and add it to its session's totals; its session id, or ``None``
         when it was stored already."""
         ctx = span.context
-        attrs = dict(normalize(span.attributes or {}))
+        attrs = dict(normalize(span.attributes or {}, span.name))
         trace_id = format(ctx.trace_id, "032x")
         parent = format(span.parent.span_id, "016x") if span.parent is not None else None
         kind = attrs.get(A.SPAN_KIND)
