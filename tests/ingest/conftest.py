@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,28 +87,44 @@ def stored(serve: Server, sessions: int = 1) -> Stored:
         return Stored(found, [span for s in found for span in store.session_spans(s.id)])
 
 
-def assert_matches_fake(found: Stored, fake: FakeLLMServer, provider: str = "openai",
-                       reports_cache: bool = True) -> None:
-    """Calls, tokens and cost of the session equal the fake server's log, counted once.
-    ``reports_cache=False``: the instrumentation drops the cache-read count it was sent (so
-    cached tokens are priced as input: what it reported is what we count)."""
+def _never(request: dict[str, Any]) -> bool:
+    return False
+
+
+def assert_matches_fake(found: Stored, fake: FakeLLMServer, *, provider: str = "openai",
+                        reports_cache: bool = True,
+                        no_usage: Callable[[dict[str, Any]], bool] = _never,
+                        counts_output: Callable[[dict[str, Any]], bool] = _never) -> None:
+    """Every model request the fake server logged is one stored LLM call, and the session's
+    tokens and cost are the usage the server reported, counted once.
+
+    Where the foreign instrumentation itself reports something else, what it sent is what we
+    count: ``reports_cache=False`` it drops the cache-read count (cached tokens are priced as
+    input); ``no_usage(request)`` it records no usage for that request; ``counts_output(request)``
+    it counts that request's output tokens itself (the stored span, found by response id)."""
     calls = [r for r in fake.requests if r["path"] in MODEL_PATHS and r["status"] == 200]
-    usage = fake.total_usage()
-    cached = (lambda r: r["usage"]["cache_read_tokens"]) if reports_cache else (lambda r: None)
-    cost = sum(cost_for(provider, r["model"], input_tokens=r["usage"]["input_tokens"],
-                        output_tokens=r["usage"]["output_tokens"],
-                        cache_read_tokens=cached(r) or 0,
-                        cache_write_tokens=r["usage"]["cache_write_tokens"]).total_usd
-               for r in calls)
     llm = found.of_kind("llm")
+    by_response = {s.attributes.get("gen_ai.response.id"): s for s in llm}
+    sent = []  # (model, input, output, cache read) as the instrumentation reported them
+    for r in calls:
+        usage = r["usage"]
+        output = usage["output_tokens"]
+        if no_usage(r):
+            continue
+        if counts_output(r):
+            output = by_response[r["response_id"]].output_tokens
+            assert output > 0
+        sent.append((r["model"], usage["input_tokens"], output,
+                     usage["cache_read_tokens"] if reports_cache else None))
     totals = [sum(getattr(s, key) for s in found.sessions)
               for key in ("llm_calls", "input_tokens", "output_tokens", "cost_usd")]
     assert (totals[0], len(llm)) == (len(calls), len(calls))
-    assert totals[1] == usage["input_tokens"] == sum(s.input_tokens for s in llm)
-    assert totals[2] == usage["output_tokens"] == sum(s.output_tokens for s in llm)
-    assert sorted((s.attributes.get("gen_ai.usage.cache_read.input_tokens") for s in llm),
-                  key=str) == sorted((cached(r) for r in calls), key=str)
+    assert totals[1] == sum(c[1] for c in sent) == sum(s.input_tokens or 0 for s in llm)
+    assert totals[2] == sum(c[2] for c in sent) == sum(s.output_tokens or 0 for s in llm)
+    assert sorted((s.attributes.get("gen_ai.usage.cache_read.input_tokens") for s in llm
+                   if s.input_tokens is not None), key=str) == sorted((c[3] for c in sent), key=str)
+    cost = sum(cost_for(provider, model, input_tokens=i, output_tokens=o,
+                        cache_read_tokens=c or 0).total_usd for model, i, o, c in sent)
     assert cost > 0
     assert totals[3] == pytest.approx(float(cost), rel=1e-9)
     assert all(s.model for s in llm) and {s.provider for s in llm} == {provider}
-

@@ -44,10 +44,11 @@ def test_openllmetry(serve, fake):
                for s in found.of_kind("llm"))
 
 
-def _run_openai_v2(serve, fake, **env):
+def _run_openai_v2(serve, fake, mode):
     # with opentelemetry-util-genai 1.1b0, 2.4b0 always takes its latest-conventions path
     run_python_app("openai_v2_app.py", serve, fake,
-                   OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental", **env)
+                   OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental",
+                   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=mode)
     found = stored(serve)
     assert_matches_fake(found, fake, reports_cache=False)  # 2.4b0 records no cached tokens
     (root,) = [s for s in found.spans if s.parent_span_id is None]
@@ -63,7 +64,7 @@ def _first_call_content(found):
 
 
 def test_openai_v2_content_on_spans(serve, fake):
-    found = _run_openai_v2(serve, fake, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_ONLY")
+    found = _run_openai_v2(serve, fake, "SPAN_ONLY")
     assert not any(s.events for s in found.of_kind("llm"))
     inputs, outputs = _first_call_content(found)
     assert "Weather in Paris?" in json.dumps(inputs)
@@ -71,7 +72,7 @@ def test_openai_v2_content_on_spans(serve, fake):
 
 
 def test_openai_v2_content_as_log_events(serve, fake):
-    found = _run_openai_v2(serve, fake, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="EVENT_ONLY")
+    found = _run_openai_v2(serve, fake, "EVENT_ONLY")
     first = min(found.of_kind("llm"), key=lambda s: s.start_ns)
     (event,) = first.events  # the log record, attached to its span
     assert event["name"] == "gen_ai.client.inference.operation.details"
