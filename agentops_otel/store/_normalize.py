@@ -153,6 +153,7 @@ INDEXED_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
     (A.GEN_AI_OUTPUT_MESSAGES, "gen_ai.completion.", "role", "content"),
 )
 MAX_MESSAGES = 1000  # indexed messages read per span
+DUPLICATE = (True, "true", "1")  # agentops.llm.duplicate values (OTLP may send text)
 
 
 def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -288,10 +289,12 @@ def _map(attrs: Mapping[str, Any], kind: str | None, name: str | None) -> dict[s
     _copy(out, attrs, IDENTITY_KEYS)
     if kind is None:
         return out
-    out[A.SPAN_KIND] = kind
     if kind == A.KIND_LLM:
         _llm(out, attrs)
+        if attrs.get(A.LLM_DUPLICATE) not in DUPLICATE:  # a copy of our call stays kindless
+            out[A.SPAN_KIND] = kind
         return out
+    out[A.SPAN_KIND] = kind
     _copy(out, attrs, KIND_KEYS.get(kind, ()))
     _copy(out, attrs, IO_KEYS)
     named = NAMED_BY_SPAN_NAME.get(kind)

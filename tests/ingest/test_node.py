@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import app_env, assert_matches_fake, stored
 
 NODE = Path(__file__).resolve().parent / "node"
