@@ -92,7 +92,8 @@ cmd_test() {
         ensure_chromium
         echo "=== ruff"
         .venv/bin/ruff check --no-cache . || status=1
-        run_pytest main .venv/bin/python tests --ignore=tests/coexistence || status=1
+        run_pytest main .venv/bin/python tests --ignore=tests/coexistence \
+            --ignore=tests/ingest || status=1
     fi
     local envfile dir tests name reqs
     for envfile in instrumentors/*/test-envs tests/*/test-envs; do
