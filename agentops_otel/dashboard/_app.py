@@ -184,7 +184,9 @@ class Dashboard:
                                 headers={"Retry-After": "1"})
         return None
 
-    async def ingest(self, request: Request) -> Response:
+    async def _ingest(self, request: Request, decoders: tuple[Any, Any], store: Any,
+                      answer: Any) -> Response:
+        """Decode an OTLP/HTTP request (protobuf or JSON decoder), store it, answer."""
         if self.writer is None:
             return _no_ingest()
         read = await self._otlp_body(request)
@@ -192,29 +194,22 @@ class Dashboard:
             return read
         ctype, raw = read
         try:
-            decode = _otlp.decode_protobuf if ctype == _PROTOBUF else _otlp.decode_json
-            spans = self.logs.merge(decode(raw))
+            items = decoders[ctype == _JSON](raw)
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
-        failed = await self._store_write(self.writer.write, spans)
-        return failed or self._accepted(ctype, ExportTraceServiceResponse())
+        failed = await self._store_write(store, items)
+        return failed or self._accepted(ctype, answer)
+
+    async def ingest(self, request: Request) -> Response:
+        return await self._ingest(
+            request, (_otlp.decode_protobuf, _otlp.decode_json),
+            lambda spans: self.writer.write(self.logs.merge(spans)), ExportTraceServiceResponse())
 
     async def ingest_logs(self, request: Request) -> Response:
         """Log records that belong to a span (content events) are shown on it; others dropped."""
-        if self.writer is None:
-            return _no_ingest()
-        read = await self._otlp_body(request)
-        if isinstance(read, Response):
-            return read
-        ctype, raw = read
-        try:
-            decode = _otlp.decode_logs_protobuf if ctype == _PROTOBUF else _otlp.decode_logs_json
-            records = [(e.trace_id, e.span_id, e.name, e.time_ns, e.attributes)
-                       for e in decode(raw)]
-        except _otlp.OtlpError as exc:
-            return JSONResponse({"error": str(exc)}, 400)
-        failed = await self._store_write(self.logs.add, records)
-        return failed or self._accepted(ctype, ExportLogsServiceResponse())
+        return await self._ingest(
+            request, (_otlp.decode_logs_protobuf, _otlp.decode_logs_json), self.logs.add,
+            ExportLogsServiceResponse())
 
     async def ingest_metrics(self, request: Request) -> Response:
         """Accepted and dropped: every number shown is computed from the spans."""

@@ -79,13 +79,17 @@ def _resource(attributes: Mapping[str, Any]) -> Resource:
 
 
 # --- protobuf --------------------------------------------------------------------------------
-def decode_protobuf(body: bytes) -> list[ReadableSpan]:
-    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
-    request = ExportTraceServiceRequest()
+def _parse(request: Any, body: bytes, what: str) -> Any:
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
-        raise OtlpError(f"not an OTLP protobuf trace request: {exc}") from None
+        raise OtlpError(f"not an OTLP protobuf {what} request: {exc}") from None
+    return request
+
+
+def decode_protobuf(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
+    request = _parse(ExportTraceServiceRequest(), body, "trace")
     spans = []
     for resource_spans in request.resource_spans:
         resource = _resource(
@@ -236,11 +240,7 @@ def _log_event(trace_id: int, span_id: int, name: str, time_ns: int,
 
 def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
     """The span-bound records of an ``ExportLogsServiceRequest`` (binary protobuf)."""
-    request = ExportLogsServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except DecodeError as exc:
-        raise OtlpError(f"not an OTLP protobuf logs request: {exc}") from None
+    request = _parse(ExportLogsServiceRequest(), body, "logs")
     events = []
     for resource_logs in request.resource_logs:
         for scope_logs in resource_logs.scope_logs:

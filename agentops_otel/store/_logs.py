@@ -55,12 +55,13 @@ class LogContent:
         self._pending: OrderedDict[Key, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, records: Iterable[tuple[int, int, str, int, dict[str, Any]]]) -> None:
-        """Attach ``(trace_id, span_id, name, time_ns, attributes)`` records to their spans."""
+    def add(self, records: Iterable[Any]) -> None:
+        """Attach records (with ``trace_id``, ``span_id``, ``name``, ``time_ns`` and
+        ``attributes``, e.g. the dashboard's ``LogEvent``) to their spans."""
         grouped: dict[Key, list[dict[str, Any]]] = {}
-        for trace_id, span_id, name, time_ns, attributes in records:
-            grouped.setdefault(_key(trace_id, span_id), []).append(
-                {"name": name, "time_ns": time_ns, "attributes": attributes})
+        for r in records:
+            grouped.setdefault(_key(r.trace_id, r.span_id), []).append(
+                {"name": r.name, "time_ns": r.time_ns, "attributes": r.attributes})
         if not grouped:
             return
         missing = self.writer.update(lambda conn: _attach_stored(conn, grouped))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentops_otel import semconv as A
@@ -114,7 +114,7 @@ LLM_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "ai.usage.outputTokenDetails.reasoningTokens", "ai.usage.reasoningTokens",
         "gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens")),
 )
-# The provider; foreign values such as Vercel's ``openai.chat`` keep the part before the dot.
+# The provider; Vercel's values (``openai.chat``) keep the part before the dot.
 PROVIDER_KEYS = (A.GEN_AI_PROVIDER_NAME, "gen_ai.system", "llm.provider", "llm.system",
                  "ai.model.provider")
 # Per kind: the name keys (tool name on tools, agent name on agents).
@@ -198,7 +198,9 @@ def _provider(attrs: Mapping[str, Any]) -> str | None:
     value = _first(attrs, PROVIDER_KEYS)
     if not isinstance(value, str):
         return None
-    return value.split(".", 1)[0].lower() if "." in value else value.lower()
+    if VERCEL_OPERATION_ID in attrs:  # ``openai.chat``: provider and API (not ``aws.bedrock``)
+        value = value.split(".", 1)[0]
+    return value.lower()
 
 
 def _text(value: Any) -> Any:
@@ -375,3 +377,46 @@ def content_from_events(events: list[Mapping[str, Any]]) -> dict[str, Any]:
     if outputs:
         out.setdefault(A.GEN_AI_OUTPUT_MESSAGES, json.dumps(outputs, default=str))
     return out
+
+
+# --- the same choices in ClickHouse SQL (the reader of a Collector's traces table) -------------
+EMPTY = "''"
+
+
+def sql_value(attr: Callable[[str], str], ours: str) -> str:
+    """A ClickHouse expression for our key ``ours``: its own value, else the first foreign key's
+    of the tables above ('' when none). ``attr(key)`` is the expression of one attribute (a
+    string, '' when absent). Unlike :func:`normalize`, usage keys are read on every span: the
+    reader sums them over model calls only."""
+    keys = next((k for o, k in (*IDENTITY_KEYS, *LLM_KEYS) if o == ours), (ours,))
+    if ours == A.GEN_AI_PROVIDER_NAME:
+        keys = PROVIDER_KEYS
+    if len(keys) == 1:
+        return attr(keys[0])
+    value = f"ifNull(coalesce({', '.join(f'nullIf({attr(k)}, {EMPTY})' for k in keys)}), '')"
+    if ours == A.GEN_AI_PROVIDER_NAME:
+        own = attr(A.GEN_AI_PROVIDER_NAME)
+        split = f"splitByChar('.', {value})[1]"
+        value = (f"if({own} != '', {own}, lower(if({attr(VERCEL_OPERATION_ID)} != '', "
+                 f"{split}, {value})))")
+    return value
+
+
+def sql_kind(attr: Callable[[str], str], literal: Callable[[str], str]) -> str:
+    """A ClickHouse expression for the span's kind, as :func:`kind_of` decides it ('' for a
+    plain span); another vendor's copy of one of our calls (``agentops.llm.duplicate``) has none.
+    ``literal(text)`` quotes a string."""
+    rules = []
+    for key, kinds in KIND_RULES:
+        rules.append(f"nullIf(transform({attr(key)}, [{', '.join(map(literal, kinds))}], "
+                     f"[{', '.join(map(literal, kinds.values()))}], ''), '')")
+        if key == VERCEL_OPERATION_ID:
+            suffixes = " OR ".join(f"endsWith(v, {literal(x)})"
+                                   for x in VERCEL_MODEL_CALL_SUFFIXES)
+            rules.append(f"arrayMap(v -> if(startsWith(v, 'ai.'), if({suffixes}, "
+                         f"'{A.KIND_LLM}', '{A.KIND_OPERATION}'), NULL), [{attr(key)}])[1]")
+    rules += [f"if({attr(key)} != '', '{kind}', NULL)" for key, kind in PRESENCE_RULES]
+    own, duplicate = attr(A.SPAN_KIND), attr(A.LLM_DUPLICATE)
+    # (the arrayMap binds the foreign kind once: these expressions are repeated in big queries)
+    return (f"if({own} != '', {own}, arrayMap(f -> if(f = '{A.KIND_LLM}' AND {duplicate} IN "
+            f"('true', '1'), '', f), [ifNull(coalesce({', '.join(rules)}), '')])[1])")
