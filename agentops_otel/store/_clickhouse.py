@@ -22,7 +22,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store._db import HOUR_NS, StoreError
-from agentops_otel.store._normalize import normalize, sql_kind, sql_value
+from agentops_otel.store._normalize import (
+    EMPTY,
+    SESSION_KEYS,
+    normalize,
+    sql_kind,
+    sql_value,
+)
 from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
 from agentops_otel.store._writer import SEARCHED_KEYS
 
@@ -491,8 +497,10 @@ class ClickHouseStore:
         """Rows of the session ``{sid}``: by attribute, or by trace for implicit sessions
         (both indexed by the exporter's bloom filters)."""
         s = self.schema.s
-        rows = (f"({s(A.SESSION_ID)} = {{sid:String}} OR "
-                f"(TraceId = {{sid:String}} AND {s(A.SESSION_ID)} = ''))")
+        keys = SESSION_KEYS  # ours, then the foreign conventions' (one indexed lookup each)
+        named = " OR ".join(f"{s(k)} = {{sid:String}}" for k in keys)
+        unnamed = " AND ".join(f"{s(k)} = {EMPTY}" for k in keys)
+        rows = f"({named} OR (TraceId = {{sid:String}} AND {unnamed}))"
         if not self.has_view:
             return rows
         # the view knows when the session ran: read only those days' partitions

@@ -88,6 +88,7 @@ IDENTITY_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "ai.telemetry.metadata.sessionId")),
     (A.AGENT_NAME, (A.AGENT_NAME, A.GEN_AI_AGENT_NAME, "agent.name", "agent_name")),
 )
+SESSION_KEYS = dict(IDENTITY_KEYS)[A.SESSION_ID]
 # On model calls only: an outer span's repeated totals must never become a call's usage.
 LLM_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (A.GEN_AI_REQUEST_MODEL, (A.GEN_AI_REQUEST_MODEL, "llm.request.model_name",
