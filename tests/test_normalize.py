@@ -94,8 +94,9 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("vercel-v5-anthropic", "ai.generateText.doGenerate", {
         "ai.operationId": "ai.generateText.doGenerate", "ai.model.provider": "anthropic.messages",
         "ai.model.id": "claude-sonnet-4", "ai.usage.inputTokens": 30,
-        "ai.usage.cachedInputTokens": 70, "ai.usage.outputTokens": 5},
-     {A.SPAN_KIND: "llm", A.GEN_AI_PROVIDER_NAME: "anthropic", IN: 100, READ: 70}),
+        "ai.usage.cachedInputTokens": 70, "ai.usage.outputTokens": 5,
+        "ai.response.providerMetadata": '{"anthropic":{"cacheCreationInputTokens":20}}'},
+     {A.SPAN_KIND: "llm", A.GEN_AI_PROVIDER_NAME: "anthropic", IN: 120, READ: 70, WRITE: 20}),
     ("vercel-unknown-call", "ai.rerank.doRerank", {"ai.operationId": "ai.future.doGenerate"},
      {A.SPAN_KIND: "llm"}),
     ("vercel-tool", "ai.toolCall", {

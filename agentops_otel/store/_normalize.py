@@ -19,9 +19,10 @@ choice (``coalesce`` / ``multiIf``) from it. What each convention means by its c
 - OpenInference: ``llm.token_count.prompt`` is the provider's prompt count for OpenAI (includes
   cached); ``prompt_details.cache_read`` / ``cache_write`` are subsets of it.
 - Vercel AI SDK v6 (LanguageModelV3): ``ai.usage.inputTokens`` is the total, with
-  ``ai.usage.inputTokenDetails.*`` as parts. v5 (LanguageModelV2) with ``@ai-sdk/anthropic``
-  reports Anthropic's ``input_tokens`` (cache excluded) and the read part as
-  ``ai.usage.cachedInputTokens``: there the total is input + cached.
+  ``ai.usage.inputTokenDetails.*`` as parts (seen with ai 6.0.333 + @ai-sdk/openai 3). v5
+  (LanguageModelV2) with ``@ai-sdk/anthropic`` 2.x reports Anthropic's ``input_tokens`` (cache
+  excluded; read from its source) with the read part as ``ai.usage.cachedInputTokens`` and the
+  write part only in ``ai.response.providerMetadata``: there the total is the sum of the three.
 - OpenLLMetry: ``gen_ai.usage.input_tokens`` (or ``prompt_tokens``) is the total;
   its cache keys are ``gen_ai.usage.cache_read_input_tokens`` / ``cache_creation_input_tokens``.
 - Pydantic AI: current GenAI keys; the agent run span repeats the run's usage (never summed:
@@ -260,6 +261,23 @@ def _excludes_cache(attrs: Mapping[str, Any], provider: str | None) -> bool:
             and "ai.usage.inputTokenDetails.noCacheTokens" not in attrs)
 
 
+def _anthropic_v5_total(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
+    """Vercel v5 + Anthropic: input = ``inputTokens`` + cache read + the cache write found only
+    in ``ai.response.providerMetadata`` (``anthropic.cacheCreationInputTokens``)."""
+    base, read = out.get(A.GEN_AI_USAGE_INPUT_TOKENS), attrs["ai.usage.cachedInputTokens"]
+    try:
+        metadata = _json(attrs.get("ai.response.providerMetadata"))
+    except ValueError:
+        metadata = None
+    anthropic = metadata.get("anthropic") if isinstance(metadata, Mapping) else None
+    write = anthropic.get("cacheCreationInputTokens") if isinstance(anthropic, Mapping) else None
+    write = write if type(write) is int and write >= 0 else 0
+    if type(base) is int and type(read) is int and base >= 0 and read >= 0:
+        out[A.GEN_AI_USAGE_INPUT_TOKENS] = base + read + write
+        if write:
+            out.setdefault(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, write)
+
+
 def _llm(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
     _copy(out, attrs, LLM_KEYS)
     provider = out.get(A.GEN_AI_PROVIDER_NAME)
@@ -268,9 +286,7 @@ def _llm(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
         if provider is not None:
             out[A.GEN_AI_PROVIDER_NAME] = provider
     if _excludes_cache(attrs, provider):
-        base, cached = out.get(A.GEN_AI_USAGE_INPUT_TOKENS), attrs["ai.usage.cachedInputTokens"]
-        if type(base) is int and type(cached) is int and base >= 0 and cached >= 0:
-            out[A.GEN_AI_USAGE_INPUT_TOKENS] = base + cached
+        _anthropic_v5_total(out, attrs)
     try:
         _messages(out, attrs)
     except Exception:  # noqa: BLE001 (content that cannot be read stays in its own keys)
