@@ -91,6 +91,17 @@ OPTIONS: tuple[Option, ...] = (
            minimum=1),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
+def sdk_disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``: ``init()`` (like the OpenTelemetry SDK) sets nothing up."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def otlp_metrics_wanted() -> bool:
+    """False when ``OTEL_METRICS_EXPORTER`` is set without ``otlp`` (``none``, ``console``)."""
+    names = {n.strip().lower() for n in os.environ.get("OTEL_METRICS_EXPORTER", "").split(",")}
+    names.discard("")
+    return not names or ("otlp" in names and "none" not in names)
+
 
 # Variables read outside init(): documented in the same table.
 OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (

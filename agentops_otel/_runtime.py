@@ -85,6 +85,8 @@ def _attach_meter_provider(settings: _config.Settings) -> None:
 
     if not type(metrics.get_meter_provider()).__name__.startswith("_Proxy"):
         return  # the app (or a vendor) configured metrics: our instruments report there
+    if not _config.otlp_metrics_wanted():
+        return
     try:
         provider = build_otlp_meter_provider(settings)
     except Exception:  # noqa: BLE001
@@ -162,6 +164,9 @@ def init(**kwargs: Any) -> None:
     with _lock:
         if _state.provider is not None:
             _log.debug("agentops-otel: init() called again; keeping the first configuration")
+            return
+        if _config.sdk_disabled():
+            _log.debug("agentops-otel: OTEL_SDK_DISABLED=true; init() sets nothing up")
             return
         _config.install(settings)
         try:

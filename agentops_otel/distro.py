@@ -11,7 +11,6 @@ instrumentors covers a library, another vendor's instrumentor for the same libra
 from __future__ import annotations
 
 import logging
-import os
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -79,6 +78,4 @@ class AgentOpsConfigurator(_BaseConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         from agentops_otel import _runtime
 
-        if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
-            return
-        _runtime.init(instrument=False)
+        _runtime.init(instrument=False)  # does nothing under OTEL_SDK_DISABLED=true

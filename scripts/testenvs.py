@@ -76,7 +76,8 @@ class Outcome:
 
 def core_envs() -> list[Env]:
     """``main`` (everything, Python 3.11) and the core's tests on the other supported Pythons."""
-    own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists"]  # folders run elsewhere
+    # folders run in environments of their own
+    own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists", "--ignore=tests/ingest"]
     main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
                requirements=["openai>=3", "anthropic"], test_paths=["tests"],
                pytest_args=[*own_envs, *NOT_CLICKHOUSE], lint=True, chromium=True)

@@ -124,7 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         "serve", parents=[common],
         help="the web dashboard, and an OTLP/HTTP endpoint into the store",
         description="Serve the local dashboard (sessions, trees, waterfalls, replay, costs) and "
-                    "accept OTLP/HTTP traces (protobuf or JSON) at POST /v1/traces.")
+                    "accept OTLP/HTTP (protobuf or JSON): traces at POST /v1/traces, logs at "
+                    "/v1/logs (content events, shown on their span), metrics at /v1/metrics "
+                    "(accepted and dropped: the numbers shown come from the spans).")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7007, help="port (default 7007; 0: any free)")

@@ -12,6 +12,10 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +37,7 @@ from agentops_otel.store import (
     is_clickhouse,
     open_reader,
 )
+from agentops_otel.store._logs import LogContent
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -44,6 +49,11 @@ _JSON = "application/json"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 _RANGES = {"24h": (86_400, 3_600), "7d": (7 * 86_400, 86_400), "30d": (30 * 86_400, 86_400)}
 _STATIC = Path(__file__).with_name("static")
+
+
+def _no_ingest() -> Response:
+    return JSONResponse({"error": "this dashboard reads ClickHouse and stores nothing; send OTLP "
+                                  "to your OpenTelemetry Collector"}, 405)
 
 
 class _BadRequest(Exception):
@@ -98,7 +108,7 @@ class _Guard(BaseHTTPMiddleware):
             response: Response = Response("unknown Host header", 421, media_type="text/plain")
         elif path == "/login" or path.startswith("/static/") or self._authorized(request):
             response = await call_next(request)
-        elif path == "/v1/traces" or path.startswith("/api/"):
+        elif path.startswith(("/v1/", "/api/")):
             response = JSONResponse({"error": "a bearer token is required"}, 401,
                                     headers={"WWW-Authenticate": "Bearer"})
         else:
@@ -128,6 +138,7 @@ class Dashboard:
         self.path = default_path(store)
         self.location = str(self.path)
         self.writer = StoreWriter(self.path)
+        self.logs = LogContent(self.writer)
         self.writer.write([])  # create the file (and schema) so pages work before any span
 
     # --- helpers --------------------------------------------------------------------------
@@ -143,10 +154,8 @@ class Dashboard:
         return self.reader if self.reader is not None else Store.open(self.path)
 
     # --- ingest ---------------------------------------------------------------------------
-    async def ingest(self, request: Request) -> Response:
-        if self.writer is None:
-            return JSONResponse({"error": "this dashboard reads ClickHouse and stores nothing; "
-                                          "send OTLP to your OpenTelemetry Collector"}, 405)
+    async def _otlp_body(self, request: Request) -> tuple[str, bytes] | Response:
+        """The decompressed body of an OTLP/HTTP request and its content type, or the error."""
         ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if ctype not in (_PROTOBUF, _JSON):
             return JSONResponse({"error": f"unsupported Content-Type {ctype!r}; send "
@@ -157,20 +166,57 @@ class Dashboard:
             if len(body) > MAX_BODY_BYTES:
                 return JSONResponse({"error": "request body too large"}, 413)
         try:
-            raw = _otlp.decompress(bytes(body), request.headers.get("content-encoding"))
-            decode = _otlp.decode_protobuf if ctype == _PROTOBUF else _otlp.decode_json
-            spans = decode(raw)
+            return ctype, _otlp.decompress(bytes(body), request.headers.get("content-encoding"))
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
+
+    @staticmethod
+    def _accepted(ctype: str, response: Any) -> Response:
+        if ctype == _PROTOBUF:
+            return Response(response.SerializeToString(), 200, media_type=_PROTOBUF)
+        return JSONResponse({})
+
+    async def _store_write(self, write: Any, items: Any) -> Response | None:
         try:
-            await run_in_threadpool(self.writer.write, spans)
+            await run_in_threadpool(write, items)
         except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
             return JSONResponse({"error": f"store write failed: {exc}"}, 503,
                                 headers={"Retry-After": "1"})
-        if ctype == _PROTOBUF:
-            return Response(ExportTraceServiceResponse().SerializeToString(), 200,
-                            media_type=_PROTOBUF)
-        return JSONResponse({})
+        return None
+
+    async def _ingest(self, request: Request, decoders: tuple[Any, Any], store: Any,
+                      answer: Any) -> Response:
+        """Decode an OTLP/HTTP request (protobuf or JSON decoder), store it, answer."""
+        if self.writer is None:
+            return _no_ingest()
+        read = await self._otlp_body(request)
+        if isinstance(read, Response):
+            return read
+        ctype, raw = read
+        try:
+            items = decoders[ctype == _JSON](raw)
+        except _otlp.OtlpError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        failed = await self._store_write(store, items)
+        return failed or self._accepted(ctype, answer)
+
+    async def ingest(self, request: Request) -> Response:
+        return await self._ingest(
+            request, (_otlp.decode_protobuf, _otlp.decode_json),
+            lambda spans: self.writer.write(self.logs.merge(spans)), ExportTraceServiceResponse())
+
+    async def ingest_logs(self, request: Request) -> Response:
+        """Log records that belong to a span (content events) are shown on it; others dropped."""
+        return await self._ingest(
+            request, (_otlp.decode_logs_protobuf, _otlp.decode_logs_json), self.logs.add,
+            ExportLogsServiceResponse())
+
+    async def ingest_metrics(self, request: Request) -> Response:
+        """Accepted and dropped: every number shown is computed from the spans."""
+        read = await self._otlp_body(request)
+        if isinstance(read, Response):
+            return read
+        return self._accepted(read[0], ExportMetricsServiceResponse())
 
     # --- login ----------------------------------------------------------------------------
     async def login(self, request: Request) -> Response:
@@ -372,6 +418,8 @@ def create_app(store: str | Path | None = None, token: str | None = None,
         Route("/api/sessions", board.api_sessions),
         Route("/api/changes", board.api_changes),
         Route("/v1/traces", board.ingest, methods=["POST"]),
+        Route("/v1/logs", board.ingest_logs, methods=["POST"]),
+        Route("/v1/metrics", board.ingest_metrics, methods=["POST"]),
         Route("/login", board.login, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),
     ]

@@ -1,5 +1,6 @@
 """OTLP/HTTP trace requests (protobuf or JSON, optionally gzip/deflate) as SDK ``ReadableSpan`` s,
-so they go through the store's own writer: priced, rolled up and deduplicated like local spans."""
+so they go through the store's own writer: priced, rolled up and deduplicated like local spans;
+log requests as the span events their records stand for (prompts and completions sent as logs)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import binascii
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -76,13 +79,17 @@ def _resource(attributes: Mapping[str, Any]) -> Resource:
 
 
 # --- protobuf --------------------------------------------------------------------------------
-def decode_protobuf(body: bytes) -> list[ReadableSpan]:
-    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
-    request = ExportTraceServiceRequest()
+def _parse(request: Any, body: bytes, what: str) -> Any:
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
-        raise OtlpError(f"not an OTLP protobuf trace request: {exc}") from None
+        raise OtlpError(f"not an OTLP protobuf {what} request: {exc}") from None
+    return request
+
+
+def decode_protobuf(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
+    request = _parse(ExportTraceServiceRequest(), body, "trace")
     spans = []
     for resource_spans in request.resource_spans:
         resource = _resource(
@@ -206,3 +213,67 @@ def decode_json(body: bytes) -> list[ReadableSpan]:
         raise
     except (ValueError, TypeError, AttributeError) as exc:
         raise OtlpError(f"not an OTLP/JSON trace request: {exc}") from None
+
+
+# --- logs (content events of the GenAI instrumentations) ---------------------------------------
+@dataclass(frozen=True)
+class LogEvent:
+    """One OTLP log record that belongs to a span, as the span event it stands for."""
+
+    trace_id: int
+    span_id: int
+    name: str
+    time_ns: int
+    attributes: dict[str, Any]
+
+
+def _log_event(trace_id: int, span_id: int, name: str, time_ns: int,
+               attributes: dict[str, Any], body: Any) -> LogEvent | None:
+    if not trace_id or not span_id:
+        return None  # a log outside any span has no span to show it on
+    name = name or str(attributes.get("event.name") or "log")
+    if body is not None:  # a structured body (one message) as JSON: event values are flat
+        attributes = {**attributes, "body": body if isinstance(body, (str, int, float, bool))
+                      else json.dumps(body, default=str)}
+    return LogEvent(trace_id, span_id, name, time_ns, attributes)
+
+
+def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
+    """The span-bound records of an ``ExportLogsServiceRequest`` (binary protobuf)."""
+    request = _parse(ExportLogsServiceRequest(), body, "logs")
+    events = []
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            for record in scope_logs.log_records:
+                event = _log_event(
+                    int.from_bytes(record.trace_id, "big"), int.from_bytes(record.span_id, "big"),
+                    record.event_name, record.time_unix_nano or record.observed_time_unix_nano,
+                    {kv.key: any_value(kv.value) for kv in record.attributes},
+                    any_value(record.body) if record.HasField("body") else None)
+                if event is not None:
+                    events.append(event)
+    return events
+
+
+def decode_logs_json(body: bytes) -> list[LogEvent]:
+    """The span-bound records of an ``ExportLogsServiceRequest`` in the OTLP/JSON encoding."""
+    try:
+        request = json.loads(body)
+        events = []
+        for resource_logs in _get(request, "resourceLogs") or ():
+            for scope_logs in _get(resource_logs, "scopeLogs") or ():
+                for record in _get(scope_logs, "logRecords") or ():
+                    event = _log_event(
+                        _json_id(_get(record, "traceId"), 16), _json_id(_get(record, "spanId"), 8),
+                        str(_get(record, "eventName") or ""),
+                        int(_get(record, "timeUnixNano") or _get(record, "observedTimeUnixNano")
+                            or 0),
+                        _json_attributes(record.get("attributes")),
+                        _json_value(record["body"]) if record.get("body") else None)
+                    if event is not None:
+                        events.append(event)
+        return events
+    except OtlpError:
+        raise
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OtlpError(f"not an OTLP/JSON logs request: {exc}") from None

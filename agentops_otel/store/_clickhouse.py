@@ -23,6 +23,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store._db import HOUR_NS, StoreError
+from agentops_otel.store._normalize import (
+    EMPTY,
+    SESSION_KEYS,
+    normalize,
+    sql_kind,
+    sql_value,
+)
 from agentops_otel.store._rows import (
     RateRow,
     SessionRow,
@@ -243,9 +250,11 @@ class _Sql:
     shared by the spans query, the sessions view's definition and the view's reader."""
 
     def __init__(self, schema: _Schema) -> None:
-        s = schema.s
+        def s(key: str) -> str:  # our keys read from foreign conventions too (the normalizer's)
+            return sql_value(schema.s, key)
+
         self.sid = f"if({s(A.SESSION_ID)} != '', {s(A.SESSION_ID)}, TraceId)"
-        kind = s(A.SPAN_KIND)
+        kind = sql_kind(schema.s, _literal)
         ops = ", ".join(_literal(op) for op in sorted(A.INFERENCE_OPERATIONS))
         self.llm = (f"({s(A.LLM_DUPLICATE)} NOT IN ('true', '1') AND if({kind} != '', "
                     f"{kind} = '{A.KIND_LLM}', {s(A.GEN_AI_OPERATION_NAME)} IN ({ops})))")
@@ -256,12 +265,11 @@ class _Sql:
                          f"{s(A.GEN_AI_SYSTEM)})")
         # accounting.read_usage in SQL: any present count that is not a whole number in
         # [0, MAX_TOKENS] makes the call's usage (and so its cost) invalid, never summed.
-        valid = " AND ".join(
-            f"({s(key)} = '' OR ifNull(isFinite(toFloat64OrNull({s(key)})) "
-            f"AND toFloat64OrNull({s(key)}) BETWEEN 0 AND {accounting.MAX_TOKENS} "
-            f"AND toFloat64OrNull({s(key)}) = floor(toFloat64OrNull({s(key)})), 0))"
-            for key in accounting.USAGE_KEYS)
-        self.usage_ok = f"({valid})"
+        counts = ", ".join(s(key) for key in accounting.USAGE_KEYS)
+        self.usage_ok = (
+            f"arrayAll(v -> v = '' OR ifNull(isFinite(toFloat64OrNull(v)) AND "
+            f"toFloat64OrNull(v) BETWEEN 0 AND {accounting.MAX_TOKENS} AND "
+            f"toFloat64OrNull(v) = floor(toFloat64OrNull(v)), 0), [{counts}])")
         cost = f"toFloat64OrNull({s(A.COST_USD)})"
         self.cost = (f"if({self.usage_ok} AND ifNull(isFinite({cost}) AND {cost} >= 0, 0), "
                      f"{cost}, NULL)")
@@ -548,8 +556,10 @@ class ClickHouseStore:
         """Rows of the session ``{sid}``: by attribute, or by trace for implicit sessions
         (both indexed by the exporter's bloom filters)."""
         s = self.schema.s
-        rows = (f"({s(A.SESSION_ID)} = {{sid:String}} OR "
-                f"(TraceId = {{sid:String}} AND {s(A.SESSION_ID)} = ''))")
+        keys = SESSION_KEYS  # ours, then the foreign conventions' (one indexed lookup each)
+        named = " OR ".join(f"{s(k)} = {{sid:String}}" for k in keys)
+        unnamed = " AND ".join(f"{s(k)} = {EMPTY}" for k in keys)
+        rows = f"({named} OR (TraceId = {{sid:String}} AND {unnamed}))"
         if not self.has_view:
             return rows
         # the view knows when the session ran: read only those days' partitions
@@ -596,7 +606,15 @@ class ClickHouseStore:
          cache, cache_write) = row
         source = source or None
         skipped: list[str] = []
-        attributes = self.schema.attributes(attrs, skipped)
+        raw = self.schema.attributes(attrs, skipped)
+        attributes = dict(normalize(raw, name))
+        if attributes != raw:  # another convention's span: its numbers from what we mapped
+            akind = attributes.get(A.SPAN_KIND) or akind
+            usage = accounting.read_usage(attributes)[0] if akind == A.KIND_LLM else None
+            inp, out = (usage.input_tokens, usage.output_tokens) if usage else (None, None)
+            cache, cache_write = (usage.cache_read_tokens, usage.cache_write_tokens) if usage \
+                else (None, None)
+            model, provider = accounting.model_of(attributes), accounting.provider_of(attributes)
         if akind == A.KIND_LLM:  # an unreadable count makes the usage invalid, as stored
             unread = {*accounting.read_usage(attributes)[1], *skipped}
             invalid = tuple(key for key in accounting.USAGE_KEYS if key in unread)

@@ -11,9 +11,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -29,8 +29,10 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
+from agentops_otel.store._normalize import normalize
 
 _log = logging.getLogger("agentops_otel.store")
+_T = TypeVar("_T")
 
 DEFAULT_RETENTION_DAYS = 30.0
 _NS_PER_DAY = 86_400 * 10**9
@@ -212,19 +214,27 @@ class StoreWriter:
 
     def write(self, spans: Sequence[ReadableSpan]) -> int:
         """Insert ``spans`` (already-stored ones are ignored); return how many were new."""
+        def write(conn: sqlite3.Connection) -> int:
+            now = time.time_ns()
+            written = [self._write_one(conn, span, now) for span in spans]
+            for session_id in {w for w in written if w is not None}:
+                conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
+            return sum(w is not None for w in written)
+
+        return self.update(write)
+
+    def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``change`` on the store in one write transaction; its result."""
         with self._lock:
             conn = self._connection()
-            now = time.time_ns()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                written = [self._write_one(conn, span, now) for span in spans]
-                for session_id in {w for w in written if w is not None}:
-                    conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
+                result = change(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            return sum(w is not None for w in written)
+            return result
 
     def close(self) -> None:
         """Close the file unless a write is still running (then the process exit closes it)."""
@@ -241,7 +251,7 @@ class StoreWriter:
         """Insert one span and add it to its session's totals; its session id, or ``None``
         when it was stored already."""
         ctx = span.context
-        attrs = dict(span.attributes or {})
+        attrs = dict(normalize(span.attributes or {}, span.name))
         trace_id = format(ctx.trace_id, "032x")
         parent = format(span.parent.span_id, "016x") if span.parent is not None else None
         error = span.status.status_code is StatusCode.ERROR

@@ -1,0 +1,96 @@
+"""Content sent as OTLP log records (the GenAI instrumentations' event mode), attached to its span.
+
+A record names its span by trace and span id. When the span is stored already, the record becomes
+one of its events and the content it carries becomes the span's ``gen_ai.input.messages`` /
+``gen_ai.output.messages`` (unless the span has its own); when the span has not arrived yet, the
+records wait (bounded, oldest dropped first) and are added as the span is ingested.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import Event, ReadableSpan
+
+from agentops_otel.store._normalize import content_from_events
+from agentops_otel.store._writer import StoreWriter, _dumps, index_text, search_text
+
+Key = tuple[str, str]  # trace id (32 hex), span id (16 hex)
+MAX_PENDING_SPANS = 10_000
+
+
+def _key(trace_id: int, span_id: int) -> Key:
+    return format(trace_id, "032x"), format(span_id, "016x")
+
+
+def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, Any]]]
+                   ) -> list[Key]:
+    """Add the events to the stored spans; the keys of spans not stored (yet)."""
+    missing = []
+    for key, events in grouped.items():
+        row = conn.execute("SELECT attributes, events, session_id FROM spans "
+                           "WHERE trace_id = ? AND span_id = ?", key).fetchone()
+        if row is None:
+            missing.append(key)
+            continue
+        attrs, stored, session_id = json.loads(row[0] or "{}"), json.loads(row[1] or "[]"), row[2]
+        content = {k: v for k, v in content_from_events(events).items() if k not in attrs}
+        conn.execute("UPDATE spans SET attributes = ?, events = ? WHERE trace_id = ? AND "
+                     "span_id = ?", (_dumps({**attrs, **content}), _dumps(stored + events), *key))
+        index_text(conn, session_id, search_text(content, events))
+    return missing
+
+
+class LogContent:
+    """Log records of one ``serve`` process, attached to stored spans or held for later ones."""
+
+    def __init__(self, writer: StoreWriter, limit: int = MAX_PENDING_SPANS) -> None:
+        self.writer = writer
+        self.limit = limit
+        self._pending: OrderedDict[Key, list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, records: Iterable[Any]) -> None:
+        """Attach records (with ``trace_id``, ``span_id``, ``name``, ``time_ns`` and
+        ``attributes``, e.g. the dashboard's ``LogEvent``) to their spans."""
+        grouped: dict[Key, list[dict[str, Any]]] = {}
+        for r in records:
+            grouped.setdefault(_key(r.trace_id, r.span_id), []).append(
+                {"name": r.name, "time_ns": r.time_ns, "attributes": r.attributes})
+        if not grouped:
+            return
+        missing = self.writer.update(lambda conn: _attach_stored(conn, grouped))
+        with self._lock:
+            for key in missing:
+                self._pending.setdefault(key, []).extend(grouped[key])
+            while len(self._pending) > self.limit:
+                self._pending.popitem(last=False)
+
+    def merge(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+        """``spans`` with the records that arrived before them added as events and content."""
+        if not self._pending:
+            return list(spans)
+        out = []
+        for span in spans:
+            with self._lock:
+                events = self._pending.pop(_key(span.context.trace_id, span.context.span_id), None)
+            out.append(span if events is None else _with_events(span, events))
+        return out
+
+
+def _with_events(span: ReadableSpan, events: list[dict[str, Any]]) -> ReadableSpan:
+    attrs = dict(span.attributes or {})
+    for key, value in content_from_events(events).items():
+        attrs.setdefault(key, value)
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=attrs, events=[*span.events, *(
+            Event(e["name"], e["attributes"], e["time_ns"]) for e in events)],
+        links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,
+        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )
