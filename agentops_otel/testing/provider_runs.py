@@ -1,0 +1,105 @@
+"""Checks shared by the provider instrumentors' tests: span usage against the fake server's log,
+and a program run in a fresh interpreter under ``agentops_otel.init()`` or under
+``opentelemetry-instrument`` (our distro, spans into the local store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.trace import SpanKind, StatusCode
+
+from agentops_otel import semconv as A
+from agentops_otel.testing.spans import SpanCapture
+
+__all__ = [
+    "assert_error",
+    "assert_usage",
+    "one_llm_span",
+    "run_with_init",
+    "run_with_opentelemetry_instrument",
+]
+
+_USAGE_ATTRIBUTES = (
+    ("input_tokens", A.GEN_AI_USAGE_INPUT_TOKENS),
+    ("output_tokens", A.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ("cache_read_tokens", A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_write_tokens", A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_tokens", A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def one_llm_span(capture: SpanCapture) -> Any:
+    """The single finished LLM span, a CLIENT span (fails when there are none or several)."""
+    spans = capture.of_kind(A.KIND_LLM)
+    assert len(spans) == 1, [s.name for s in spans]
+    assert spans[0].kind is SpanKind.CLIENT
+    return spans[0]
+
+
+def assert_usage(attributes: Mapping[str, Any], usage: Mapping[str, int] | None) -> None:
+    """The span's usage equals the server's logged usage (``None``: no usage and no cost)."""
+    if usage is None:
+        for key in (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.COST_USD):
+            assert key not in attributes, key
+        return
+    got = {name: attributes.get(key, 0) for name, key in _USAGE_ATTRIBUTES}
+    assert got == {name: usage[name] for name, _ in _USAGE_ATTRIBUTES}
+
+
+def assert_error(span: Any, exc: BaseException) -> None:
+    """Status ERROR, ``error.type`` the exception's class, the exception recorded once."""
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[A.ERROR_TYPE] == type(exc).__qualname__
+    assert [e.name for e in span.events].count("exception") == 1
+
+
+_INIT_SCRIPT = """
+import json
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import agentops_otel
+_exporter = InMemorySpanExporter()
+agentops_otel.init(local_store=False, exporters=[_exporter], session_name="provider run")
+{code}
+agentops_otel.end_session()
+agentops_otel.flush(5)
+print(json.dumps([{{"name": s.name, "scope": s.instrumentation_scope.name,
+                    "attrs": dict(s.attributes)}} for s in _exporter.get_finished_spans()]))
+"""
+
+
+def _run(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False,
+                          env={**env, "AGENTOPS_API_KEY": ""}, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def run_with_init(code: str) -> list[dict[str, Any]]:
+    """Run ``code`` in a fresh interpreter after ``agentops_otel.init()``; the exported spans
+    as ``{"name", "scope", "attrs"}`` dicts (the session span last)."""
+    out = _run([sys.executable, "-c", _INIT_SCRIPT.format(code=code)], os.environ)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_with_opentelemetry_instrument(code: str, tmp_path: Path) -> tuple[Any, list[Any]]:
+    """Run ``code`` as ``opentelemetry-instrument python app.py`` (zero code: our distro and
+    entry points); the one session in the local store and its spans."""
+    from agentops_otel.store import Store
+
+    app = tmp_path / "app.py"
+    app.write_text(code)
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    _run([str(bindir / "opentelemetry-instrument"), sys.executable, str(app)], env, tmp_path)
+    with Store.open(tmp_path / "home" / "traces.db") as store:
+        (session,) = store.list_sessions(limit=10)
+        return session, store.session_spans(session.id)

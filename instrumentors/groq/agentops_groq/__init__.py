@@ -1,0 +1,124 @@
+"""agentops-otel instrumentation for the Groq Python SDK (``groq``).
+
+Wraps ``chat.completions.create`` of ``Groq`` and ``AsyncGroq``: one CLIENT span ``chat {model}``
+per request (provider ``groq``), plain or ``stream=True``, with the request parameters, response
+id / model / finish reasons, usage (``usage`` of the completion; in a stream, ``x_groq.usage``
+of the last chunk, which Groq always sends), cost and, when content capture is on, the
+messages and tool definitions. Groq's API is OpenAI's, so the OpenAI converters of the core
+(``agentops_otel.genai.openai_shapes``) read it.
+
+Usage::
+
+    GroqInstrumentor().instrument(tracer_provider=provider)   # uninstrument() restores the SDK
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import Tracer
+
+from agentops_groq.package import _instruments
+from agentops_otel import semconv as A
+from agentops_otel.genai import LLMCall, start_llm_call
+from agentops_otel.genai import openai_shapes as S
+from agentops_otel.genai.wrappers import method_wrappers, server_of
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor
+
+__all__ = ["GroqInstrumentor"]
+__version__ = "0.1.0"
+
+_PROVIDER = "groq"
+_NUMBERS = (
+    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", A.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+)
+
+
+class _StreamAccumulator(S.ChatStreamAccumulator):
+    """OpenAI's chunk accumulator, plus the usage Groq sends under ``x_groq``."""
+
+    __slots__ = ("_groq_usage",)
+
+    def __init__(self, content: bool) -> None:
+        super().__init__(content)
+        self._groq_usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        super().add(chunk)
+        extra = S.field(chunk, "x_groq")
+        if extra is not None:
+            usage = S.field(extra, "usage")
+            if usage is not None:
+                self._groq_usage = usage
+
+    def finish(self, call: Any) -> None:
+        super().finish(call)
+        if self._groq_usage is not None:
+            S.record_usage(call, self._groq_usage)
+
+
+def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    attrs = {key: kwargs[name] for name, key in _NUMBERS
+             if type(kwargs.get(name)) in (int, float)}
+    stop = kwargs.get("stop")
+    if isinstance(stop, str):
+        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
+    elif isinstance(stop, (list, tuple)):
+        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    n = kwargs.get("n")
+    if type(n) is int and n != 1:
+        attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    if type(kwargs.get("stream")) is bool:
+        attrs[A.GEN_AI_REQUEST_STREAM] = kwargs["stream"]
+    fmt = kwargs.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
+    return attrs
+
+
+def _chat(tracer: Tracer) -> tuple[Any, Any]:
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
+              content: bool) -> LLMCall | None:
+        model = kwargs.get("model")
+        messages = kwargs.get("messages")
+        host, port = server_of(getattr(getattr(instance, "_client", None), "base_url", None))
+        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=_PROVIDER,
+                              model=model if isinstance(model, str) else None,
+                              server_address=host, server_port=port,
+                              attributes=_request_attributes(kwargs),
+                              fingerprint=(_PROVIDER, model, messages))
+        if call is not None and content:
+            tools = kwargs.get("tools")
+            call.set_input(S.chat_input_messages(messages)
+                           if isinstance(messages, (list, tuple)) else None,
+                           tools=tools if isinstance(tools, (list, tuple)) else None)
+        return call
+
+    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
+               content: bool) -> Any:
+        if kwargs.get("stream") is True:
+            return call.wrap_stream(result, _StreamAccumulator(content))
+        S.record_chat_completion(call, result, content)
+        call.end()
+        return result
+
+    return method_wrappers(start, finish, "Groq chat")
+
+
+class GroqInstrumentor(PatchingInstrumentor):
+    """``GroqInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
+
+    _dependencies = _instruments
+    target_modules = ("groq",)  # init() instruments when groq is first imported
+
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
+        sync_chat, async_chat = _chat(tracer)
+        module = "groq.resources.chat.completions"
+        patches.wrap(module, "Completions.create", sync_chat)
+        patches.wrap(module, "AsyncCompletions.create", async_chat)

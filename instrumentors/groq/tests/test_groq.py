@@ -1,0 +1,236 @@
+"""The Groq instrumentor against the real ``groq`` SDK and the fake server's Groq route."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import groq
+import pytest
+import wrapt
+from groq.resources.chat.completions import AsyncCompletions, Completions
+from opentelemetry.trace import StatusCode
+
+from agentops_groq import GroqInstrumentor
+from agentops_otel import semconv as A
+from agentops_otel.testing.provider_runs import (
+    assert_error,
+    assert_usage,
+    one_llm_span,
+    run_with_init,
+    run_with_opentelemetry_instrument,
+)
+
+MODEL = "llama-3.3-70b-versatile"
+USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]}}}]
+
+
+def _json(span, key=A.GEN_AI_OUTPUT_MESSAGES):
+    return json.loads(span.attributes[key])
+
+
+def test_chat(client, server, capture):
+    result = client.chat.completions.create(model=MODEL, messages=USER, temperature=0.2,
+                                            max_tokens=50, stop=["END"], seed=7)
+    span = one_llm_span(capture)
+    attrs = span.attributes
+    assert span.name == f"chat {MODEL}"
+    assert (attrs[A.GEN_AI_OPERATION_NAME], attrs[A.GEN_AI_PROVIDER_NAME]) == ("chat", "groq")
+    assert (attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT]) == ("127.0.0.1", server.port)
+    assert attrs[A.GEN_AI_REQUEST_TEMPERATURE] == 0.2
+    assert attrs[A.GEN_AI_REQUEST_MAX_TOKENS] == 50 and attrs[A.GEN_AI_REQUEST_SEED] == 7
+    assert list(attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES]) == ["END"]
+    assert attrs[A.GEN_AI_RESPONSE_ID] == result.id
+    assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
+    (entry,) = server.requests
+    assert_usage(attrs, entry["usage"])
+    assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0  # Groq reports cached tokens
+    assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
+    assert _json(span, A.GEN_AI_INPUT_MESSAGES) == [
+        {"role": "user", "parts": [{"type": "text", "content": USER[0]["content"]}]}]
+    assert _json(span)[0]["parts"] == [
+        {"type": "text", "content": result.choices[0].message.content}]
+
+
+async def test_async_chat(aclient, server, capture):
+    await aclient.chat.completions.create(model=MODEL, messages=USER)
+    span = one_llm_span(capture)
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span.attributes[A.COST_USD] > 0
+
+
+def test_content_off_records_no_messages(client, capture, no_content):
+    client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
+    attrs = one_llm_span(capture).attributes
+    for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_TOOL_DEFINITIONS):
+        assert key not in attrs
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] > 0
+
+
+def test_tool_call_and_result(client, server, capture):
+    first = client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
+    call = first.choices[0].message.tool_calls[0]
+    followup = [*USER, first.choices[0].message.model_dump(exclude_none=True),
+                {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    second = client.chat.completions.create(model=MODEL, messages=followup, tools=TOOLS)
+    assert second.choices[0].message.content == "The tool returned: sunny"
+    ask, answer = capture.of_kind(A.KIND_LLM)
+    assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
+    assert _json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
+                                       "name": "get_weather", "arguments": {"city": "test"}}]
+    assert _json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert _json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+        "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
+                                   "response": "sunny"}]}
+    for span, entry in zip((ask, answer), server.requests, strict=True):
+        assert_usage(span.attributes, entry["usage"])
+
+
+def test_stream_usage_from_x_groq(client, server, capture):
+    stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    span = one_llm_span(capture)
+    assert "stream_options" not in server.requests[-1]["body"]
+    assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
+    assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span.attributes[A.COST_USD] > 0
+    assert _json(span) == [{"role": "assistant", "finish_reason": "stop",
+                            "parts": [{"type": "text", "content": text}]}]
+
+
+async def test_async_stream_with_tools(aclient, server, capture):
+    stream = await aclient.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS,
+                                                   stream=True)
+    async for _ in stream:
+        pass
+    span = one_llm_span(capture)
+    assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
+    assert _json(span)[0]["parts"][0]["name"] == "get_weather"
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+
+
+def test_early_close_ends_the_span_once(client, server, capture):
+    stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+    next(iter(stream))
+    assert capture.of_kind(A.KIND_LLM) == []
+    stream.close()
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET
+    assert_usage(span.attributes, None)  # the usage chunk never arrived
+    stream.close()
+    assert len(capture.of_kind(A.KIND_LLM)) == 1
+
+
+def test_with_block_exit_ends_the_span(client, capture):
+    with client.chat.completions.create(model=MODEL, messages=USER, stream=True) as stream:
+        next(iter(stream))
+    assert one_llm_span(capture).status.status_code is StatusCode.UNSET
+
+
+def test_abandoned_stream_ends_on_garbage_collection(client, capture):
+    stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+    next(iter(stream))
+    del stream
+    gc.collect()
+    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
+
+
+@pytest.mark.parametrize("model,error", [("error-429", groq.RateLimitError),
+                                         ("error-500", groq.InternalServerError)])
+def test_error_passes_the_same_exception_through(client, capture, model, error):
+    seen = []
+
+    def below_ours(wrapped, instance, args, kwargs):
+        try:
+            return wrapped(*args, **kwargs)
+        except Exception as exc:
+            seen.append(exc)
+            raise
+
+    GroqInstrumentor().uninstrument()  # put a recording wrapper below ours
+    original = Completions.__dict__["create"]
+    wrapt.wrap_function_wrapper(Completions, "create", below_ours)
+    try:
+        GroqInstrumentor().instrument(tracer_provider=capture.provider)
+        with pytest.raises(error) as info:
+            client.chat.completions.create(model=model, messages=USER)
+    finally:
+        GroqInstrumentor().uninstrument()
+        Completions.create = original
+    assert seen == [info.value] and seen[0] is info.value
+    assert_error(one_llm_span(capture), info.value)
+
+
+def test_response_without_usage(client, capture):
+    result = client.chat.completions.create(model="no-usage", messages=USER)
+    assert result.usage is None
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET
+    assert_usage(span.attributes, None)
+
+
+@pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
+def test_broken_stream_records_the_sdk_error(client, capture, model):
+    stream = client.chat.completions.create(model=model, messages=USER, stream=True)
+    with pytest.raises(Exception) as info:
+        for _ in stream:
+            pass
+    assert_error(one_llm_span(capture), info.value)
+
+
+def test_totals_equal_the_server_log(client, server, capture):
+    with capture.session() as session:
+        client.chat.completions.create(model=MODEL, messages=USER)
+        list(client.chat.completions.create(model=MODEL, messages=USER, stream=True))
+        client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
+    (session,) = capture.named(session.name)
+    usage = server.total_usage()
+    assert session.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
+    assert session.attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
+    assert session.attributes[A.LLM_CALLS] == len(server.requests) == 3
+
+
+def test_uninstrument_restores_the_sdk(server, capture):
+    before = (Completions.__dict__["create"], AsyncCompletions.__dict__["create"])
+    GroqInstrumentor().instrument(tracer_provider=capture.provider)
+    assert Completions.__dict__["create"] is not before[0]
+    GroqInstrumentor().uninstrument()
+    assert (Completions.__dict__["create"], AsyncCompletions.__dict__["create"]) == before
+    groq.Groq(base_url=server.url, api_key="k").chat.completions.create(model=MODEL,
+                                                                        messages=USER)
+    assert capture.spans == []
+
+
+_APP = f"""
+import groq
+client = groq.Groq(base_url=URL, api_key="gsk-test", max_retries=0)
+client.chat.completions.create(model={MODEL!r}, messages={USER!r})
+list(client.chat.completions.create(model={MODEL!r}, messages={USER!r}, stream=True))
+"""
+
+
+def test_init_instruments_groq(server):
+    server.clear()
+    spans = run_with_init("import sys\nassert 'groq' not in sys.modules\n"
+                          + _APP.replace("URL", repr(server.url)))
+    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
+    assert len(llms) == len(server.requests) == 2
+    assert {s["scope"] for s in llms} == {"agentops_groq"}
+    session = spans[-1]["attrs"]
+    assert session[A.TOTAL_INPUT_TOKENS] == server.total_usage()["input_tokens"]
+    assert session[A.TOTAL_OUTPUT_TOKENS] == server.total_usage()["output_tokens"]
+    assert session[A.TOTAL_COST_USD] > 0
+
+
+def test_opentelemetry_instrument_traces_groq(server, tmp_path):
+    server.clear()
+    session, spans = run_with_opentelemetry_instrument(_APP.replace("URL", repr(server.url)), tmp_path)
+    assert session.llm_calls == len(server.requests) == 2
+    assert session.input_tokens == server.total_usage()["input_tokens"]
+    assert session.output_tokens == server.total_usage()["output_tokens"]
+    assert session.cost_usd > 0
