@@ -9,10 +9,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import wrapt
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_otel import semconv as A
@@ -21,6 +23,7 @@ from agentops_otel.testing.spans import SpanCapture
 __all__ = [
     "assert_error",
     "assert_usage",
+    "exceptions_below",
     "one_llm_span",
     "run_with_init",
     "run_with_opentelemetry_instrument",
@@ -58,6 +61,31 @@ def assert_error(span: Any, exc: BaseException) -> None:
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[A.ERROR_TYPE] == type(exc).__qualname__
     assert [e.name for e in span.events].count("exception") == 1
+
+
+@contextmanager
+def exceptions_below(instrumentor: Any, provider: Any, owner: type, name: str
+                     ) -> Iterator[list[BaseException]]:
+    """``instrumentor`` re-applied over a wrapper on the sync method ``owner.name`` that
+    records the exceptions the SDK raises beneath ours; both removed on exit."""
+    seen: list[BaseException] = []
+
+    def below(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        except Exception as exc:
+            seen.append(exc)
+            raise
+
+    instrumentor.uninstrument()
+    original = owner.__dict__[name]
+    wrapt.wrap_function_wrapper(owner, name, below)
+    try:
+        instrumentor.instrument(tracer_provider=provider)
+        yield seen
+    finally:
+        instrumentor.uninstrument()
+        setattr(owner, name, original)
 
 
 _INIT_SCRIPT = """

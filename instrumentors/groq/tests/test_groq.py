@@ -7,7 +7,6 @@ import json
 
 import groq
 import pytest
-import wrapt
 from groq.resources.chat.completions import AsyncCompletions, Completions
 from opentelemetry.trace import StatusCode
 
@@ -16,6 +15,7 @@ from agentops_otel import semconv as A
 from agentops_otel.testing.provider_runs import (
     assert_error,
     assert_usage,
+    exceptions_below,
     one_llm_span,
     run_with_init,
     run_with_opentelemetry_instrument,
@@ -143,26 +143,16 @@ def test_abandoned_stream_ends_on_garbage_collection(client, capture):
 @pytest.mark.parametrize("model,error", [("error-429", groq.RateLimitError),
                                          ("error-500", groq.InternalServerError)])
 def test_error_passes_the_same_exception_through(client, capture, model, error):
-    seen = []
-
-    def below_ours(wrapped, instance, args, kwargs):
-        try:
-            return wrapped(*args, **kwargs)
-        except Exception as exc:
-            seen.append(exc)
-            raise
-
-    GroqInstrumentor().uninstrument()  # put a recording wrapper below ours
-    original = Completions.__dict__["create"]
-    wrapt.wrap_function_wrapper(Completions, "create", below_ours)
-    try:
-        GroqInstrumentor().instrument(tracer_provider=capture.provider)
+    with exceptions_below(GroqInstrumentor(), capture.provider, Completions, "create") as seen:
         with pytest.raises(error) as info:
             client.chat.completions.create(model=model, messages=USER)
-    finally:
-        GroqInstrumentor().uninstrument()
-        Completions.create = original
     assert seen == [info.value] and seen[0] is info.value
+    assert_error(one_llm_span(capture), info.value)
+
+
+async def test_async_error(aclient, capture):
+    with pytest.raises(groq.RateLimitError) as info:
+        await aclient.chat.completions.create(model="error-429", messages=USER)
     assert_error(one_llm_span(capture), info.value)
 
 
@@ -229,8 +219,10 @@ def test_init_instruments_groq(server):
 
 def test_opentelemetry_instrument_traces_groq(server, tmp_path):
     server.clear()
-    session, spans = run_with_opentelemetry_instrument(_APP.replace("URL", repr(server.url)), tmp_path)
+    app = _APP.replace("URL", repr(server.url))
+    session, spans = run_with_opentelemetry_instrument(app, tmp_path)
     assert session.llm_calls == len(server.requests) == 2
+    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == 2
     assert session.input_tokens == server.total_usage()["input_tokens"]
     assert session.output_tokens == server.total_usage()["output_tokens"]
     assert session.cost_usd > 0
