@@ -1,0 +1,251 @@
+"""The Mistral instrumentor against the real ``mistralai`` SDK and the fake server's Mistral
+route (``server.mistral_base_url``)."""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import json
+
+import pytest
+from opentelemetry.trace import StatusCode
+
+from agentops_mistral import MistralInstrumentor
+from agentops_otel import semconv as A
+from agentops_otel.testing.provider_runs import (
+    assert_error,
+    assert_usage,
+    exceptions_below,
+    one_llm_span,
+    run_with_init,
+    run_with_opentelemetry_instrument,
+)
+
+try:  # mistralai 2.x and later
+    from mistralai.client.chat import Chat
+    from mistralai.client.embeddings import Embeddings
+except ImportError:  # 1.x
+    from mistralai.chat import Chat
+    from mistralai.embeddings import Embeddings
+
+MODEL = "mistral-small-latest"
+USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]}}}]
+
+
+def _json(span, key=A.GEN_AI_OUTPUT_MESSAGES):
+    return json.loads(span.attributes[key])
+
+
+def test_complete(client, server, capture):
+    result = client.chat.complete(model=MODEL, messages=USER, temperature=0.2, max_tokens=50,
+                                  random_seed=7, stop=["END"])
+    span = one_llm_span(capture)
+    attrs = span.attributes
+    assert span.name == f"chat {MODEL}"
+    assert attrs[A.GEN_AI_PROVIDER_NAME] == "mistral_ai"
+    assert (attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT]) == ("127.0.0.1", server.port)
+    assert attrs[A.GEN_AI_REQUEST_TEMPERATURE] == 0.2 and attrs[A.GEN_AI_REQUEST_SEED] == 7
+    assert attrs[A.GEN_AI_REQUEST_MAX_TOKENS] == 50 and attrs[A.GEN_AI_REQUEST_STREAM] is False
+    assert list(attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES]) == ["END"]
+    assert attrs[A.GEN_AI_RESPONSE_ID] == result.id
+    assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
+    (entry,) = server.requests
+    assert_usage(attrs, entry["usage"])
+    assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
+    assert _json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
+    assert _json(span)[0]["parts"] == [
+        {"type": "text", "content": result.choices[0].message.content}]
+
+
+async def test_complete_async(client, server, capture):
+    await client.chat.complete_async(model=MODEL, messages=USER)
+    span = one_llm_span(capture)
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span.attributes[A.COST_USD] > 0
+
+
+def test_embeddings(client, server, capture):
+    result = client.embeddings.create(model="mistral-embed", inputs=["one text", "another"])
+    span = one_llm_span(capture)
+    assert span.name == "embeddings mistral-embed"
+    assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(result.data[0].embedding)
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span.attributes[A.COST_USD] > 0
+
+
+async def test_embeddings_async(client, server, capture):
+    await client.embeddings.create_async(model="mistral-embed", inputs="one text")
+    assert_usage(one_llm_span(capture).attributes, server.requests[-1]["usage"])
+
+
+def test_tool_call_and_result(client, server, capture):
+    first = client.chat.complete(model=MODEL, messages=USER, tools=TOOLS)
+    call = first.choices[0].message.tool_calls[0]
+    followup = [*USER, first.choices[0].message,
+                {"role": "tool", "tool_call_id": call.id, "name": "get_weather",
+                 "content": "sunny"}]
+    second = client.chat.complete(model=MODEL, messages=followup, tools=TOOLS)
+    assert second.choices[0].message.content == "The tool returned: sunny"
+    ask, answer = capture.of_kind(A.KIND_LLM)
+    assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
+    assert _json(ask)[0]["parts"][-1] == {"type": "tool_call", "id": call.id,
+                                          "name": "get_weather", "arguments": {"city": "test"}}
+    assert _json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert _json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+        "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
+                                   "response": "sunny"}]}
+    for span, entry in zip((ask, answer), server.requests, strict=True):
+        assert_usage(span.attributes, entry["usage"])
+
+
+def test_content_off_records_no_messages(client, capture, no_content):
+    client.chat.complete(model=MODEL, messages=USER, tools=TOOLS)
+    attrs = one_llm_span(capture).attributes
+    for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_TOOL_DEFINITIONS):
+        assert key not in attrs
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] > 0
+
+
+def test_stream(client, server, capture):
+    text = "".join(event.data.choices[0].delta.content or ""
+                   for event in client.chat.stream(model=MODEL, messages=USER))
+    span = one_llm_span(capture)
+    assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
+    assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span.attributes[A.COST_USD] > 0
+    assert _json(span) == [{"role": "assistant", "finish_reason": "stop",
+                            "parts": [{"type": "text", "content": text}]}]
+
+
+async def test_stream_async_with_tools(client, server, capture):
+    stream = await client.chat.stream_async(model=MODEL, messages=USER, tools=TOOLS)
+    async for _ in stream:
+        pass
+    span = one_llm_span(capture)
+    assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
+    assert _json(span)[0]["parts"][-1]["name"] == "get_weather"
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+
+
+def test_early_close_ends_the_span_once(client, capture):
+    stream = client.chat.stream(model=MODEL, messages=USER)
+    next(stream)
+    assert capture.of_kind(A.KIND_LLM) == []
+    stream.close()
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET
+    assert_usage(span.attributes, None)  # the usage chunk never arrived
+    stream.close()
+    assert len(capture.of_kind(A.KIND_LLM)) == 1
+
+
+async def test_async_early_close(client, capture):
+    stream = await client.chat.stream_async(model=MODEL, messages=USER)
+    await stream.__anext__()
+    # 1.x hands out an async generator (aclose), later releases an EventStreamAsync (close)
+    await (stream.aclose() if inspect.isasyncgen(stream.__wrapped__) else stream.close())
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET and A.STREAM_ABANDONED not in span.attributes
+
+
+def test_abandoned_stream_ends_on_garbage_collection(client, capture):
+    stream = client.chat.stream(model=MODEL, messages=USER)
+    next(stream)
+    del stream
+    gc.collect()
+    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
+
+
+@pytest.mark.parametrize("model", ["error-429", "error-500"])
+def test_error_passes_the_same_exception_through(client, capture, model):
+    with exceptions_below(MistralInstrumentor(), capture.provider, Chat, "complete") as seen:
+        with pytest.raises(Exception) as info:
+            client.chat.complete(model=model, messages=USER)
+    assert type(info.value).__name__ == "SDKError" and seen == [info.value]
+    assert_error(one_llm_span(capture), info.value)
+
+
+async def test_async_stream_error(client, capture):
+    with pytest.raises(Exception) as info:
+        await client.chat.stream_async(model="error-429", messages=USER)
+    assert type(info.value).__name__ == "SDKError"
+    assert_error(one_llm_span(capture), info.value)
+
+
+def test_stream_without_usage(client, capture):
+    list(client.chat.stream(model="no-usage", messages=USER))
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET
+    assert_usage(span.attributes, None)
+
+
+@pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
+def test_broken_stream_records_the_sdk_error(client, capture, model):
+    with pytest.raises(Exception) as info:
+        for _ in client.chat.stream(model=model, messages=USER):
+            pass
+    assert_error(one_llm_span(capture), info.value)
+
+
+def test_totals_equal_the_server_log(client, server, capture):
+    with capture.session() as session:
+        client.chat.complete(model=MODEL, messages=USER)
+        list(client.chat.stream(model=MODEL, messages=USER))
+        client.embeddings.create(model="mistral-embed", inputs=["text"])
+    (session,) = capture.named(session.name)
+    usage = server.total_usage()
+    assert session.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
+    assert session.attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
+    assert session.attributes[A.LLM_CALLS] == len(server.requests) == 3
+
+
+def test_uninstrument_restores_the_sdk(client, server, capture):
+    methods = [(Chat, m) for m in ("complete", "complete_async", "stream", "stream_async")]
+    methods += [(Embeddings, "create"), (Embeddings, "create_async")]
+    during = [cls.__dict__[m] for cls, m in methods]
+    MistralInstrumentor().uninstrument()
+    after = [cls.__dict__[m] for cls, m in methods]
+    assert all(a is not b for a, b in zip(during, after, strict=True))
+    assert all(not hasattr(f, "__wrapped__") for f in after)
+    client.chat.complete(model=MODEL, messages=USER)
+    assert capture.spans == []
+
+
+_APP = f"""
+try:
+    from mistralai.client import Mistral
+except ImportError:
+    from mistralai import Mistral
+client = Mistral(api_key="mistral-test", server_url=URL)
+client.chat.complete(model={MODEL!r}, messages={USER!r})
+list(client.chat.stream(model={MODEL!r}, messages={USER!r}))
+"""
+
+
+def test_init_instruments_mistral(server):
+    server.clear()
+    spans = run_with_init("import sys\nassert 'mistralai' not in sys.modules\n"
+                          + _APP.replace("URL", repr(server.mistral_base_url)))
+    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
+    assert len(llms) == len(server.requests) == 2
+    assert {s["scope"] for s in llms} == {"agentops_mistral"}
+    session = spans[-1]["attrs"]
+    assert session[A.TOTAL_INPUT_TOKENS] == server.total_usage()["input_tokens"]
+    assert session[A.TOTAL_OUTPUT_TOKENS] == server.total_usage()["output_tokens"]
+    assert session[A.TOTAL_COST_USD] > 0
+
+
+def test_opentelemetry_instrument_traces_mistral(server, tmp_path):
+    server.clear()
+    app = _APP.replace("URL", repr(server.mistral_base_url))
+    session, spans = run_with_opentelemetry_instrument(app, tmp_path)
+    assert session.llm_calls == len(server.requests) == 2
+    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == 2
+    assert session.input_tokens == server.total_usage()["input_tokens"]
+    assert session.output_tokens == server.total_usage()["output_tokens"]
+    assert session.cost_usd > 0
