@@ -22,7 +22,10 @@ from agentops_otel.testing.spans import SpanCapture
 
 __all__ = [
     "assert_error",
+    "assert_session_totals",
     "assert_usage",
+    "check_init_run",
+    "check_opentelemetry_instrument_run",
     "exceptions_below",
     "one_llm_span",
     "run_with_init",
@@ -107,6 +110,46 @@ def _run(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> st
                           env={**env, "AGENTOPS_API_KEY": ""}, cwd=cwd)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+def assert_session_totals(attributes: Mapping[str, Any], server: Any, calls: int,
+                          priced: bool = True) -> None:
+    """A session's roll-ups equal the fake server's log: ``calls`` requests, their tokens,
+    and a cost above zero (``priced``) or none."""
+    usage = server.total_usage()
+    assert len(server.requests) == calls
+    assert attributes[A.LLM_CALLS] == calls
+    assert attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
+    assert attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
+    assert (attributes.get(A.TOTAL_COST_USD, 0.0) > 0) is priced
+
+
+def check_init_run(code: str, server: Any, *, module: str, scope: str, calls: int,
+                   priced: bool = True) -> list[dict[str, Any]]:
+    """Run ``code`` in a fresh interpreter after ``agentops_otel.init()`` (which must leave
+    ``module`` unimported) and check that the instrumentor ``scope`` made one LLM span per
+    request and the session's totals equal the server's log; the spans as dicts."""
+    server.clear()
+    spans = run_with_init(f"import sys\nassert {module!r} not in sys.modules\n{code}")
+    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
+    assert len(llms) == calls
+    assert {s["scope"] for s in llms} == {scope}
+    assert_session_totals(spans[-1]["attrs"], server, calls, priced)
+    return spans
+
+
+def check_opentelemetry_instrument_run(code: str, server: Any, tmp_path: Path, *, calls: int,
+                                       priced: bool = True) -> None:
+    """Run ``code`` under ``opentelemetry-instrument`` and check the local store: one LLM span
+    per request, and the session's totals equal the server's log."""
+    server.clear()
+    session, spans = run_with_opentelemetry_instrument(code, tmp_path)
+    usage = server.total_usage()
+    assert session.llm_calls == len(server.requests) == calls
+    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == calls
+    assert (session.input_tokens, session.output_tokens) == (usage["input_tokens"],
+                                                             usage["output_tokens"])
+    assert (session.cost_usd > 0) is priced
 
 
 def run_with_init(code: str) -> list[dict[str, Any]]:

@@ -17,11 +17,12 @@ from agentops_otel import semconv as A
 from agentops_otel.testing import _cohere
 from agentops_otel.testing.provider_runs import (
     assert_error,
+    assert_session_totals,
     assert_usage,
+    check_init_run,
+    check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
-    run_with_init,
-    run_with_opentelemetry_instrument,
 )
 
 MODEL = "command-a-03-2025"
@@ -229,17 +230,14 @@ def test_malformed_event_is_skipped_by_the_sdk(client, server, capture):
 
 
 def test_totals_equal_the_server_log(client, server, capture):
-    with capture.session() as session:
+    with capture.session():
         client.chat(model=MODEL, messages=USER)
         list(client.chat_stream(model=MODEL, messages=USER, tools=TOOLS))
         client.embed(model="embed-v4.0", texts=["text"], input_type="search_document",
                      embedding_types=["float"])
         client.rerank(model="rerank-v3.5", query="q", documents=["a", "b"])
-    (session,) = capture.named(session.name)
-    usage = server.total_usage()
-    assert session.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
-    assert session.attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
-    assert session.attributes[A.LLM_CALLS] == len(server.requests) == 4
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    assert_session_totals(session.attributes, server, 4)
 
 
 def test_uninstrument_restores_the_sdk(client, capture):
@@ -263,24 +261,10 @@ client.embed(model="embed-v4.0", texts=["text"], input_type="search_document",
 
 
 def test_init_instruments_cohere(server):
-    server.clear()
-    spans = run_with_init("import sys\nassert 'cohere' not in sys.modules\n"
-                          + _APP.replace("URL", repr(server.url)))
-    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
-    assert len(llms) == len(server.requests) == 3
-    assert {s["scope"] for s in llms} == {"agentops_cohere"}
-    session = spans[-1]["attrs"]
-    assert session[A.TOTAL_INPUT_TOKENS] == server.total_usage()["input_tokens"]
-    assert session[A.TOTAL_OUTPUT_TOKENS] == server.total_usage()["output_tokens"]
-    assert session[A.TOTAL_COST_USD] > 0
+    check_init_run(_APP.replace("URL", repr(server.url)), server, module="cohere",
+                   scope="agentops_cohere", calls=3)
 
 
 def test_opentelemetry_instrument_traces_cohere(server, tmp_path):
-    server.clear()
-    app = _APP.replace("URL", repr(server.url))
-    session, spans = run_with_opentelemetry_instrument(app, tmp_path)
-    assert session.llm_calls == len(server.requests) == 3
-    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == 3
-    assert session.input_tokens == server.total_usage()["input_tokens"]
-    assert session.output_tokens == server.total_usage()["output_tokens"]
-    assert session.cost_usd > 0
+    check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
+                                       calls=3)

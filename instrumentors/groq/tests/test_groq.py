@@ -14,11 +14,12 @@ from agentops_groq import GroqInstrumentor
 from agentops_otel import semconv as A
 from agentops_otel.testing.provider_runs import (
     assert_error,
+    assert_session_totals,
     assert_usage,
+    check_init_run,
+    check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
-    run_with_init,
-    run_with_opentelemetry_instrument,
 )
 
 MODEL = "llama-3.3-70b-versatile"
@@ -174,15 +175,12 @@ def test_broken_stream_records_the_sdk_error(client, capture, model):
 
 
 def test_totals_equal_the_server_log(client, server, capture):
-    with capture.session() as session:
+    with capture.session():
         client.chat.completions.create(model=MODEL, messages=USER)
         list(client.chat.completions.create(model=MODEL, messages=USER, stream=True))
         client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
-    (session,) = capture.named(session.name)
-    usage = server.total_usage()
-    assert session.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
-    assert session.attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
-    assert session.attributes[A.LLM_CALLS] == len(server.requests) == 3
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    assert_session_totals(session.attributes, server, 3)
 
 
 def test_uninstrument_restores_the_sdk(server, capture):
@@ -205,24 +203,10 @@ list(client.chat.completions.create(model={MODEL!r}, messages={USER!r}, stream=T
 
 
 def test_init_instruments_groq(server):
-    server.clear()
-    spans = run_with_init("import sys\nassert 'groq' not in sys.modules\n"
-                          + _APP.replace("URL", repr(server.url)))
-    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
-    assert len(llms) == len(server.requests) == 2
-    assert {s["scope"] for s in llms} == {"agentops_groq"}
-    session = spans[-1]["attrs"]
-    assert session[A.TOTAL_INPUT_TOKENS] == server.total_usage()["input_tokens"]
-    assert session[A.TOTAL_OUTPUT_TOKENS] == server.total_usage()["output_tokens"]
-    assert session[A.TOTAL_COST_USD] > 0
+    check_init_run(_APP.replace("URL", repr(server.url)), server, module="groq",
+                   scope="agentops_groq", calls=2)
 
 
 def test_opentelemetry_instrument_traces_groq(server, tmp_path):
-    server.clear()
-    app = _APP.replace("URL", repr(server.url))
-    session, spans = run_with_opentelemetry_instrument(app, tmp_path)
-    assert session.llm_calls == len(server.requests) == 2
-    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == 2
-    assert session.input_tokens == server.total_usage()["input_tokens"]
-    assert session.output_tokens == server.total_usage()["output_tokens"]
-    assert session.cost_usd > 0
+    check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
+                                       calls=2)

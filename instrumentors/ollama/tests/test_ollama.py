@@ -14,11 +14,12 @@ from agentops_ollama import OllamaInstrumentor
 from agentops_otel import semconv as A
 from agentops_otel.testing.provider_runs import (
     assert_error,
+    assert_session_totals,
     assert_usage,
+    check_init_run,
+    check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
-    run_with_init,
-    run_with_opentelemetry_instrument,
 )
 
 MODEL = "llama3.2"
@@ -198,17 +199,13 @@ def test_broken_stream_records_the_sdk_error(client, capture, model):
 
 
 def test_totals_equal_the_server_log(client, server, capture):
-    with capture.session() as session:
+    with capture.session():
         client.chat(MODEL, USER)
         list(client.chat(MODEL, USER, stream=True))
         client.generate(MODEL, "hello")
         client.embed(MODEL, "some text")
-    (session,) = capture.named(session.name)
-    usage = server.total_usage()
-    assert session.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
-    assert session.attributes[A.TOTAL_OUTPUT_TOKENS] == usage["output_tokens"]
-    assert session.attributes[A.LLM_CALLS] == len(server.requests) == 4
-    assert session.attributes[A.TOTAL_COST_USD] == 0.0
+    (session,) = capture.of_kind(A.KIND_SESSION)
+    assert_session_totals(session.attributes, server, 4, priced=False)
 
 
 def test_uninstrument_restores_the_client(server, capture):
@@ -232,24 +229,12 @@ client.embed({MODEL!r}, "some text")
 
 
 def test_init_instruments_ollama(server, monkeypatch):
-    server.clear()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    spans = run_with_init("import sys\nassert 'ollama' not in sys.modules\n" + _APP)
-    llms = [s for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_LLM]
-    assert len(llms) == len(server.requests) == 3
-    assert {s["scope"] for s in llms} == {"agentops_ollama"}
-    assert {s["attrs"][A.COST_SOURCE] for s in llms} == {"local"}
-    session = spans[-1]["attrs"]
-    assert session[A.TOTAL_INPUT_TOKENS] == server.total_usage()["input_tokens"]
-    assert session[A.TOTAL_OUTPUT_TOKENS] == server.total_usage()["output_tokens"]
+    check_init_run(_APP, server, module="ollama",
+                   scope="agentops_ollama", calls=3, priced=False)
 
 
 def test_opentelemetry_instrument_traces_ollama(server, tmp_path, monkeypatch):
-    server.clear()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    session, spans = run_with_opentelemetry_instrument(_APP, tmp_path)
-    assert session.llm_calls == len(server.requests) == 3
-    assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == 3
-    assert session.input_tokens == server.total_usage()["input_tokens"]
-    assert session.output_tokens == server.total_usage()["output_tokens"]
-    assert session.cost_usd == 0.0
+    check_opentelemetry_instrument_run(_APP, server, tmp_path,
+                                       calls=3, priced=False)
