@@ -16,10 +16,23 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentops_otel.errors import BudgetExceededError, LoopDetectedError
-from agentops_otel.genai import LLMCall, capture_content, contain
+from opentelemetry.trace import Tracer
 
-__all__ = ["Finish", "Start", "method_wrappers", "server_of"]
+from agentops_otel import semconv as A
+from agentops_otel.errors import BudgetExceededError, LoopDetectedError
+from agentops_otel.genai import LLMCall, StreamAccumulator, capture_content, contain, start_llm_call
+from agentops_otel.genai import openai_shapes as S
+
+__all__ = [
+    "Finish",
+    "Start",
+    "method_wrappers",
+    "numbers",
+    "openai_chat_wrappers",
+    "server_of",
+    "start_chat",
+    "stop_sequences",
+]
 
 Start = Callable[[Any, tuple, dict, bool], "LLMCall | None"]
 Finish = Callable[[LLMCall, Any, tuple, dict, bool], Any]
@@ -92,3 +105,68 @@ def server_of(url: Any) -> tuple[str | None, int | None]:
         return _split(str(url))
     except ValueError:
         return None, None
+
+
+def numbers(source: Any, table: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """``{attribute: value}`` for the numeric parameters of ``source`` (keyword arguments or an
+    options object) named in ``table`` (``(parameter, attribute)`` pairs); SDK sentinels for
+    "not given" are skipped."""
+    out: dict[str, Any] = {}
+    for name, key in table:
+        value = S.field(source, name)
+        if type(value) in (int, float):
+            out[key] = value
+    return out
+
+
+def stop_sequences(value: Any) -> list[str] | None:
+    """``gen_ai.request.stop_sequences`` from a ``stop`` parameter (a string or a list)."""
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def start_chat(tracer: Tracer, provider: str, kwargs: dict[str, Any],
+               server: tuple[str | None, int | None], attributes: dict[str, Any],
+               content: bool) -> LLMCall | None:
+    """Open ``chat {model}`` for a request with OpenAI-shaped ``model``, ``messages`` and
+    ``tools`` keyword arguments; with ``content``, record the messages and tool definitions."""
+    model = kwargs.get("model")
+    messages = kwargs.get("messages")
+    call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
+                          model=model if isinstance(model, str) else None,
+                          server_address=server[0], server_port=server[1],
+                          attributes=attributes, fingerprint=(provider, model, messages))
+    if call is not None and content:
+        tools = kwargs.get("tools")
+        call.set_input(S.chat_input_messages(messages)
+                       if isinstance(messages, (list, tuple)) else None,
+                       tools=tools if isinstance(tools, (list, tuple)) else None)
+    return call
+
+
+def openai_chat_wrappers(tracer: Tracer, provider: str, *,
+                         server: Callable[[Any], tuple[str | None, int | None]],
+                         attributes: Callable[[dict[str, Any]], dict[str, Any]],
+                         accumulator: Callable[[bool], StreamAccumulator],
+                         stream: bool | None = None) -> tuple[Wrapper, Wrapper]:
+    """Wrappers for the chat method of an OpenAI-compatible SDK (Groq, Mistral): the reply is
+    an OpenAI ``chat.completion``, or a stream read by ``accumulator(content)``. ``server``
+    gives the address from the method's instance, ``attributes`` the request parameters from
+    its keyword arguments; ``stream`` says whether the method streams (``None``: when called
+    with ``stream=True``)."""
+
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
+              content: bool) -> LLMCall | None:
+        return start_chat(tracer, provider, kwargs, server(instance), attributes(kwargs),
+                          content)
+
+    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
+               content: bool) -> Any:
+        if stream if stream is not None else kwargs.get("stream") is True:
+            return call.wrap_stream(result, accumulator(content))
+        S.record_chat_completion(call, result, content)
+        call.end()
+        return result
+
+    return method_wrappers(start, finish, f"{provider} chat")

@@ -33,7 +33,13 @@ from agentops_cohere.package import _instruments
 from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import method_wrappers, server_of
+from agentops_otel.genai.wrappers import (
+    method_wrappers,
+    numbers,
+    server_of,
+    start_chat,
+    stop_sequences,
+)
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["CohereInstrumentor"]
@@ -135,11 +141,8 @@ class _StreamAccumulator:
 
 
 def _chat_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
-    attrs: dict[str, Any] = {key: kwargs[name] for name, key in _NUMBERS
-                             if type(kwargs.get(name)) in (int, float)}
-    stop = kwargs.get("stop_sequences")
-    if isinstance(stop, (list, tuple)):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    attrs = numbers(kwargs, _NUMBERS)
+    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop_sequences"))
     attrs[A.GEN_AI_REQUEST_STREAM] = stream
     if S.field(kwargs.get("response_format"), "type") == "json_object":
         attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
@@ -149,20 +152,8 @@ def _chat_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
 def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
     def start(instance: Any, args: tuple, kwargs: dict[str, Any],
               content: bool) -> LLMCall | None:
-        model = kwargs.get("model")
-        messages = kwargs.get("messages")
-        host, port = _server(instance)
-        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=_PROVIDER,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port,
-                              attributes=_chat_attributes(kwargs, stream),
-                              fingerprint=(_PROVIDER, model, messages))
-        if call is not None and content:
-            tools = kwargs.get("tools")
-            call.set_input(S.chat_input_messages(messages)
-                           if isinstance(messages, (list, tuple)) else None,
-                           tools=tools if isinstance(tools, (list, tuple)) else None)
-        return call
+        return start_chat(tracer, _PROVIDER, kwargs, _server(instance),
+                          _chat_attributes(kwargs, stream), content)
 
     def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
                content: bool) -> Any:

@@ -20,9 +20,8 @@ from opentelemetry.trace import Tracer
 
 from agentops_groq.package import _instruments
 from agentops_otel import semconv as A
-from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import method_wrappers, server_of
+from agentops_otel.genai.wrappers import numbers, openai_chat_wrappers, server_of, stop_sequences
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["GroqInstrumentor"]
@@ -64,51 +63,20 @@ class _StreamAccumulator(S.ChatStreamAccumulator):
 
 
 def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attrs = {key: kwargs[name] for name, key in _NUMBERS
-             if type(kwargs.get(name)) in (int, float)}
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
-    elif isinstance(stop, (list, tuple)):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    attrs = numbers(kwargs, _NUMBERS)
+    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop"))
     n = kwargs.get("n")
     if type(n) is int and n != 1:
         attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
     if type(kwargs.get("stream")) is bool:
         attrs[A.GEN_AI_REQUEST_STREAM] = kwargs["stream"]
-    fmt = kwargs.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+    if S.field(kwargs.get("response_format"), "type") in ("json_object", "json_schema"):
         attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
     return attrs
 
 
-def _chat(tracer: Tracer) -> tuple[Any, Any]:
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
-        model = kwargs.get("model")
-        messages = kwargs.get("messages")
-        host, port = server_of(getattr(getattr(instance, "_client", None), "base_url", None))
-        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=_PROVIDER,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port,
-                              attributes=_request_attributes(kwargs),
-                              fingerprint=(_PROVIDER, model, messages))
-        if call is not None and content:
-            tools = kwargs.get("tools")
-            call.set_input(S.chat_input_messages(messages)
-                           if isinstance(messages, (list, tuple)) else None,
-                           tools=tools if isinstance(tools, (list, tuple)) else None)
-        return call
-
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
-        if kwargs.get("stream") is True:
-            return call.wrap_stream(result, _StreamAccumulator(content))
-        S.record_chat_completion(call, result, content)
-        call.end()
-        return result
-
-    return method_wrappers(start, finish, "Groq chat")
+def _server(instance: Any) -> tuple[str | None, int | None]:
+    return server_of(getattr(getattr(instance, "_client", None), "base_url", None))
 
 
 class GroqInstrumentor(PatchingInstrumentor):
@@ -118,7 +86,9 @@ class GroqInstrumentor(PatchingInstrumentor):
     target_modules = ("groq",)  # init() instruments when groq is first imported
 
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        sync_chat, async_chat = _chat(tracer)
+        sync_chat, async_chat = openai_chat_wrappers(
+            tracer, _PROVIDER, server=_server, attributes=_request_attributes,
+            accumulator=_StreamAccumulator)
         module = "groq.resources.chat.completions"
         patches.wrap(module, "Completions.create", sync_chat)
         patches.wrap(module, "AsyncCompletions.create", async_chat)

@@ -27,7 +27,13 @@ from agentops_mistral.package import _instruments
 from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import method_wrappers, server_of
+from agentops_otel.genai.wrappers import (
+    method_wrappers,
+    numbers,
+    openai_chat_wrappers,
+    server_of,
+    stop_sequences,
+)
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["MistralInstrumentor"]
@@ -62,50 +68,23 @@ def _server(instance: Any) -> tuple[str | None, int | None]:
     return server_of(getattr(config, "server_url", None) or _DEFAULT_SERVER)
 
 
-def _chat_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
-    attrs: dict[str, Any] = {key: kwargs[name] for name, key in _NUMBERS
-                             if type(kwargs.get(name)) in (int, float)}
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
-    elif isinstance(stop, (list, tuple)):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+def _chat_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    attrs = numbers(kwargs, _NUMBERS)
+    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop"))
     n = kwargs.get("n")
     if type(n) is int and n != 1:
         attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
-    attrs[A.GEN_AI_REQUEST_STREAM] = stream
     if S.field(kwargs.get("response_format"), "type") in ("json_object", "json_schema"):
         attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
     return attrs
 
 
 def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
-        model = kwargs.get("model")
-        messages = kwargs.get("messages")
-        host, port = _server(instance)
-        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=_PROVIDER,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port,
-                              attributes=_chat_attributes(kwargs, stream),
-                              fingerprint=(_PROVIDER, model, messages))
-        if call is not None and content:
-            tools = kwargs.get("tools")
-            call.set_input(S.chat_input_messages(messages)
-                           if isinstance(messages, (list, tuple)) else None,
-                           tools=tools if isinstance(tools, (list, tuple)) else None)
-        return call
+    def attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**_chat_attributes(kwargs), A.GEN_AI_REQUEST_STREAM: stream}
 
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
-        if stream:
-            return call.wrap_stream(result, _StreamAccumulator(content))
-        S.record_chat_completion(call, result, content)
-        call.end()
-        return result
-
-    return method_wrappers(start, finish, "Mistral chat")
+    return openai_chat_wrappers(tracer, _PROVIDER, server=_server, attributes=attributes,
+                                accumulator=_StreamAccumulator, stream=stream)
 
 
 def _embeddings(tracer: Tracer) -> tuple[Any, Any]:

@@ -26,7 +26,7 @@ from agentops_ollama.package import _instruments
 from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import method_wrappers, server_of
+from agentops_otel.genai.wrappers import method_wrappers, numbers, server_of, stop_sequences
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["OllamaInstrumentor"]
@@ -50,16 +50,9 @@ def _arg(args: tuple, kwargs: dict[str, Any], index: int, name: str) -> Any:
 
 
 def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
     options = kwargs.get("options")
-    if options is not None:
-        for name, key in _OPTIONS:
-            value = S.field(options, name)
-            if type(value) in (int, float):
-                attrs[key] = value
-        stop = S.field(options, "stop")
-        if isinstance(stop, (list, tuple)):
-            attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    attrs = numbers(options, _OPTIONS)
+    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(S.field(options, "stop"))
     if type(kwargs.get("stream")) is bool:
         attrs[A.GEN_AI_REQUEST_STREAM] = kwargs["stream"]
     if kwargs.get("format"):
