@@ -5,11 +5,12 @@ and a program run in a fresh interpreter under ``agentops_otel.init()`` or under
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,27 @@ from agentops_otel import semconv as A
 from agentops_otel.testing.spans import SpanCapture
 
 __all__ = [
+    "WEATHER_QUESTION",
+    "WEATHER_TOOLS",
     "assert_error",
     "assert_session_totals",
     "assert_usage",
+    "check_abandoned",
+    "check_early_close",
     "check_init_run",
     "check_opentelemetry_instrument_run",
     "exceptions_below",
     "one_llm_span",
     "run_with_init",
     "run_with_opentelemetry_instrument",
+    "span_json",
 ]
 
+WEATHER_QUESTION = [{"role": "user", "content": "What is the weather in Paris?"}]
+WEATHER_TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]}}}]
 _USAGE_ATTRIBUTES = (
     ("input_tokens", A.GEN_AI_USAGE_INPUT_TOKENS),
     ("output_tokens", A.GEN_AI_USAGE_OUTPUT_TOKENS),
@@ -49,6 +60,11 @@ def one_llm_span(capture: SpanCapture) -> Any:
     return spans[0]
 
 
+def span_json(span: Any, key: str = A.GEN_AI_OUTPUT_MESSAGES) -> Any:
+    """A JSON attribute of a span (the output messages by default), parsed."""
+    return json.loads(span.attributes[key])
+
+
 def assert_usage(attributes: Mapping[str, Any], usage: Mapping[str, int] | None) -> None:
     """The span's usage equals the server's logged usage (``None``: no usage and no cost)."""
     if usage is None:
@@ -64,6 +80,31 @@ def assert_error(span: Any, exc: BaseException) -> None:
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[A.ERROR_TYPE] == type(exc).__qualname__
     assert [e.name for e in span.events].count("exception") == 1
+
+
+def check_early_close(capture: SpanCapture, stream: Any,
+                      close: Callable[[], Any] | None = None) -> None:
+    """Read one item of a sync ``stream`` and close it twice (``close``, by default
+    ``stream.close``): the span ends at the first close, once, without error or usage."""
+    next(stream)
+    assert capture.of_kind(A.KIND_LLM) == []
+    close = close or stream.close
+    close()
+    span = one_llm_span(capture)
+    assert span.status.status_code is StatusCode.UNSET
+    assert A.STREAM_ABANDONED not in span.attributes
+    assert_usage(span.attributes, None)
+    close()
+    assert len(capture.of_kind(A.KIND_LLM)) == 1
+
+
+def check_abandoned(capture: SpanCapture, open_stream: Callable[[], Any]) -> None:
+    """A stream read once and dropped: garbage collection ends its span, flagged abandoned."""
+    stream = open_stream()
+    next(stream)
+    del stream
+    gc.collect()
+    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
 
 
 @contextmanager

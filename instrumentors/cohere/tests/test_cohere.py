@@ -4,8 +4,6 @@ Cohere v2 routes (``/v2/chat`` with SSE, ``/v2/embed``, ``/v2/rerank``)."""
 from __future__ import annotations
 
 import contextlib
-import gc
-import json
 
 import cohere
 import pytest
@@ -15,26 +13,22 @@ from opentelemetry.trace import StatusCode
 from agentops_cohere import CohereInstrumentor
 from agentops_otel import semconv as A
 from agentops_otel.testing import _cohere
+from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
+from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
 from agentops_otel.testing.provider_runs import (
     assert_error,
     assert_session_totals,
     assert_usage,
+    check_abandoned,
+    check_early_close,
     check_init_run,
     check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
+    span_json,
 )
 
 MODEL = "command-a-03-2025"
-USER = [{"role": "user", "content": "What is the weather in Paris?"}]
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}]
-
-
-def _json(span, key=A.GEN_AI_OUTPUT_MESSAGES):
-    return json.loads(span.attributes[key])
 
 
 def test_chat(client, server, capture):
@@ -56,8 +50,8 @@ def test_chat(client, server, capture):
         _cohere.TEMPLATE_TOKENS)
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
-    assert _json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
-    assert _json(span) == [{"role": "assistant", "finish_reason": "stop", "parts": [
+    assert span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
+    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop", "parts": [
         {"type": "text", "content": result.message.content[0].text}]}]
 
 
@@ -78,12 +72,12 @@ def test_tool_call_and_result(client, server, capture):
     assert second.message.content[0].text == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
-    assert _json(ask) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
+    assert span_json(ask) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
         {"type": "reasoning", "content": first.message.tool_plan},
         {"type": "tool_call", "id": call.id, "name": "get_weather",
          "arguments": {"city": "test"}}]}]
-    assert _json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
-    assert _json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
@@ -108,7 +102,7 @@ def test_chat_stream(client, server, capture):
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
     assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
-    assert _json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -117,7 +111,7 @@ async def test_async_chat_stream_with_tools(aclient, server, capture):
         pass
     span = one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
-    parts = _json(span)[0]["parts"]
+    parts = span_json(span)[0]["parts"]
     assert parts[0]["type"] == "reasoning"
     assert parts[1] == {"type": "tool_call", "id": parts[1]["id"], "name": "get_weather",
                         "arguments": {"city": "test"}}  # joined from three deltas
@@ -158,16 +152,12 @@ _OLD_SDK_CLOSE = RuntimeError
 
 def test_early_close_ends_the_span_once(client, capture):
     stream = client.chat_stream(model=MODEL, messages=USER)
-    next(stream)
-    assert capture.of_kind(A.KIND_LLM) == []
-    with contextlib.suppress(_OLD_SDK_CLOSE):
-        stream.close()
-    span = one_llm_span(capture)
-    assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)  # message-end never arrived
-    with contextlib.suppress(_OLD_SDK_CLOSE):
-        stream.close()
-    assert len(capture.of_kind(A.KIND_LLM)) == 1
+
+    def close() -> None:
+        with contextlib.suppress(_OLD_SDK_CLOSE):
+            stream.close()
+
+    check_early_close(capture, stream, close)
 
 
 async def test_async_early_close(aclient, capture):
@@ -179,11 +169,7 @@ async def test_async_early_close(aclient, capture):
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    stream = client.chat_stream(model=MODEL, messages=USER)
-    next(stream)
-    del stream
-    gc.collect()
-    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
+    check_abandoned(capture, lambda: client.chat_stream(model=MODEL, messages=USER))
 
 
 @pytest.mark.parametrize("model,error", [("error-429", cohere.TooManyRequestsError),

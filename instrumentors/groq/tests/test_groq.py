@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import json
-
 import groq
 import pytest
 from groq.resources.chat.completions import AsyncCompletions, Completions
@@ -12,26 +9,22 @@ from opentelemetry.trace import StatusCode
 
 from agentops_groq import GroqInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
+from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
 from agentops_otel.testing.provider_runs import (
     assert_error,
     assert_session_totals,
     assert_usage,
+    check_abandoned,
+    check_early_close,
     check_init_run,
     check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
+    span_json,
 )
 
 MODEL = "llama-3.3-70b-versatile"
-USER = [{"role": "user", "content": "What is the weather in Paris?"}]
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}]
-
-
-def _json(span, key=A.GEN_AI_OUTPUT_MESSAGES):
-    return json.loads(span.attributes[key])
 
 
 def test_chat(client, server, capture):
@@ -51,9 +44,9 @@ def test_chat(client, server, capture):
     assert_usage(attrs, entry["usage"])
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0  # Groq reports cached tokens
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
-    assert _json(span, A.GEN_AI_INPUT_MESSAGES) == [
+    assert span_json(span, A.GEN_AI_INPUT_MESSAGES) == [
         {"role": "user", "parts": [{"type": "text", "content": USER[0]["content"]}]}]
-    assert _json(span)[0]["parts"] == [
+    assert span_json(span)[0]["parts"] == [
         {"type": "text", "content": result.choices[0].message.content}]
 
 
@@ -81,10 +74,10 @@ def test_tool_call_and_result(client, server, capture):
     assert second.choices[0].message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert _json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
+    assert span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
                                        "name": "get_weather", "arguments": {"city": "test"}}]
-    assert _json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
-    assert _json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
@@ -100,7 +93,7 @@ def test_stream_usage_from_x_groq(client, server, capture):
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
     assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
-    assert _json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -111,20 +104,13 @@ async def test_async_stream_with_tools(aclient, server, capture):
         pass
     span = one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert _json(span)[0]["parts"][0]["name"] == "get_weather"
+    assert span_json(span)[0]["parts"][0]["name"] == "get_weather"
     assert_usage(span.attributes, server.requests[-1]["usage"])
 
 
-def test_early_close_ends_the_span_once(client, server, capture):
-    stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
-    next(iter(stream))
-    assert capture.of_kind(A.KIND_LLM) == []
-    stream.close()
-    span = one_llm_span(capture)
-    assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)  # the usage chunk never arrived
-    stream.close()
-    assert len(capture.of_kind(A.KIND_LLM)) == 1
+def test_early_close_ends_the_span_once(client, capture):
+    check_early_close(capture, client.chat.completions.create(model=MODEL, messages=USER,
+                                                              stream=True))
 
 
 def test_with_block_exit_ends_the_span(client, capture):
@@ -134,11 +120,8 @@ def test_with_block_exit_ends_the_span(client, capture):
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
-    next(iter(stream))
-    del stream
-    gc.collect()
-    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
+    check_abandoned(capture, lambda: client.chat.completions.create(
+        model=MODEL, messages=USER, stream=True))
 
 
 @pytest.mark.parametrize("model,error", [("error-429", groq.RateLimitError),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import json
-
 import ollama
 import pytest
 from ollama._client import AsyncClient, Client
@@ -12,26 +9,22 @@ from opentelemetry.trace import StatusCode
 
 from agentops_ollama import OllamaInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
+from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
 from agentops_otel.testing.provider_runs import (
     assert_error,
     assert_session_totals,
     assert_usage,
+    check_abandoned,
+    check_early_close,
     check_init_run,
     check_opentelemetry_instrument_run,
     exceptions_below,
     one_llm_span,
+    span_json,
 )
 
 MODEL = "llama3.2"
-USER = [{"role": "user", "content": "What is the weather in Paris?"}]
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}]
-
-
-def _json(span, key=A.GEN_AI_OUTPUT_MESSAGES):
-    return json.loads(span.attributes[key])
 
 
 def _assert_local_cost(attrs):
@@ -55,8 +48,8 @@ def test_chat(client, server, capture):
     (entry,) = server.requests
     assert_usage(attrs, entry["usage"])
     _assert_local_cost(attrs)
-    assert _json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
-    assert _json(span)[0]["parts"] == [{"type": "text", "content": result.message.content}]
+    assert span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
+    assert span_json(span)[0]["parts"] == [{"type": "text", "content": result.message.content}]
 
 
 async def test_async_chat_and_generate(aclient, server, capture):
@@ -64,9 +57,9 @@ async def test_async_chat_and_generate(aclient, server, capture):
     result = await aclient.generate(MODEL, "Say hi", system="Be brief.")
     chat, generate = capture.of_kind(A.KIND_LLM)
     assert generate.name == f"text_completion {MODEL}"
-    assert _json(generate, A.GEN_AI_SYSTEM_INSTRUCTIONS) == [
+    assert span_json(generate, A.GEN_AI_SYSTEM_INSTRUCTIONS) == [
         {"type": "text", "content": "Be brief."}]
-    assert _json(generate)[0]["parts"] == [{"type": "text", "content": result.response}]
+    assert span_json(generate)[0]["parts"] == [{"type": "text", "content": result.response}]
     for span, entry in zip((chat, generate), server.requests, strict=True):
         assert_usage(span.attributes, entry["usage"])
         _assert_local_cost(span.attributes)
@@ -97,11 +90,11 @@ def test_tool_call_and_result(client, server, capture):
     second = client.chat(MODEL, followup, tools=TOOLS)
     assert second.message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
-    assert _json(ask)[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
+    assert span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
                                        "arguments": {"city": "test"}}]
-    assert _json(ask, A.GEN_AI_TOOL_DEFINITIONS) == [
+    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS) == [
         {"type": "function", "function": {"name": "get_weather"}}]
-    history = _json(answer, A.GEN_AI_INPUT_MESSAGES)
+    history = span_json(answer, A.GEN_AI_INPUT_MESSAGES)
     assert history[1]["parts"][-1]["name"] == "get_weather"
     assert history[2]["role"] == "tool" and history[2]["parts"][0]["response"] == "sunny"
     for span, entry in zip((ask, answer), server.requests, strict=True):
@@ -124,7 +117,7 @@ def test_stream_chat(client, server, capture):
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
     assert_usage(span.attributes, server.requests[-1]["usage"])
     _assert_local_cost(span.attributes)
-    assert _json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -134,22 +127,14 @@ async def test_async_stream_generate_and_tools(aclient, server, capture):
     async for _ in stream:
         pass
     generate, chat = capture.of_kind(A.KIND_LLM)
-    assert _json(generate)[0]["parts"] == [{"type": "text", "content": text}]
-    assert _json(chat)[0]["parts"][0]["name"] == "get_weather"
+    assert span_json(generate)[0]["parts"] == [{"type": "text", "content": text}]
+    assert span_json(chat)[0]["parts"][0]["name"] == "get_weather"
     for span, entry in zip((generate, chat), server.requests, strict=True):
         assert_usage(span.attributes, entry["usage"])
 
 
 def test_early_close_ends_the_span_once(client, capture):
-    stream = client.chat(MODEL, USER, stream=True)
-    next(stream)
-    assert capture.of_kind(A.KIND_LLM) == []
-    stream.close()
-    span = one_llm_span(capture)
-    assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)  # the done part never arrived
-    stream.close()
-    assert len(capture.of_kind(A.KIND_LLM)) == 1
+    check_early_close(capture, client.chat(MODEL, USER, stream=True))
 
 
 async def test_async_early_close(aclient, capture):
@@ -160,11 +145,7 @@ async def test_async_early_close(aclient, capture):
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    stream = client.generate(MODEL, "hello there", stream=True)
-    next(stream)
-    del stream
-    gc.collect()
-    assert one_llm_span(capture).attributes[A.STREAM_ABANDONED] is True
+    check_abandoned(capture, lambda: client.generate(MODEL, "hello there", stream=True))
 
 
 @pytest.mark.parametrize("model", ["error-429", "error-500"])
