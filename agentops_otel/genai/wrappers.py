@@ -24,6 +24,7 @@ from agentops_otel.genai import LLMCall, StreamAccumulator, capture_content, con
 from agentops_otel.genai import openai_shapes as S
 
 __all__ = [
+    "COMMON_NUMBERS",
     "Finish",
     "Start",
     "method_wrappers",
@@ -105,6 +106,16 @@ def server_of(url: Any) -> tuple[str | None, int | None]:
         return _split(str(url))
     except ValueError:
         return None, None
+
+
+# Numeric request parameters most chat APIs name alike: (parameter, attribute) pairs.
+COMMON_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", A.GEN_AI_REQUEST_TOP_P),
+    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
+)
 
 
 def numbers(source: Any, table: tuple[tuple[str, str], ...]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ __all__ = [
     "WEATHER_QUESTION",
     "WEATHER_TOOLS",
     "assert_error",
+    "assert_question_recorded",
     "assert_session_totals",
     "assert_usage",
     "check_abandoned",
@@ -63,6 +64,12 @@ def one_llm_span(capture: SpanCapture) -> Any:
 def span_json(span: Any, key: str = A.GEN_AI_OUTPUT_MESSAGES) -> Any:
     """A JSON attribute of a span (the output messages by default), parsed."""
     return json.loads(span.attributes[key])
+
+
+def assert_question_recorded(span: Any) -> None:
+    """The span's input messages start with :data:`WEATHER_QUESTION`'s text."""
+    first = span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]
+    assert first["parts"][0]["content"] == WEATHER_QUESTION[0]["content"]
 
 
 def assert_usage(attributes: Mapping[str, Any], usage: Mapping[str, int] | None) -> None:

@@ -34,6 +34,7 @@ from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
 from agentops_otel.genai.wrappers import (
+    COMMON_NUMBERS,
     method_wrappers,
     numbers,
     server_of,
@@ -47,15 +48,8 @@ __version__ = "0.1.0"
 
 _PROVIDER = "cohere"
 _DEFAULT_SERVER = "https://api.cohere.com"
-_NUMBERS = (
-    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
-    ("p", A.GEN_AI_REQUEST_TOP_P),
-    ("k", A.GEN_AI_REQUEST_TOP_K),
-    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", A.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+_NUMBERS = (*COMMON_NUMBERS, ("p", A.GEN_AI_REQUEST_TOP_P), ("k", A.GEN_AI_REQUEST_TOP_K),
+            ("seed", A.GEN_AI_REQUEST_SEED))
 _FINISH_REASONS = {"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
                    "TOOL_CALL": "tool_call", "ERROR": "error", "TIMEOUT": "error"}
 

@@ -13,28 +13,16 @@ from opentelemetry.trace import StatusCode
 from agentops_cohere import CohereInstrumentor
 from agentops_otel import semconv as A
 from agentops_otel.testing import _cohere
-from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
-from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
-from agentops_otel.testing.provider_runs import (
-    assert_error,
-    assert_session_totals,
-    assert_usage,
-    check_abandoned,
-    check_early_close,
-    check_init_run,
-    check_opentelemetry_instrument_run,
-    exceptions_below,
-    one_llm_span,
-    span_json,
-)
+from agentops_otel.testing import provider_runs as R
 
 MODEL = "command-a-03-2025"
+USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_chat(client, server, capture):
     result = client.chat(model=MODEL, messages=USER, temperature=0.2, p=0.9, k=5,
                          max_tokens=50, seed=7, stop_sequences=["END"])
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
     assert (attrs[A.GEN_AI_OPERATION_NAME], attrs[A.GEN_AI_PROVIDER_NAME]) == ("chat", "cohere")
@@ -45,20 +33,20 @@ def test_chat(client, server, capture):
     assert attrs[A.GEN_AI_RESPONSE_ID] == result.id
     assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["COMPLETE"]
     (entry,) = server.requests
-    assert_usage(attrs, entry["usage"])  # billed units, not the template-inflated tokens
+    R.assert_usage(attrs, entry["usage"])  # billed units, not the template-inflated tokens
     assert result.usage.tokens.input_tokens == entry["usage"]["input_tokens"] + (
         _cohere.TEMPLATE_TOKENS)
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
-    assert span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop", "parts": [
+    R.assert_question_recorded(span)
+    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop", "parts": [
         {"type": "text", "content": result.message.content[0].text}]}]
 
 
 async def test_async_chat(aclient, server, capture):
     await aclient.chat(model=MODEL, messages=USER)
-    span = one_llm_span(capture)
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    span = R.one_llm_span(capture)
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
@@ -72,16 +60,16 @@ def test_tool_call_and_result(client, server, capture):
     assert second.message.content[0].text == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
-    assert span_json(ask) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
+    assert R.span_json(ask) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
         {"type": "reasoning", "content": first.message.tool_plan},
         {"type": "tool_call", "id": call.id, "name": "get_weather",
          "arguments": {"city": "test"}}]}]
-    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
-    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+    assert R.span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert R.span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
 
 
 def test_content_off_records_no_messages(client, capture, no_content):
@@ -96,37 +84,37 @@ def test_content_off_records_no_messages(client, capture, no_content):
 def test_chat_stream(client, server, capture):
     events = list(client.chat_stream(model=MODEL, messages=USER))
     text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
     assert span.attributes[A.GEN_AI_RESPONSE_ID] == events[0].id
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
 async def test_async_chat_stream_with_tools(aclient, server, capture):
     async for _ in aclient.chat_stream(model=MODEL, messages=USER, tools=TOOLS):
         pass
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
-    parts = span_json(span)[0]["parts"]
+    parts = R.span_json(span)[0]["parts"]
     assert parts[0]["type"] == "reasoning"
     assert parts[1] == {"type": "tool_call", "id": parts[1]["id"], "name": "get_weather",
                         "arguments": {"city": "test"}}  # joined from three deltas
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
 
 
 def test_embed(client, server, capture):
     result = client.embed(model="embed-v4.0", texts=["first", "second"],
                           input_type="search_document", embedding_types=["float"])
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.name == "embeddings embed-v4.0"
     assert list(span.attributes[A.GEN_AI_REQUEST_ENCODING_FORMATS]) == ["float"]
     assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(
         result.embeddings.float_[0])
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
@@ -136,12 +124,12 @@ async def test_async_embed_and_rerank(aclient, server, capture):
     result = await aclient.rerank(model="rerank-v3.5", query="paris weather",
                                   documents=["weather in paris", "cats"], top_n=1)
     embed, rerank = capture.of_kind(A.KIND_LLM)
-    assert_usage(embed.attributes, server.requests[0]["usage"])
+    R.assert_usage(embed.attributes, server.requests[0]["usage"])
     assert embed.attributes[A.COST_USD] > 0  # embed v3 is priced too
     assert rerank.name == "rerank rerank-v3.5"
     assert rerank.attributes[A.GEN_AI_OPERATION_NAME] == A.OP_RERANK
     assert rerank.attributes[A.GEN_AI_RESPONSE_ID] == result.id
-    assert_usage(rerank.attributes, None)  # billed in search units
+    R.assert_usage(rerank.attributes, None)  # billed in search units
     assert A.COST_UNKNOWN_MODEL not in rerank.attributes
 
 
@@ -157,7 +145,7 @@ def test_early_close_ends_the_span_once(client, capture):
         with contextlib.suppress(_OLD_SDK_CLOSE):
             stream.close()
 
-    check_early_close(capture, stream, close)
+    R.check_early_close(capture, stream, close)
 
 
 async def test_async_early_close(aclient, capture):
@@ -165,30 +153,30 @@ async def test_async_early_close(aclient, capture):
     await stream.__anext__()
     with contextlib.suppress(_OLD_SDK_CLOSE):
         await stream.aclose()
-    assert one_llm_span(capture).status.status_code is StatusCode.UNSET
+    assert R.one_llm_span(capture).status.status_code is StatusCode.UNSET
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    check_abandoned(capture, lambda: client.chat_stream(model=MODEL, messages=USER))
+    R.check_abandoned(capture, lambda: client.chat_stream(model=MODEL, messages=USER))
 
 
 @pytest.mark.parametrize("model,error", [("error-429", cohere.TooManyRequestsError),
                                          ("error-500", cohere.InternalServerError)])
 def test_error_passes_the_same_exception_through(server, instrumented, capture, model, error):
-    with exceptions_below(CohereInstrumentor(), capture.provider, V2Client, "chat") as seen:
+    with R.exceptions_below(CohereInstrumentor(), capture.provider, V2Client, "chat") as seen:
         # a client made now: the SDK binds its chat method when the client is created
         client = cohere.ClientV2(api_key="co-test", base_url=server.url)
         with pytest.raises(error) as info:
             client.chat(model=model, messages=USER)
     assert seen == [info.value]
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 async def test_stream_error(aclient, capture):
     with pytest.raises(cohere.TooManyRequestsError) as info:
         async for _ in aclient.chat_stream(model="error-429", messages=USER):
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_response_without_usage(client, capture):
@@ -196,20 +184,20 @@ def test_response_without_usage(client, capture):
     list(client.chat_stream(model="no-usage", messages=USER))
     for span in capture.of_kind(A.KIND_LLM):
         assert span.status.status_code is StatusCode.UNSET
-        assert_usage(span.attributes, None)
+        R.assert_usage(span.attributes, None)
 
 
 def test_reset_mid_stream_records_the_sdk_error(client, capture):
     with pytest.raises(Exception) as info:
         for _ in client.chat_stream(model="reset-mid-stream", messages=USER):
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_malformed_event_is_skipped_by_the_sdk(client, server, capture):
     """The SDK skips an event that is not JSON and reads on: the span completes normally."""
     events = list(client.chat_stream(model="malformed-sse", messages=USER))
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert events[-1].type == "message-end"
     assert span.status.status_code is StatusCode.UNSET
     assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] > 0  # message-end arrived after all
@@ -223,7 +211,7 @@ def test_totals_equal_the_server_log(client, server, capture):
                      embedding_types=["float"])
         client.rerank(model="rerank-v3.5", query="q", documents=["a", "b"])
     (session,) = capture.of_kind(A.KIND_SESSION)
-    assert_session_totals(session.attributes, server, 4)
+    R.assert_session_totals(session.attributes, server, 4)
 
 
 def test_uninstrument_restores_the_sdk(client, capture):
@@ -247,10 +235,10 @@ client.embed(model="embed-v4.0", texts=["text"], input_type="search_document",
 
 
 def test_init_instruments_cohere(server):
-    check_init_run(_APP.replace("URL", repr(server.url)), server, module="cohere",
+    R.check_init_run(_APP.replace("URL", repr(server.url)), server, module="cohere",
                    scope="agentops_cohere", calls=3)
 
 
 def test_opentelemetry_instrument_traces_cohere(server, tmp_path):
-    check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
+    R.check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
                                        calls=3)

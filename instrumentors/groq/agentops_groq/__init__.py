@@ -21,22 +21,21 @@ from opentelemetry.trace import Tracer
 from agentops_groq.package import _instruments
 from agentops_otel import semconv as A
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import numbers, openai_chat_wrappers, server_of, stop_sequences
+from agentops_otel.genai.wrappers import (
+    COMMON_NUMBERS,
+    numbers,
+    openai_chat_wrappers,
+    server_of,
+    stop_sequences,
+)
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["GroqInstrumentor"]
 __version__ = "0.1.0"
 
 _PROVIDER = "groq"
-_NUMBERS = (
-    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", A.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", A.GEN_AI_REQUEST_SEED),
-    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-)
+_NUMBERS = (*COMMON_NUMBERS, ("seed", A.GEN_AI_REQUEST_SEED),
+            ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS))
 
 
 class _StreamAccumulator(S.ChatStreamAccumulator):

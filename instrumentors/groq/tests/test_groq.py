@@ -9,28 +9,16 @@ from opentelemetry.trace import StatusCode
 
 from agentops_groq import GroqInstrumentor
 from agentops_otel import semconv as A
-from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
-from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
-from agentops_otel.testing.provider_runs import (
-    assert_error,
-    assert_session_totals,
-    assert_usage,
-    check_abandoned,
-    check_early_close,
-    check_init_run,
-    check_opentelemetry_instrument_run,
-    exceptions_below,
-    one_llm_span,
-    span_json,
-)
+from agentops_otel.testing import provider_runs as R
 
 MODEL = "llama-3.3-70b-versatile"
+USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_chat(client, server, capture):
     result = client.chat.completions.create(model=MODEL, messages=USER, temperature=0.2,
                                             max_tokens=50, stop=["END"], seed=7)
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
     assert (attrs[A.GEN_AI_OPERATION_NAME], attrs[A.GEN_AI_PROVIDER_NAME]) == ("chat", "groq")
@@ -41,25 +29,25 @@ def test_chat(client, server, capture):
     assert attrs[A.GEN_AI_RESPONSE_ID] == result.id
     assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
     (entry,) = server.requests
-    assert_usage(attrs, entry["usage"])
+    R.assert_usage(attrs, entry["usage"])
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0  # Groq reports cached tokens
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
-    assert span_json(span, A.GEN_AI_INPUT_MESSAGES) == [
+    assert R.span_json(span, A.GEN_AI_INPUT_MESSAGES) == [
         {"role": "user", "parts": [{"type": "text", "content": USER[0]["content"]}]}]
-    assert span_json(span)[0]["parts"] == [
+    assert R.span_json(span)[0]["parts"] == [
         {"type": "text", "content": result.choices[0].message.content}]
 
 
 async def test_async_chat(aclient, server, capture):
     await aclient.chat.completions.create(model=MODEL, messages=USER)
-    span = one_llm_span(capture)
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    span = R.one_llm_span(capture)
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
 def test_content_off_records_no_messages(client, capture, no_content):
     client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
-    attrs = one_llm_span(capture).attributes
+    attrs = R.one_llm_span(capture).attributes
     for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_TOOL_DEFINITIONS):
         assert key not in attrs
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] > 0
@@ -74,26 +62,26 @@ def test_tool_call_and_result(client, server, capture):
     assert second.choices[0].message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
+    assert R.span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
                                        "name": "get_weather", "arguments": {"city": "test"}}]
-    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
-    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+    assert R.span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert R.span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
 
 
 def test_stream_usage_from_x_groq(client, server, capture):
     stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert "stream_options" not in server.requests[-1]["body"]
     assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -102,50 +90,50 @@ async def test_async_stream_with_tools(aclient, server, capture):
                                                    stream=True)
     async for _ in stream:
         pass
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert span_json(span)[0]["parts"][0]["name"] == "get_weather"
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert R.span_json(span)[0]["parts"][0]["name"] == "get_weather"
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
 
 
 def test_early_close_ends_the_span_once(client, capture):
-    check_early_close(capture, client.chat.completions.create(model=MODEL, messages=USER,
+    R.check_early_close(capture, client.chat.completions.create(model=MODEL, messages=USER,
                                                               stream=True))
 
 
 def test_with_block_exit_ends_the_span(client, capture):
     with client.chat.completions.create(model=MODEL, messages=USER, stream=True) as stream:
         next(iter(stream))
-    assert one_llm_span(capture).status.status_code is StatusCode.UNSET
+    assert R.one_llm_span(capture).status.status_code is StatusCode.UNSET
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    check_abandoned(capture, lambda: client.chat.completions.create(
+    R.check_abandoned(capture, lambda: client.chat.completions.create(
         model=MODEL, messages=USER, stream=True))
 
 
 @pytest.mark.parametrize("model,error", [("error-429", groq.RateLimitError),
                                          ("error-500", groq.InternalServerError)])
 def test_error_passes_the_same_exception_through(client, capture, model, error):
-    with exceptions_below(GroqInstrumentor(), capture.provider, Completions, "create") as seen:
+    with R.exceptions_below(GroqInstrumentor(), capture.provider, Completions, "create") as seen:
         with pytest.raises(error) as info:
             client.chat.completions.create(model=model, messages=USER)
     assert seen == [info.value] and seen[0] is info.value
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 async def test_async_error(aclient, capture):
     with pytest.raises(groq.RateLimitError) as info:
         await aclient.chat.completions.create(model="error-429", messages=USER)
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_response_without_usage(client, capture):
     result = client.chat.completions.create(model="no-usage", messages=USER)
     assert result.usage is None
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)
+    R.assert_usage(span.attributes, None)
 
 
 @pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
@@ -154,7 +142,7 @@ def test_broken_stream_records_the_sdk_error(client, capture, model):
     with pytest.raises(Exception) as info:
         for _ in stream:
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_totals_equal_the_server_log(client, server, capture):
@@ -163,7 +151,7 @@ def test_totals_equal_the_server_log(client, server, capture):
         list(client.chat.completions.create(model=MODEL, messages=USER, stream=True))
         client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
     (session,) = capture.of_kind(A.KIND_SESSION)
-    assert_session_totals(session.attributes, server, 3)
+    R.assert_session_totals(session.attributes, server, 3)
 
 
 def test_uninstrument_restores_the_sdk(server, capture):
@@ -186,10 +174,10 @@ list(client.chat.completions.create(model={MODEL!r}, messages={USER!r}, stream=T
 
 
 def test_init_instruments_groq(server):
-    check_init_run(_APP.replace("URL", repr(server.url)), server, module="groq",
+    R.check_init_run(_APP.replace("URL", repr(server.url)), server, module="groq",
                    scope="agentops_groq", calls=2)
 
 
 def test_opentelemetry_instrument_traces_groq(server, tmp_path):
-    check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
+    R.check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
                                        calls=2)

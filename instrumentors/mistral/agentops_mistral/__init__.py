@@ -28,6 +28,7 @@ from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
 from agentops_otel.genai.wrappers import (
+    COMMON_NUMBERS,
     method_wrappers,
     numbers,
     openai_chat_wrappers,
@@ -41,14 +42,7 @@ __version__ = "0.1.0"
 
 _PROVIDER = "mistral_ai"
 _DEFAULT_SERVER = "https://api.mistral.ai"
-_NUMBERS = (
-    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", A.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("random_seed", A.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+_NUMBERS = (*COMMON_NUMBERS, ("random_seed", A.GEN_AI_REQUEST_SEED))
 # (module, chat class, embeddings module): 2.x and later first, then 1.x
 _MODULES = (("mistralai.client.chat", "mistralai.client.embeddings"),
             ("mistralai.chat", "mistralai.embeddings"))

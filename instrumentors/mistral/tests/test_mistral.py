@@ -10,20 +10,7 @@ from opentelemetry.trace import StatusCode
 
 from agentops_mistral import MistralInstrumentor
 from agentops_otel import semconv as A
-from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
-from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
-from agentops_otel.testing.provider_runs import (
-    assert_error,
-    assert_session_totals,
-    assert_usage,
-    check_abandoned,
-    check_early_close,
-    check_init_run,
-    check_opentelemetry_instrument_run,
-    exceptions_below,
-    one_llm_span,
-    span_json,
-)
+from agentops_otel.testing import provider_runs as R
 
 try:  # mistralai 2.x and later
     from mistralai.client.chat import Chat
@@ -33,12 +20,13 @@ except ImportError:  # 1.x
     from mistralai.embeddings import Embeddings
 
 MODEL = "mistral-small-latest"
+USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_complete(client, server, capture):
     result = client.chat.complete(model=MODEL, messages=USER, temperature=0.2, max_tokens=50,
                                   random_seed=7, stop=["END"])
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
     assert attrs[A.GEN_AI_PROVIDER_NAME] == "mistral_ai"
@@ -49,32 +37,32 @@ def test_complete(client, server, capture):
     assert attrs[A.GEN_AI_RESPONSE_ID] == result.id
     assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
     (entry,) = server.requests
-    assert_usage(attrs, entry["usage"])
+    R.assert_usage(attrs, entry["usage"])
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
-    assert span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
-    assert span_json(span)[0]["parts"] == [
+    R.assert_question_recorded(span)
+    assert R.span_json(span)[0]["parts"] == [
         {"type": "text", "content": result.choices[0].message.content}]
 
 
 async def test_complete_async(client, server, capture):
     await client.chat.complete_async(model=MODEL, messages=USER)
-    span = one_llm_span(capture)
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    span = R.one_llm_span(capture)
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
 def test_embeddings(client, server, capture):
     result = client.embeddings.create(model="mistral-embed", inputs=["one text", "another"])
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.name == "embeddings mistral-embed"
     assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(result.data[0].embedding)
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
 async def test_embeddings_async(client, server, capture):
     await client.embeddings.create_async(model="mistral-embed", inputs="one text")
-    assert_usage(one_llm_span(capture).attributes, server.requests[-1]["usage"])
+    R.assert_usage(R.one_llm_span(capture).attributes, server.requests[-1]["usage"])
 
 
 def test_tool_call_and_result(client, server, capture):
@@ -87,19 +75,19 @@ def test_tool_call_and_result(client, server, capture):
     assert second.choices[0].message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert span_json(ask)[0]["parts"][-1] == {"type": "tool_call", "id": call.id,
+    assert R.span_json(ask)[0]["parts"][-1] == {"type": "tool_call", "id": call.id,
                                           "name": "get_weather", "arguments": {"city": "test"}}
-    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
-    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+    assert R.span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert R.span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id,
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
 
 
 def test_content_off_records_no_messages(client, capture, no_content):
     client.chat.complete(model=MODEL, messages=USER, tools=TOOLS)
-    attrs = one_llm_span(capture).attributes
+    attrs = R.one_llm_span(capture).attributes
     for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_TOOL_DEFINITIONS):
         assert key not in attrs
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] > 0
@@ -108,12 +96,12 @@ def test_content_off_records_no_messages(client, capture, no_content):
 def test_stream(client, server, capture):
     text = "".join(event.data.choices[0].delta.content or ""
                    for event in client.chat.stream(model=MODEL, messages=USER))
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -121,14 +109,14 @@ async def test_stream_async_with_tools(client, server, capture):
     stream = await client.chat.stream_async(model=MODEL, messages=USER, tools=TOOLS)
     async for _ in stream:
         pass
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert span_json(span)[0]["parts"][-1]["name"] == "get_weather"
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert R.span_json(span)[0]["parts"][-1]["name"] == "get_weather"
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
 
 
 def test_early_close_ends_the_span_once(client, capture):
-    check_early_close(capture, client.chat.stream(model=MODEL, messages=USER))
+    R.check_early_close(capture, client.chat.stream(model=MODEL, messages=USER))
 
 
 async def test_async_early_close(client, capture):
@@ -136,35 +124,35 @@ async def test_async_early_close(client, capture):
     await stream.__anext__()
     # 1.x hands out an async generator (aclose), later releases an EventStreamAsync (close)
     await (stream.aclose() if inspect.isasyncgen(stream.__wrapped__) else stream.close())
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.status.status_code is StatusCode.UNSET and A.STREAM_ABANDONED not in span.attributes
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    check_abandoned(capture, lambda: client.chat.stream(model=MODEL, messages=USER))
+    R.check_abandoned(capture, lambda: client.chat.stream(model=MODEL, messages=USER))
 
 
 @pytest.mark.parametrize("model", ["error-429", "error-500"])
 def test_error_passes_the_same_exception_through(client, capture, model):
-    with exceptions_below(MistralInstrumentor(), capture.provider, Chat, "complete") as seen:
+    with R.exceptions_below(MistralInstrumentor(), capture.provider, Chat, "complete") as seen:
         with pytest.raises(Exception) as info:
             client.chat.complete(model=model, messages=USER)
     assert type(info.value).__name__ == "SDKError" and seen == [info.value]
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 async def test_async_stream_error(client, capture):
     with pytest.raises(Exception) as info:
         await client.chat.stream_async(model="error-429", messages=USER)
     assert type(info.value).__name__ == "SDKError"
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_stream_without_usage(client, capture):
     list(client.chat.stream(model="no-usage", messages=USER))
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)
+    R.assert_usage(span.attributes, None)
 
 
 @pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
@@ -172,7 +160,7 @@ def test_broken_stream_records_the_sdk_error(client, capture, model):
     with pytest.raises(Exception) as info:
         for _ in client.chat.stream(model=model, messages=USER):
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_totals_equal_the_server_log(client, server, capture):
@@ -181,7 +169,7 @@ def test_totals_equal_the_server_log(client, server, capture):
         list(client.chat.stream(model=MODEL, messages=USER))
         client.embeddings.create(model="mistral-embed", inputs=["text"])
     (session,) = capture.of_kind(A.KIND_SESSION)
-    assert_session_totals(session.attributes, server, 3)
+    R.assert_session_totals(session.attributes, server, 3)
 
 
 def test_uninstrument_restores_the_sdk(client, server, capture):
@@ -212,9 +200,9 @@ def _app(server):
 
 
 def test_init_instruments_mistral(server):
-    check_init_run(_app(server), server, module="mistralai",
+    R.check_init_run(_app(server), server, module="mistralai",
                    scope="agentops_mistral", calls=2)
 
 
 def test_opentelemetry_instrument_traces_mistral(server, tmp_path):
-    check_opentelemetry_instrument_run(_app(server), server, tmp_path, calls=2)
+    R.check_opentelemetry_instrument_run(_app(server), server, tmp_path, calls=2)

@@ -26,22 +26,21 @@ from agentops_ollama.package import _instruments
 from agentops_otel import semconv as A
 from agentops_otel.genai import LLMCall, start_llm_call
 from agentops_otel.genai import openai_shapes as S
-from agentops_otel.genai.wrappers import method_wrappers, numbers, server_of, stop_sequences
+from agentops_otel.genai.wrappers import (
+    COMMON_NUMBERS,
+    method_wrappers,
+    numbers,
+    server_of,
+    stop_sequences,
+)
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
 __all__ = ["OllamaInstrumentor"]
 __version__ = "0.1.0"
 
 _PROVIDER = "ollama"
-_OPTIONS = (
-    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", A.GEN_AI_REQUEST_TOP_P),
-    ("top_k", A.GEN_AI_REQUEST_TOP_K),
-    ("num_predict", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", A.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+_OPTIONS = (*COMMON_NUMBERS, ("top_k", A.GEN_AI_REQUEST_TOP_K),
+            ("num_predict", A.GEN_AI_REQUEST_MAX_TOKENS), ("seed", A.GEN_AI_REQUEST_SEED))
 
 
 def _arg(args: tuple, kwargs: dict[str, Any], index: int, name: str) -> Any:

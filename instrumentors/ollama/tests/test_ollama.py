@@ -9,22 +9,10 @@ from opentelemetry.trace import StatusCode
 
 from agentops_ollama import OllamaInstrumentor
 from agentops_otel import semconv as A
-from agentops_otel.testing.provider_runs import WEATHER_QUESTION as USER
-from agentops_otel.testing.provider_runs import WEATHER_TOOLS as TOOLS
-from agentops_otel.testing.provider_runs import (
-    assert_error,
-    assert_session_totals,
-    assert_usage,
-    check_abandoned,
-    check_early_close,
-    check_init_run,
-    check_opentelemetry_instrument_run,
-    exceptions_below,
-    one_llm_span,
-    span_json,
-)
+from agentops_otel.testing import provider_runs as R
 
 MODEL = "llama3.2"
+USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def _assert_local_cost(attrs):
@@ -35,7 +23,7 @@ def _assert_local_cost(attrs):
 def test_chat(client, server, capture):
     result = client.chat(MODEL, USER, options={"temperature": 0.3, "num_predict": 40,
                                                "top_k": 5, "seed": 3, "stop": ["END"]})
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
     assert (attrs[A.GEN_AI_OPERATION_NAME], attrs[A.GEN_AI_PROVIDER_NAME]) == ("chat", "ollama")
@@ -46,10 +34,10 @@ def test_chat(client, server, capture):
     assert attrs[A.GEN_AI_RESPONSE_MODEL] == MODEL
     assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
     (entry,) = server.requests
-    assert_usage(attrs, entry["usage"])
+    R.assert_usage(attrs, entry["usage"])
     _assert_local_cost(attrs)
-    assert span_json(span, A.GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"] == USER[0]["content"]
-    assert span_json(span)[0]["parts"] == [{"type": "text", "content": result.message.content}]
+    R.assert_question_recorded(span)
+    assert R.span_json(span)[0]["parts"] == [{"type": "text", "content": result.message.content}]
 
 
 async def test_async_chat_and_generate(aclient, server, capture):
@@ -57,20 +45,20 @@ async def test_async_chat_and_generate(aclient, server, capture):
     result = await aclient.generate(MODEL, "Say hi", system="Be brief.")
     chat, generate = capture.of_kind(A.KIND_LLM)
     assert generate.name == f"text_completion {MODEL}"
-    assert span_json(generate, A.GEN_AI_SYSTEM_INSTRUCTIONS) == [
+    assert R.span_json(generate, A.GEN_AI_SYSTEM_INSTRUCTIONS) == [
         {"type": "text", "content": "Be brief."}]
-    assert span_json(generate)[0]["parts"] == [{"type": "text", "content": result.response}]
+    assert R.span_json(generate)[0]["parts"] == [{"type": "text", "content": result.response}]
     for span, entry in zip((chat, generate), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
         _assert_local_cost(span.attributes)
 
 
 def test_embed(client, server, capture):
     result = client.embed(MODEL, ["first text", "second text"])
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.name == f"embeddings {MODEL}"
     assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(result.embeddings[0])
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert A.GEN_AI_INPUT_MESSAGES not in span.attributes
 
 
@@ -90,15 +78,15 @@ def test_tool_call_and_result(client, server, capture):
     second = client.chat(MODEL, followup, tools=TOOLS)
     assert second.message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
-    assert span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
+    assert R.span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
                                        "arguments": {"city": "test"}}]
-    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS) == [
+    assert R.span_json(ask, A.GEN_AI_TOOL_DEFINITIONS) == [
         {"type": "function", "function": {"name": "get_weather"}}]
-    history = span_json(answer, A.GEN_AI_INPUT_MESSAGES)
+    history = R.span_json(answer, A.GEN_AI_INPUT_MESSAGES)
     assert history[1]["parts"][-1]["name"] == "get_weather"
     assert history[2]["role"] == "tool" and history[2]["parts"][0]["response"] == "sunny"
     for span, entry in zip((ask, answer), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
 
 
 def test_content_off_records_no_messages(client, capture, no_content):
@@ -112,12 +100,12 @@ def test_content_off_records_no_messages(client, capture, no_content):
 
 def test_stream_chat(client, server, capture):
     text = "".join(part.message.content for part in client.chat(MODEL, USER, stream=True))
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
-    assert_usage(span.attributes, server.requests[-1]["usage"])
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
     _assert_local_cost(span.attributes)
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
+    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop",
                             "parts": [{"type": "text", "content": text}]}]
 
 
@@ -127,48 +115,48 @@ async def test_async_stream_generate_and_tools(aclient, server, capture):
     async for _ in stream:
         pass
     generate, chat = capture.of_kind(A.KIND_LLM)
-    assert span_json(generate)[0]["parts"] == [{"type": "text", "content": text}]
-    assert span_json(chat)[0]["parts"][0]["name"] == "get_weather"
+    assert R.span_json(generate)[0]["parts"] == [{"type": "text", "content": text}]
+    assert R.span_json(chat)[0]["parts"][0]["name"] == "get_weather"
     for span, entry in zip((generate, chat), server.requests, strict=True):
-        assert_usage(span.attributes, entry["usage"])
+        R.assert_usage(span.attributes, entry["usage"])
 
 
 def test_early_close_ends_the_span_once(client, capture):
-    check_early_close(capture, client.chat(MODEL, USER, stream=True))
+    R.check_early_close(capture, client.chat(MODEL, USER, stream=True))
 
 
 async def test_async_early_close(aclient, capture):
     stream = await aclient.chat(MODEL, USER, stream=True)
     await stream.__anext__()
     await stream.aclose()
-    assert one_llm_span(capture).status.status_code is StatusCode.UNSET
+    assert R.one_llm_span(capture).status.status_code is StatusCode.UNSET
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    check_abandoned(capture, lambda: client.generate(MODEL, "hello there", stream=True))
+    R.check_abandoned(capture, lambda: client.generate(MODEL, "hello there", stream=True))
 
 
 @pytest.mark.parametrize("model", ["error-429", "error-500"])
 def test_error_passes_the_same_exception_through(client, capture, model):
-    with exceptions_below(OllamaInstrumentor(), capture.provider, Client, "chat") as seen:
+    with R.exceptions_below(OllamaInstrumentor(), capture.provider, Client, "chat") as seen:
         with pytest.raises(ollama.ResponseError) as info:
             client.chat(model, USER)
     assert seen == [info.value] and info.value.status_code == int(model[-3:])
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 async def test_stream_error_status(aclient, capture):
     with pytest.raises(ollama.ResponseError) as info:
         async for _ in await aclient.chat("error-500", USER, stream=True):
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_response_without_usage(client, capture):
     client.chat("no-usage", USER)
-    span = one_llm_span(capture)
+    span = R.one_llm_span(capture)
     assert span.status.status_code is StatusCode.UNSET
-    assert_usage(span.attributes, None)
+    R.assert_usage(span.attributes, None)
 
 
 @pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
@@ -176,7 +164,7 @@ def test_broken_stream_records_the_sdk_error(client, capture, model):
     with pytest.raises(Exception) as info:
         for _ in client.chat(model, USER, stream=True):
             pass
-    assert_error(one_llm_span(capture), info.value)
+    R.assert_error(R.one_llm_span(capture), info.value)
 
 
 def test_totals_equal_the_server_log(client, server, capture):
@@ -186,7 +174,7 @@ def test_totals_equal_the_server_log(client, server, capture):
         client.generate(MODEL, "hello")
         client.embed(MODEL, "some text")
     (session,) = capture.of_kind(A.KIND_SESSION)
-    assert_session_totals(session.attributes, server, 4, priced=False)
+    R.assert_session_totals(session.attributes, server, 4, priced=False)
 
 
 def test_uninstrument_restores_the_client(server, capture):
@@ -211,11 +199,11 @@ client.embed({MODEL!r}, "some text")
 
 def test_init_instruments_ollama(server, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    check_init_run(_APP, server, module="ollama",
+    R.check_init_run(_APP, server, module="ollama",
                    scope="agentops_ollama", calls=3, priced=False)
 
 
 def test_opentelemetry_instrument_traces_ollama(server, tmp_path, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    check_opentelemetry_instrument_run(_APP, server, tmp_path,
+    R.check_opentelemetry_instrument_run(_APP, server, tmp_path,
                                        calls=3, priced=False)
