@@ -165,7 +165,8 @@ def openai_chat_wrappers(tracer: Tracer, provider: str, *,
     an OpenAI ``chat.completion``, or a stream read by ``accumulator(content)``. ``server``
     gives the address from the method's instance, ``attributes`` the request parameters from
     its keyword arguments; ``stream`` says whether the method streams (``None``: when called
-    with ``stream=True``)."""
+    with ``stream=True``). A ``with_raw_response`` call is recorded from the body the SDK
+    parsed; a raw stream is the caller's to read, and its span ends without usage."""
 
     def start(instance: Any, args: tuple, kwargs: dict[str, Any],
               content: bool) -> LLMCall | None:
@@ -174,9 +175,12 @@ def openai_chat_wrappers(tracer: Tracer, provider: str, *,
 
     def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
                content: bool) -> Any:
-        if stream if stream is not None else kwargs.get("stream") is True:
+        streamed = stream if stream is not None else kwargs.get("stream") is True
+        raw = callable(getattr(result, "parse", None)) and hasattr(result, "http_response")
+        if streamed and not raw:
             return call.wrap_stream(result, accumulator(content))
-        S.record_chat_completion(call, result, content)
+        if not streamed:  # a ``with_raw_response`` result: its parse() is cached by the SDK
+            S.record_chat_completion(call, result.parse() if raw else result, content)
         call.end()
         return result
 

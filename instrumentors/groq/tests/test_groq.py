@@ -38,6 +38,14 @@ def test_chat(client, server, capture):
         {"type": "text", "content": result.choices[0].message.content}]
 
 
+def test_with_raw_response(client, server, capture):
+    raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=USER)
+    completion = raw.parse()
+    span = R.one_llm_span(capture)
+    assert span.attributes[A.GEN_AI_RESPONSE_ID] == completion.id
+    R.assert_usage(span.attributes, server.requests[-1]["usage"])
+
+
 async def test_async_chat(aclient, server, capture):
     await aclient.chat.completions.create(model=MODEL, messages=USER)
     span = R.one_llm_span(capture)
