@@ -29,6 +29,7 @@ __all__ = [
     "Start",
     "method_wrappers",
     "numbers",
+    "openai_chat_attributes",
     "openai_chat_wrappers",
     "server_of",
     "start_chat",
@@ -135,6 +136,20 @@ def stop_sequences(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def openai_chat_attributes(kwargs: dict[str, Any],
+                           table: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Request attributes of an OpenAI-shaped chat call: the numbers in ``table``, ``stop``,
+    ``n`` (when not 1) and a JSON ``response_format``."""
+    attrs = numbers(kwargs, table)
+    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop"))
+    n = kwargs.get("n")
+    if type(n) is int and n != 1:
+        attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    if S.field(kwargs.get("response_format"), "type") in ("json_object", "json_schema"):
+        attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
+    return attrs
 
 
 def start_chat(tracer: Tracer, provider: str, kwargs: dict[str, Any],

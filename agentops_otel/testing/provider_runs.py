@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import wrapt
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -25,10 +26,13 @@ __all__ = [
     "WEATHER_QUESTION",
     "WEATHER_TOOLS",
     "assert_error",
+    "assert_no_usage",
     "assert_question_recorded",
     "assert_session_totals",
+    "assert_tool_round_trip",
     "assert_usage",
     "check_abandoned",
+    "check_broken_stream",
     "check_early_close",
     "check_init_run",
     "check_opentelemetry_instrument_run",
@@ -87,6 +91,35 @@ def assert_error(span: Any, exc: BaseException) -> None:
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[A.ERROR_TYPE] == type(exc).__qualname__
     assert [e.name for e in span.events].count("exception") == 1
+
+
+def assert_no_usage(capture: SpanCapture) -> None:
+    """Every LLM span (of a ``no-usage`` request) ended without error, usage or cost."""
+    spans = capture.of_kind(A.KIND_LLM)
+    assert spans
+    for span in spans:
+        assert span.status.status_code is StatusCode.UNSET
+        assert_usage(span.attributes, None)
+
+
+def assert_tool_round_trip(ask: Any, answer: Any, call_id: Any, server: Any) -> None:
+    """A tool loop of two requests: ``get_weather`` offered on the first, its result
+    ``sunny`` sent back under ``call_id`` on the second, each span's usage its request's."""
+    assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
+    assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
+        "role": "tool", "parts": [{"type": "tool_call_response", "id": call_id,
+                                   "response": "sunny"}]}
+    for span, entry in zip((ask, answer), server.requests, strict=True):
+        assert_usage(span.attributes, entry["usage"])
+
+
+def check_broken_stream(capture: SpanCapture, stream: Any) -> None:
+    """Reading a stream that breaks (bad data, connection reset) raises the SDK's error,
+    which the span records."""
+    with pytest.raises(Exception) as info:
+        for _ in stream:
+            pass
+    assert_error(one_llm_span(capture), info.value)
 
 
 def check_early_close(capture: SpanCapture, stream: Any,

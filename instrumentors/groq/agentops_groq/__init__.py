@@ -23,10 +23,9 @@ from agentops_otel import semconv as A
 from agentops_otel.genai import openai_shapes as S
 from agentops_otel.genai.wrappers import (
     COMMON_NUMBERS,
-    numbers,
+    openai_chat_attributes,
     openai_chat_wrappers,
     server_of,
-    stop_sequences,
 )
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
@@ -62,15 +61,9 @@ class _StreamAccumulator(S.ChatStreamAccumulator):
 
 
 def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attrs = numbers(kwargs, _NUMBERS)
-    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop"))
-    n = kwargs.get("n")
-    if type(n) is int and n != 1:
-        attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    attrs = openai_chat_attributes(kwargs, _NUMBERS)
     if type(kwargs.get("stream")) is bool:
         attrs[A.GEN_AI_REQUEST_STREAM] = kwargs["stream"]
-    if S.field(kwargs.get("response_format"), "type") in ("json_object", "json_schema"):
-        attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
     return attrs
 
 

@@ -30,10 +30,9 @@ from agentops_otel.genai import openai_shapes as S
 from agentops_otel.genai.wrappers import (
     COMMON_NUMBERS,
     method_wrappers,
-    numbers,
+    openai_chat_attributes,
     openai_chat_wrappers,
     server_of,
-    stop_sequences,
 )
 from agentops_otel.instrumentation import Patches, PatchingInstrumentor
 
@@ -62,20 +61,9 @@ def _server(instance: Any) -> tuple[str | None, int | None]:
     return server_of(getattr(config, "server_url", None) or _DEFAULT_SERVER)
 
 
-def _chat_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attrs = numbers(kwargs, _NUMBERS)
-    attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(kwargs.get("stop"))
-    n = kwargs.get("n")
-    if type(n) is int and n != 1:
-        attrs[A.GEN_AI_REQUEST_CHOICE_COUNT] = n
-    if S.field(kwargs.get("response_format"), "type") in ("json_object", "json_schema"):
-        attrs[A.GEN_AI_OUTPUT_TYPE] = "json"
-    return attrs
-
-
 def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
     def attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-        return {**_chat_attributes(kwargs), A.GEN_AI_REQUEST_STREAM: stream}
+        return {**openai_chat_attributes(kwargs, _NUMBERS), A.GEN_AI_REQUEST_STREAM: stream}
 
     return openai_chat_wrappers(tracer, _PROVIDER, server=_server, attributes=attributes,
                                 accumulator=_StreamAccumulator, stream=stream)
