@@ -29,6 +29,7 @@ __all__ = [
     "assert_no_usage",
     "assert_question_recorded",
     "assert_session_totals",
+    "assert_streamed_reply",
     "assert_tool_round_trip",
     "assert_usage",
     "check_abandoned",
@@ -111,6 +112,18 @@ def assert_tool_round_trip(ask: Any, answer: Any, call_id: Any, server: Any) -> 
                                    "response": "sunny"}]}
     for span, entry in zip((ask, answer), server.requests, strict=True):
         assert_usage(span.attributes, entry["usage"])
+
+
+def assert_streamed_reply(capture: SpanCapture, server: Any, text: str) -> Any:
+    """The one LLM span of a streamed reply ``text``: marked streamed, time to first chunk set,
+    the request's usage, and (content on) ``text`` as the output message. Returns the span."""
+    span = one_llm_span(capture)
+    assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
+    assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
+    assert_usage(span.attributes, server.requests[-1]["usage"])
+    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
+                                "parts": [{"type": "text", "content": text}]}]
+    return span
 
 
 def check_broken_stream(capture: SpanCapture, stream: Any) -> None:
