@@ -79,6 +79,7 @@ OP_EMBEDDINGS = "embeddings"
 OP_INVOKE_AGENT = "invoke_agent"
 OP_INVOKE_WORKFLOW = "invoke_workflow"
 OP_EXECUTE_TOOL = "execute_tool"
+OP_RERANK = "rerank"  # not in the GenAI conventions: a reranking model request (Cohere)
 
 # --- Metrics --------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"

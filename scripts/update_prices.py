@@ -84,6 +84,19 @@ SUPPLEMENT_TIERS: dict[tuple[str, str], list[dict[str, float | int]]] = {
     ],
 }
 
+# Current models that genai-prices does not list, at the providers' list prices (USD per MTok).
+# Appended after genai-prices' own models of the provider, so its entry wins once it has one.
+SUPPLEMENT_MODELS: dict[str, list[dict[str, Any]]] = {
+    "cohere": [
+        {"id": "embed-v3.0", "match": {"regex": r"^embed-(english|multilingual)(-light)?-v3\.0$"},
+         "input": 0.1},
+    ],
+    "mistral": [
+        {"id": "devstral-medium", "match": {"starts_with": "devstral-medium"},
+         "input": 0.4, "output": 2},
+    ],
+}
+
 
 def _clause(match: Any) -> dict[str, Any]:
     """genai-prices match logic -> our JSON form (strings lowercased, as genai-prices compares)."""
@@ -175,6 +188,7 @@ def build(day: dt.date) -> dict[str, Any]:
             }
         )
         models.extend(e for m in src.models if (e := _model_entry(pid, m, day)) is not None)
+        models.extend({"provider": pid, **e} for e in SUPPLEMENT_MODELS.get(pid, ()))
     return {
         "version": day.isoformat(),
         "generated_from": f"genai-prices {version('genai-prices')} (MIT license)",

@@ -6,6 +6,7 @@ once, at the price of its kind. The table (``prices.json``, regenerated offline 
 by ``scripts/update_prices.py``) loads on first use, or in the background after ``preload()``;
 importing this module reads nothing. Users add or override prices with ``set_price()`` or a JSON /
 TOML file named by ``AGENTOPS_PRICES_FILE``; those win over the table and report source "user".
+A model served locally (provider ``ollama``) costs nothing: $0 with source "local", never unknown.
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from typing import Any
 from agentops_otel.pricing._table import PRICES_FILE_ENV, Registry, user_rate
 from agentops_otel.pricing._version import TABLE_VERSION
 
-__all__ = ["PRICES_FILE_ENV", "TABLE_VERSION", "Cost", "cost_for", "preload", "set_price"]
+__all__ = [
+    "LOCAL_PROVIDERS",
+    "LOCAL_SOURCE",
+    "PRICES_FILE_ENV",
+    "TABLE_VERSION",
+    "Cost",
+    "cost_for",
+    "preload",
+    "set_price",
+]
 
 _log = logging.getLogger("agentops_otel.pricing")
 _registry = Registry()
 _warned = False
+# Providers that run models on the user's own machine: free, whatever the model is called.
+LOCAL_PROVIDERS = frozenset({"ollama"})
+LOCAL_SOURCE = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +44,10 @@ class Cost:
     total_usd: float
     input_usd: float  # uncached input + cache read + cache write
     output_usd: float  # output (reasoning included, charged once)
-    source: str  # "agentops-otel/<table version>" or "user"
+    source: str  # "agentops-otel/<table version>", "user" or "local"
+
+
+_LOCAL_COST = Cost(0.0, 0.0, 0.0, LOCAL_SOURCE)
 
 
 def _count(value: Any) -> int:
@@ -60,12 +76,15 @@ def cost_for(
 
     `response_model` (the snapshot the provider actually ran) is preferred when it is priced.
     `reasoning_tokens` is accepted for completeness but never charged: it is part of
-    `output_tokens`. Never raises.
+    `output_tokens`. A local provider (`LOCAL_PROVIDERS`) gives $0 with source "local".
+    Never raises.
     """
     global _warned
     try:
         if provider is not None and not isinstance(provider, str):
             provider = None
+        if provider in LOCAL_PROVIDERS:
+            return _LOCAL_COST
         rate = None
         if response_model and isinstance(response_model, str):
             rate = _registry.lookup(provider, response_model)

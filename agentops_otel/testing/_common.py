@@ -87,6 +87,7 @@ class Result:
     events: list[tuple[str | None, str]] | None = None
     usage: dict[str, int] | None = None
     response_id: str | None = None
+    ndjson: bool = False  # events framed as JSON lines (Ollama), not server-sent events
 
 
 def sse_event(data: dict[str, Any], event: str | None = None) -> tuple[str | None, str]:

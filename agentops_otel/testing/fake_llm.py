@@ -10,7 +10,10 @@ Command line: ``python -m agentops_otel.testing.fake_llm --port 8999`` (serves u
 
 Endpoints: ``POST /v1/chat/completions``, ``/v1/embeddings``, ``/v1/responses`` (OpenAI),
 ``POST /v1/messages``, ``/v1/messages/count_tokens`` (Anthropic), ``GET /v1/models``.
-``stream: true`` answers with server-sent events, as the real APIs do.
+``stream: true`` answers with server-sent events, as the real APIs do. More providers, each
+described in its module: Groq ``/openai/v1/...`` and Mistral ``/mistral/v1/...``
+(``_openai_compat``), Ollama ``/api/chat|generate|embed`` with NDJSON streams (``_ollama``),
+Cohere v2 ``/v2/chat|embed|rerank`` (``_cohere``).
 
 Replies (deterministic):
 
@@ -79,7 +82,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentops_otel.testing import _anthropic, _openai
+from agentops_otel.testing import _anthropic, _cohere, _ollama, _openai, _openai_compat
 from agentops_otel.testing._common import Context, Faults, Result
 
 _log = logging.getLogger(__name__)
@@ -92,8 +95,19 @@ _ROUTES: dict[tuple[str, str], tuple[str, _Endpoint]] = {
     ("GET", "/v1/models"): ("openai", _openai.models),
     ("POST", "/v1/messages"): ("anthropic", _anthropic.messages),
     ("POST", "/v1/messages/count_tokens"): ("anthropic", _anthropic.count_tokens),
+    ("POST", "/openai/v1/chat/completions"): ("openai", _openai_compat.groq_chat),
+    ("POST", "/openai/v1/embeddings"): ("openai", _openai.embeddings),
+    ("POST", "/mistral/v1/chat/completions"): ("openai", _openai_compat.mistral_chat),
+    ("POST", "/mistral/v1/embeddings"): ("openai", _openai_compat.mistral_embeddings),
+    ("POST", "/api/chat"): ("ollama", _ollama.chat),
+    ("POST", "/api/generate"): ("ollama", _ollama.generate),
+    ("POST", "/api/embed"): ("ollama", _ollama.embed),
+    ("POST", "/v2/chat"): ("cohere", _cohere.chat),
+    ("POST", "/v2/embed"): ("cohere", _cohere.embed),
+    ("POST", "/v2/rerank"): ("cohere", _cohere.rerank),
 }
-_ERROR_BODIES = {"openai": _openai.error_body, "anthropic": _anthropic.error_body}
+_ERROR_BODIES = {"openai": _openai.error_body, "anthropic": _anthropic.error_body,
+                 "ollama": _ollama.error_body, "cohere": _cohere.error_body}
 _USAGE_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -207,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(entry)
         try:
             if result.events is not None:
-                self._send_stream(entry["request_id"], result.events, faults)
+                self._send_stream(entry["request_id"], result.events, faults, result.ndjson)
             else:
                 self._send_json(entry["request_id"], 200, result.body or {}, faults)
         except OSError:  # the client went away
@@ -243,9 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_stream(
-        self, request_id: str, events: list[tuple[str | None, str]], faults: Faults
+        self, request_id: str, events: list[tuple[str | None, str]], faults: Faults,
+        ndjson: bool = False,
     ) -> None:
-        self._headers(200, request_id, "text/event-stream; charset=utf-8")
+        self._headers(200, request_id,
+                      "application/x-ndjson" if ndjson else "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
@@ -253,13 +269,16 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.reset_mid_stream and index == 2:
                 self._abort()
                 return
-            self._chunk(event, data)
+            self._chunk(event, data, ndjson)
             if faults.malformed_sse and index == 0 and len(events) > 1:
-                self._chunk(events[1][0], '{"type": "malformed", "oops": ')
+                self._chunk(events[1][0], '{"type": "malformed", "oops": ', ndjson)
         self.wfile.write(b"0\r\n\r\n")
 
-    def _chunk(self, event: str | None, data: str) -> None:
-        text = (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
+    def _chunk(self, event: str | None, data: str, ndjson: bool = False) -> None:
+        if ndjson:
+            text = data + "\n"
+        else:
+            text = (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
         payload = text.encode()
         self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
 
@@ -346,6 +365,11 @@ class FakeLLMServer:
     def anthropic_base_url(self) -> str:
         """Base URL for the anthropic SDK (no ``/v1``)."""
         return self.url
+
+    @property
+    def mistral_base_url(self) -> str:
+        """``server_url`` for the mistralai SDK (the fake serves Mistral under ``/mistral``)."""
+        return f"{self.url}/mistral"
 
     # --- scripting and the request log ------------------------------------------------------
     def add_rule(self, contains: str, reply: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.spans import SpanCapture
 
 
 @contextmanager
@@ -34,6 +35,13 @@ def server() -> Iterator[FakeLLMServer]:
     """One fake LLM server on 127.0.0.1 per test module."""
     with FakeLLMServer() as fake:
         yield fake
+
+
+@pytest.fixture
+def capture() -> Iterator[SpanCapture]:
+    """A fresh in-memory span capture (provider with our processor) for one test."""
+    with SpanCapture() as cap:
+        yield cap
 
 
 @pytest.fixture

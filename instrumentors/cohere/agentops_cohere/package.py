@@ -1,0 +1,3 @@
+"""The cohere versions this instrumentor supports."""
+
+_instruments = ("cohere >= 5.13, < 8",)

@@ -1,0 +1,3 @@
+"""The groq versions this instrumentor supports."""
+
+_instruments = ("groq >= 0.20, < 2",)

@@ -1,0 +1,3 @@
+"""The ollama versions this instrumentor supports."""
+
+_instruments = ("ollama >= 0.4, < 1",)
