@@ -70,6 +70,7 @@ import argparse
 import copy
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -77,9 +78,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from agentops_otel.testing import _anthropic, _openai
+from agentops_otel.testing import _anthropic, _bedrock, _gemini, _openai
 from agentops_otel.testing._common import Context, Faults, Result
 
 _log = logging.getLogger(__name__)
@@ -93,7 +94,18 @@ _ROUTES: dict[tuple[str, str], tuple[str, _Endpoint]] = {
     ("POST", "/v1/messages"): ("anthropic", _anthropic.messages),
     ("POST", "/v1/messages/count_tokens"): ("anthropic", _anthropic.count_tokens),
 }
-_ERROR_BODIES = {"openai": _openai.error_body, "anthropic": _anthropic.error_body}
+# Routes with path parameters (``(?P<model>...)``), tried in order after the exact routes;
+# the endpoint reads the parameters from ``ctx.params``.
+_PATTERN_ROUTES = [
+    (method, re.compile(pattern), flavour, endpoint)
+    for method, pattern, flavour, endpoint in (*_gemini.ROUTES, *_bedrock.ROUTES)
+]
+_ERROR_BODIES = {
+    "openai": _openai.error_body,
+    "anthropic": _anthropic.error_body,
+    "gemini": _gemini.error_body,
+    "bedrock": _bedrock.error_body,
+}
 _USAGE_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -165,7 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         body_dict = body if isinstance(body, dict) else {}
-        model = str(body_dict.get("model") or "")
+        route, params = _route(method, path)
+        model = str(body_dict.get("model") or params.get("model") or "")
         entry: dict[str, Any] = {
             "method": method,
             "path": path,
@@ -178,7 +191,6 @@ class _Handler(BaseHTTPRequestHandler):
             "response_id": None,
             "usage": None,
         }
-        route = _ROUTES.get((method, path))
         flavour = route[0] if route else ("anthropic" if "/messages" in path else "openai")
         if route is None:
             self._error(entry, flavour, 404, f"Unknown endpoint {method} {path} (fake server).")
@@ -193,7 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(entry, flavour, faults.error_status)
             return
         ctx = Context(
-            rules=fake._rules_snapshot(), report_usage=not faults.no_usage, new_id=fake._new_id
+            rules=fake._rules_snapshot(),
+            report_usage=not faults.no_usage,
+            new_id=fake._new_id,
+            params=params,
         )
         try:
             result = route[1](body, ctx)
@@ -204,12 +219,15 @@ class _Handler(BaseHTTPRequestHandler):
         interrupted = faults.reset_mid_stream or (faults.malformed_sse and result.events)
         entry["usage"] = None if interrupted else result.usage
         entry["response_id"] = result.response_id
+        entry["stream"] = entry["stream"] or result.events is not None
         fake._record(entry)
         try:
             if result.events is not None:
-                self._send_stream(entry["request_id"], result.events, faults)
+                self._send_stream(entry["request_id"], result, faults)
             else:
-                self._send_json(entry["request_id"], 200, result.body or {}, faults)
+                self._send_json(
+                    entry["request_id"], 200, result.body or {}, faults, result.headers
+                )
         except OSError:  # the client went away
             self.close_connection = True
 
@@ -221,19 +239,28 @@ class _Handler(BaseHTTPRequestHandler):
             body["request_id"] = entry["request_id"]
         self._send_json(entry["request_id"], status, body, Faults())
 
-    def _headers(self, status: int, request_id: str, content_type: str) -> None:
+    def _headers(
+        self, status: int, request_id: str, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("x-request-id", request_id)
         self.send_header("request-id", request_id)
         if status == 429 or status >= 500:
             self.send_header("retry-after-ms", "10")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
 
     def _send_json(
-        self, request_id: str, status: int, body: dict[str, Any], faults: Faults
+        self,
+        request_id: str,
+        status: int,
+        body: dict[str, Any],
+        faults: Faults,
+        headers: dict[str, str] | None = None,
     ) -> None:
         data = json.dumps(body).encode()
-        self._headers(status, request_id, "application/json")
+        self._headers(status, request_id, "application/json", headers)
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         if faults.reset_mid_stream:
@@ -242,10 +269,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(data)
 
-    def _send_stream(
-        self, request_id: str, events: list[tuple[str | None, str]], faults: Faults
-    ) -> None:
-        self._headers(200, request_id, "text/event-stream; charset=utf-8")
+    def _send_stream(self, request_id: str, result: Result, faults: Faults) -> None:
+        events = result.events or []
+        content_type, encode = result.framing or ("text/event-stream; charset=utf-8", _sse)
+        self._headers(200, request_id, content_type, result.headers)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
@@ -253,14 +280,12 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.reset_mid_stream and index == 2:
                 self._abort()
                 return
-            self._chunk(event, data)
+            self._chunk(encode(event, data))
             if faults.malformed_sse and index == 0 and len(events) > 1:
-                self._chunk(events[1][0], '{"type": "malformed", "oops": ')
+                self._chunk(encode(events[1][0], '{"type": "malformed", "oops": '))
         self.wfile.write(b"0\r\n\r\n")
 
-    def _chunk(self, event: str | None, data: str) -> None:
-        text = (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
-        payload = text.encode()
+    def _chunk(self, payload: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
 
     def _abort(self) -> None:
@@ -270,6 +295,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _sse(event: str | None, data: str) -> bytes:
+    """One server-sent event."""
+    return ((f"event: {event}\n" if event else "") + f"data: {data}\n\n").encode()
+
+
+def _route(method: str, path: str) -> tuple[tuple[str, _Endpoint] | None, dict[str, str]]:
+    """The (flavour, endpoint) for a request and the path parameters of a pattern route."""
+    route = _ROUTES.get((method, path))
+    if route is not None:
+        return route, {}
+    for want, pattern, flavour, endpoint in _PATTERN_ROUTES:
+        match = pattern.match(path) if want == method else None
+        if match:
+            return (flavour, endpoint), {k: unquote(v) for k, v in match.groupdict().items()}
+    return None, {}
 
 
 class FakeLLMServer:
