@@ -7,10 +7,11 @@ Routes (pattern routes; ``{model}`` is the last path segment before ``:``):
 - the same under ``/{version}/[projects/{p}/locations/{l}/]publishers/{publisher}/models/`` —
   Vertex AI (project mode and express mode), plus ``:predict`` for Vertex text embeddings.
 
-Usage as Gemini reports it: ``promptTokenCount`` = T (cached tokens included, ``cachedContentTokenCount``
-= T // 4), ``candidatesTokenCount`` = O - R and ``thoughtsTokenCount`` = R (thoughts are NOT in the
-candidates count), with R = O // 2 for thinking models (``gemini-2.5*``, ``gemini-3*``, names with
-``thinking``). The log's normalized usage is input T, output O (thoughts included), reasoning R.
+Usage as Gemini reports it: ``promptTokenCount`` = T (cached tokens included,
+``cachedContentTokenCount`` = T // 4), ``candidatesTokenCount`` = O - R and ``thoughtsTokenCount``
+= R (thoughts are NOT in the candidates count), with R = O // 2 for thinking models
+(``gemini-2.5*``, ``gemini-3*``, names with ``thinking``). The log's normalized usage is input T,
+output O (thoughts included), reasoning R.
 Streams carry the prompt count on every chunk and the full usage on the last one.
 """
 

@@ -366,7 +366,8 @@ def _outcome(fn: Any) -> tuple[Any, str]:
         return type(exc), str(exc)
 
 
-@pytest.mark.parametrize("model", ["gemini-error-429", "gemini-malformed-sse", "gemini-reset-mid-stream"])
+@pytest.mark.parametrize(
+    "model", ["gemini-error-429", "gemini-malformed-sse", "gemini-reset-mid-stream"])
 def test_stream_faults_behave_as_the_sdk(capture, client, model):
     def run() -> Any:
         return list(client.models.generate_content_stream(model=model, contents=PROMPT))
