@@ -84,6 +84,25 @@ SUPPLEMENT_TIERS: dict[tuple[str, str], list[dict[str, float | int]]] = {
     ],
 }
 
+# Models genai-prices does not carry, appended after its models of the same provider (so its own
+# entries win once it has them). Bedrock list prices, USD per million tokens: Cohere on Bedrock
+# (embeddings and the legacy Command text models), matched anywhere in the id so inference
+# profile prefixes ("us.cohere.embed-v4:0") match too.
+SUPPLEMENT_MODELS: dict[str, list[dict[str, Any]]] = {
+    "aws": [
+        {"id": "cohere.embed-english-v3", "match": {"contains": "cohere.embed-english-v3"},
+         "input": 0.1, "output": 0},
+        {"id": "cohere.embed-multilingual-v3",
+         "match": {"contains": "cohere.embed-multilingual-v3"}, "input": 0.1, "output": 0},
+        {"id": "cohere.embed-v4", "match": {"contains": "cohere.embed-v4"}, "input": 0.12,
+         "output": 0},
+        {"id": "cohere.command-text-v14", "match": {"contains": "cohere.command-text-v14"},
+         "input": 1.5, "output": 2},
+        {"id": "cohere.command-light-text-v14",
+         "match": {"contains": "cohere.command-light-text-v14"}, "input": 0.3, "output": 0.6},
+    ],
+}
+
 
 def _clause(match: Any) -> dict[str, Any]:
     """genai-prices match logic -> our JSON form (strings lowercased, as genai-prices compares)."""
@@ -175,6 +194,7 @@ def build(day: dt.date) -> dict[str, Any]:
             }
         )
         models.extend(e for m in src.models if (e := _model_entry(pid, m, day)) is not None)
+        models.extend({"provider": pid, **e} for e in SUPPLEMENT_MODELS.get(pid, ()))
     return {
         "version": day.isoformat(),
         "generated_from": f"genai-prices {version('genai-prices')} (MIT license)",
