@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from agentops_otel import pricing
 from agentops_otel.pricing import cost_for
 
 M = 1_000_000
-
-
-@pytest.fixture(autouse=True)
-def _fresh_prices(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(pricing.PRICES_FILE_ENV, raising=False)
-    pricing._reset()
-    yield
-    pricing._reset()
 
 
 def per_mtok(provider: str, model: str) -> tuple[float, float]:

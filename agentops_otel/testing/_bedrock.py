@@ -274,14 +274,15 @@ def _anthropic_invoke(body: dict[str, Any], ctx: Context, stream: bool) -> Resul
         headers = {"x-amzn-bedrock-input-token-count": str(answer_usage.get("input_tokens", 0)),
                    "x-amzn-bedrock-output-token-count": str(answer_usage.get("output_tokens", 0))}
     if not stream:
-        return Result(body=result.body, usage=result.usage, headers=headers)
+        return Result(body=result.body, usage=result.usage, headers=headers,
+                      response_id=result.response_id)
     payloads = [json.loads(data) for _, data in result.events or []]
     if ctx.report_usage:
         payloads[-1]["amazon-bedrock-invocationMetrics"] = {
             "inputTokenCount": answer_usage.get("input_tokens", 0),
             "outputTokenCount": answer_usage.get("output_tokens", 0)}
     return Result(events=[_chunk(p) for p in payloads], usage=result.usage, headers=headers,
-                  framing=(EVENTSTREAM, frame))
+                  response_id=result.response_id, framing=(EVENTSTREAM, frame))
 
 
 def _text_format(answer: _Answer, whole: Callable[[], dict[str, Any]],
@@ -310,7 +311,8 @@ def _invoke_text(body: dict[str, Any], ctx: Context, vendor: str, stream: bool) 
                         **(counts if report else {})},
             lambda i, w, last: {"generation": w, "stop_reason": "stop" if last else None,
                                 **({"prompt_token_count": a.total_in if i == 0 else None,
-                                    "generation_token_count": i + 1} if report else {})},
+                                    "generation_token_count": a.out if last else i + 1}
+                                   if report else {})},
             stream)
     if vendor == "mistral":
         a = _Answer(_prompt_conversation(model, body.get("prompt")), ctx)
