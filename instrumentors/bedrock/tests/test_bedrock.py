@@ -9,12 +9,17 @@ from typing import Any
 import botocore.client
 import botocore.exceptions
 import pytest
-import wrapt
 from _bedrock_helpers import SECRET_KEY, SESSION_TOKEN, make_client
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_bedrock import BedrockInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.instrumentor_checks import (
+    check_chaining_theirs_over_ours,
+    check_counted_once_when_nested,
+    only_llm,
+    output_parts,
+)
 from agentops_otel.testing.spans import SpanCapture
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # a cross-region inference profile
@@ -60,12 +65,6 @@ def _has_cache_counts() -> bool:
 CACHE_COUNTS = _has_cache_counts()
 
 
-def only_llm(cap: SpanCapture) -> Any:
-    spans = cap.of_kind(A.KIND_LLM)
-    assert len(spans) == 1, [s.name for s in cap.spans]
-    return spans[0]
-
-
 def assert_usage(span: Any, usage: dict[str, int], cache: bool = True) -> None:
     """``cache=False``: Converse on an old botocore, whose parser drops the cache counts (the
     input total still holds them)."""
@@ -94,12 +93,6 @@ def assert_ok(span: Any, server: Any, model: str, operation: str = "chat",
     assert_usage(span, server.requests[-1]["usage"], cache=CACHE_COUNTS or not converse)
     assert (A.GEN_AI_REQUEST_STREAM in attrs) is stream
     assert (A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in attrs) is stream
-
-
-def output_parts(span: Any) -> list[dict[str, Any]]:
-    messages = json.loads(span.attributes[A.GEN_AI_OUTPUT_MESSAGES])
-    assert len(messages) == 1 and messages[0]["role"] == "assistant"
-    return messages[0]["parts"]
 
 
 # -- Converse -------------------------------------------------------------------------------------
@@ -413,32 +406,11 @@ def test_uninstrument_restores_the_original(server, client):
 
 
 def test_chaining_theirs_over_ours(server, client):
-    original = botocore.client.BaseClient.__dict__["_make_api_call"]
-    cap, calls = SpanCapture(), []
-
-    def theirs(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        calls.append(args[0])
-        return wrapped(*args, **kwargs)
-
-    BedrockInstrumentor().instrument(tracer_provider=cap.provider)
-    try:
-        wrapt.wrap_function_wrapper(botocore.client.BaseClient, "_make_api_call", theirs)
-        client.converse(modelId=SONNET, messages=MESSAGES)
-        assert calls == ["Converse"] and len(cap.of_kind(A.KIND_LLM)) == 1
-        BedrockInstrumentor().uninstrument()
-        client.converse(modelId=SONNET, messages=MESSAGES)
-        assert calls == ["Converse"] * 2 and len(cap.of_kind(A.KIND_LLM)) == 1
-    finally:
-        BedrockInstrumentor().uninstrument()
-        botocore.client.BaseClient._make_api_call = original
+    check_chaining_theirs_over_ours(
+        BedrockInstrumentor(), botocore.client.BaseClient, "_make_api_call",
+        lambda: client.converse(modelId=SONNET, messages=MESSAGES))
 
 
 def test_nested_under_another_llm_span_is_counted_once(capture, client):
-    from agentops_otel.genai import start_llm_call
-
-    outer = start_llm_call(capture.provider.get_tracer("framework"), operation="chat",
-                           provider="aws.bedrock", model=SONNET)
-    with outer:
-        client.converse(modelId=SONNET, messages=MESSAGES)
-    outer.end()
-    assert len(capture.of_kind(A.KIND_LLM)) == 1
+    check_counted_once_when_nested(
+        capture, lambda: client.converse(modelId=SONNET, messages=MESSAGES))

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-import wrapt
 from google import genai
 from google.genai import errors, types
 from google.genai.models import AsyncModels, Models
@@ -16,6 +15,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from agentops_google_genai import GoogleGenAIInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.instrumentor_checks import (
+    check_chaining_theirs_over_ours,
+    check_counted_once_when_nested,
+    only_llm,
+    output_parts,
+)
 from agentops_otel.testing.spans import SpanCapture
 
 FLASH = "gemini-2.5-flash"  # a thinking model: the fake reports thoughts apart from candidates
@@ -30,12 +35,6 @@ WEATHER_TOOL = types.Tool(function_declarations=[types.FunctionDeclaration(
                             required=["city"]))])
 HAS_RESPONSE_ID = "response_id" in types.GenerateContentResponse.model_fields
 HAS_EMBED_USAGE = "usage_metadata" in types.EmbedContentResponse.model_fields
-
-
-def only_llm(cap: SpanCapture) -> Any:
-    spans = cap.of_kind(A.KIND_LLM)
-    assert len(spans) == 1, [s.name for s in cap.spans]
-    return spans[0]
 
 
 def assert_usage(span: Any, usage: dict[str, int]) -> None:
@@ -66,12 +65,6 @@ def assert_ok(span: Any, server: Any, model: str = FLASH, provider: str = "gcp.g
     assert_usage(span, request["usage"])
     assert (A.GEN_AI_REQUEST_STREAM in attrs) is stream
     assert (A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in attrs) is stream
-
-
-def output_parts(span: Any) -> list[dict[str, Any]]:
-    messages = json.loads(span.attributes[A.GEN_AI_OUTPUT_MESSAGES])
-    assert len(messages) == 1 and messages[0]["role"] == "assistant"
-    return messages[0]["parts"]
 
 
 def input_messages(span: Any) -> list[dict[str, Any]]:
@@ -413,32 +406,11 @@ def test_uninstrument_restores_the_originals(server, client):
 
 
 def test_chaining_theirs_over_ours(server, client):
-    original = Models.__dict__["_generate_content"]
-    cap, calls = SpanCapture(), []
-
-    def theirs(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        calls.append("theirs")
-        return wrapped(*args, **kwargs)
-
-    GoogleGenAIInstrumentor().instrument(tracer_provider=cap.provider)
-    try:
-        wrapt.wrap_function_wrapper(Models, "_generate_content", theirs)
-        client.models.generate_content(model=FLASH, contents=PROMPT)
-        assert calls == ["theirs"] and len(cap.of_kind(A.KIND_LLM)) == 1
-        GoogleGenAIInstrumentor().uninstrument()
-        client.models.generate_content(model=FLASH, contents=PROMPT)
-        assert calls == ["theirs", "theirs"] and len(cap.of_kind(A.KIND_LLM)) == 1
-    finally:
-        GoogleGenAIInstrumentor().uninstrument()
-        Models._generate_content = original
+    check_chaining_theirs_over_ours(
+        GoogleGenAIInstrumentor(), Models, "_generate_content",
+        lambda: client.models.generate_content(model=FLASH, contents=PROMPT))
 
 
 def test_nested_under_another_llm_span_is_counted_once(capture, client):
-    from agentops_otel.genai import start_llm_call
-
-    outer = start_llm_call(capture.provider.get_tracer("framework"), operation="chat",
-                           provider="gcp.gemini", model=FLASH)
-    with outer:
-        client.models.generate_content(model=FLASH, contents=PROMPT)
-    outer.end()
-    assert len(capture.of_kind(A.KIND_LLM)) == 1
+    check_counted_once_when_nested(
+        capture, lambda: client.models.generate_content(model=FLASH, contents=PROMPT))
