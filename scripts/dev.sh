@@ -105,7 +105,9 @@ cmd_test() {
             selected "$name" || continue
             # shellcheck disable=SC2086 # requirements are space-separated by design
             if folder_env "$dir" "$name" $reqs </dev/null; then
-                run_pytest "$name" ".venvs/$name/bin/python" "$tests" </dev/null || status=1
+                # one result file per (environment, folder): folders may share an environment
+                run_pytest "$name.$(basename "$dir")" ".venvs/$name/bin/python" "$tests" </dev/null \
+                    || status=1
             else
                 echo "!!! [$name] environment could not be created"; status=1
             fi
