@@ -25,6 +25,7 @@ import gc
 import json
 import os
 import pathlib
+import runpy
 import statistics
 import subprocess
 import sys
@@ -58,10 +59,11 @@ def _pipeline() -> tuple[Any, Any, Any]:
     )
 
     class Drop(SpanExporter):
-        count = 0
+        def __init__(self) -> None:
+            self.count = 0
 
         def export(self, spans: Any) -> SpanExportResult:
-            Drop.count += len(spans)
+            self.count += len(spans)
             return SpanExportResult.SUCCESS
 
     exporter = Drop()
@@ -121,7 +123,8 @@ def _instrument(sdk: str, peer: str, content: bool, tp: Any, mp: Any) -> str:
         from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
 
         GoogleGenAiSdkInstrumentor().instrument(tracer_provider=tp, meter_provider=mp)
-        return f"GoogleGenAiSdkInstrumentor().instrument(), content {'SPAN_ONLY' if content else 'NO_CONTENT'}"
+        mode = "SPAN_ONLY" if content else "NO_CONTENT"
+        return f"GoogleGenAiSdkInstrumentor().instrument(), content {mode}"
     os.environ["TRACELOOP_TRACE_CONTENT"] = "true" if content else "false"
     from opentelemetry.instrumentation.bedrock import BedrockInstrumentor
 
@@ -134,17 +137,19 @@ def _bare(tracer: Any, sdk: str, call: Callable[[Any], None]) -> Callable[[Any],
     from opentelemetry.trace import SpanKind
 
     model = GEMINI_MODEL if sdk == "gemini" else BEDROCK_MODEL
+    # The attribute names, from semconv.py loaded by path (peer environments lack our package).
+    a = runpy.run_path(str(ROOT / "agentops_otel" / "semconv.py"))
+    start = {a["GEN_AI_OPERATION_NAME"]: "chat", a["GEN_AI_PROVIDER_NAME"]: sdk,
+             a["GEN_AI_REQUEST_MODEL"]: model, a["SERVER_ADDRESS"]: "127.0.0.1",
+             a["SERVER_PORT"]: 80, a["GEN_AI_REQUEST_TEMPERATURE"]: 0.2,
+             a["GEN_AI_REQUEST_MAX_TOKENS"]: 64, a["GEN_AI_REQUEST_STREAM"]: False}
+    end = {a["GEN_AI_USAGE_INPUT_TOKENS"]: 24, a["GEN_AI_USAGE_OUTPUT_TOKENS"]: 20}
 
     def run(c: Any) -> None:
-        with tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT, attributes={
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": sdk,
-            "gen_ai.request.model": model, "server.address": "127.0.0.1", "server.port": 80,
-            "gen_ai.request.temperature": 0.2, "gen_ai.request.max_tokens": 64,
-            "gen_ai.request.stream": False,
-        }) as span:
+        with tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT,
+                                          attributes=start) as span:
             call(c)
-            span.set_attributes({"gen_ai.usage.input_tokens": 24,
-                                 "gen_ai.usage.output_tokens": 20})
+            span.set_attributes(end)
     return run
 
 

@@ -10,7 +10,12 @@ Command line: ``python -m agentops_otel.testing.fake_llm --port 8999`` (serves u
 
 Endpoints: ``POST /v1/chat/completions``, ``/v1/embeddings``, ``/v1/responses`` (OpenAI),
 ``POST /v1/messages``, ``/v1/messages/count_tokens`` (Anthropic), ``GET /v1/models``.
-``stream: true`` answers with server-sent events, as the real APIs do.
+``stream: true`` answers with server-sent events, as the real APIs do. Pattern routes (path
+parameters in ``ctx.params``): Gemini's ``/{version}/.../models/{model}:generateContent`` and
+friends, Gemini API and Vertex AI paths (``_gemini.py``); Bedrock Runtime's
+``/model/{model}/converse[-stream]`` and ``/invoke[-with-response-stream]``, streamed in the binary
+``application/vnd.amazon.eventstream`` framing (``_bedrock.py``). There the model comes from the
+path, and the faults below apply to it as well.
 
 Replies (deterministic):
 
