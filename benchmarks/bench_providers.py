@@ -223,6 +223,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=40, help="calls per timed batch")
     parser.add_argument("--rounds", type=int, default=6, help="measured rounds per worker")
+    parser.add_argument("--only", choices=["gemini", "bedrock"], help="one SDK's workers")
     parser.add_argument("--worker", nargs=4, metavar=("SDK", "PEER", "CONTENT", "URL"))
     args = parser.parse_args()
     if args.worker:
@@ -234,6 +235,8 @@ def main() -> None:
     results: dict[str, Any] = {}
     with FakeLLMServer(log_requests=False) as server:
         for sdk, peer, content in WORKERS:
+            if args.only and sdk != args.only:
+                continue
             result = _run_worker(sdk, peer, content, server.url, args)
             if result is not None:
                 results[f"{sdk}/{peer}/{content}"] = result

@@ -182,13 +182,16 @@ class _Accumulator:
         self._blocks: dict[int, list[Any]] | None = {} if capture_content() else None
 
     def add(self, event: Any) -> None:
-        if self._invoke:
-            chunk = event.get("chunk") if isinstance(event, dict) else None
-            if not chunk:
-                return
-            event = json.loads(chunk["bytes"])
-        if isinstance(event, dict):
-            self._payload(event)
+        if not isinstance(event, dict):
+            return
+        if not self._invoke:
+            self._converse(event)
+            return
+        chunk = event.get("chunk")
+        if chunk:
+            payload = json.loads(chunk["bytes"])
+            if isinstance(payload, dict):
+                self._payload(payload)
 
     def _merge(self, usage: Any) -> None:
         if isinstance(usage, dict):
@@ -225,16 +228,17 @@ class _Accumulator:
 
     def _converse(self, p: dict[str, Any]) -> None:
         """ConverseStream events, and Nova's InvokeModel chunks (the same shapes)."""
-        if "contentBlockStart" in p:
+        if "contentBlockDelta" in p:  # the most frequent: nothing to do with content off
+            if self._blocks is not None:
+                event = p["contentBlockDelta"]
+                delta = event.get("delta") or {}
+                text = delta.get("text", (delta.get("toolUse") or {}).get("input"))
+                self._piece(event.get("contentBlockIndex", 0), text)
+        elif "contentBlockStart" in p:
             event = p["contentBlockStart"]
             use = (event.get("start") or {}).get("toolUse") or {}
             self._start_block(event.get("contentBlockIndex", 0), use.get("toolUseId"),
                               use.get("name"), bool(use))
-        elif "contentBlockDelta" in p:
-            event = p["contentBlockDelta"]
-            delta = event.get("delta") or {}
-            text = delta.get("text", (delta.get("toolUse") or {}).get("input"))
-            self._piece(event.get("contentBlockIndex", 0), text)
         elif "messageStop" in p:
             self._reason = p["messageStop"].get("stopReason")
         elif "metadata" in p:
