@@ -8,7 +8,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-SDKS="google-genai==3.6.1 boto3==1.44.8 opentelemetry-sdk"
+# google-genai 2.34.0: the official instrumentor supports "google-genai>=1.32.0,<3"
+SDKS="google-genai==2.34.0 boto3==1.44.8 opentelemetry-sdk"
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 for pair in "bench-providers-ours:-e . -e instrumentors/google_genai -e instrumentors/bedrock" \
             "bench-gemini-official:opentelemetry-instrumentation-google-genai==1.3b0" \
