@@ -25,6 +25,7 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 _PROVIDERS: list[Any] = []  # tracer providers to flush before counting spans
+PATCHED_PREFIXES = ("openai", "httpx")  # modules whose attributes a peer may replace
 
 
 def _pipeline() -> tuple[Any, Any, Any, Any]:
@@ -146,13 +147,14 @@ def _agentops(exporter: Any) -> str:
 
 def _owners() -> list[tuple[Any, str]]:
     """(owner, name) of every attribute an instrumentor might replace: module globals and class
-    attributes of openai* and httpx* modules, and ``builtins.__import__`` (agentops hooks it)."""
+    attributes of the ``PATCHED_PREFIXES`` modules (openai*, httpx*), and
+    ``builtins.__import__`` (agentops hooks it)."""
     import builtins
 
     found: list[tuple[Any, str]] = [(builtins, "__import__")]
     for name, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType) or not (
-                name.startswith("openai") or name.startswith("httpx")):
+                name.startswith(PATCHED_PREFIXES)):
             continue
         for attr, value in list(vars(module).items()):
             found.append((module, attr))

@@ -77,6 +77,7 @@ class Context:
     rules: list[tuple[str, str]]
     report_usage: bool
     new_id: Callable[[str], str]  # prefix -> unique, deterministic id within one server
+    params: dict[str, str] = field(default_factory=dict)  # a pattern route's path parameters
 
 
 @dataclass
@@ -87,7 +88,9 @@ class Result:
     events: list[tuple[str | None, str]] | None = None
     usage: dict[str, int] | None = None
     response_id: str | None = None
-    ndjson: bool = False  # events framed as JSON lines (Ollama), not server-sent events
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
+    # A stream in another framing than SSE: (content type, encoder of one event to bytes).
+    framing: tuple[str, Callable[[str | None, str], bytes]] | None = None
 
 
 def sse_event(data: dict[str, Any], event: str | None = None) -> tuple[str | None, str]:

@@ -31,6 +31,14 @@ _TIMINGS = {"total_duration": 1_000_000, "load_duration": 100_000,
             "prompt_eval_duration": 200_000, "eval_duration": 700_000}
 
 
+
+def _ndjson_line(_event: str | None, data: str) -> bytes:
+    return (data + "\n").encode()
+
+
+NDJSON = ("application/x-ndjson", _ndjson_line)  # Ollama streams JSON lines, not SSE
+
+
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     """Ollama's error shape."""
     return {"error": message or f"fake error-{status}"}
@@ -95,7 +103,7 @@ def _answer(body: dict[str, Any], ctx: Context, conv: Conversation, field: str) 
              for piece in pieces]
     lines.append({**final, field: last})
     return Result(events=[(None, json.dumps(line)) for line in lines], usage=usage,
-                  ndjson=True)
+                  framing=NDJSON)
 
 
 def chat(body: dict[str, Any], ctx: Context) -> Result:

@@ -13,7 +13,12 @@ Endpoints: ``POST /v1/chat/completions``, ``/v1/embeddings``, ``/v1/responses`` 
 ``stream: true`` answers with server-sent events, as the real APIs do. More providers, each
 described in its module: Groq ``/openai/v1/...`` and Mistral ``/mistral/v1/...``
 (``_openai_compat``), Ollama ``/api/chat|generate|embed`` with NDJSON streams (``_ollama``),
-Cohere v2 ``/v2/chat|embed|rerank`` (``_cohere``).
+Cohere v2 ``/v2/chat|embed|rerank`` (``_cohere``). Pattern routes (path
+parameters in ``ctx.params``): Gemini's ``/{version}/.../models/{model}:generateContent`` and
+friends, Gemini API and Vertex AI paths (``_gemini.py``); Bedrock Runtime's
+``/model/{model}/converse[-stream]`` and ``/invoke[-with-response-stream]``, streamed in the binary
+``application/vnd.amazon.eventstream`` framing (``_bedrock.py``). There the model comes from the
+path, and the faults below apply to it as well.
 
 Replies (deterministic):
 
@@ -73,6 +78,7 @@ import argparse
 import copy
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -80,9 +86,17 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from agentops_otel.testing import _anthropic, _cohere, _ollama, _openai, _openai_compat
+from agentops_otel.testing import (
+    _anthropic,
+    _bedrock,
+    _cohere,
+    _gemini,
+    _ollama,
+    _openai,
+    _openai_compat,
+)
 from agentops_otel.testing._common import Context, Faults, Result
 
 _log = logging.getLogger(__name__)
@@ -106,8 +120,20 @@ _ROUTES: dict[tuple[str, str], tuple[str, _Endpoint]] = {
     ("POST", "/v2/embed"): ("cohere", _cohere.embed),
     ("POST", "/v2/rerank"): ("cohere", _cohere.rerank),
 }
-_ERROR_BODIES = {"openai": _openai.error_body, "anthropic": _anthropic.error_body,
-                 "ollama": _ollama.error_body, "cohere": _cohere.error_body}
+# Routes with path parameters (``(?P<model>...)``), tried in order after the exact routes;
+# the endpoint reads the parameters from ``ctx.params``.
+_PATTERN_ROUTES = [
+    (method, re.compile(pattern), flavour, endpoint)
+    for method, pattern, flavour, endpoint in (*_gemini.ROUTES, *_bedrock.ROUTES)
+]
+_ERROR_BODIES = {
+    "openai": _openai.error_body,
+    "anthropic": _anthropic.error_body,
+    "gemini": _gemini.error_body,
+    "bedrock": _bedrock.error_body,
+    "ollama": _ollama.error_body,
+    "cohere": _cohere.error_body,
+}
 _USAGE_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -179,7 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         body_dict = body if isinstance(body, dict) else {}
-        model = str(body_dict.get("model") or "")
+        route, params = _route(method, path)
+        model = str(body_dict.get("model") or params.get("model") or "")
         entry: dict[str, Any] = {
             "method": method,
             "path": path,
@@ -192,7 +219,6 @@ class _Handler(BaseHTTPRequestHandler):
             "response_id": None,
             "usage": None,
         }
-        route = _ROUTES.get((method, path))
         flavour = route[0] if route else ("anthropic" if "/messages" in path else "openai")
         if route is None:
             self._error(entry, flavour, 404, f"Unknown endpoint {method} {path} (fake server).")
@@ -207,7 +233,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(entry, flavour, faults.error_status)
             return
         ctx = Context(
-            rules=fake._rules_snapshot(), report_usage=not faults.no_usage, new_id=fake._new_id
+            rules=fake._rules_snapshot(),
+            report_usage=not faults.no_usage,
+            new_id=fake._new_id,
+            params=params,
         )
         try:
             result = route[1](body, ctx)
@@ -218,12 +247,15 @@ class _Handler(BaseHTTPRequestHandler):
         interrupted = faults.reset_mid_stream or (faults.malformed_sse and result.events)
         entry["usage"] = None if interrupted else result.usage
         entry["response_id"] = result.response_id
+        entry["stream"] = entry["stream"] or result.events is not None
         fake._record(entry)
         try:
             if result.events is not None:
-                self._send_stream(entry["request_id"], result.events, faults, result.ndjson)
+                self._send_stream(entry["request_id"], result, faults)
             else:
-                self._send_json(entry["request_id"], 200, result.body or {}, faults)
+                self._send_json(
+                    entry["request_id"], 200, result.body or {}, faults, result.headers
+                )
         except OSError:  # the client went away
             self.close_connection = True
 
@@ -235,19 +267,28 @@ class _Handler(BaseHTTPRequestHandler):
             body["request_id"] = entry["request_id"]
         self._send_json(entry["request_id"], status, body, Faults())
 
-    def _headers(self, status: int, request_id: str, content_type: str) -> None:
+    def _headers(
+        self, status: int, request_id: str, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("x-request-id", request_id)
         self.send_header("request-id", request_id)
         if status == 429 or status >= 500:
             self.send_header("retry-after-ms", "10")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
 
     def _send_json(
-        self, request_id: str, status: int, body: dict[str, Any], faults: Faults
+        self,
+        request_id: str,
+        status: int,
+        body: dict[str, Any],
+        faults: Faults,
+        headers: dict[str, str] | None = None,
     ) -> None:
         data = json.dumps(body).encode()
-        self._headers(status, request_id, "application/json")
+        self._headers(status, request_id, "application/json", headers)
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         if faults.reset_mid_stream:
@@ -256,12 +297,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(data)
 
-    def _send_stream(
-        self, request_id: str, events: list[tuple[str | None, str]], faults: Faults,
-        ndjson: bool = False,
-    ) -> None:
-        self._headers(200, request_id,
-                      "application/x-ndjson" if ndjson else "text/event-stream; charset=utf-8")
+    def _send_stream(self, request_id: str, result: Result, faults: Faults) -> None:
+        events = result.events or []
+        content_type, encode = result.framing or ("text/event-stream; charset=utf-8", _sse)
+        self._headers(200, request_id, content_type, result.headers)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
@@ -269,17 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.reset_mid_stream and index == 2:
                 self._abort()
                 return
-            self._chunk(event, data, ndjson)
+            self._chunk(encode(event, data))
             if faults.malformed_sse and index == 0 and len(events) > 1:
-                self._chunk(events[1][0], '{"type": "malformed", "oops": ', ndjson)
+                self._chunk(encode(events[1][0], '{"type": "malformed", "oops": '))
         self.wfile.write(b"0\r\n\r\n")
 
-    def _chunk(self, event: str | None, data: str, ndjson: bool = False) -> None:
-        if ndjson:
-            text = data + "\n"
-        else:
-            text = (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
-        payload = text.encode()
+    def _chunk(self, payload: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
 
     def _abort(self) -> None:
@@ -289,6 +323,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _sse(event: str | None, data: str) -> bytes:
+    """One server-sent event."""
+    return ((f"event: {event}\n" if event else "") + f"data: {data}\n\n").encode()
+
+
+def _route(method: str, path: str) -> tuple[tuple[str, _Endpoint] | None, dict[str, str]]:
+    """The (flavour, endpoint) for a request and the path parameters of a pattern route."""
+    route = _ROUTES.get((method, path))
+    if route is not None:
+        return route, {}
+    for want, pattern, flavour, endpoint in _PATTERN_ROUTES:
+        match = pattern.match(path) if want == method else None
+        if match:
+            return (flavour, endpoint), {k: unquote(v) for k, v in match.groupdict().items()}
+    return None, {}
 
 
 class FakeLLMServer:

@@ -70,3 +70,21 @@ class SpanCapture:
 
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
+
+
+@contextmanager
+def instrumented(instrumentor: Any, caplog: Any) -> Iterator[SpanCapture]:
+    """A :class:`SpanCapture` with ``instrumentor`` on it for the block, then uninstrumented;
+    fails if the OTel SDK warned that a span was ended twice (``caplog``: pytest's fixture)."""
+    import logging
+
+    cap = SpanCapture()
+    instrumentor.instrument(tracer_provider=cap.provider)
+    caplog.set_level(logging.WARNING, logger="opentelemetry.sdk.trace")
+    try:
+        yield cap
+    finally:
+        instrumentor.uninstrument()
+        cap.shutdown()
+    ended_twice = [r for r in caplog.records if "ended span" in r.getMessage()]
+    assert not ended_twice, ended_twice
