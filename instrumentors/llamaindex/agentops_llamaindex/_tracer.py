@@ -48,7 +48,6 @@ _log = logging.getLogger(__name__)
 _MAX_RUNS = 10_000  # open calls remembered; the oldest is forgotten beyond that
 # Workflow control flow, not failures.
 _NOT_ERRORS = frozenset({"WorkflowDone", "GeneratorExit", "CancelledError"})
-RETRIEVAL = "retrieval"  # gen_ai.operation.name of a retriever call
 
 
 # (key, module, class): the classes a call's instance is recognised by.
@@ -86,7 +85,7 @@ class Classes:
 class _Run:
     """One LlamaIndex call: its span (``None`` when passed through) and its context."""
 
-    __slots__ = ("agent", "ctx", "kind", "llm", "parent", "span", "token")
+    __slots__ = ("agent", "ctx", "instance", "kind", "parent", "span", "token")
 
     def __init__(self, parent: _Run | None) -> None:
         self.parent = parent
@@ -95,7 +94,7 @@ class _Run:
         self.ctx: Any = None  # the context attached while the call runs
         self.token: Any = None
         self.agent: dict[str, Any] | None = None  # a workflow's current agent (identity)
-        self.llm: Any = None  # the LLM instance of an LLM method call
+        self.instance: Any = None  # the workflow of a run, the LLM of an LLM method call
 
 
 class _Call:
@@ -146,12 +145,14 @@ class SpanMapper:
         if start is not None:
             self._open(run, *start)
             self._store(id_, run)
-            if not (method == "run" and self._classes.isa(instance, "workflow")):
+            if method == "run" and self._classes.isa(instance, "workflow"):
+                run.instance = instance  # ends in a callback elsewhere: never made current
+            else:
                 self._attach(run, trace.set_span_in_context(run.span))
             return
         self._store(id_, run)
         if self._classes.isa(instance, "llm"):
-            run.llm = instance  # its LLM events open the LLM span; nothing to make current
+            run.instance = instance  # its LLM events open the LLM span; nothing to make current
             return
         above = _traced(parent)
         if above is not None and trace.get_current_span() is not above.span:
@@ -193,7 +194,8 @@ class SpanMapper:
         """(kind, name, attributes, input) of a call we trace; None to pass it through."""
         isa = self._classes.isa
         if method == "run" and isa(instance, "workflow"):
-            user_msg = (arguments.get("kwargs") or {}).get("user_msg")
+            user_msg = (arguments.get("user_msg") or (arguments.get("kwargs") or {}).get("user_msg")
+                        or getattr(arguments.get("start_event"), "user_msg", None))
             agent = instance
             if isa(instance, "agent_workflow"):
                 agents = getattr(instance, "agents", None) or {}
@@ -204,9 +206,13 @@ class SpanMapper:
                 return (A.KIND_AGENT, _text(getattr(agent, "name", None)) or "Agent",
                         _agent_attributes(agent), user_msg)
             return A.KIND_WORKFLOW, type(instance).__name__, {}, user_msg
-        if method == "run_agent_step" and isa(instance, "agent_workflow"):
+        if method == "run_agent_step":  # a step: the workflow is the instance or the run's
+            above = _traced(parent)
+            workflow = instance if instance is not None else getattr(above, "instance", None)
+            if not isa(workflow, "agent_workflow"):
+                return None
             name = getattr(arguments.get("ev"), "current_agent_name", None)
-            agents = getattr(instance, "agents", None) or {}
+            agents = getattr(workflow, "agents", None) or {}
             if name and len(agents) > 1:
                 return (A.KIND_AGENT, str(name), _agent_attributes(agents.get(name)),
                         getattr(arguments.get("ev"), "input", None))
@@ -226,7 +232,7 @@ class SpanMapper:
                     _query_text(arguments.get("str_or_query_bundle")))
         if method in ("retrieve", "aretrieve") and isa(instance, "retriever"):
             return (A.KIND_OPERATION, f"{type(instance).__name__}.retrieve",
-                    {A.GEN_AI_OPERATION_NAME: RETRIEVAL},
+                    {A.GEN_AI_OPERATION_NAME: A.OP_RETRIEVAL},
                     _query_text(arguments.get("str_or_query_bundle")))
         return None
 
@@ -261,7 +267,7 @@ class SpanMapper:
             if nodes is None and isinstance(result, list):
                 nodes = result
             if run.kind == A.KIND_OPERATION and isinstance(nodes, list):
-                span.set_attribute(RETRIEVED_NODES, len(nodes))
+                span.set_attribute(A.RETRIEVAL_DOCUMENTS, len(nodes))
             if run.kind == A.KIND_TOOL:
                 output = getattr(result, "content", result)
             else:
@@ -280,7 +286,7 @@ class SpanMapper:
         run = self._runs.get(span_id)
         if run is None or span_id in self._calls:
             return
-        model_dict = {**_llm_fields(run.llm), **(getattr(event, "model_dict", None) or {})}
+        model_dict = {**_llm_fields(run.instance), **(getattr(event, "model_dict", None) or {})}
         provider = _provider(model_dict)
         model = model_dict.get("model")
         messages = getattr(event, "messages", None)
@@ -368,9 +374,6 @@ class SpanMapper:
         else:
             _log.debug("agentops-otel: a LlamaIndex call ended outside its context")
         run.token = None
-
-
-RETRIEVED_NODES = "agentops.retrieval.documents"
 
 
 def _agent_attributes(agent: Any) -> dict[str, Any]:
