@@ -32,11 +32,11 @@ class LlamaIndexInstrumentor(PatchingInstrumentor):
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
         from llama_index.core.instrumentation import get_dispatcher
 
-        from agentops_llamaindex._handlers import EventHandler, SpanHandler
+        from agentops_llamaindex._handlers import handlers
         from agentops_llamaindex._tracer import Classes, SpanMapper
 
         mapper = SpanMapper(tracer, Classes())
-        spans, events = SpanHandler(mapper), EventHandler(mapper)
+        spans, events = handlers(mapper)
         root = get_dispatcher()
         root.add_span_handler(spans)
         root.add_event_handler(events)

@@ -1,45 +1,50 @@
-"""Our span and event handlers on LlamaIndex's root dispatcher: thin adapters to the SpanMapper."""
+"""Our span and event handlers on LlamaIndex's root dispatcher: thin adapters to the mapper.
+
+The dispatcher swallows whatever a handler raises; we log our own failures once instead.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from pydantic import PrivateAttr
 
-from agentops_llamaindex._tracer import SpanMapper, contained
+from agentops_llamaindex._tracer import SpanMapper
+from agentops_otel.genai import contain
+
+
+def _safely(what: str, method: Callable[..., None], *args: Any) -> None:
+    try:
+        method(*args)
+    except Exception:  # noqa: BLE001
+        contain(f"LlamaIndex {what}")
 
 
 class SpanHandler(BaseSpanHandler[Any]):
-    """Delegates ``span_enter`` / ``span_exit`` / ``span_drop`` to the SpanMapper."""
+    """Hands ``span_enter`` / ``span_exit`` / ``span_drop`` to the mapper."""
 
-    _tracer: SpanMapper = PrivateAttr()
-
-    def __init__(self, tracer: SpanMapper) -> None:
-        super().__init__()
-        self._tracer = tracer
+    _mapper: Any = PrivateAttr(default=None)
 
     @classmethod
     def class_name(cls) -> str:
         return "AgentOpsSpanHandler"
 
-    @contained
     def span_enter(self, id_: str, bound_args: Any, instance: Any = None,
                    parent_id: str | None = None, tags: Any = None, **kwargs: Any) -> None:
-        self._tracer.enter(id_, bound_args, instance, parent_id)
+        _safely("span_enter", self._mapper.enter, id_, bound_args, instance, parent_id)
 
-    @contained
     def span_exit(self, id_: str, bound_args: Any, instance: Any = None, result: Any = None,
                   **kwargs: Any) -> None:
-        self._tracer.exit(id_, result)
+        _safely("span_exit", self._mapper.exit, id_, result)
 
-    @contained
     def span_drop(self, id_: str, bound_args: Any, instance: Any = None,
                   err: BaseException | None = None, **kwargs: Any) -> None:
-        self._tracer.drop(id_, err)
+        _safely("span_drop", self._mapper.drop, id_, err)
 
-    # The base class's bookkeeping hooks: we keep our own run map instead.
+    # The base class's bookkeeping hooks: the mapper keeps its own run map instead.
     def new_span(self, *args: Any, **kwargs: Any) -> None:
         return None
 
@@ -51,18 +56,20 @@ class SpanHandler(BaseSpanHandler[Any]):
 
 
 class EventHandler(BaseEventHandler):
-    """Delegates LLM start / end events to the SpanMapper."""
+    """Hands every event to the mapper (it keeps the LLM start and end events)."""
 
-    _tracer: SpanMapper = PrivateAttr()
-
-    def __init__(self, tracer: SpanMapper) -> None:
-        super().__init__()
-        self._tracer = tracer
+    _mapper: Any = PrivateAttr(default=None)
 
     @classmethod
     def class_name(cls) -> str:
         return "AgentOpsEventHandler"
 
-    @contained
     def handle(self, event: Any, **kwargs: Any) -> None:
-        self._tracer.event(event)
+        _safely("event", self._mapper.event, event)
+
+
+def handlers(mapper: SpanMapper) -> tuple[SpanHandler, EventHandler]:
+    """A span handler and an event handler feeding ``mapper``."""
+    spans, events = SpanHandler(), EventHandler()
+    spans._mapper = events._mapper = mapper
+    return spans, events

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -300,6 +299,10 @@ class SpanMapper:
                 self._tracer, operation=operation, provider=provider, model=model,
                 attributes=_request_attributes(model_dict),
                 fingerprint=_Fingerprint(provider, model, messages))
+        except (BudgetExceededError, LoopDetectedError):
+            # LlamaIndex swallows what its handlers raise: the provider SDK's instrumentor
+            # beneath, which then opens the span, refuses the request instead.
+            return
         finally:
             if token is not None:
                 otel_context.detach(token)
@@ -459,17 +462,3 @@ class _Fingerprint:
         rendered = [(_role(m), _text(_field(m, "content"))) for m in self.messages or ()]
         return repr((self.provider, self.model, rendered))
 
-
-def contained(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Contain our errors (logged once); let budget and loop refusals reach the caller."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except (BudgetExceededError, LoopDetectedError):
-            raise
-        except Exception:  # noqa: BLE001
-            contain(f"LlamaIndex {method.__name__}")
-            return None
-
-    return wrapper

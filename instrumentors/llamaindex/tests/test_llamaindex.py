@@ -25,38 +25,22 @@ from _apps import (
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.tools import FunctionTool
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from agentops_llamaindex import LlamaIndexInstrumentor, _tracer
 from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.frameworks import (
+    assert_calls_under,
+    attrs,
+    one,
+    tool_names,
+    totals,
+    usage_of,
+)
 from agentops_otel.testing.spans import SpanCapture
 
 ANSWER = f"The tool returned: test: {FORECAST}"
-
-
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
-
-
-def one(spans: list[ReadableSpan]) -> ReadableSpan:
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
-
-
-def totals(span: ReadableSpan) -> tuple[int, int]:
-    a = attrs(span)
-    return a.get(A.TOTAL_INPUT_TOKENS, 0), a.get(A.TOTAL_OUTPUT_TOKENS, 0)
-
-
-def tool_names(request: dict[str, Any]) -> list[str]:
-    return [t["function"]["name"] for t in request["body"].get("tools", [])]
 
 
 def chats(server: FakeLLMServer) -> list[dict[str, Any]]:
@@ -272,6 +256,4 @@ def test_moved_class_degrades_to_fewer_spans(
     finally:
         instrumentor.uninstrument()
     assert not capture.of_kind(A.KIND_TOOL)
-    agent = one(capture.of_kind(A.KIND_AGENT))
-    assert all(capture.parent_of(s) is agent for s in capture.of_kind(A.KIND_LLM))
-    assert totals(agent) == usage_of(server.requests)
+    assert_calls_under(capture, one(capture.of_kind(A.KIND_AGENT)), server.requests)

@@ -50,11 +50,6 @@ def coordinator_agent(base_url: str, forecaster: Agent) -> Agent:
     return agent
 
 
-def tool_names(request: dict[str, Any]) -> list[str]:
-    """The tools a logged request offered the model."""
-    return [t["function"]["name"] for t in request["body"].get("tools", [])]
-
-
 def anthropic_agent(base_url: str) -> Agent:
     """The weather agent on Anthropic's Messages API (the anthropic instrumentor's spans)."""
     from anthropic import AsyncAnthropic

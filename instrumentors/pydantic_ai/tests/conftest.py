@@ -11,32 +11,21 @@ os.environ.pop("OTEL_SDK_DISABLED", None)  # it would turn our SDK provider into
 import pytest
 from pydantic_ai import Agent
 
-from agentops_openai import OpenAIInstrumentor
-from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.frameworks import capture, instrumenting, openai_instrumented
 from agentops_otel.testing.spans import SpanCapture
 from agentops_pydantic_ai import PydanticAIInstrumentor
 
+__all__ = ["capture", "openai_instrumented"]
 
-@pytest.fixture
-def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
-    server.clear()
-    with SpanCapture() as cap:
-        yield cap
+
+@pytest.fixture(autouse=True)
+def own_instrumentation_off() -> Iterator[None]:
+    yield
     Agent.instrument_all(False)
 
 
 @pytest.fixture
-def openai_instrumented(capture: SpanCapture) -> Iterator[None]:
-    instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=capture.provider)
-    yield
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
 def instrumented(capture: SpanCapture,
-                 openai_instrumented: None) -> Iterator[PydanticAIInstrumentor]:
-    instrumentor = PydanticAIInstrumentor()
-    instrumentor.instrument(tracer_provider=capture.provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+                 openai_instrumented: bool) -> Iterator[PydanticAIInstrumentor]:
+    with instrumenting(capture, PydanticAIInstrumentor()) as instrumentor:
+        yield instrumentor

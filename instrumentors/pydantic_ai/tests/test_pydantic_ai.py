@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
 import wrapt
@@ -16,7 +15,6 @@ from _apps import (
     PROMPT,
     anthropic_agent,
     coordinator_agent,
-    tool_names,
     weather_agent,
 )
 from opentelemetry.sdk.trace import ReadableSpan
@@ -29,29 +27,18 @@ import agentops_pydantic_ai
 from agentops_anthropic import AnthropicInstrumentor
 from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.frameworks import (
+    assert_calls_under,
+    attrs,
+    one,
+    tool_names,
+    totals,
+    usage_of,
+)
 from agentops_otel.testing.spans import SpanCapture
 from agentops_pydantic_ai import PydanticAIInstrumentor
 
 ANSWER = f"The tool returned: test: {FORECAST}"
-
-
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
-
-
-def one(spans: list[ReadableSpan]) -> ReadableSpan:
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
-
-
-def totals(span: ReadableSpan) -> tuple[int, int]:
-    a = attrs(span)
-    return a[A.TOTAL_INPUT_TOKENS], a[A.TOTAL_OUTPUT_TOKENS]
 
 
 def counted(capture: SpanCapture) -> list[ReadableSpan]:
@@ -290,6 +277,4 @@ def test_moved_internal_method_degrades_to_fewer_spans(
     finally:
         instrumentor.uninstrument()
     assert not capture.of_kind(A.KIND_TOOL)
-    agent = one(capture.of_kind(A.KIND_AGENT))
-    assert all(capture.parent_of(s) is agent for s in capture.of_kind(A.KIND_LLM))
-    assert totals(agent) == usage_of(server.requests)
+    assert_calls_under(capture, one(capture.of_kind(A.KIND_AGENT)), server.requests)
