@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from llama_index.core import Document, Settings, VectorStoreIndex
-from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
+from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
 from llama_index.core.tools import FunctionTool
 from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
@@ -62,6 +62,17 @@ def team(base_url: str) -> AgentWorkflow:
                            system_prompt="Write.")
     root = forecaster(base_url, can_handoff_to=["writer"])
     return AgentWorkflow(agents=[root, writer], root_agent="forecaster")
+
+
+def reactor(server: FakeLLMServer) -> ReActAgent:
+    """A ReAct agent (text prompting) and the replies the fake server gives it."""
+    server.add_rule(PROMPT, "Thought: I need the forecast.\nAction: get_forecast\n"
+                            'Action Input: {"city": "Paris"}')
+    server.add_rule("Observation", "Thought: I can answer without using any more tools.\n"
+                                   f"Answer: {FORECAST}")
+    return ReActAgent(name="reactor", description="Reasons, then acts",
+                      tools=[FunctionTool.from_defaults(get_forecast)],
+                      llm=llm(server.openai_base_url))
 
 
 def run(workflow: Any, message: str = PROMPT) -> str:

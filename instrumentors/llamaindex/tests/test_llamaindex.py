@@ -19,6 +19,7 @@ from _apps import (
     forecaster,
     llm,
     rag_query,
+    reactor,
     run,
     team,
 )
@@ -98,6 +99,21 @@ def test_function_agent_with_a_tool_round_trip(server: FakeLLMServer, capture: S
         assert totals(span) == expected
         assert attrs(span)[A.LLM_CALLS] == 2
         assert attrs(span)[A.TOTAL_COST_USD] == pytest.approx(cost)
+
+
+def test_react_agent(server: FakeLLMServer, capture: SpanCapture,
+                     instrumented: LlamaIndexInstrumentor) -> None:
+    with capture.session():
+        assert run(reactor(server)) == FORECAST
+    agent = one(capture.of_kind(A.KIND_AGENT))
+    assert agent.name == "invoke_agent reactor"
+    children = sorted(capture.children_of(agent), key=lambda s: s.start_time)
+    assert [s.name for s in children] == [
+        f"chat {MODEL}", "execute_tool get_forecast", f"chat {MODEL}"]
+    assert all(attrs(s)[A.AGENT_NAME] == "reactor" for s in children)
+    assert "Paris" in attrs(children[1])[A.GEN_AI_TOOL_CALL_ARGUMENTS]
+    assert_llm_spans_match(capture, server.requests)
+    assert totals(agent) == usage_of(server.requests)
 
 
 def test_agent_calling_an_agent_through_a_tool(server: FakeLLMServer, capture: SpanCapture,
