@@ -61,20 +61,22 @@ def _start_agent(tracer: Tracer, agent: Any, args: tuple, kwargs: dict) -> Span:
 class _AgentRun:
     """``Agent.iter``'s context manager, entered and exited inside the agent span."""
 
-    __slots__ = ("_cm", "_run", "_span", "_start", "_token")
+    __slots__ = ("_cm", "_ctx", "_run", "_span", "_start", "_token")
 
     def __init__(self, cm: Any, start: Callable[[], Span]) -> None:
         self._cm = cm
         self._start = start
         self._span: Span | None = None
         self._token: object | None = None
+        self._ctx: Context | None = None
         self._run: Any = None  # the AgentRun Pydantic AI yields: its result is the output
 
     async def __aenter__(self) -> Any:
         try:
             if is_instrumentation_enabled():
                 self._span = self._start()
-                self._token = otel_context.attach(trace.set_span_in_context(self._span))
+                self._ctx = trace.set_span_in_context(self._span)
+                self._token = otel_context.attach(self._ctx)
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: starting a Pydantic AI agent span failed", exc_info=True)
         try:
@@ -96,7 +98,8 @@ class _AgentRun:
 
     def _finish(self, error: BaseException | None) -> None:
         if self._token is not None:
-            otel_context.detach(self._token)
+            if otel_context.get_current() is self._ctx:  # exited where it was entered
+                otel_context.detach(self._token)
             self._token = None
         span, self._span = self._span, None
         if span is None:
