@@ -298,7 +298,8 @@ class SpanMapper:
             call = start_llm_call(
                 self._tracer, operation=operation, provider=provider, model=model,
                 attributes=_request_attributes(model_dict),
-                fingerprint=_Fingerprint(provider, model, messages))
+                fingerprint=(provider, model, [(_role(m), _text(_field(m, "content")))
+                                               for m in messages]))
         except (BudgetExceededError, LoopDetectedError):
             # LlamaIndex swallows what its handlers raise: the provider SDK's instrumentor
             # beneath, which then opens the span, refuses the request instead.
@@ -448,17 +449,4 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
                           "arguments": _field(function, "arguments")})
         converted.append({"role": _role(message), "parts": parts})
     return converted
-
-
-class _Fingerprint:
-    """A model request for loop detection: rendered only if a session asks for it."""
-
-    __slots__ = ("messages", "model", "provider")
-
-    def __init__(self, provider: str, model: Any, messages: Any) -> None:
-        self.provider, self.model, self.messages = provider, model, messages
-
-    def __repr__(self) -> str:
-        rendered = [(_role(m), _text(_field(m, "content"))) for m in self.messages or ()]
-        return repr((self.provider, self.model, rendered))
 
