@@ -80,6 +80,7 @@ OP_INVOKE_AGENT = "invoke_agent"
 OP_INVOKE_WORKFLOW = "invoke_workflow"
 OP_EXECUTE_TOOL = "execute_tool"
 OP_RERANK = "rerank"  # not in the GenAI conventions: a reranking model request (Cohere)
+OP_RETRIEVAL = "retrieval"
 
 # --- Metrics --------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
@@ -101,6 +102,8 @@ AGENT_NAME = "agentops.agent.name"
 AGENT_ROLE = "agentops.agent.role"
 AGENT_ID = "agentops.agent.id"
 OPERATION_NAME = "agentops.operation.name"
+# On a retrieval or query operation span: how many documents (nodes) it retrieved.
+RETRIEVAL_DOCUMENTS = "agentops.retrieval.documents"
 
 INPUT = "agentops.input"
 OUTPUT = "agentops.output"
@@ -171,7 +174,7 @@ INT_KEYS = frozenset({
     GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
     GEN_AI_REQUEST_SEED, GEN_AI_REQUEST_CHOICE_COUNT, GEN_AI_REQUEST_TOP_K,
     TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, LLM_CALLS, ERRORS, LOOP_COUNT,
-    SERVER_PORT, GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+    SERVER_PORT, GEN_AI_EMBEDDINGS_DIMENSION_COUNT, RETRIEVAL_DOCUMENTS,
 })
 FLOAT_KEYS = frozenset({
     COST_USD, COST_INPUT_USD, COST_OUTPUT_USD, TOTAL_COST_USD, BUDGET_LIMIT_USD,
