@@ -10,11 +10,13 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
-from agentops_otel import semconv as A
 from agentops_otel import _config, _content
+from agentops_otel import semconv as A
 from agentops_otel.processor import write_rollups
 
 _log = logging.getLogger(__name__)
@@ -223,3 +225,30 @@ def ender(span: Span, kind: str, output: Callable[[Any], Any] | None = None) -> 
         end_span(span, error)
 
     return finish
+
+
+Opener = Callable[[Any, tuple, dict], "tuple[Span, str] | None"]
+
+
+def span_wrapper(open_span: Opener, output: Callable[[Any], Any] | None = None) -> Callable[
+        [Callable[..., Any], Any, tuple, dict], Any]:
+    """A wrapt wrapper for framework instrumentors: ``open_span(instance, args, kwargs)``
+    starts the call's span and returns ``(span, kind)`` (None: run the call bare); the call runs
+    inside it through :func:`run_in_span`, which ends it with ``output(result)`` recorded. An
+    error while opening is contained (debug log) and the call runs bare."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        opened = None
+        if is_instrumentation_enabled():
+            try:
+                opened = open_span(instance, args, kwargs)
+            except Exception:  # noqa: BLE001
+                _log.debug("agentops-otel: starting a span for %r failed", wrapped,
+                           exc_info=True)
+        if opened is None:
+            return wrapped(*args, **kwargs)
+        span, kind = opened
+        ctx = trace.set_span_in_context(span)
+        return run_in_span(ctx, ender(span, kind, output), wrapped, args, kwargs)
+
+    return wrapper

@@ -8,20 +8,16 @@ tools the code calls and the managed agents it delegates to nest under the step 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Tracer
 
 from agentops_otel import semconv as A
 from agentops_otel.instrumentation import Wrapper, call_in_context
-from agentops_otel.spans import ender, record_input, run_in_span, start_span
+from agentops_otel.spans import record_input, span_wrapper, start_span
 
-_log = logging.getLogger(__name__)
 _NAME_LIMIT = 80
 _DESCRIPTION_LIMIT = 1000
 
@@ -41,26 +37,6 @@ def _run_output(result: Any) -> Any:
     return getattr(result, "output", result) if type(result).__name__ == "RunResult" else result
 
 
-def _traced(tracer: Tracer, open_span: Callable[[Any, tuple, dict], tuple[Span, str] | None],
-            output: Callable[[Any], Any] | None = None) -> Wrapper:
-    """A wrapper running the call inside the span ``open_span`` starts (None: run it bare)."""
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        opened = None
-        if is_instrumentation_enabled():
-            try:
-                opened = open_span(instance, args, kwargs)
-            except Exception:  # noqa: BLE001
-                _log.debug("agentops-otel: starting a smolagents span failed", exc_info=True)
-        if opened is None:
-            return wrapped(*args, **kwargs)
-        span, kind = opened
-        ctx = trace.set_span_in_context(span)
-        return run_in_span(ctx, ender(span, kind, output), wrapped, args, kwargs)
-
-    return wrapper
-
-
 def agent_run(tracer: Tracer) -> Wrapper:
     """``MultiStepAgent.run`` → ``invoke_agent {name}``; role = the description a manager reads
     (else the agent class)."""
@@ -78,7 +54,7 @@ def agent_run(tracer: Tracer) -> Wrapper:
         record_input(span, A.KIND_AGENT, _arg(args, kwargs, 0, "task"))
         return span, A.KIND_AGENT
 
-    return _traced(tracer, open_span, _run_output)
+    return span_wrapper(open_span, _run_output)
 
 
 def step(tracer: Tracer) -> Wrapper:
@@ -89,16 +65,17 @@ def step(tracer: Tracer) -> Wrapper:
         name = f"step {number}" if number is not None else "step"
         return start_span(tracer, A.KIND_OPERATION, name), A.KIND_OPERATION
 
-    return _traced(tracer, open_span)
+    return span_wrapper(open_span)
 
 
 def planning(tracer: Tracer) -> Wrapper:
-    """A planning step (``planning_step`` / ``_generate_planning_step``) → ``operation planning``."""
+    """A planning step (``planning_step``, ``_generate_planning_step``) → ``operation
+    planning``."""
 
     def open_span(_agent: Any, _args: tuple, _kwargs: dict) -> tuple[Span, str]:
         return start_span(tracer, A.KIND_OPERATION, "planning"), A.KIND_OPERATION
 
-    return _traced(tracer, open_span)
+    return span_wrapper(open_span)
 
 
 def tool_call(tracer: Tracer) -> Wrapper:
@@ -113,7 +90,7 @@ def tool_call(tracer: Tracer) -> Wrapper:
         record_input(span, A.KIND_TOOL, {"args": list(args), **arguments} if args else arguments)
         return span, A.KIND_TOOL
 
-    return _traced(tracer, open_span, lambda result: result)
+    return span_wrapper(open_span, lambda result: result)
 
 
 def code_timeout(wrapped: Callable[..., Any], _instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 os.environ.pop("OTEL_SDK_DISABLED", None)
 
-import pytest  # noqa: E402
+import pytest
 
-from agentops_openai import OpenAIInstrumentor  # noqa: E402
-from agentops_otel.testing.spans import SpanCapture  # noqa: E402
-from agentops_smolagents import SmolagentsInstrumentor  # noqa: E402
+from agentops_openai import OpenAIInstrumentor
+from agentops_otel.testing.spans import SpanCapture
+from agentops_smolagents import SmolagentsInstrumentor
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_tool_calling_agent_round_trip(
         answer = agent.run(RESEARCH)
     assert answer.startswith("Fake reply from gpt-4o-mini")
     caller = one(capture.of_kind(A.KIND_AGENT))
-    assert caller.name == "invoke_agent caller" and attrs(caller)[A.AGENT_ROLE] == "ToolCallingAgent"
+    assert caller.name == "invoke_agent caller"
+    assert attrs(caller)[A.AGENT_ROLE] == "ToolCallingAgent"
     step = one(capture.of_kind(A.KIND_OPERATION))
     assert step.name == "operation step 1" and capture.parent_of(step) is caller
     tool = one(capture.of_kind(A.KIND_TOOL))
