@@ -58,8 +58,10 @@ ensure_chromium() {
 run_pytest() {
     local name="$1" python="$2"
     shift 2
+    local xml="$RESULTS/$name.xml" n=2
+    while [ -e "$xml" ]; do xml="$RESULTS/$name.$n.xml"; n=$((n + 1)); done  # env shared by folders
     echo "=== [$name] pytest $*"
-    "$python" -m pytest -q -p no:cacheprovider --junitxml="$RESULTS/$name.xml" "$@"
+    "$python" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
 }
 
 selected() {  # is environment $1 selected by the command-line filter?

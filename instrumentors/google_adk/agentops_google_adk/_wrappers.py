@@ -1,0 +1,123 @@
+"""The wrappers: runner, agent and tool spans, and ADK's own tracer standing down.
+
+Each span is made current while ADK works beneath it (runs are async generators; the span is
+current on every resume), so the LLM spans of the litellm / openai instrumentors, tools and
+sub-agents nest under the agent that made them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, Span, Tracer
+
+from agentops_otel import semconv as A
+from agentops_otel.instrumentation import Wrapper
+from agentops_otel.spans import record_input, span_wrapper, start_span
+
+_NAME_LIMIT = 80
+_DESCRIPTION_LIMIT = 1000
+
+
+def _text(value: Any, limit: int) -> str:
+    """``value`` as one trimmed line of at most ``limit`` characters."""
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str) -> Any:
+    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
+
+
+def _content_text(content: Any) -> str | None:
+    """The text parts of a ``google.genai.types.Content``."""
+    parts = getattr(content, "parts", None) or []
+    texts = [p.text for p in parts if isinstance(getattr(p, "text", None), str)]
+    return "".join(texts) if texts else None
+
+
+def runner_run(tracer: Tracer) -> Wrapper:
+    """``Runner.run_async`` (``run`` goes through it) → ``invoke_workflow {app name}``."""
+
+    def open_span(runner: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
+        name = _text(getattr(runner, "app_name", None), _NAME_LIMIT) or "adk"
+        span = start_span(tracer, A.KIND_WORKFLOW, name)
+        record_input(span, A.KIND_WORKFLOW, _content_text(kwargs.get("new_message")))
+        return span, A.KIND_WORKFLOW
+
+    return span_wrapper(open_span)
+
+
+def agent_run(tracer: Tracer) -> Wrapper:
+    """``BaseAgent.run_async`` → ``invoke_agent {name}``; role = the description an agent's
+    parent reads to transfer to it, else the agent class."""
+
+    def open_span(agent: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
+        name = _text(getattr(agent, "name", None), _NAME_LIMIT) or type(agent).__name__
+        description = getattr(agent, "description", None)
+        role = _text(description, _NAME_LIMIT) if description else type(agent).__name__
+        model = getattr(agent, "model", None)
+        model = model if isinstance(model, str) else getattr(model, "model", None)
+        attributes = {
+            A.GEN_AI_AGENT_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None,
+            A.GEN_AI_REQUEST_MODEL: model if isinstance(model, str) and model else None,
+        }
+        span = start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes)
+        parent_context = _arg(args, kwargs, 0, "parent_context")
+        record_input(span, A.KIND_AGENT,
+                     _content_text(getattr(parent_context, "user_content", None)))
+        return span, A.KIND_AGENT
+
+    return span_wrapper(open_span)
+
+
+def tool_call(tracer: Tracer) -> Wrapper:
+    """The flow's ``_call_tool_async(tool, args, tool_context)`` → ``execute_tool {name}`` with
+    call id, arguments and result (``transfer_to_agent`` included: a transfer)."""
+
+    def open_span(_instance: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
+        tool = _arg(args, kwargs, 0, "tool")
+        name = _text(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
+        tool_context = _arg(args, kwargs, 2, "tool_context")
+        description = getattr(tool, "description", None)
+        span = start_span(tracer, A.KIND_TOOL, name, attributes={
+            A.GEN_AI_TOOL_CALL_ID: getattr(tool_context, "function_call_id", None),
+            A.GEN_AI_TOOL_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None})
+        record_input(span, A.KIND_TOOL, _arg(args, kwargs, 1, "args"))
+        return span, A.KIND_TOOL
+
+    return span_wrapper(open_span, lambda result: result)
+
+
+# ADK's own tracer ("gcp.vertex.agent") stands down: the spans it would start (invocation,
+# invoke_agent, call_llm, generate_content, execute_tool…) describe the same work as ours, and
+# its generate_content span repeats each model call's usage. In their place it gets a
+# placeholder carrying the current span's context, so whatever ADK starts or attaches "under"
+# it still nests under our spans, and the attributes ADK sets on it go nowhere.
+
+
+def _placeholder(context: Context | None) -> Span:
+    return NonRecordingSpan(trace.get_current_span(context).get_span_context())
+
+
+def stand_in_start_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
+                        kwargs: dict) -> Span:
+    """ADK's ``tracer.start_span(name, context=None, ...)``."""
+    return _placeholder(_arg(args, kwargs, 1, "context"))
+
+
+def stand_in_current_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
+                          kwargs: dict) -> contextlib.AbstractContextManager[Span]:
+    """ADK's ``tracer.start_as_current_span(name, context=None, ...)``."""
+    return _use(_placeholder(_arg(args, kwargs, 1, "context")))
+
+
+@contextlib.contextmanager
+def _use(span: Span) -> Iterator[Span]:
+    with trace.use_span(span, end_on_exit=False, record_exception=False,
+                        set_status_on_exception=False):
+        yield span
