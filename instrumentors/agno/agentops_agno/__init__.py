@@ -24,13 +24,13 @@ from opentelemetry.trace import Tracer
 
 from agentops_agno import _wrappers as W
 from agentops_agno.package import _instruments
-from agentops_otel.instrumentation import Patches, PatchingInstrumentor
+from agentops_otel.instrumentation import Target, TargetsInstrumentor
 
 __all__ = ["AgnoInstrumentor"]
 __version__ = "0.1.0"
 
 
-def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
+def _targets(tracer: Tracer) -> list[Target]:
     """(module, attribute path, wrapper); a target missing from a release is skipped."""
     agent, team, tool = W.agent_run(tracer), W.team_run(tracer), W.tool_execute(tracer)
     return [
@@ -43,12 +43,11 @@ def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
     ]
 
 
-class AgnoInstrumentor(PatchingInstrumentor):
+class AgnoInstrumentor(TargetsInstrumentor):
     """``AgnoInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
     _dependencies = _instruments
     target_modules = ("agno",)  # init() instruments when agno is first imported
 
-    def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        for module, path, wrapper in _targets(tracer):
-            patches.wrap(module, path, wrapper)
+    def targets(self, tracer: Tracer) -> list[Target]:
+        return _targets(tracer)

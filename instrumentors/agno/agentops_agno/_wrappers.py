@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from agentops_otel import semconv as A
-from agentops_otel.instrumentation import Wrapper
+from agentops_otel.instrumentation import Wrapper, one_line
 from agentops_otel.spans import (
     end_span,
     ender,
@@ -32,12 +32,6 @@ _log = logging.getLogger(__name__)
 _NAME_LIMIT = 80
 _DESCRIPTION_LIMIT = 1000
 TEAM_LEADER = "team leader"
-
-
-def _text(value: Any, limit: int) -> str:
-    """``value`` as one trimmed line of at most ``limit`` characters."""
-    text = " ".join(str(value or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _input(args: tuple, kwargs: dict) -> Any:
@@ -57,9 +51,9 @@ def _model_id(owner: Any) -> str | None:
 
 def _agent_span(tracer: Tracer, owner: Any, role: str | None,
                 context: Context | None = None) -> Span:
-    name = _text(getattr(owner, "name", None), _NAME_LIMIT) or type(owner).__name__
+    name = one_line(getattr(owner, "name", None), _NAME_LIMIT) or type(owner).__name__
     description = getattr(owner, "description", None)
-    attributes = {A.GEN_AI_AGENT_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None,
+    attributes = {A.GEN_AI_AGENT_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
                   A.GEN_AI_REQUEST_MODEL: _model_id(owner)}
     return start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes,
                       context=context)
@@ -70,7 +64,7 @@ def agent_run(tracer: Tracer) -> Wrapper:
 
     def open_span(agent: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
         role = getattr(agent, "role", None)
-        span = _agent_span(tracer, agent, _text(role, _NAME_LIMIT) if role else None)
+        span = _agent_span(tracer, agent, one_line(role, _NAME_LIMIT) if role else None)
         record_input(span, A.KIND_AGENT, _input(args, kwargs))
         return span, A.KIND_AGENT
 
@@ -85,11 +79,11 @@ def team_run(tracer: Tracer) -> Wrapper:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
         try:
-            name = _text(getattr(team, "name", None), _NAME_LIMIT) or "team"
+            name = one_line(getattr(team, "name", None), _NAME_LIMIT) or "team"
             workflow = start_span(tracer, A.KIND_WORKFLOW, name)
             record_input(workflow, A.KIND_WORKFLOW, _input(args, kwargs))
             role = getattr(team, "role", None)  # a team nested in a team has a role
-            leader = _agent_span(tracer, team, _text(role, _NAME_LIMIT) if role else TEAM_LEADER,
+            leader = _agent_span(tracer, team, one_line(role, _NAME_LIMIT) if role else TEAM_LEADER,
                                  trace.set_span_in_context(workflow))
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: starting an Agno team span failed", exc_info=True)
@@ -116,7 +110,7 @@ def _tool_finish(span: Span, call: Any) -> Callable[[Any, BaseException | None],
     def finish(outcome: Any, error: BaseException | None) -> None:
         if error is None and getattr(outcome, "status", None) == "failure":
             span.set_attribute(A.ERROR_TYPE, "ToolCallFailure")
-            span.set_status(Status(StatusCode.ERROR, _text(outcome.error, 500)))
+            span.set_status(Status(StatusCode.ERROR, one_line(outcome.error, 500)))
         result = getattr(outcome, "result", None)
         if error is None and (inspect.isgenerator(result) or inspect.isasyncgen(result)):
             lazy = run_in_span(ctx, lambda _r, e: end_span(span, e), lambda: result, (), {})
@@ -138,11 +132,11 @@ def tool_execute(tracer: Tracer) -> Wrapper:
             return wrapped(*args, **kwargs)
         try:
             function = getattr(call, "function", None)
-            name = _text(getattr(function, "name", None), _NAME_LIMIT) or "tool"
+            name = one_line(getattr(function, "name", None), _NAME_LIMIT) or "tool"
             description = getattr(function, "description", None)
             span = start_span(tracer, A.KIND_TOOL, name, attributes={
                 A.GEN_AI_TOOL_CALL_ID: getattr(call, "call_id", None),
-                A.GEN_AI_TOOL_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None})
+                A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None})
             record_input(span, A.KIND_TOOL, getattr(call, "arguments", None))
             finish = _tool_finish(span, call)
         except Exception:  # noqa: BLE001

@@ -4,46 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any
 
 import pytest
-import wrapt
-from _apps import FACTS, TASK, build_researcher, build_team, model
 from agno.agent import Agent
 from agno.team import Team
 from agno.tools.function import FunctionCall
-from opentelemetry.sdk.trace import ReadableSpan
+from agno_apps import TASK, build_researcher, build_team, model
 from opentelemetry.trace import StatusCode
 
-import agentops_agno
 from agentops_agno import AgnoInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.agent_tools import FACTS
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.instrumentors import assert_uninstrument_restores, moved_target
 from agentops_otel.testing.spans import SpanCapture
-
-
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
-
-
-def one(spans: list[ReadableSpan]) -> ReadableSpan:
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def totals(span: ReadableSpan) -> tuple[int, int]:
-    a = attrs(span)
-    return a[A.TOTAL_INPUT_TOKENS], a[A.TOTAL_OUTPUT_TOKENS]
-
-
-def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
-
-
-def by_start(spans: list[ReadableSpan]) -> list[ReadableSpan]:
-    return sorted(spans, key=lambda s: s.start_time)
+from agentops_otel.testing.tree import attrs, by_start, one, totals, usage_of
 
 
 def run_team(server: FakeLLMServer, capture: SpanCapture, stream: bool = False) -> str:
@@ -166,14 +142,9 @@ def test_failing_tool_is_marked_and_the_run_goes_on(
 
 
 def test_uninstrument_restores_agno(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None) -> None:
-    originals = (Agent.__dict__["run"], Team.__dict__["run"], FunctionCall.__dict__["execute"])
-    instrumentor = AgnoInstrumentor()
-    instrumentor.instrument(tracer_provider=capture.provider)
-    assert isinstance(Agent.__dict__["run"], wrapt.FunctionWrapper)
-    instrumentor.uninstrument()
-    assert (Agent.__dict__["run"], Team.__dict__["run"],
-            FunctionCall.__dict__["execute"]) == originals
+        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
+    assert_uninstrument_restores(AgnoInstrumentor(), capture,
+                                 [(Agent, "run"), (Team, "run"), (FunctionCall, "execute")])
 
     assert FACTS in run_team(server, capture)
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -181,23 +152,10 @@ def test_uninstrument_restores_agno(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    real = agentops_agno._targets
-
-    def moved(tracer: Any) -> list[tuple[str, str, Any]]:
-        return [(m, p.replace("Team.run", "Team.run_moved"), w) for m, p, w in real(tracer)]
-
-    monkeypatch.setattr(agentops_agno, "_targets", moved)
-    instrumentor = AgnoInstrumentor()
-    with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
-        instrumentor.instrument(tracer_provider=capture.provider)
-    try:
-        records = [r for r in caplog.records if "Team.run_moved" in r.getMessage()]
-        assert len(records) == 1 and records[0].levelno == logging.DEBUG
+        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with moved_target(AgnoInstrumentor(), capture, caplog, "Team.run", "Team.run_moved"):
         assert FACTS in run_team(server, capture)
-    finally:
-        instrumentor.uninstrument()
     assert not capture.of_kind(A.KIND_WORKFLOW)
     researcher = one(capture.of_kind(A.KIND_AGENT))
     assert len(capture.of_kind(A.KIND_TOOL)) == 2

@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from _apps import FACTS
-
 from agentops_otel import semconv as A
+from agentops_otel.testing.agent_tools import FACTS
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.subprocess_app import assert_calls_owned, run_instrumented, run_with_init
 
 _TESTS = Path(__file__).parent
 _ENV = {"AGNO_TELEMETRY": "false"}
 _APP = """
-from _apps import TASK, build_team
+from agno_apps import TASK, build_team
 print("RESULT", build_team({url!r}).run(TASK).content)
 """
 

@@ -25,7 +25,7 @@ from opentelemetry.trace import Tracer
 
 from agentops_google_adk import _wrappers as W
 from agentops_google_adk.package import _instruments
-from agentops_otel.instrumentation import Patches, PatchingInstrumentor
+from agentops_otel.instrumentation import Target, TargetsInstrumentor
 
 __all__ = ["GoogleADKInstrumentor"]
 __version__ = "0.1.0"
@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 _TELEMETRY = "google.adk.telemetry"  # a module in 1.x, a package re-exporting it in 2.x
 
 
-def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
+def _targets(tracer: Tracer) -> list[Target]:
     """(module, attribute path, wrapper); a target missing from a release is skipped."""
     tool = W.tool_call(tracer)
     return [
@@ -46,12 +46,11 @@ def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
     ]
 
 
-class GoogleADKInstrumentor(PatchingInstrumentor):
+class GoogleADKInstrumentor(TargetsInstrumentor):
     """``GoogleADKInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
     _dependencies = _instruments
     target_modules = ("google.adk",)  # init() instruments when ADK is first imported
 
-    def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        for module, path, wrapper in _targets(tracer):
-            patches.wrap(module, path, wrapper)
+    def targets(self, tracer: Tracer) -> list[Target]:
+        return _targets(tracer)

@@ -16,24 +16,14 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, Tracer
 
 from agentops_otel import semconv as A
-from agentops_otel.instrumentation import Wrapper
+from agentops_otel.instrumentation import Wrapper, call_arg, one_line
 from agentops_otel.spans import record_input, span_wrapper, start_span
 
 _NAME_LIMIT = 80
 _DESCRIPTION_LIMIT = 1000
 
 
-def _text(value: Any, limit: int) -> str:
-    """``value`` as one trimmed line of at most ``limit`` characters."""
-    text = " ".join(str(value or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str) -> Any:
-    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
-
-
-def _content_text(content: Any) -> str | None:
+def _contentone_line(content: Any) -> str | None:
     """The text parts of a ``google.genai.types.Content``."""
     parts = getattr(content, "parts", None) or []
     texts = [p.text for p in parts if isinstance(getattr(p, "text", None), str)]
@@ -44,9 +34,9 @@ def runner_run(tracer: Tracer) -> Wrapper:
     """``Runner.run_async`` (``run`` goes through it) → ``invoke_workflow {app name}``."""
 
     def open_span(runner: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        name = _text(getattr(runner, "app_name", None), _NAME_LIMIT) or "adk"
+        name = one_line(getattr(runner, "app_name", None), _NAME_LIMIT) or "adk"
         span = start_span(tracer, A.KIND_WORKFLOW, name)
-        record_input(span, A.KIND_WORKFLOW, _content_text(kwargs.get("new_message")))
+        record_input(span, A.KIND_WORKFLOW, _contentone_line(kwargs.get("new_message")))
         return span, A.KIND_WORKFLOW
 
     return span_wrapper(open_span)
@@ -57,19 +47,19 @@ def agent_run(tracer: Tracer) -> Wrapper:
     parent reads to transfer to it, else the agent class."""
 
     def open_span(agent: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        name = _text(getattr(agent, "name", None), _NAME_LIMIT) or type(agent).__name__
+        name = one_line(getattr(agent, "name", None), _NAME_LIMIT) or type(agent).__name__
         description = getattr(agent, "description", None)
-        role = _text(description, _NAME_LIMIT) if description else type(agent).__name__
+        role = one_line(description, _NAME_LIMIT) if description else type(agent).__name__
         model = getattr(agent, "model", None)
         model = model if isinstance(model, str) else getattr(model, "model", None)
         attributes = {
-            A.GEN_AI_AGENT_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None,
+            A.GEN_AI_AGENT_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
             A.GEN_AI_REQUEST_MODEL: model if isinstance(model, str) and model else None,
         }
         span = start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes)
-        parent_context = _arg(args, kwargs, 0, "parent_context")
+        parent_context = call_arg(args, kwargs, 0, "parent_context")
         record_input(span, A.KIND_AGENT,
-                     _content_text(getattr(parent_context, "user_content", None)))
+                     _contentone_line(getattr(parent_context, "user_content", None)))
         return span, A.KIND_AGENT
 
     return span_wrapper(open_span)
@@ -80,14 +70,14 @@ def tool_call(tracer: Tracer) -> Wrapper:
     call id, arguments and result (``transfer_to_agent`` included: a transfer)."""
 
     def open_span(_instance: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        tool = _arg(args, kwargs, 0, "tool")
-        name = _text(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
-        tool_context = _arg(args, kwargs, 2, "tool_context")
+        tool = call_arg(args, kwargs, 0, "tool")
+        name = one_line(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
+        tool_context = call_arg(args, kwargs, 2, "tool_context")
         description = getattr(tool, "description", None)
         span = start_span(tracer, A.KIND_TOOL, name, attributes={
             A.GEN_AI_TOOL_CALL_ID: getattr(tool_context, "function_call_id", None),
-            A.GEN_AI_TOOL_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None})
-        record_input(span, A.KIND_TOOL, _arg(args, kwargs, 1, "args"))
+            A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None})
+        record_input(span, A.KIND_TOOL, call_arg(args, kwargs, 1, "args"))
         return span, A.KIND_TOOL
 
     return span_wrapper(open_span, lambda result: result)
@@ -107,13 +97,13 @@ def _placeholder(context: Context | None) -> Span:
 def stand_in_start_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
                         kwargs: dict) -> Span:
     """ADK's ``tracer.start_span(name, context=None, ...)``."""
-    return _placeholder(_arg(args, kwargs, 1, "context"))
+    return _placeholder(call_arg(args, kwargs, 1, "context"))
 
 
 def stand_in_current_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
                           kwargs: dict) -> contextlib.AbstractContextManager[Span]:
     """ADK's ``tracer.start_as_current_span(name, context=None, ...)``."""
-    return _use(_placeholder(_arg(args, kwargs, 1, "context")))
+    return _use(_placeholder(call_arg(args, kwargs, 1, "context")))
 
 
 @contextlib.contextmanager

@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
-import wrapt
-from _apps import ENUM_TRANSFER, FACTS, TASK, build_coordinator, build_pipeline, final_text, run
+from adk_apps import ENUM_TRANSFER, TASK, build_coordinator, build_pipeline, final_text, run
 from google.adk import telemetry
 from google.adk.agents.base_agent import BaseAgent
 from google.adk.runners import Runner
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-import agentops_google_adk
 from agentops_google_adk import GoogleADKInstrumentor
 from agentops_otel import semconv as A
+from agentops_otel.testing.agent_tools import FACTS
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.instrumentors import assert_uninstrument_restores, moved_target
 from agentops_otel.testing.spans import SpanCapture
-
-
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
-
-
-def one(spans: list[ReadableSpan]) -> ReadableSpan:
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def totals(span: ReadableSpan) -> tuple[int, int]:
-    a = attrs(span)
-    return a[A.TOTAL_INPUT_TOKENS], a[A.TOTAL_OUTPUT_TOKENS]
-
-
-def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
-
-
-def by_start(spans: list[ReadableSpan]) -> list[ReadableSpan]:
-    return sorted(spans, key=lambda s: s.start_time)
+from agentops_otel.testing.tree import attrs, by_start, one, totals, usage_of
 
 
 def run_agent(server: FakeLLMServer, capture: SpanCapture, build: Any = build_pipeline) -> str:
@@ -164,16 +141,9 @@ def test_user_exception_passes_through_and_marks_the_agent(
 
 def test_uninstrument_restores_adk(
         server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
-    originals = (BaseAgent.__dict__["run_async"], Runner.__dict__["run_async"],
-                 telemetry.tracer.start_span)
-    instrumentor = GoogleADKInstrumentor()
-    instrumentor.instrument(tracer_provider=capture.provider)
-    assert isinstance(BaseAgent.__dict__["run_async"], wrapt.FunctionWrapper)
-    assert isinstance(telemetry.tracer.start_span, wrapt.FunctionWrapper)
-    instrumentor.uninstrument()
-    assert (BaseAgent.__dict__["run_async"], Runner.__dict__["run_async"],
-            telemetry.tracer.start_span) == originals
-    assert not isinstance(telemetry.tracer.start_as_current_span, wrapt.FunctionWrapper)
+    assert_uninstrument_restores(GoogleADKInstrumentor(), capture, [
+        (BaseAgent, "run_async"), (Runner, "run_async"), (telemetry.tracer, "start_span"),
+        (telemetry.tracer, "start_as_current_span")])
 
     assert run_agent(server, capture)
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -182,23 +152,10 @@ def test_uninstrument_restores_adk(
 
 def test_moved_internal_method_degrades_to_fewer_spans(
         server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    real = agentops_google_adk._targets
-
-    def moved(tracer: Any) -> list[tuple[str, str, Any]]:
-        return [(m, p.replace("Runner.run_async", "Runner.run_async_moved"), w)
-                for m, p, w in real(tracer)]
-
-    monkeypatch.setattr(agentops_google_adk, "_targets", moved)
-    instrumentor = GoogleADKInstrumentor()
-    with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
-        instrumentor.instrument(tracer_provider=capture.provider)
-    try:
-        records = [r for r in caplog.records if "run_async_moved" in r.getMessage()]
-        assert len(records) == 1 and records[0].levelno == logging.DEBUG
+        caplog: pytest.LogCaptureFixture) -> None:
+    with moved_target(GoogleADKInstrumentor(), capture, caplog, "Runner.run_async",
+                      "Runner.run_async_moved"):
         assert run_agent(server, capture)
-    finally:
-        instrumentor.uninstrument()
     assert not capture.of_kind(A.KIND_WORKFLOW)
     assert len(capture.of_kind(A.KIND_AGENT)) == 3 and len(capture.of_kind(A.KIND_TOOL)) == 1
     assert len(capture.of_kind(A.KIND_LLM)) == len(server.requests) == 3

@@ -13,7 +13,7 @@ from agentops_otel.testing.subprocess_app import assert_calls_owned, run_instrum
 
 _TESTS = Path(__file__).parent
 _APP = """
-from _apps import build_pipeline, final_text, run
+from adk_apps import build_pipeline, final_text, run
 print("RESULT", final_text(run(build_pipeline({url!r}))))
 """
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from opentelemetry.trace import Tracer
 
-from agentops_otel.instrumentation import Patches, PatchingInstrumentor
+from agentops_otel.instrumentation import Target, TargetsInstrumentor
 from agentops_smolagents import _wrappers as W
 from agentops_smolagents.package import _instruments
 
@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 _AGENTS = "smolagents.agents"
 
 
-def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
+def _targets(tracer: Tracer) -> list[Target]:
     """(module, attribute path, wrapper); a target missing from a release is skipped."""
     step, planning = W.step(tracer), W.planning(tracer)
     targets = [
@@ -50,12 +50,11 @@ def _targets(tracer: Tracer) -> list[tuple[str, str, W.Wrapper]]:
     return targets
 
 
-class SmolagentsInstrumentor(PatchingInstrumentor):
+class SmolagentsInstrumentor(TargetsInstrumentor):
     """``SmolagentsInstrumentor().instrument(tracer_provider=...)`` / ``.uninstrument()``."""
 
     _dependencies = _instruments
     target_modules = ("smolagents",)  # init() instruments when smolagents is first imported
 
-    def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        for module, path, wrapper in _targets(tracer):
-            patches.wrap(module, path, wrapper)
+    def targets(self, tracer: Tracer) -> list[Target]:
+        return _targets(tracer)

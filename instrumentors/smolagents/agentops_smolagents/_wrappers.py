@@ -15,21 +15,11 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Tracer
 
 from agentops_otel import semconv as A
-from agentops_otel.instrumentation import Wrapper, call_in_context
+from agentops_otel.instrumentation import Wrapper, call_arg, call_in_context, one_line
 from agentops_otel.spans import record_input, span_wrapper, start_span
 
 _NAME_LIMIT = 80
 _DESCRIPTION_LIMIT = 1000
-
-
-def _text(value: Any, limit: int) -> str:
-    """``value`` as one trimmed line of at most ``limit`` characters."""
-    text = " ".join(str(value or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str) -> Any:
-    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
 
 
 def _run_output(result: Any) -> Any:
@@ -42,16 +32,16 @@ def agent_run(tracer: Tracer) -> Wrapper:
     (else the agent class)."""
 
     def open_span(agent: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        name = _text(getattr(agent, "name", None), _NAME_LIMIT) or type(agent).__name__
+        name = one_line(getattr(agent, "name", None), _NAME_LIMIT) or type(agent).__name__
         description = getattr(agent, "description", None)
-        role = _text(description, _NAME_LIMIT) if description else type(agent).__name__
+        role = one_line(description, _NAME_LIMIT) if description else type(agent).__name__
         model = getattr(getattr(agent, "model", None), "model_id", None)
         attributes = {
-            A.GEN_AI_AGENT_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None,
+            A.GEN_AI_AGENT_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
             A.GEN_AI_REQUEST_MODEL: model if isinstance(model, str) else None,
         }
         span = start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes)
-        record_input(span, A.KIND_AGENT, _arg(args, kwargs, 0, "task"))
+        record_input(span, A.KIND_AGENT, call_arg(args, kwargs, 0, "task"))
         return span, A.KIND_AGENT
 
     return span_wrapper(open_span, _run_output)
@@ -61,7 +51,7 @@ def step(tracer: Tracer) -> Wrapper:
     """An action step (``step`` / ``_step_stream``) → ``operation step {n}``."""
 
     def open_span(_agent: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        number = getattr(_arg(args, kwargs, 0, "memory_step"), "step_number", None)
+        number = getattr(call_arg(args, kwargs, 0, "memory_step"), "step_number", None)
         name = f"step {number}" if number is not None else "step"
         return start_span(tracer, A.KIND_OPERATION, name), A.KIND_OPERATION
 
@@ -82,9 +72,9 @@ def tool_call(tracer: Tracer) -> Wrapper:
     """``Tool.__call__`` → ``execute_tool {name}`` with the arguments and result."""
 
     def open_span(tool: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
-        name = _text(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
+        name = one_line(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
         description = getattr(tool, "description", None)
-        attributes = {A.GEN_AI_TOOL_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) or None}
+        attributes = {A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None}
         span = start_span(tracer, A.KIND_TOOL, name, attributes=attributes)
         arguments = {k: v for k, v in kwargs.items() if k != "sanitize_inputs_outputs"}
         record_input(span, A.KIND_TOOL, {"args": list(args), **arguments} if args else arguments)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from _apps import ANSWER, script
+from smol_apps import ANSWER, script
 
 from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
@@ -14,7 +14,7 @@ from agentops_otel.testing.subprocess_app import assert_calls_owned, run_instrum
 
 _TESTS = Path(__file__).parent
 _APP = """
-from _apps import TASK, build_manager
+from smol_apps import TASK, build_manager
 print("RESULT", build_manager({url!r}).run(TASK))
 """
 

@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
-import wrapt
-from _apps import ANSWER, FACTS, RESEARCH, TASK, build_manager, build_tool_caller, script
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
-from smolagents import CodeAgent, MultiStepAgent, Tool
+from smol_apps import ANSWER, RESEARCH, TASK, build_manager, build_tool_caller, script
+from smolagents import MultiStepAgent, Tool
 
-import agentops_smolagents
 from agentops_otel import semconv as A
+from agentops_otel.testing.agent_tools import FACTS
 from agentops_otel.testing.fake_llm import FakeLLMServer
+from agentops_otel.testing.instrumentors import assert_uninstrument_restores, moved_target
 from agentops_otel.testing.spans import SpanCapture
+from agentops_otel.testing.tree import attrs, one, totals, usage_of
 from agentops_smolagents import SmolagentsInstrumentor
-
-
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
-
-
-def one(spans: list[ReadableSpan]) -> ReadableSpan:
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def totals(span: ReadableSpan) -> tuple[int, int]:
-    a = attrs(span)
-    return a[A.TOTAL_INPUT_TOKENS], a[A.TOTAL_OUTPUT_TOKENS]
-
-
-def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
 
 
 def kinds_beneath(capture: SpanCapture, span: ReadableSpan) -> list[tuple[str, str]]:
@@ -178,14 +159,9 @@ def test_user_exception_passes_through_and_marks_the_agent(
 
 
 def test_uninstrument_restores_smolagents(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None) -> None:
-    originals = (MultiStepAgent.__dict__["run"], Tool.__dict__["__call__"])
-    instrumentor = SmolagentsInstrumentor()
-    instrumentor.instrument(tracer_provider=capture.provider)
-    assert isinstance(MultiStepAgent.__dict__["run"], wrapt.FunctionWrapper)
-    instrumentor.uninstrument()
-    assert (MultiStepAgent.__dict__["run"], Tool.__dict__["__call__"]) == originals
-    assert not any(isinstance(v, wrapt.FunctionWrapper) for v in vars(CodeAgent).values())
+        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
+    assert_uninstrument_restores(SmolagentsInstrumentor(), capture,
+                                 [(MultiStepAgent, "run"), (Tool, "__call__")])
 
     assert run_manager(server, capture) == ANSWER
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -193,24 +169,11 @@ def test_uninstrument_restores_smolagents(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    real = agentops_smolagents._targets
-
-    def moved(tracer: Any) -> list[tuple[str, str, Any]]:
-        return [(m, p.replace("MultiStepAgent.run", "MultiStepAgent.run_moved"), w)
-                for m, p, w in real(tracer)]
-
-    monkeypatch.setattr(agentops_smolagents, "_targets", moved)
-    instrumentor = SmolagentsInstrumentor()
-    with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
-        instrumentor.instrument(tracer_provider=capture.provider)
-    try:
-        records = [r for r in caplog.records if "run_moved" in r.getMessage()]
-        assert len(records) == 1 and records[0].levelno == logging.DEBUG
+        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with moved_target(SmolagentsInstrumentor(), capture, caplog, "MultiStepAgent.run",
+                      "MultiStepAgent.run_moved"):
         assert run_manager(server, capture) == ANSWER
-    finally:
-        instrumentor.uninstrument()
     assert not capture.of_kind(A.KIND_AGENT)
     root = one(capture.of_kind(A.KIND_SESSION))
     steps = capture.of_kind(A.KIND_OPERATION)

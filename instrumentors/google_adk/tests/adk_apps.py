@@ -24,6 +24,8 @@ from google.adk.models.lite_llm import LiteLlm
 from google.adk.runners import InMemoryRunner
 from google.genai import types
 
+from agentops_otel.testing.agent_tools import lookup_facts
+
 try:
     from google.adk.tools.transfer_to_agent_tool import TransferToAgentTool  # noqa: F401
 
@@ -31,18 +33,9 @@ try:
 except ImportError:
     ENUM_TRANSFER = False
 
-FACTS = "otters hold hands"
 TASK = "Tell me about otters"
 APP = "otter_app"
 
-
-def lookup_facts(topic: str) -> str:
-    """Look up facts about a topic.
-
-    Args:
-        topic: The topic to look up.
-    """
-    return f"facts about {topic}: {FACTS}"
 
 
 def model(base_url: str, model_id: str = "gpt-4o-mini") -> LiteLlm:

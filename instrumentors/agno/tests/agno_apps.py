@@ -14,17 +14,10 @@ from agno.agent import Agent
 from agno.models.openai import OpenAIChat
 from agno.team import Team
 
-FACTS = "otters hold hands"
+from agentops_otel.testing.agent_tools import lookup_facts
+
 TASK = "Tell me about otters"
 
-
-def lookup_facts(topic: str) -> str:
-    """Look up facts about a topic.
-
-    Args:
-        topic: The topic to look up.
-    """
-    return f"facts about {topic}: {FACTS}"
 
 
 def model(base_url: str, model_id: str = "gpt-4o-mini") -> OpenAIChat:

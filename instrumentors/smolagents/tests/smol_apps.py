@@ -9,30 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from smolagents import CodeAgent, ToolCallingAgent, tool
+from smolagents import CodeAgent, OpenAIServerModel, ToolCallingAgent, tool
 
-try:
-    from smolagents import OpenAIServerModel as Model
-except ImportError:  # pragma: no cover - renamed OpenAIModel in newer releases
-    from smolagents import OpenAIModel as Model
-
+from agentops_otel.testing.agent_tools import FACTS
+from agentops_otel.testing.agent_tools import lookup_facts as facts_tool
 from agentops_otel.testing.fake_llm import FakeLLMServer
 
 TASK = "Write an otter summary"
 RESEARCH = "Research otters"
-FACTS = "otters hold hands"
 REPORT = "Report: otters are social"
 ANSWER = "Otters are great."
-
-
-@tool
-def lookup_facts(topic: str) -> str:
-    """Look up facts about a topic.
-
-    Args:
-        topic: The topic to look up.
-    """
-    return f"facts about {topic}: {FACTS}"
+lookup_facts = tool(facts_tool)
 
 
 def _code(thought: str, code: str) -> str:
@@ -50,8 +37,8 @@ def script(server: FakeLLMServer) -> None:
                                 f'report = researcher(task="{RESEARCH}")\nprint(report)'))
 
 
-def model(base_url: str, model_id: str = "gpt-4o-mini") -> Model:
-    return Model(model_id=model_id, api_base=base_url, api_key="sk-test")
+def model(base_url: str, model_id: str = "gpt-4o-mini") -> OpenAIServerModel:
+    return OpenAIServerModel(model_id=model_id, api_base=base_url, api_key="sk-test")
 
 
 def build_manager(base_url: str, **manager_options: Any) -> CodeAgent:
