@@ -35,12 +35,13 @@ TEAM_LEADER = "team leader"
 
 
 def _input(args: tuple, kwargs: dict) -> Any:
+    """The run's input: text, messages or a dict as given, anything else as its string."""
     value = kwargs.get("input", args[0] if args else None)
-    return value if isinstance(value, (str, list, dict)) else str(value)
+    return value if value is None or isinstance(value, (str, list, dict)) else str(value)
 
 
 def _output(result: Any) -> Any:
-    """A ``RunOutput`` / ``TeamRunOutput``'s content, else the value; nothing for streams."""
+    """A ``RunOutput`` / ``TeamRunOutput``'s content (None for streams)."""
     return getattr(result, "content", None)
 
 
@@ -78,6 +79,7 @@ def team_run(tracer: Tracer) -> Wrapper:
     def wrapper(wrapped: Callable[..., Any], team: Any, args: tuple, kwargs: dict) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
+        workflow = None
         try:
             name = one_line(getattr(team, "name", None), _NAME_LIMIT) or "team"
             workflow = start_span(tracer, A.KIND_WORKFLOW, name)
@@ -87,6 +89,8 @@ def team_run(tracer: Tracer) -> Wrapper:
                                  trace.set_span_in_context(workflow))
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: starting an Agno team span failed", exc_info=True)
+            if workflow is not None:
+                end_span(workflow)
             return wrapped(*args, **kwargs)
         end_leader = ender(leader, A.KIND_AGENT, _output)
         end_workflow = ender(workflow, A.KIND_WORKFLOW, _output)

@@ -1,7 +1,8 @@
 """OpenTelemetry instrumentation of Google's Agent Development Kit (ADK) for agentops-otel.
 
-- Runs: ``Runner.run_async`` (``run`` and ``InMemoryRunner`` go through it) → workflow span
-  ``invoke_workflow {app name}`` with the user's message.
+- Runs: ``Runner.run_async`` and ``Runner.run`` (``InMemoryRunner`` too) → workflow span
+  ``invoke_workflow {app name}`` with the user's message; ``run``'s worker thread (started
+  without the caller's context in ADK 1.x) gets the span's context handed over.
 - Agents: ``BaseAgent.run_async`` (LLM agents, sub-agents an agent transfers to, sequential /
   parallel / loop agents) → agent span ``invoke_agent {name}``, role = the agent's
   ``description`` (what its parent reads to pick it), else its class.
@@ -35,9 +36,10 @@ _TELEMETRY = "google.adk.telemetry"  # a module in 1.x, a package re-exporting i
 
 def _targets(tracer: Tracer) -> list[Target]:
     """(module, attribute path, wrapper); a target missing from a release is skipped."""
-    tool = W.tool_call(tracer)
+    tool, runs = W.tool_call(tracer), W.Runs(tracer)
     return [
-        ("google.adk.runners", "Runner.run_async", W.runner_run(tracer)),
+        ("google.adk.runners", "Runner.run", runs.run),
+        ("google.adk.runners", "Runner.run_async", runs.run_async),
         ("google.adk.agents.base_agent", "BaseAgent.run_async", W.agent_run(tracer)),
         ("google.adk.flows.llm_flows.tools._caller", "_call_tool_async", tool),  # 2.x
         ("google.adk.flows.llm_flows.functions", "__call_tool_async", tool),  # 1.x

@@ -17,29 +17,54 @@ from opentelemetry.trace import NonRecordingSpan, Span, Tracer
 
 from agentops_otel import semconv as A
 from agentops_otel.instrumentation import Wrapper, call_arg, one_line
-from agentops_otel.spans import record_input, span_wrapper, start_span
+from agentops_otel.spans import record_input, run_in_span, span_wrapper, start_span
 
 _NAME_LIMIT = 80
 _DESCRIPTION_LIMIT = 1000
 
 
-def _contentone_line(content: Any) -> str | None:
+def _message_text(content: Any) -> str | None:
     """The text parts of a ``google.genai.types.Content``."""
     parts = getattr(content, "parts", None) or []
     texts = [p.text for p in parts if isinstance(getattr(p, "text", None), str)]
     return "".join(texts) if texts else None
 
 
-def runner_run(tracer: Tracer) -> Wrapper:
-    """``Runner.run_async`` (``run`` goes through it) → ``invoke_workflow {app name}``."""
+class Runs:
+    """``Runner.run`` / ``run_async`` → ``invoke_workflow {app name}`` with the user's message.
 
-    def open_span(runner: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
+    ``run`` drives ``run_async`` in a thread of its own, which ADK 1.x starts without the
+    caller's context: ``run`` opens the span in the caller's thread and leaves its context for
+    that runner's ``run_async`` to adopt (one span either way, in the caller's trace).
+    """
+
+    _MAX_PENDING = 1024  # a run never iterated leaves its entry behind: keep that bounded
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+        self._pending: dict[int, Context] = {}
+        self.run = span_wrapper(self._open_for_thread)
+        self._run_async = span_wrapper(self._open)
+
+    def _open(self, runner: Any, _args: tuple, kwargs: dict) -> tuple[Span, str]:
         name = one_line(getattr(runner, "app_name", None), _NAME_LIMIT) or "adk"
-        span = start_span(tracer, A.KIND_WORKFLOW, name)
-        record_input(span, A.KIND_WORKFLOW, _contentone_line(kwargs.get("new_message")))
+        span = start_span(self._tracer, A.KIND_WORKFLOW, name)
+        record_input(span, A.KIND_WORKFLOW, _message_text(kwargs.get("new_message")))
         return span, A.KIND_WORKFLOW
 
-    return span_wrapper(open_span)
+    def _open_for_thread(self, runner: Any, args: tuple, kwargs: dict) -> tuple[Span, str]:
+        span, kind = self._open(runner, args, kwargs)
+        if len(self._pending) >= self._MAX_PENDING:
+            self._pending.clear()
+        self._pending[id(runner)] = trace.set_span_in_context(span)
+        return span, kind
+
+    def run_async(self, wrapped: Callable[..., Any], runner: Any, args: tuple,
+                  kwargs: dict) -> Any:
+        handed = self._pending.pop(id(runner), None)
+        if handed is None:
+            return self._run_async(wrapped, runner, args, kwargs)
+        return run_in_span(handed, lambda _result, _error: None, wrapped, args, kwargs)
 
 
 def agent_run(tracer: Tracer) -> Wrapper:
@@ -59,7 +84,7 @@ def agent_run(tracer: Tracer) -> Wrapper:
         span = start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes)
         parent_context = call_arg(args, kwargs, 0, "parent_context")
         record_input(span, A.KIND_AGENT,
-                     _contentone_line(getattr(parent_context, "user_content", None)))
+                     _message_text(getattr(parent_context, "user_content", None)))
         return span, A.KIND_AGENT
 
     return span_wrapper(open_span)

@@ -75,6 +75,14 @@ def run(agent: LlmAgent, text: str = TASK) -> list[Any]:
     return asyncio.run(run_async(agent, text))
 
 
+def run_sync(agent: LlmAgent, text: str = TASK) -> list[Any]:
+    """One turn through ``Runner.run``, which drives ``run_async`` in a thread of its own."""
+    runner = InMemoryRunner(agent=agent, app_name=APP)
+    session = runner.session_service.create_session_sync(app_name=APP, user_id="u1")
+    message = types.Content(role="user", parts=[types.Part(text=text)])
+    return list(runner.run(user_id="u1", session_id=session.id, new_message=message))
+
+
 def final_text(events: list[Any]) -> str:
     """The text of the last event that has some."""
     texts = ["".join(p.text or "" for p in (e.content.parts or [])) for e in events

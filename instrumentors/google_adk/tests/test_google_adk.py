@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from adk_apps import ENUM_TRANSFER, TASK, build_coordinator, build_pipeline, final_text, run
+from adk_apps import (
+    ENUM_TRANSFER,
+    TASK,
+    build_coordinator,
+    build_pipeline,
+    final_text,
+    run,
+    run_sync,
+)
 from google.adk import telemetry
 from google.adk.agents.base_agent import BaseAgent
 from google.adk.runners import Runner
@@ -66,9 +74,14 @@ def assert_lookup(capture: SpanCapture, researcher: ReadableSpan) -> ReadableSpa
     return lookup
 
 
+@pytest.mark.parametrize("runner", [run, run_sync], ids=["run_async", "run"])
 def test_sequential_agents_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor) -> None:
-    assert run_agent(server, capture)
+        server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor,
+        runner: Any) -> None:
+    pipeline = build_pipeline(server.openai_base_url)
+    server.clear()
+    with capture.session():
+        assert final_text(runner(pipeline))
     root = one(capture.of_kind(A.KIND_SESSION))
     workflow = one(capture.of_kind(A.KIND_WORKFLOW))
     assert workflow.name == "invoke_workflow otter_app" and capture.parent_of(workflow) is root
