@@ -119,3 +119,30 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         patches, self._patches = self._patches, None
         if patches is not None:
             patches.restore()
+
+
+Target = tuple[str, str, Wrapper]  # (module, "Class.method" or "function", wrapper)
+
+
+class TargetsInstrumentor(PatchingInstrumentor):
+    """A :class:`PatchingInstrumentor` whose patches are a list: ``targets(tracer)`` returns
+    ``(module, path, wrapper)`` triples; a target a library release lacks is skipped (debug)."""
+
+    def targets(self, tracer: Tracer) -> list[Target]:
+        raise NotImplementedError
+
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
+        for module, path, wrapper in self.targets(tracer):
+            patches.wrap(module, path, wrapper)
+
+
+def one_line(value: Any, limit: int) -> str:
+    """``value`` as one whitespace-collapsed line of at most ``limit`` characters ("" for
+    None): names, roles and descriptions taken from framework objects."""
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def call_arg(args: tuple, kwargs: dict, index: int, name: str) -> Any:
+    """A wrapped call's argument by keyword ``name``, else by position ``index`` (None)."""
+    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)

@@ -61,3 +61,47 @@ def settings() -> Iterator[Callable[..., None]]:
 
     yield change
     _config.install(before)
+
+
+@pytest.fixture
+def capture() -> Iterator[SpanCapture]:
+    """An in-memory span capture with our processor, per test."""
+    with SpanCapture() as cap:
+        yield cap
+
+
+@contextmanager
+def instrumenting(capture: SpanCapture, *instrumentors: Any) -> Iterator[None]:
+    """Instrument onto ``capture.provider`` for a block, uninstrumenting after (newest first)."""
+    done = []
+    try:
+        for instrumentor in instrumentors:
+            instrumentor.instrument(tracer_provider=capture.provider)
+            done.append(instrumentor)
+        yield
+    finally:
+        for instrumentor in reversed(done):
+            instrumentor.uninstrument()
+
+
+def instrumented_fixtures(instrumentor: Callable[[], Any],
+                          *providers: Callable[[], Any]) -> tuple[Any, Any]:
+    """The two fixtures of a framework instrumentor's tests, for its ``conftest.py``::
+
+        providers_instrumented, instrumented = instrumented_fixtures(Mine, OpenAIInstrumentor)
+
+    ``providers_instrumented``: the provider SDK instrumentors (which make the LLM spans) on the
+    test's ``capture``; ``instrumented``: those and the framework's, which it yields."""
+
+    @pytest.fixture
+    def providers_instrumented(capture: SpanCapture) -> Iterator[None]:
+        with instrumenting(capture, *(provider() for provider in providers)):
+            yield
+
+    @pytest.fixture
+    def instrumented(capture: SpanCapture, providers_instrumented: None) -> Iterator[Any]:
+        framework = instrumentor()
+        with instrumenting(capture, framework):
+            yield framework
+
+    return providers_instrumented, instrumented
