@@ -5,6 +5,7 @@ Streamable HTTP, writing its own spans to a local store that the tests read back
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 
 from agentops_mcp import MCPInstrumentor
-from agentops_otel.store import SpanRow, Store
+from agentops_otel.store import SpanRow, Store, StoreError
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.fixtures import no_content, server  # noqa: F401
 from agentops_otel.testing.spans import SpanCapture
@@ -57,11 +58,12 @@ def server_env(fake: FakeLLMServer, store: Path, *, instrumented: bool = True,
 
 def store_spans(store: Path) -> list[SpanRow]:
     """Every span in the store at ``store`` (empty when it does not exist yet)."""
-    if not (store / "traces.db").exists():
+    try:
+        with Store.open(store) as reader:
+            return [span for session in reader.list_sessions(limit=1000)
+                    for span in reader.session_spans(session.id)]
+    except StoreError:  # not there yet, or being created by the server right now
         return []
-    with Store.open(store) as reader:
-        return [span for session in reader.list_sessions(limit=1000)
-                for span in reader.session_spans(session.id)]
 
 
 async def wait_for_spans(store: Path, ready: Callable[[list[SpanRow]], bool],
@@ -123,3 +125,8 @@ async def http_session(url: str) -> AsyncIterator[tuple[ClientSession, Any]]:
             ClientSession(read, write) as session:
         await session.initialize()
         yield session, get_session_id
+
+
+# The framework test needs openai-agents, which the oldest mcp release cannot be installed with
+# (it requires mcp >= 1.19): that environment runs the SDK tests only.
+collect_ignore = [] if importlib.util.find_spec("agents") else ["test_agents.py"]
