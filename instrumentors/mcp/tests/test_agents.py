@@ -41,7 +41,8 @@ async def test_agent_mcp_tool_call_is_one_tool_under_the_agent(server, store_dir
         mcp_server = MCPServerStdio(
             params={"command": sys.executable, "args": [SERVER_SCRIPT, "stdio"],
                     "env": server_env(server, store_dir)},
-            tool_filter=create_static_tool_filter(allowed_tool_names=["ask"]))
+            tool_filter=create_static_tool_filter(allowed_tool_names=["ask"]),
+            client_session_timeout_seconds=60)  # a loaded machine starts the server slowly
         with cap.session():
             async with mcp_server:
                 agent = Agent(name="Researcher", instructions="Use your tools.",
