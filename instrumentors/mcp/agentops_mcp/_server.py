@@ -11,6 +11,7 @@ response.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -113,8 +114,8 @@ def _start(tracer: Tracer, message: Any, request: Any,
                 attrs[A.MCP_SESSION_ID] = session_id
             if parent is None:
                 parent = extract(headers)
-        else:
-            attrs[A.NETWORK_TRANSPORT] = "pipe"
+        elif getattr(message, "message_metadata", None) is None and _tells_http():
+            attrs[A.NETWORK_TRANSPORT] = "pipe"  # stdio (or in memory)
         # No remote parent: a new trace, never the server process's own session.
         context = parent if parent is not None else otel_context.Context()
         call = Call(tracer, SpanKind.SERVER, name, attrs, context,
@@ -125,6 +126,15 @@ def _start(tracer: Tracer, message: Any, request: Any,
     except Exception:  # noqa: BLE001
         contain("starting an MCP server span")
         return None
+
+
+@functools.cache
+def _tells_http() -> bool:
+    """Whether this mcp marks requests that came over HTTP (1.10+); older ones mark none, so
+    no transport can be told from a request."""
+    from mcp.shared.message import ServerMessageMetadata
+
+    return "request_context" in getattr(ServerMessageMetadata, "__dataclass_fields__", {})
 
 
 def _stop(token: Any, var_token: Any) -> None:

@@ -86,9 +86,10 @@ async def stdio_session(env: dict[str, str]) -> AsyncIterator[ClientSession]:
     """A real client session over stdio with the test server as a subprocess."""
     params = StdioServerParameters(command=sys.executable, args=[SERVER_SCRIPT, "stdio"],
                                    env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        yield session
+    with anyio.fail_after(120):  # old clients wait forever for a server that died at start
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
 
 
 def free_port() -> int:

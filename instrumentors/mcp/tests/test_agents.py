@@ -10,19 +10,19 @@ import sys
 os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "false"
 
-from agents import Agent, Runner, set_default_openai_client, set_trace_processors  # noqa: E402
-from agents.mcp import MCPServerStdio, create_static_tool_filter  # noqa: E402
-from openai import AsyncOpenAI  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.trace import SpanKind  # noqa: E402
+from agents import Agent, Runner, set_default_openai_client, set_trace_processors
+from agents.mcp import MCPServerStdio, create_static_tool_filter
+from openai import AsyncOpenAI
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind
 
-from agentops_mcp import MCPInstrumentor  # noqa: E402
-from agentops_openai import OpenAIInstrumentor  # noqa: E402
-from agentops_openai_agents import OpenAIAgentsInstrumentor  # noqa: E402
-from agentops_otel import semconv as A  # noqa: E402
-from agentops_otel.store import Store, StoreSpanExporter  # noqa: E402
-from agentops_otel.testing.spans import SpanCapture  # noqa: E402
-from conftest import SERVER_SCRIPT, server_env, server_named, wait_for_spans  # noqa: E402
+from agentops_mcp import MCPInstrumentor
+from agentops_openai import OpenAIInstrumentor
+from agentops_openai_agents import OpenAIAgentsInstrumentor
+from agentops_otel import semconv as A
+from agentops_otel.store import Store, StoreSpanExporter
+from agentops_otel.testing.spans import SpanCapture
+from conftest import SERVER_SCRIPT, server_env, server_named, wait_for_spans
 
 set_trace_processors([])  # offline: the SDK's default processor would export to OpenAI
 

@@ -14,6 +14,7 @@ import mcp
 import pytest
 from mcp import types
 from mcp.shared.exceptions import McpError
+from mcp.shared.message import ServerMessageMetadata
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -117,8 +118,11 @@ async def test_streamable_http_one_trace(server, capture, store_dir):
     assert session_id and attrs[A.MCP_SESSION_ID] == session_id
     (handled,) = server_named(spans, "tools/call ask")
     assert handled.parent_span_id == _hex(call.context.span_id, 16)
-    assert handled.attributes[A.NETWORK_TRANSPORT] == "tcp"
-    assert handled.attributes.get(A.MCP_SESSION_ID, session_id) == session_id
+    if "request_context" in ServerMessageMetadata.__dataclass_fields__:
+        assert handled.attributes[A.NETWORK_TRANSPORT] == "tcp"
+        assert handled.attributes[A.MCP_SESSION_ID] == session_id
+    else:  # mcp < 1.10 does not tell a server which transport a request came by
+        assert A.NETWORK_TRANSPORT not in handled.attributes
     (llm,) = [s for s in spans if s.agentops_kind == A.KIND_LLM]
     assert llm.parent_span_id == handled.span_id
 
@@ -126,7 +130,9 @@ async def test_streamable_http_one_trace(server, capture, store_dir):
 async def test_session_total_includes_the_servers_llm_calls(server, capture, store_dir):
     """Both sides export to one store: the store joins the server's spans to the client's
     session by trace. The client process alone only knows its own spans."""
-    capture.provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store_dir / "traces.db")))
+    store = StoreSpanExporter(store_dir / "traces.db")
+    capture.provider.add_span_processor(SimpleSpanProcessor(store))
+    capture.provider.add_span_processor(SimpleSpanProcessor(store))
     server.clear()
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
@@ -197,13 +203,19 @@ async def test_content_policy_off_on_both_sides(server, capture, store_dir, no_c
 
 
 async def test_server_that_dies_mid_call(server, capture, store_dir):
+    raised: list[BaseException] = []
     with anyio.fail_after(30):
-        async with stdio_session(server_env(server, store_dir)) as session:
-            with pytest.raises(Exception) as raised:  # noqa: PT011 - whatever the SDK raises
-                await session.call_tool("die", {}, read_timeout_seconds=timedelta(seconds=5))
+        try:
+            async with stdio_session(server_env(server, store_dir)) as session:
+                try:
+                    await session.call_tool("die", {}, read_timeout_seconds=timedelta(seconds=5))
+                except Exception as exc:  # whatever the SDK raises for a dead server
+                    raised.append(exc)
+        except Exception:  # mcp 1.8's stdio_client fails to terminate the dead process
+            pass
+    (error,) = raised
     call = _client(capture, "tools/call die")
     assert call.status.status_code is StatusCode.ERROR
-    error = raised.value
     expected = (str(error.error.code) if isinstance(error, McpError)
                 else type(error).__qualname__)
     assert call.attributes[A.ERROR_TYPE] == expected
