@@ -132,7 +132,6 @@ async def test_session_total_includes_the_servers_llm_calls(server, capture, sto
     session by trace. The client process alone only knows its own spans."""
     store = StoreSpanExporter(store_dir / "traces.db")
     capture.provider.add_span_processor(SimpleSpanProcessor(store))
-    capture.provider.add_span_processor(SimpleSpanProcessor(store))
     server.clear()
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
