@@ -15,8 +15,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import ProxyTracerProvider, Tracer
 
-from agentops_otel import semconv as A
 from agentops_otel import _config
+from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
 _lock = threading.RLock()

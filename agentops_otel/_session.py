@@ -15,8 +15,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
-from agentops_otel import semconv as A
 from agentops_otel import _config, _runtime
+from agentops_otel import semconv as A
 from agentops_otel.processor import write_rollups
 
 _log = logging.getLogger(__name__)

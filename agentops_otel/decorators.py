@@ -18,8 +18,8 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from agentops_otel import semconv as A
 from agentops_otel import _config, _runtime, spans
+from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -2,9 +2,10 @@
 
 Identity (session / agent / operation) is copied from the parent span onto each new span, so
 every span beneath a session carries it, whoever created it. Each open session, agent,
-workflow, operation, task and tool span gets a :class:`_Ledger`; an ending LLM span adds its
-tokens and cost to the ledgers of every open ancestor. Ended spans are immutable, so roll-ups are
-written onto a span by :func:`write_rollups` just before our own code ends it.
+workflow, operation, task and tool span gets a :class:`_Ledger`; an ending span adds what
+:func:`agentops_otel.accounting.call_of` says it counts (a model call's tokens and cost, an error
+where it happened) to the ledgers of every open ancestor. Ended spans are immutable, so roll-ups
+are written onto a span by :func:`write_rollups` just before our own code ends it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from agentops_otel import _config, accounting
 from agentops_otel import semconv as A
-from agentops_otel import _config
 
 _log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ _IDENTITY_GROUPS = (
 )
 _MAX_OPEN = 200_000  # spans that never end must not grow memory without bound
 _MAX_FINGERPRINTS = 10_000
-_ERROR_KINDS = frozenset({A.KIND_LLM, A.KIND_TOOL})
 
 
 class _Ledger:
@@ -38,26 +38,18 @@ class _Ledger:
 
     __slots__ = (
         "budget_exceeded",
-        "calls",
-        "cost",
-        "errors",
         "fingerprints",
-        "input_tokens",
         "limit_usd",
         "loop_count",
-        "output_tokens",
         "session_id",
         "span",
+        "totals",
     )
 
     def __init__(self, span: Span, session_id: str | None = None,
                  limit_usd: float | None = None) -> None:
         self.span = span
-        self.cost = 0.0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.calls = 0
-        self.errors = 0
+        self.totals = accounting.Totals()
         self.session_id = session_id
         self.limit_usd = limit_usd
         self.budget_exceeded = False
@@ -119,15 +111,10 @@ def write_rollups(span: Any) -> None:
     if node is None or not node.chain or node.chain[-1].span is not span:
         return
     ledger = node.chain[-1]
-    if not (ledger.calls or ledger.errors or ledger is node.session):
+    totals = ledger.totals
+    if not (totals.llm_calls or totals.errors or ledger is node.session):
         return
-    span.set_attributes({
-        A.TOTAL_COST_USD: round(ledger.cost, 10),
-        A.TOTAL_INPUT_TOKENS: ledger.input_tokens,
-        A.TOTAL_OUTPUT_TOKENS: ledger.output_tokens,
-        A.LLM_CALLS: ledger.calls,
-        A.ERRORS: ledger.errors,
-    })
+    span.set_attributes(totals.attributes())
 
 
 def note_request(session: _Ledger, fingerprint: int) -> int:
@@ -208,46 +195,34 @@ class AgentOpsSpanProcessor(SpanProcessor):
             node = _open.pop(span.get_span_context().span_id, None)
         if node is None:
             return
-        attrs = span.attributes or {}
         ancestors = node.chain
         if ancestors and ancestors[-1].span is span:
             ancestors = ancestors[:-1]
         if not ancestors:
             return
-        kind = attrs.get(A.SPAN_KIND)
-        is_llm = kind == A.KIND_LLM
-        # Errors count failed model and tool calls: the agent or operation an error then
-        # propagates through is not counted again.
-        failed = kind in _ERROR_KINDS and span.status.status_code is StatusCode.ERROR
-        if not is_llm and not failed:
+        call = accounting.call_of(span.attributes or {},
+                                  span.status.status_code is StatusCode.ERROR)
+        if call is accounting.NOTHING:
             return
-        cost = float(attrs.get(A.COST_USD, 0.0) or 0.0) if is_llm else 0.0
-        tokens_in = int(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0) or 0) if is_llm else 0
-        tokens_out = int(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0) or 0) if is_llm else 0
         with _lock:
             for ledger in ancestors:
-                if is_llm:
-                    ledger.cost += cost
-                    ledger.input_tokens += tokens_in
-                    ledger.output_tokens += tokens_out
-                    ledger.calls += 1
-                if failed:
-                    ledger.errors += 1
+                ledger.totals.add(call)
         session = node.session
-        if is_llm and session is not None and session.limit_usd is not None:
+        if call.llm_calls and session is not None and session.limit_usd is not None:
             self._check_budget(session)
 
     @staticmethod
     def _check_budget(session: _Ledger) -> None:
-        if session.budget_exceeded or session.cost <= session.limit_usd:
+        cost = session.totals.cost_usd
+        if session.budget_exceeded or cost <= session.limit_usd:
             return
         session.budget_exceeded = True
         session.span.set_attribute(A.BUDGET_EXCEEDED, True)
         session.span.add_event(A.EVENT_BUDGET_EXCEEDED, {
-            A.TOTAL_COST_USD: session.cost, A.BUDGET_LIMIT_USD: session.limit_usd})
+            A.TOTAL_COST_USD: cost, A.BUDGET_LIMIT_USD: session.limit_usd})
         _log.warning(
             "agentops-otel: session %s spent $%.6f, over its budget of $%.6f",
-            session.session_id, session.cost, session.limit_usd)
+            session.session_id, cost, session.limit_usd)
 
     def shutdown(self) -> None:
         pass

@@ -168,6 +168,12 @@ HANDOFF_FROM_AGENT = "agentops.handoff.from_agent"
 HANDOFF_TO_AGENT = "agentops.handoff.to_agent"
 GUARDRAIL_TRIGGERED = "agentops.guardrail.triggered"
 
+# --- Read, never emitted ---------------------------------------------------------------------
+# Older GenAI names that other instrumentations still send (the normalizer maps them).
+GEN_AI_SYSTEM = "gen_ai.system"  # before gen_ai.provider.name
+GEN_AI_USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
+GEN_AI_USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
+
 # --- Declared value types -------------------------------------------------------------------
 # The OTLP type of each non-string key we emit. Stores that keep values as text (the ClickHouse
 # exporter's Map mode) read a value back as its key's declared type, never by its look: a cost

@@ -10,8 +10,8 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
-from agentops_otel import semconv as A
 from agentops_otel import _config, _content
+from agentops_otel import semconv as A
 from agentops_otel.processor import write_rollups
 
 _log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from _mock_openai import DropExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from agentops_otel import semconv as A
 from agentops_otel import pricing
+from agentops_otel import semconv as A
 from agentops_otel.processor import AgentOpsSpanProcessor
 
 HERE = pathlib.Path(__file__).resolve().parent

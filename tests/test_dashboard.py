@@ -441,13 +441,16 @@ def test_search_keeps_its_words_across_pages(server: Server, client) -> None:
 
 
 def _downgrade_to_v1(path: Path) -> None:
-    """What version 1 wrote: no text index, no hourly roll-up, the old session index."""
+    """What version 1 wrote: no text index, no hourly roll-up, the old session index, and every
+    failed span counted as an error (the demo's one failure counted twice)."""
     conn = sqlite3.connect(path)
     try:
         conn.executescript("""
             DROP TABLE span_text; DROP TABLE span_text_rows; DROP TABLE usage_hourly;
             DROP INDEX sessions_start_id;
             DROP INDEX sessions_updated; CREATE INDEX sessions_start ON sessions (start_ns);
+            UPDATE sessions SET errors = (SELECT COUNT(*) FROM spans
+                WHERE spans.session_id = sessions.id AND status_code = 'ERROR');
             UPDATE schema_version SET version = 1;""")
     finally:
         conn.close()
@@ -468,7 +471,7 @@ def test_a_version_1_store_stays_readable_and_serve_upgrades_it(
     db = tmp_path / "traces.db"
     _downgrade_to_v1(db)
     with Store.open(tmp_path) as store:  # readable as it is; search needs the upgrade
-        assert [s.id for s in store.list_sessions()] == [sid]
+        assert [(s.id, s.errors) for s in store.list_sessions()] == [(sid, 2)]
         with pytest.raises(StoreError, match="version"):
             store.list_sessions(q="inbox")
     again = start_server(tmp_path, token=None)  # its writer upgrades the file
@@ -478,7 +481,9 @@ def test_a_version_1_store_stays_readable_and_serve_upgrades_it(
                 assert store.usage_over_time(0, 3600, "model") == usage
             with sqlite3.connect(db) as conn:
                 (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            assert version == SCHEMA_VERSION == 2
+            assert version == SCHEMA_VERSION == 3
+            with Store.open(tmp_path) as store:
+                assert store.get_session(sid).errors == 1
             word = _a_prompt_word(tmp_path, sid)
             found = client.get("/api/sessions", params={"q": word}).json()
             assert [s["id"] for s in found] == [sid]

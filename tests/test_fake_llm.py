@@ -175,7 +175,7 @@ def test_command_line_serves_until_interrupted() -> None:
         assert reply.choices[0].message.content == "Fake reply from m: cli"
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert err == ""
 

@@ -7,8 +7,8 @@ import tracemalloc
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentops_otel import semconv as A
 from agentops_otel import processor
+from agentops_otel import semconv as A
 from agentops_otel.processor import AgentOpsSpanProcessor
 
 
@@ -51,7 +51,7 @@ def test_finished_spans_release_state_and_memory_stays_flat():
     assert grown < 1024 * 1024, f"processor state grew by {grown} bytes over 80,000 spans"
     assert len(processor._open) == open_before
     ledger = processor.session_ledger(session)
-    assert ledger.calls == 42_000
+    assert ledger.totals.llm_calls == 42_000
     session.end()
     assert processor._node_of(session) is None
 

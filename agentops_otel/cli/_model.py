@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store import SpanRow
 
@@ -97,6 +98,8 @@ class Node:
             found.append("budget exceeded")
         if attrs.get(A.COST_UNKNOWN_MODEL):
             found.append("unpriced model")
+        if attrs.get(A.USAGE_INVALID):
+            found.append("invalid usage (not counted)")
         return found
 
 
@@ -123,7 +126,7 @@ class Breakdown:
 
     def add(self, span: SpanRow) -> None:
         self.calls += 1
-        self.errors += span.status_code == "ERROR"
+        self.errors += accounting.counts_error(span.agentops_kind, span.status_code == "ERROR")
         self.input_tokens += span.input_tokens or 0
         self.output_tokens += span.output_tokens or 0
         self.cost_usd += span.cost_usd or 0.0

@@ -22,9 +22,9 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from agentops_otel import semconv as A
 from agentops_otel import _config, _content
 from agentops_otel import processor as _processor
+from agentops_otel import semconv as A
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
 
@@ -102,7 +102,7 @@ def start_llm_call(
         session = _processor.session_ledger(current)
         if (session is not None and session.budget_exceeded
                 and settings.on_budget_exceeded == "raise"):
-            raise BudgetExceededError(session.session_id or "", session.cost,
+            raise BudgetExceededError(session.session_id or "", session.totals.cost_usd,
                                       session.limit_usd or 0.0)
         attrs: dict[str, Any] = {
             A.SPAN_KIND: A.KIND_LLM,

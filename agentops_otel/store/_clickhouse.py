@@ -19,16 +19,17 @@ from datetime import datetime
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store._db import HOUR_NS, StoreError
-from agentops_otel.store._derive import LEGACY_SYSTEM, price
 from agentops_otel.store._rows import RateRow, SessionRow, SpanRow, UsageRow, pick_session
 from agentops_otel.store._writer import SEARCHED_KEYS
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
 DEFAULT_DATABASE = "default"
 DEFAULT_TABLE = "otel_traces"
-VIEW_SUFFIX = "_agentops_sessions"
+# Versioned: a view made by an older release (other columns) is not read; re-apply it.
+VIEW_SUFFIX = "_agentops_sessions_v2"
 # A session's spans are taken to start within this long of the session: windowed queries read
 # this much before (and after) their window, so a session cut by a window edge still adds up.
 SESSION_SPAN_NS = 86_400 * 10**9
@@ -193,14 +194,30 @@ class _Sql:
         self.model = (f"if({s(A.GEN_AI_RESPONSE_MODEL)} != '', {s(A.GEN_AI_RESPONSE_MODEL)}, "
                       f"{s(A.GEN_AI_REQUEST_MODEL)})")
         self.provider = (f"if({s(A.GEN_AI_PROVIDER_NAME)} != '', {s(A.GEN_AI_PROVIDER_NAME)}, "
-                         f"{s(LEGACY_SYSTEM)})")
-        self.cost = f"toFloat64OrNull({s(A.COST_USD)})"
+                         f"{s(A.GEN_AI_SYSTEM)})")
+        # accounting.read_usage in SQL: any present count that is not a whole number in
+        # [0, MAX_TOKENS] makes the call's usage (and so its cost) invalid, never summed.
+        valid = " AND ".join(
+            f"({s(key)} = '' OR ifNull(isFinite(toFloat64OrNull({s(key)})) "
+            f"AND toFloat64OrNull({s(key)}) BETWEEN 0 AND {accounting.MAX_TOKENS} "
+            f"AND toFloat64OrNull({s(key)}) = floor(toFloat64OrNull({s(key)})), 0))"
+            for key in accounting.USAGE_KEYS)
+        self.usage_ok = f"({valid})"
+        cost = f"toFloat64OrNull({s(A.COST_USD)})"
+        self.cost = (f"if({self.usage_ok} AND ifNull(isFinite({cost}) AND {cost} >= 0, 0), "
+                     f"{cost}, NULL)")
         self.input = self._int(s(A.GEN_AI_USAGE_INPUT_TOKENS))
         self.output = self._int(s(A.GEN_AI_USAGE_OUTPUT_TOKENS))
         self.cache = self._int(s(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
+        self.cache_write = self._int(
+            f"if({s(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)} != '', "
+            f"{s(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)}, "
+            f"{s(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)})")
         self.start = "toUnixTimestamp64Nano(Timestamp)"
         self.end = f"({self.start} + toInt64(Duration))"
-        self.error = "upper(StatusCode) IN ('ERROR', 'STATUS_CODE_ERROR')"
+        failed = "upper(StatusCode) IN ('ERROR', 'STATUS_CODE_ERROR')"
+        error_kinds = ", ".join(_literal(k) for k in sorted(accounting.ERROR_KINDS))
+        self.error = f"({failed} AND {self.kind} IN ({error_kinds}))"
         implicit_root = f"({s(A.SESSION_ID)} = '' AND ParentSpanId = '')"
         root = f"({kind} = '{A.KIND_SESSION}' OR {implicit_root})"
         session = f"{kind} = '{A.KIND_SESSION}'"
@@ -241,8 +258,10 @@ class _Sql:
              f"tuple(if({unpriced}, [{unpriced_key}], []), "
              f"if({unpriced}, [toUInt64(ifNull({self.input}, 0))], []), "
              f"if({unpriced}, [toUInt64(ifNull({self.output}, 0))], []), "
-             f"if({unpriced}, [toUInt64(ifNull({self.cache}, 0))], []))",
-             "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64))"),
+             f"if({unpriced}, [toUInt64(ifNull({self.cache}, 0))], []), "
+             f"if({unpriced}, [toUInt64(ifNull({self.cache_write}, 0))], []))",
+             "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64), "
+             "Array(UInt64))"),
             ("Models", "groupUniqArrayArray", f"if({llm}, [{self.model}], [])", "Array(String)"),
             ("Agents", "groupUniqArrayArray",
              f"if({s(A.AGENT_NAME)} != '', [{s(A.AGENT_NAME)}], [])", "Array(String)"),
@@ -254,9 +273,9 @@ class _Sql:
                              f"{schema.s(key, 'e')}, Events.Attributes), '\\n')")
         self.text = f"concatWithSeparator('\\n', {', '.join(texts)})"
 
-    @staticmethod
-    def _int(text: str) -> str:
-        return f"toInt64OrNull(splitByChar('.', {text})[1])"
+    def _int(self, text: str) -> str:
+        """A token count, NULL when absent or when the call's usage is invalid."""
+        return f"if({self.usage_ok}, toInt64OrNull(splitByChar('.', {text})[1]), NULL)"
 
     def over_spans(self) -> str:
         return ", ".join(f"{fn}({expr}) AS {col}" for col, fn, expr, _ in self.parts)
@@ -504,25 +523,32 @@ class ClickHouseStore:
             f"SELECT TraceId, SpanId, ParentSpanId, {sql.sid}, SpanName, SpanKind, {sql.kind}, "
             f"{sql.start}, {sql.end}, StatusCode, StatusMessage, {sql.model}, {sql.provider}, "
             f"{sql.input}, {sql.output}, {sql.cost}, {schema.s(A.COST_SOURCE)}, ServiceName, "
-            f"{schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, {sql.cache} "
+            f"{schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, {sql.cache}, "
+            f"{sql.cache_write} "
             f"FROM {self.table} WHERE {where} ORDER BY Timestamp, SpanId", params)
         return [self._span_row(row) for row in rows]
 
     def _span_row(self, row: tuple[Any, ...]) -> SpanRow:
         (trace, span, parent, sid, name, kind, akind, start, end, status, message, model,
          provider, inp, out, cost, source, service, scope, attrs, ev_times, ev_names, ev_attrs,
-         cache) = row
+         cache, cache_write) = row
         source = source or None
+        attributes = self.schema.attributes(attrs)
+        if akind == A.KIND_LLM:
+            invalid = accounting.read_usage(attributes)[1]
+            if invalid:
+                attributes[A.USAGE_INVALID] = list(invalid)
+            elif cost is None and (inp is not None or out is not None):
+                cost, source = accounting.price(provider, model, accounting.Usage(
+                    inp or 0, out or 0, cache or 0, cache_write or 0))
         if cost is None:
             source = None
-            if akind == A.KIND_LLM:
-                cost, source = price(provider, model, inp, out, cache)
         events = [{"name": n, "time_ns": t, "attributes": self.schema.attributes(a)}
                   for t, n, a in zip(ev_times, ev_names, ev_attrs, strict=False)]
         return SpanRow(trace, span, parent or None, sid, name, _kind(kind), akind or None,
                        start, end, _status(status), message or None, model or None,
                        provider or None, inp, out, cost, source, service or None, scope or None,
-                       self.schema.attributes(attrs), events)
+                       attributes, events)
 
     def session_spans(self, session_id: str) -> list[SpanRow]:
         """Every span of the session, in start order."""
@@ -543,7 +569,7 @@ class ClickHouseStore:
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         totals: dict[tuple[int, str], list[Any]] = {}
         for (bucket, model, agent, provider, unpriced, has_tokens, calls, errors, inp, out,
-             cache, cost) in self._usage(_ns(since), width):
+             cache, cache_write, cost) in self._usage(_ns(since), width):
             row = totals.setdefault((bucket, model if by == "model" else agent),
                                     [0, 0, 0, 0, 0.0, 0])
             row[0] += calls
@@ -551,7 +577,8 @@ class ClickHouseStore:
             row[2] += inp
             row[3] += out
             if unpriced:
-                priced = price(provider, model, inp, out, cache)[0] if has_tokens else None
+                priced = accounting.price(provider, model, accounting.Usage(
+                    inp, out, cache, cache_write))[0] if has_tokens else None
                 if priced is None:
                     row[5] += calls
                 else:
@@ -578,7 +605,8 @@ class ClickHouseStore:
             f"{sql.provider}, ({sql.cost}) IS NULL AS unpriced, "
             f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
             f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
-            f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cost}, 0)) FROM {self.table} "
+            f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cache_write}, 0)), "
+            f"sum(ifNull({sql.cost}, 0)) FROM {self.table} "
             f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
             "GROUP BY ALL", {"since": since_ns // HOUR_NS * HOUR_NS})
         self._usage_memo = (key, now, rows)
@@ -612,10 +640,11 @@ def _session_row(row: Sequence[Any]) -> SessionRow:
      end_reason, known_cost, inp, out, calls, errors, spans, roll_cost, roll_in, roll_out,
      roll_calls, roll_errors, loop, budget, unpriced, _models, _agents) = row
     cost = known_cost
-    for key, in_tokens, out_tokens, cache in zip(*unpriced, strict=False):
+    for key, in_tokens, out_tokens, cache, cache_write in zip(*unpriced, strict=False):
         provider, model, has_tokens = key.split("\x1f")
         if has_tokens in ("1", "true"):
-            cost += price(provider, model, in_tokens, out_tokens, cache)[0] or 0.0
+            usage = accounting.Usage(in_tokens, out_tokens, cache, cache_write)
+            cost += accounting.price(provider or None, model, usage)[0] or 0.0
     return SessionRow(
         id=sid, name=name_attr or root_name or None,
         tags=_tags(tags), service=service or None,

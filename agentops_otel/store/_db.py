@@ -9,7 +9,9 @@ from pathlib import Path
 
 from agentops_otel import semconv as A
 
-SCHEMA_VERSION = 2  # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
+# 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
+# 3: session errors counted once, where they happened (agentops_otel.accounting)
+SCHEMA_VERSION = 3
 FILE_NAME = "traces.db"
 APP_DIR = "agentops-otel"
 
@@ -197,4 +199,15 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
                    COUNT(*), SUM(status_code = 'ERROR'), TOTAL(input_tokens),
                    TOTAL(output_tokens), TOTAL(cost_usd), SUM(cost_usd IS NULL)
             FROM spans WHERE agentops_kind = 'llm' GROUP BY 1, 2, 3""")
+    if version < 3:
+        from agentops_otel.accounting import ERROR_KINDS
+
+        kinds = ", ".join(f"'{kind}'" for kind in sorted(ERROR_KINDS))
+        conn.execute(f"""
+            UPDATE sessions SET errors = MAX(
+                (SELECT COUNT(*) FROM spans WHERE spans.session_id = sessions.id
+                 AND status_code = 'ERROR' AND agentops_kind IN ({kinds})),
+                COALESCE((SELECT CAST(json_extract(attributes, '$."{A.ERRORS}"') AS INTEGER)
+                          FROM spans WHERE spans.session_id = sessions.id
+                          AND +agentops_kind = '{A.KIND_SESSION}' LIMIT 1), 0))""")
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.store._db import (
     HOUR_NS,
@@ -28,7 +29,6 @@ from agentops_otel.store._db import (
     connect,
     default_path,
 )
-from agentops_otel.store._derive import LEGACY_SYSTEM, integer, is_llm, num, price
 
 _log = logging.getLogger("agentops_otel.store")
 
@@ -91,6 +91,9 @@ ON CONFLICT (id) DO UPDATE SET
     updated_ns = excluded.updated_ns
 """
 
+_ERROR_KINDS = ", ".join(f"'{kind}'" for kind in sorted(accounting.ERROR_KINDS))
+
+
 def _rollup(key: str, sql_type: str) -> str:
     return f"COALESCE(CAST(json_extract(r.attributes, '$.\"{key}\"') AS {sql_type}), 0)"
 
@@ -110,7 +113,8 @@ FROM (
            TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN input_tokens END) AS input_tokens,
            TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN output_tokens END) AS output_tokens,
            COUNT(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN 1 END) AS calls,
-           COUNT(CASE WHEN status_code = 'ERROR' THEN 1 END) AS errors
+           COUNT(CASE WHEN status_code = 'ERROR' AND agentops_kind IN ({_ERROR_KINDS})
+                 THEN 1 END) AS errors
     FROM spans WHERE session_id = :id
 ) AS t, (
     -- "+": look up by session (few rows), never scan every session span by kind
@@ -271,31 +275,31 @@ class StoreWriter:
         attrs = dict(span.attributes or {})
         trace_id = format(ctx.trace_id, "032x")
         parent = format(span.parent.span_id, "016x") if span.parent is not None else None
-        kind = attrs.get(A.SPAN_KIND)
-        llm = is_llm(attrs)
-        model = attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL)
-        provider = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(LEGACY_SYSTEM)
-        input_tokens = integer(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS))
-        output_tokens = integer(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS))
-        cost = num(attrs.get(A.COST_USD))
-        source = attrs.get(A.COST_SOURCE) if cost is not None else None
-        if cost is None and llm:
-            cost, source = price(provider, model, input_tokens, output_tokens,
-                                 integer(attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)))
+        error = span.status.status_code is StatusCode.ERROR
+        call = accounting.call_of(attrs, error)
+        if call.invalid:
+            attrs[A.USAGE_INVALID] = list(call.invalid)
+        kind = accounting.span_kind(attrs)
+        llm = call.llm_calls == 1
+        model = accounting.model_of(attrs)
+        provider = accounting.provider_of(attrs)
+        usage = call.usage
+        input_tokens = usage.input_tokens if usage is not None else None
+        output_tokens = usage.output_tokens if usage is not None else None
+        cost, source = call.cost_usd, call.cost_source
         session_id = attrs.get(A.SESSION_ID)
         # Spans outside any agentops session are grouped by trace, named after the root span.
         implicit = session_id is None
         session_id = str(session_id) if session_id is not None else trace_id
         is_root = kind == A.KIND_SESSION or (implicit and parent is None)
         service = span.resource.attributes.get("service.name") if span.resource else None
-        error = span.status.status_code is StatusCode.ERROR
         events = [
             {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
             for e in span.events
         ]
         cursor = conn.execute(_INSERT_SPAN, (
             trace_id, format(ctx.span_id, "016x"), parent, session_id, span.name,
-            span.kind.name, kind or (A.KIND_LLM if llm else None), span.start_time or 0,
+            span.kind.name, kind, span.start_time or 0,
             span.end_time,
             span.status.status_code.name, span.status.description, model, provider,
             input_tokens, output_tokens, cost, source, service,
@@ -319,8 +323,7 @@ class StoreWriter:
             span.start_time or 0, span.end_time if is_root else None,
             attrs.get(A.SESSION_END_STATE) if is_root else None,
             attrs.get(A.SESSION_END_REASON) if is_root else None,
-            (cost or 0.0) if llm else 0.0, (input_tokens or 0) if llm else 0,
-            (output_tokens or 0) if llm else 0, 1 if llm else 0, 1 if error else 0,
+            cost or 0.0, input_tokens or 0, output_tokens or 0, call.llm_calls, call.errors,
             1 if attrs.get(A.LOOP_DETECTED) else 0, 1 if attrs.get(A.BUDGET_EXCEEDED) else 0, now,
         ))
         return session_id

@@ -13,8 +13,8 @@ from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, regist
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _classic
-from agentops_otel import semconv as A
 from agentops_otel import _threads
+from agentops_otel import semconv as A
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 from conftest import CONTENT_KEYS, assert_totals, attr, in_session

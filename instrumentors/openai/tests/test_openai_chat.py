@@ -9,8 +9,8 @@ import pydantic
 import pytest
 from _openai_helpers import TOOLS, USER, assert_usage, messages, one_llm_span
 
-from agentops_otel import semconv as A
 from agentops_otel import pricing
+from agentops_otel import semconv as A
 
 
 def test_chat_create_records_request_response_usage_and_cost(client, server, capture):
