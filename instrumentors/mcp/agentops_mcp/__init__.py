@@ -19,7 +19,10 @@ ours is the MCP request beneath it.
 Server: every request ``Server`` handles is a SERVER span continuing the trace in
 ``params._meta`` (from our client or any other instrumentation that follows SEP-414), else in
 the Streamable HTTP request's headers, else starting a new trace; the handler's work (LLM calls
-included) nests beneath it, and a ``tools/call`` server span rolls up their tokens and cost.
+included) nests beneath it. A ``tools/call`` server span that starts a new trace is the tool
+span (rolling up the tool's tokens and cost); under a caller's context the caller's span counts
+the tool, so a failed call is one error when both sides export to one store, which joins the
+server's spans to the client's session by trace.
 Metrics: ``mcp.client.operation.duration`` and ``mcp.server.operation.duration``, recorded off
 the caller's thread. Nothing here writes to stdout (a stdio server's protocol channel).
 """

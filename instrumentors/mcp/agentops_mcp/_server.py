@@ -3,9 +3,11 @@
 ``Server._handle_request`` runs the handler and sends the response; our span is current around
 it, so the tool's own work (its LLM calls) nests beneath. The parent is the context in the
 request's ``params._meta`` (whoever injected it), else the HTTP request's headers (Streamable
-HTTP), else none: a new trace. The response is read where the SDK sends it
-(``RequestResponder.respond``). Every step of ours is contained, so the request always gets its
-response.
+HTTP), else none: a new trace, whose ``tools/call`` span is then the tool span (with the
+roll-ups of the tool's LLM calls); under a caller's context the caller's span counts the tool,
+so an error is counted once when both sides export to one place. The response is read where
+the SDK sends it (``RequestResponder.respond``). Every step of ours is contained, so the request
+always gets its response.
 """
 
 from __future__ import annotations
@@ -118,8 +120,11 @@ def _start(tracer: Tracer, message: Any, request: Any,
             attrs[A.NETWORK_TRANSPORT] = "pipe"  # stdio (or in memory)
         # No remote parent: a new trace, never the server process's own session.
         context = parent if parent is not None else otel_context.Context()
-        call = Call(tracer, SpanKind.SERVER, name, attrs, context,
-                    attrs[A.MCP_METHOD_NAME] == "tools/call", A.METRIC_MCP_SERVER_DURATION)
+        # A tool call is counted (as a tool, its error once) by the span of whoever traced it:
+        # the caller's when the request carries its context, else ours.
+        is_tool = parent is None and attrs[A.MCP_METHOD_NAME] == "tools/call"
+        call = Call(tracer, SpanKind.SERVER, name, attrs, context, is_tool,
+                    A.METRIC_MCP_SERVER_DURATION)
         call.record_arguments(arguments)
         token = otel_context.attach(trace.set_span_in_context(call.span, context))
         return call, token, _CURRENT.set((request_id, call))

@@ -89,15 +89,13 @@ async def test_stdio_one_trace_from_client_to_server_llm_call(server, capture, s
     (handled,) = server_named(spans, "tools/call ask")
     assert handled.trace_id == trace_id
     assert handled.parent_span_id == _hex(call.context.span_id, 16)
-    assert handled.agentops_kind == A.KIND_TOOL
+    assert handled.agentops_kind is None  # the client's span counts the tool
+    assert handled.attributes[A.GEN_AI_OPERATION_NAME] == A.OP_EXECUTE_TOOL
     assert handled.attributes[A.JSONRPC_REQUEST_ID] == "2"
     assert handled.attributes.get(A.NETWORK_TRANSPORT) == ("pipe" if TELLS_TRANSPORT else None)
     (llm,) = [s for s in spans if s.agentops_kind == A.KIND_LLM]
     assert llm.trace_id == trace_id and llm.parent_span_id == handled.span_id
-    usage = server.requests[0]["usage"]
-    assert llm.input_tokens == usage["input_tokens"]
-    assert handled.attributes[A.TOTAL_INPUT_TOKENS] == usage["input_tokens"]
-    assert handled.attributes[A.LLM_CALLS] == 1
+    assert llm.input_tokens == server.requests[0]["usage"]["input_tokens"]
     (listed,) = server_named(spans, "tools/list")
     assert listed.parent_span_id == _hex(_client(capture, "tools/list").context.span_id, 16)
     (initialized,) = server_named(spans, "initialize")
@@ -156,6 +154,8 @@ async def test_session_total_includes_the_servers_llm_calls(server, capture, sto
 
 
 async def test_erroring_tool(server, capture, store_dir):
+    store = StoreSpanExporter(store_dir / "traces.db")
+    capture.provider.add_span_processor(SimpleSpanProcessor(store))
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
             result = await session.call_tool("fail", {"reason": "boom"})
@@ -171,6 +171,9 @@ async def test_erroring_tool(server, capture, store_dir):
     (handled,) = server_named(spans, "tools/call fail")
     assert handled.status_code == "ERROR"
     assert handled.attributes[A.ERROR_TYPE] == A.MCP_TOOL_ERROR
+    assert handled.agentops_kind is None  # the failure is counted once, on the client's span
+    with Store.open(store_dir) as reader:
+        assert reader.get_session("s1").errors == 1  # both sides' spans joined, one error
 
 
 async def test_jsonrpc_error_is_recorded_with_its_code(server, capture, store_dir):
@@ -243,6 +246,10 @@ async def test_uninstrumented_client_server_spans_start_their_own_trace(server, 
     assert handled.parent_span_id is None
     (llm,) = [s for s in spans if s.agentops_kind == A.KIND_LLM]
     assert llm.trace_id == handled.trace_id and llm.parent_span_id == handled.span_id
+    # No caller counts this tool: the server's span is the tool span, with the roll-ups.
+    assert handled.agentops_kind == A.KIND_TOOL
+    assert handled.attributes[A.TOTAL_INPUT_TOKENS] == llm.input_tokens
+    assert handled.attributes[A.LLM_CALLS] == 1
     (listed,) = server_named(spans, "initialize")
     assert listed.trace_id != handled.trace_id  # one trace per request, none shared
 
