@@ -97,8 +97,18 @@ def _start(tracer: Tracer, session: Any, args: tuple,
 
 
 def _with_meta(request: Any, carrier: dict[str, str]) -> Any:
-    """A copy of ``request`` whose ``params._meta`` also holds ``carrier`` (ours win)."""
-    data = request.model_dump(by_alias=True, mode="json", exclude_none=True)
+    """A copy of ``request`` whose ``params._meta`` also holds ``carrier`` (ours win); the
+    user's request object is left as it was."""
+    from mcp.types import RequestParams
+
+    root = getattr(request, "root", None)
+    params = getattr(root, "params", None)
+    if isinstance(params, RequestParams):  # the usual case: copy, validating only the _meta
+        meta = params.meta.model_dump(exclude_none=True) if params.meta is not None else {}
+        new_meta = RequestParams.Meta.model_validate({**meta, **carrier})
+        new_root = root.model_copy(update={"params": params.model_copy(update={"meta": new_meta})})
+        return type(request)(new_root)
+    data = request.model_dump(by_alias=True, mode="json", exclude_none=True)  # e.g. no params
     params = data.get("params")
     if not isinstance(params, dict):
         params = data["params"] = {}
