@@ -128,6 +128,8 @@ async def http_session(url: str) -> AsyncIterator[tuple[ClientSession, Any]]:
         yield session, get_session_id
 
 
-# The framework test needs openai-agents, which the oldest mcp release cannot be installed with
-# (it requires mcp >= 1.19): that environment runs the SDK tests only.
-collect_ignore = [] if importlib.util.find_spec("agents") else ["test_agents.py"]
+# The framework tests need openai-agents and langchain-mcp-adapters, which the oldest mcp
+# release cannot be installed with (they require newer mcp): that environment runs the SDK tests.
+collect_ignore = [name for name, module in (("test_agents.py", "agents"),
+                                            ("test_langchain.py", "langchain_mcp_adapters"))
+                  if importlib.util.find_spec(module) is None]
