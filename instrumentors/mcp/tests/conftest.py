@@ -20,9 +20,11 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from agentops_mcp import MCPInstrumentor
-from agentops_otel.store import SpanRow, Store, StoreError
+from agentops_openai import OpenAIInstrumentor
+from agentops_otel.store import SpanRow, Store, StoreError, StoreSpanExporter
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.fixtures import no_content, server  # noqa: F401
 from agentops_otel.testing.spans import SpanCapture
@@ -39,6 +41,27 @@ def capture() -> Iterator[SpanCapture]:
     finally:
         MCPInstrumentor().uninstrument()
         cap.shutdown()
+
+
+def also_to_store(cap: SpanCapture, store: Path) -> SpanCapture:
+    """Make ``cap`` also write its spans to the local store at ``store`` (as they end)."""
+    cap.provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store / "traces.db")))
+    return cap
+
+
+@contextlib.contextmanager
+def instrumented(store: Path, *others: Any) -> Iterator[SpanCapture]:
+    """A capture writing to the store too, with the openai instrumentor, ``others`` (a
+    framework's) and ours applied to it for the block."""
+    cap = also_to_store(SpanCapture(), store)
+    applied = (OpenAIInstrumentor(), *others, MCPInstrumentor())
+    for instrumentor in applied:
+        instrumentor.instrument(tracer_provider=cap.provider)
+    try:
+        yield cap
+    finally:
+        for instrumentor in reversed(applied):
+            instrumentor.uninstrument()
 
 
 @pytest.fixture
@@ -79,6 +102,22 @@ async def wait_for_spans(store: Path, ready: Callable[[list[SpanRow]], bool],
 
 def server_named(spans: list[SpanRow], name: str) -> list[SpanRow]:
     return [s for s in spans if s.name == name and s.kind == "SERVER"]
+
+
+def check_joined_session(store: Path, fake: FakeLLMServer, mcp_call: Any) -> list[SpanRow]:
+    """The store's session ``s1`` after an agent called the ``ask`` tool once: the server's span
+    under the client's MCP span, and every model call (the agent's two, the tool's one)
+    counted once in the session's totals. Returns the session's spans."""
+    with Store.open(store) as reader:
+        row = reader.get_session("s1")
+        spans = reader.session_spans("s1")
+    (handled,) = server_named(spans, "tools/call ask")
+    assert handled.parent_span_id == format(mcp_call.context.span_id, "016x")
+    model_calls = [r for r in fake.requests if r["usage"]]
+    assert len(model_calls) == 3
+    assert row.llm_calls == 3
+    assert row.input_tokens == sum(r["usage"]["input_tokens"] for r in model_calls)
+    return spans
 
 
 @contextlib.asynccontextmanager

@@ -13,28 +13,25 @@ os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "false"
 from agents import Agent, Runner, set_default_openai_client, set_trace_processors
 from agents.mcp import MCPServerStdio, create_static_tool_filter
 from openai import AsyncOpenAI
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
-from agentops_mcp import MCPInstrumentor
-from agentops_openai import OpenAIInstrumentor
 from agentops_openai_agents import OpenAIAgentsInstrumentor
 from agentops_otel import semconv as A
-from agentops_otel.store import Store, StoreSpanExporter
-from agentops_otel.testing.spans import SpanCapture
-from conftest import SERVER_SCRIPT, server_env, server_named, wait_for_spans
+from conftest import (
+    SERVER_SCRIPT,
+    check_joined_session,
+    instrumented,
+    server_env,
+    server_named,
+    wait_for_spans,
+)
 
 set_trace_processors([])  # offline: the SDK's default processor would export to OpenAI
 
 
 async def test_agent_mcp_tool_call_is_one_tool_under_the_agent(server, store_dir):
-    cap = SpanCapture()
-    cap.provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store_dir / "traces.db")))
-    instrumentors = (OpenAIInstrumentor(), OpenAIAgentsInstrumentor(), MCPInstrumentor())
-    for instrumentor in instrumentors:
-        instrumentor.instrument(tracer_provider=cap.provider)
     server.clear()
-    try:
+    with instrumented(store_dir, OpenAIAgentsInstrumentor()) as cap:
         set_default_openai_client(
             AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0),
             use_for_tracing=False)
@@ -49,9 +46,6 @@ async def test_agent_mcp_tool_call_is_one_tool_under_the_agent(server, store_dir
                               model="gpt-4o-mini", mcp_servers=[mcp_server])
                 output = (await Runner.run(agent, "look up otel")).final_output
                 await wait_for_spans(store_dir, lambda s: bool(server_named(s, "tools/call ask")))
-    finally:
-        for instrumentor in reversed(instrumentors):
-            instrumentor.uninstrument()
     assert "Fake reply from gpt-4o-mini" in output  # the MCP tool's answer reached the agent
 
     (agent_span,) = cap.of_kind(A.KIND_AGENT)
@@ -64,13 +58,5 @@ async def test_agent_mcp_tool_call_is_one_tool_under_the_agent(server, store_dir
     assert mcp_call.attributes[A.AGENT_NAME] == "Researcher"
     assert mcp_call.attributes[A.GEN_AI_TOOL_NAME] == "ask"
 
-    with Store.open(store_dir) as reader:
-        row = reader.get_session("s1")
-        spans = reader.session_spans("s1")
-    (handled,) = server_named(spans, "tools/call ask")
-    assert handled.parent_span_id == format(mcp_call.context.span_id, "016x")
-    model_calls = [r for r in server.requests if r["usage"]]
-    assert len(model_calls) == 3  # the agent's two turns and the tool's own call
-    assert row.llm_calls == 3
-    assert row.input_tokens == sum(r["usage"]["input_tokens"] for r in model_calls)
+    spans = check_joined_session(store_dir, server, mcp_call)
     assert len([s for s in spans if s.agentops_kind == A.KIND_TOOL and s.kind != "SERVER"]) == 1

@@ -19,15 +19,15 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 import agentops_otel
 from agentops_mcp import MCPInstrumentor
 from agentops_otel import semconv as A
-from agentops_otel.store import Store, StoreSpanExporter
+from agentops_otel.store import Store
 from conftest import (
     SERVER_SCRIPT,
+    also_to_store,
     http_server,
     http_session,
     server_env,
@@ -130,8 +130,7 @@ async def test_streamable_http_one_trace(server, capture, store_dir):
 async def test_session_total_includes_the_servers_llm_calls(server, capture, store_dir):
     """Both sides export to one store: the store joins the server's spans to the client's
     session by trace. The client process alone only knows its own spans."""
-    store = StoreSpanExporter(store_dir / "traces.db")
-    capture.provider.add_span_processor(SimpleSpanProcessor(store))
+    also_to_store(capture, store_dir)
     server.clear()
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
@@ -154,8 +153,7 @@ async def test_session_total_includes_the_servers_llm_calls(server, capture, sto
 
 
 async def test_erroring_tool(server, capture, store_dir):
-    store = StoreSpanExporter(store_dir / "traces.db")
-    capture.provider.add_span_processor(SimpleSpanProcessor(store))
+    also_to_store(capture, store_dir)
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
             result = await session.call_tool("fail", {"reason": "boom"})
