@@ -91,6 +91,20 @@ GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
 TOKEN_USAGE_BUCKETS = tuple(4**i for i in range(14))  # 1 … 67108864
 DURATION_BUCKETS = tuple(0.01 * 2**i for i in range(14))  # 0.01 … 81.92 s
 
+# --- Model Context Protocol (OTel GenAI MCP conventions) -----------------------------------
+MCP_METHOD_NAME = "mcp.method.name"
+MCP_SESSION_ID = "mcp.session.id"
+MCP_PROTOCOL_VERSION = "mcp.protocol.version"
+MCP_RESOURCE_URI = "mcp.resource.uri"
+GEN_AI_PROMPT_NAME = "gen_ai.prompt.name"
+JSONRPC_REQUEST_ID = "jsonrpc.request.id"
+RPC_RESPONSE_STATUS_CODE = "rpc.response.status_code"
+NETWORK_TRANSPORT = "network.transport"
+NETWORK_PROTOCOL_NAME = "network.protocol.name"
+METRIC_MCP_CLIENT_DURATION = "mcp.client.operation.duration"
+METRIC_MCP_SERVER_DURATION = "mcp.server.operation.duration"
+MCP_TOOL_ERROR = "tool_error"  # error.type of a tools/call whose result says isError
+
 # --- agentops.* -----------------------------------------------------------------------------
 SPAN_KIND = "agentops.span.kind"
 SESSION_ID = "agentops.session.id"

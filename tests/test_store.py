@@ -290,3 +290,41 @@ def test_duplicate_vendor_llm_span_is_stored_but_not_counted(tmp_path: Path) -> 
     assert row is not None and (row.llm_calls, row.input_tokens) == (1, 1000)
     assert row.cost_usd == pytest.approx(0.01) and len(spans) == 2
     assert next(s for s in spans if s.name == "openai.chat").cost_usd is None
+
+
+@pytest.mark.parametrize("remote_first", [True, False])
+def test_spans_of_another_process_join_the_session_of_their_trace(tmp_path, remote_first):
+    """A remote service (an MCP server) continued the session's trace and wrote its spans,
+    without a session id, to the same store: they join the session, in either arrival order."""
+    db = tmp_path / "traces.db"
+    client = TracerProvider().get_tracer("client")
+    session = client.start_span("session app", attributes={
+        A.SESSION_ID: "s-join", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_NAME: "app"})
+    call = client.start_span("tools/call ask", context=set_span_in_context(session))
+    exporter = InMemorySpanExporter()
+    server = TracerProvider()
+    server.add_span_processor(SimpleSpanProcessor(exporter))
+    handled = server.get_tracer("server").start_span(
+        "tools/call ask", context=set_span_in_context(call))  # the remote parent
+    llm = server.get_tracer("server").start_span("chat gpt-4o", context=set_span_in_context(
+        handled), attributes={A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+                              A.GEN_AI_USAGE_INPUT_TOKENS: 40, A.GEN_AI_USAGE_OUTPUT_TOKENS: 5,
+                              A.COST_USD: 0.5})
+    for span in (llm, handled, call, session):
+        span.end()
+    writer = StoreWriter(db)
+    remote = list(exporter.get_finished_spans())
+    local = [call, session]
+    for batch in ((remote, local) if remote_first else (local, remote)):
+        writer.write(batch)
+    writer.close()
+    with Store.open(db) as reader:
+        sessions = reader.list_sessions()
+        spans = reader.session_spans("s-join")
+    assert [s.id for s in sessions] == ["s-join"]  # no separate group for the trace
+    (row,) = sessions
+    assert (row.llm_calls, row.input_tokens, row.output_tokens) == (1, 40, 5)
+    assert row.cost_usd == pytest.approx(0.5)
+    assert row.span_count == 4
+    assert {s.name for s in spans} == {"session app", "tools/call ask", "chat gpt-4o"}
+    assert len(spans) == 4

@@ -34,6 +34,7 @@ __all__ = [
     "capture_content",
     "contain",
     "error_type",
+    "record_duration",
     "start_llm_call",
 ]
 
@@ -54,6 +55,12 @@ def contain(what: str) -> None:
 def capture_content() -> bool:
     """Whether prompts and completions are recorded (``capture_content`` / env switches)."""
     return _config.current().capture_content
+
+
+def record_duration(name: str, seconds: float, attributes: dict[str, Any]) -> None:
+    """Record one measurement of the duration histogram ``name`` (in seconds) off the caller's
+    thread, on the global meter, like the GenAI metrics (``mcp.client.operation.duration``…)."""
+    _metrics.record_duration(name, seconds, attributes)
 
 
 def error_type(exc: BaseException) -> str:

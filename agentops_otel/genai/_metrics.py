@@ -22,6 +22,9 @@ _INTERVAL_S = 0.5
 
 _instruments: tuple[Any, Any, Any] | None = None
 _queue: deque[tuple[Any, ...]] = deque(maxlen=_MAX_QUEUED)
+# Other duration histograms (e.g. ``mcp.client.operation.duration``): name → histogram.
+_durations: dict[str, Any] = {}
+_duration_queue: deque[tuple[str, float, dict[str, Any]]] = deque(maxlen=_MAX_QUEUED)
 _lock = threading.Lock()
 _worker: threading.Thread | None = None
 
@@ -55,10 +58,25 @@ def record(duration_s: float, attributes: dict[str, Any],
         _start_worker()
 
 
+def record_duration(name: str, seconds: float, attributes: dict[str, Any]) -> None:
+    """Queue one measurement of the duration histogram ``name`` (seconds)."""
+    _duration_queue.append((name, seconds, attributes))
+    if _worker is None:
+        _start_worker()
+
+
 def drain() -> None:
     """Record every queued measurement now."""
     token_usage, duration, cost_counter = instruments()
     with _lock:
+        while _duration_queue:
+            name, seconds, attributes = _duration_queue.popleft()
+            histogram = _durations.get(name)
+            if histogram is None:
+                histogram = _durations[name] = metrics.get_meter(A.TRACER_NAME).create_histogram(
+                    name, unit="s", description=f"Duration of {name.rsplit('.', 2)[0]} operations",
+                    explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS))
+            histogram.record(seconds, attributes)
         while _queue:
             seconds, attributes, tokens, cost = _queue.popleft()
             duration.record(seconds, attributes)
@@ -75,6 +93,7 @@ def _run() -> None:
             drain()
         except Exception:  # noqa: BLE001 - a broken meter must not kill the worker
             _queue.clear()
+            _duration_queue.clear()
 
 
 def _start_worker() -> None:

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_start_id ON sessions (start_ns, id);
 CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_ns);
+-- A trace's agentops session, for spans of that trace written by another process (an MCP
+-- server's spans join the session of the client that called it).
+CREATE INDEX IF NOT EXISTS sessions_trace ON sessions (trace_id);
 CREATE TABLE IF NOT EXISTS spans (
     trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,

@@ -178,6 +178,42 @@ def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
                      (session_id, row))
 
 
+_MOVE_SESSION = (
+    "UPDATE spans SET session_id = :to WHERE session_id = :trace",
+    "UPDATE span_text SET session_id = :to WHERE rowid IN "
+    "(SELECT text_rowid FROM span_text_rows WHERE session_id = :trace)",
+    "UPDATE span_text_rows SET session_id = :to WHERE session_id = :trace",
+    "UPDATE sessions SET span_count = span_count + (SELECT span_count FROM sessions WHERE "
+    "id = :trace), start_ns = MIN(start_ns, (SELECT start_ns FROM sessions WHERE id = :trace)) "
+    "WHERE id = :to",
+    "DELETE FROM sessions WHERE id = :trace",
+)
+
+
+def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
+    """Join spans written without a session id (grouped under their trace id) to the agentops
+    session of the same trace, whichever arrived first; the session id they now belong to.
+
+    Such spans come from another process in the session's trace: an MCP server (or any remote
+    service) that continued the caller's trace context. Both orders occur: the server's spans
+    often reach the store before the client's."""
+    row = conn.execute("SELECT trace_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    trace_id = row[0] if row else None
+    if not trace_id:
+        return session_id
+    if trace_id == session_id:  # grouped by trace: is there a session for it?
+        owner = conn.execute("SELECT id FROM sessions WHERE trace_id = ? AND id != ? LIMIT 1",
+                             (trace_id, trace_id)).fetchone()
+        if owner is None:
+            return session_id
+        session_id = owner[0]
+    elif conn.execute("SELECT 1 FROM sessions WHERE id = ?", (trace_id,)).fetchone() is None:
+        return session_id
+    for statement in _MOVE_SESSION:
+        conn.execute(statement, {"to": session_id, "trace": trace_id})
+    return session_id
+
+
 class StoreWriter:
     """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write."""
 
@@ -217,7 +253,7 @@ class StoreWriter:
         def write(conn: sqlite3.Connection) -> int:
             now = time.time_ns()
             written = [self._write_one(conn, span, now) for span in spans]
-            for session_id in {w for w in written if w is not None}:
+            for session_id in {join_trace(conn, w) for w in written if w is not None}:
                 conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
             return sum(w is not None for w in written)
 

@@ -63,13 +63,6 @@ def settings() -> Iterator[Callable[..., None]]:
     _config.install(before)
 
 
-@pytest.fixture
-def capture() -> Iterator[SpanCapture]:
-    """An in-memory span capture with our processor, per test."""
-    with SpanCapture() as cap:
-        yield cap
-
-
 @contextmanager
 def instrumenting(capture: SpanCapture, *instrumentors: Any) -> Iterator[None]:
     """Instrument onto ``capture.provider`` for a block, uninstrumenting after (newest first)."""
