@@ -38,7 +38,7 @@ TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "2700"))  # per pytest
 CLICKHOUSE, NOT_CLICKHOUSE = ("-k", "clickhouse"), ("-k", "not clickhouse")
 # Tests that need the heavy optional stacks (chDB, a browser): not run on the other Pythons.
 HEAVY_CORE_TESTS = ("tests/test_clickhouse_store.py", "tests/test_dashboard_browser.py",
-                    "tests/test_dashboard_stores.py")
+                    "tests/test_dashboard_stores.py", "tests/test_store_commands.py")
 
 
 @dataclass
