@@ -326,9 +326,12 @@ def normalize(attrs: Mapping[str, Any], name: str | None = None) -> Mapping[str,
     """``attrs`` (of a span called ``name``) with our span model's keys added from any known
     foreign convention.
 
-    Our own spans (``agentops.span.kind`` set) are returned as they are (the same object).
+    Our own spans (``agentops.span.kind`` set) are returned as they are (the same object), and so
+    are MCP spans (``mcp.method.name``): their ``execute_tool`` describes a tool call that the
+    caller's own tool span (a framework's, or the MCP client's on the server side) already counts,
+    and our MCP instrumentor sets the kind itself where the span is the one to count.
     Never raises: a span whose attributes cannot be read comes back unchanged."""
-    if A.SPAN_KIND in attrs:
+    if A.SPAN_KIND in attrs or A.MCP_METHOD_NAME in attrs:
         return attrs
     try:
         return _map(attrs, kind_of(attrs), name)
