@@ -34,6 +34,8 @@ from agentops_otel import semconv as A
 MAX_TOKENS = 100_000_000
 # The span kinds on which a failure is counted (where it happened).
 ERROR_KINDS = frozenset({A.KIND_LLM, A.KIND_TOOL})
+# The same kinds as an SQL list, for the stores that count errors in SQL (SQLite, ClickHouse).
+ERROR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in sorted(ERROR_KINDS))
 # Every usage key of the span model, read in this order.
 USAGE_KEYS = (
     A.GEN_AI_USAGE_INPUT_TOKENS,

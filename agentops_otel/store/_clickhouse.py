@@ -283,8 +283,7 @@ class _Sql:
         self.start = "toUnixTimestamp64Nano(Timestamp)"
         self.end = f"({self.start} + toInt64(Duration))"
         failed = "upper(StatusCode) IN ('ERROR', 'STATUS_CODE_ERROR')"
-        error_kinds = ", ".join(_literal(k) for k in sorted(accounting.ERROR_KINDS))
-        self.error = f"({failed} AND {self.kind} IN ({error_kinds}))"
+        self.error = f"({failed} AND {self.kind} IN ({accounting.ERROR_KINDS_SQL}))"
         implicit_root = f"({s(A.SESSION_ID)} = '' AND ParentSpanId = '')"
         root = f"({kind} = '{A.KIND_SESSION}' OR {implicit_root})"
         session = f"{kind} = '{A.KIND_SESSION}'"

@@ -200,9 +200,8 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
                    TOTAL(output_tokens), TOTAL(cost_usd), SUM(cost_usd IS NULL)
             FROM spans WHERE agentops_kind = 'llm' GROUP BY 1, 2, 3""")
     if version < 3:
-        from agentops_otel.accounting import ERROR_KINDS
+        from agentops_otel.accounting import ERROR_KINDS_SQL as kinds
 
-        kinds = ", ".join(f"'{kind}'" for kind in sorted(ERROR_KINDS))
         conn.execute(f"""
             UPDATE sessions SET errors = MAX(
                 (SELECT COUNT(*) FROM spans WHERE spans.session_id = sessions.id

@@ -93,8 +93,6 @@ ON CONFLICT (id) DO UPDATE SET
     updated_ns = excluded.updated_ns
 """
 
-_ERROR_KINDS = ", ".join(f"'{kind}'" for kind in sorted(accounting.ERROR_KINDS))
-
 
 def _rollup(key: str, sql_type: str) -> str:
     """The session span's roll-up of ``key``: a finite number, else 0 (SQLite would read text
@@ -120,7 +118,8 @@ FROM (
            TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN input_tokens END) AS input_tokens,
            TOTAL(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN output_tokens END) AS output_tokens,
            COUNT(CASE WHEN agentops_kind = '{A.KIND_LLM}' THEN 1 END) AS calls,
-           COUNT(CASE WHEN status_code = 'ERROR' AND agentops_kind IN ({_ERROR_KINDS})
+           COUNT(CASE WHEN status_code = 'ERROR'
+                      AND agentops_kind IN ({accounting.ERROR_KINDS_SQL})
                  THEN 1 END) AS errors
     FROM spans WHERE session_id = :id
 ) AS t, (
