@@ -101,11 +101,21 @@ def init(
     from agentops_otel import _runtime
 
     _runtime.init(
-        api_key=api_key, endpoint=endpoint, service_name=service_name, instrument=instrument,
-        capture_content=capture_content, tags=tags, auto_start_session=auto_start_session,
-        max_cost_usd=max_cost_usd, on_budget_exceeded=on_budget_exceeded,
-        loop_threshold=loop_threshold, on_loop=on_loop, redact=redact,
-        exit_timeout_s=exit_timeout_s, **options)
+        api_key=api_key,
+        endpoint=endpoint,
+        service_name=service_name,
+        instrument=instrument,
+        capture_content=capture_content,
+        tags=tags,
+        auto_start_session=auto_start_session,
+        max_cost_usd=max_cost_usd,
+        on_budget_exceeded=on_budget_exceeded,
+        loop_threshold=loop_threshold,
+        on_loop=on_loop,
+        redact=redact,
+        exit_timeout_s=exit_timeout_s,
+        **options,
+    )
 
 
 def end_session(end_state: str = "Success", reason: str | None = None) -> None:

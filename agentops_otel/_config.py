@@ -39,58 +39,177 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("api_key", "str", None, "AgentOps backend API key; when set, spans go there too",
-           env="AGENTOPS_API_KEY"),
+    Option(
+        "api_key",
+        "str",
+        None,
+        "AgentOps backend API key; when set, spans go there too",
+        env="AGENTOPS_API_KEY",
+    ),
     Option("endpoint", "str", None, "AgentOps API endpoint", env="AGENTOPS_API_ENDPOINT"),
-    Option("exporter_endpoint", "str", None, "AgentOps trace exporter endpoint",
-           env="AGENTOPS_EXPORTER_ENDPOINT"),
-    Option("service_name", "str", "agentops-app", "service.name of the spans",
-           otel=("OTEL_SERVICE_NAME",)),
-    Option("instrument", "names", True, "instrument every installed library we cover (true), "
-           "none (false) or the named ones (comma-separated)", env="AGENTOPS_INSTRUMENT"),
-    Option("capture_content", "bool", True, "record prompts, completions and arguments "
-           "(OTEL_...=no_content or false also turns it off)", env="AGENTOPS_CAPTURE_CONTENT",
-           otel=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",)),
-    Option("max_content_chars", "int", 16_384, "longest recorded text; longer is truncated",
-           env="AGENTOPS_MAX_CONTENT_CHARS", minimum=0),
+    Option(
+        "exporter_endpoint",
+        "str",
+        None,
+        "AgentOps trace exporter endpoint",
+        env="AGENTOPS_EXPORTER_ENDPOINT",
+    ),
+    Option(
+        "service_name",
+        "str",
+        "agentops-app",
+        "service.name of the spans",
+        otel=("OTEL_SERVICE_NAME",),
+    ),
+    Option(
+        "instrument",
+        "names",
+        True,
+        "instrument every installed library we cover (true), "
+        "none (false) or the named ones (comma-separated)",
+        env="AGENTOPS_INSTRUMENT",
+    ),
+    Option(
+        "capture_content",
+        "bool",
+        True,
+        "record prompts, completions and arguments "
+        "(OTEL_...=no_content or false also turns it off)",
+        env="AGENTOPS_CAPTURE_CONTENT",
+        otel=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
+    ),
+    Option(
+        "max_content_chars",
+        "int",
+        16_384,
+        "longest recorded text; longer is truncated",
+        env="AGENTOPS_MAX_CONTENT_CHARS",
+        minimum=0,
+    ),
     Option("redact", "callable", None, "redact(key, value) sees every captured value first"),
     Option("tags", "list", (), "tags of the sessions (comma-separated)", env="AGENTOPS_TAGS"),
-    Option("auto_start_session", "bool", True, "init() starts a session",
-           env="AGENTOPS_AUTO_START_SESSION"),
-    Option("session_name", "str", "default", "name of the session init() starts",
-           env="AGENTOPS_SESSION_NAME"),
-    Option("max_cost_usd", "float", None, "budget of a session in USD (unset: no budget)",
-           env="AGENTOPS_MAX_COST_USD", minimum=0),
-    Option("on_budget_exceeded", "choice", "warn", "what a session over budget does",
-           env="AGENTOPS_ON_BUDGET_EXCEEDED", choices=("warn", "raise")),
-    Option("loop_threshold", "int", 3, "repeats of the same call that make a loop (0: off)",
-           env="AGENTOPS_LOOP_THRESHOLD", minimum=0),
-    Option("on_loop", "choice", "warn", "what a detected loop does", env="AGENTOPS_ON_LOOP",
-           choices=("warn", "raise")),
-    Option("exit_timeout_s", "float", 2.0, "longest wait for export at exit, in seconds",
-           env="AGENTOPS_EXIT_TIMEOUT", minimum=0),
-    Option("local_store", "bool", None, "record into the local store (unset: only when no other "
-           "destination is configured)", env="AGENTOPS_LOCAL_STORE"),
-    Option("store_path", "path", None, "local store directory (unset: the user data directory)",
-           env="AGENTOPS_OTEL_HOME"),
-    Option("retention_days", "float", None, "days the local store keeps sessions (unset: all)",
-           env="AGENTOPS_RETENTION_DAYS", minimum=0),
-    Option("otlp_endpoint", "str", None, "OTLP base URL to export to",
-           otel=("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")),
-    Option("otlp_protocol", "choice", None, "OTLP protocol", choices=("http/protobuf", "grpc"),
-           otel=("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")),
-    Option("otlp_headers", "headers", None, "OTLP request headers",
-           otel=("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")),
-    Option("otlp_compression", "choice", None, "OTLP compression",
-           choices=("gzip", "deflate", "none"),
-           otel=("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")),
-    Option("otlp_timeout_s", "float", None, "OTLP request timeout in seconds", minimum=0,
-           otel=("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")),
+    Option(
+        "auto_start_session",
+        "bool",
+        True,
+        "init() starts a session",
+        env="AGENTOPS_AUTO_START_SESSION",
+    ),
+    Option(
+        "session_name",
+        "str",
+        "default",
+        "name of the session init() starts",
+        env="AGENTOPS_SESSION_NAME",
+    ),
+    Option(
+        "max_cost_usd",
+        "float",
+        None,
+        "budget of a session in USD (unset: no budget)",
+        env="AGENTOPS_MAX_COST_USD",
+        minimum=0,
+    ),
+    Option(
+        "on_budget_exceeded",
+        "choice",
+        "warn",
+        "what a session over budget does",
+        env="AGENTOPS_ON_BUDGET_EXCEEDED",
+        choices=("warn", "raise"),
+    ),
+    Option(
+        "loop_threshold",
+        "int",
+        3,
+        "repeats of the same call that make a loop (0: off)",
+        env="AGENTOPS_LOOP_THRESHOLD",
+        minimum=0,
+    ),
+    Option(
+        "on_loop",
+        "choice",
+        "warn",
+        "what a detected loop does",
+        env="AGENTOPS_ON_LOOP",
+        choices=("warn", "raise"),
+    ),
+    Option(
+        "exit_timeout_s",
+        "float",
+        2.0,
+        "longest wait for export at exit, in seconds",
+        env="AGENTOPS_EXIT_TIMEOUT",
+        minimum=0,
+    ),
+    Option(
+        "local_store",
+        "bool",
+        None,
+        "record into the local store (unset: only when no other destination is configured)",
+        env="AGENTOPS_LOCAL_STORE",
+    ),
+    Option(
+        "store_path",
+        "path",
+        None,
+        "local store directory (unset: the user data directory)",
+        env="AGENTOPS_OTEL_HOME",
+    ),
+    Option(
+        "retention_days",
+        "float",
+        None,
+        "days the local store keeps sessions (unset: all)",
+        env="AGENTOPS_RETENTION_DAYS",
+        minimum=0,
+    ),
+    Option(
+        "otlp_endpoint",
+        "str",
+        None,
+        "OTLP base URL to export to",
+        otel=("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ),
+    Option(
+        "otlp_protocol",
+        "choice",
+        None,
+        "OTLP protocol",
+        choices=("http/protobuf", "grpc"),
+        otel=("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+    ),
+    Option(
+        "otlp_headers",
+        "headers",
+        None,
+        "OTLP request headers",
+        otel=("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
+    ),
+    Option(
+        "otlp_compression",
+        "choice",
+        None,
+        "OTLP compression",
+        choices=("gzip", "deflate", "none"),
+        otel=("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"),
+    ),
+    Option(
+        "otlp_timeout_s",
+        "float",
+        None,
+        "OTLP request timeout in seconds",
+        minimum=0,
+        otel=("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
+    ),
     Option("exporters", "exporters", (), "more OpenTelemetry SpanExporters to send spans to"),
-    Option("max_queue_size", "int", 2048, "spans queued per destination before dropping",
-           minimum=1),
+    Option(
+        "max_queue_size", "int", 2048, "spans queued per destination before dropping", minimum=1
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
+
+
 def sdk_disabled() -> bool:
     """``OTEL_SDK_DISABLED=true``: ``init()`` (like the OpenTelemetry SDK) sets nothing up."""
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
@@ -106,8 +225,12 @@ def otlp_metrics_wanted() -> bool:
 # Variables read outside init(): documented in the same table.
 OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTOPS_PRICES_FILE", "—", "a JSON or TOML file of prices that override the built-in table"),
-    ("AGENTOPS_ALLOW_OTHER_INSTRUMENTORS", "false", "under opentelemetry-instrument, also load "
-     "other vendors' instrumentors for libraries we cover"),
+    (
+        "AGENTOPS_ALLOW_OTHER_INSTRUMENTORS",
+        "false",
+        "under opentelemetry-instrument, also load "
+        "other vendors' instrumentors for libraries we cover",
+    ),
     ("AGENTOPS_OTEL_TOKEN", "—", "bearer token `agentops-otel serve` requires on /v1/traces"),
 )
 
@@ -155,12 +278,17 @@ def _accepted(option: Option) -> str:
     """What ``option`` accepts, for error messages."""
     low = "" if option.minimum is None else f" >= {option.minimum:g}"
     return {
-        "str": "a string", "path": "a path (str or os.PathLike)", "bool": "True or False",
-        "int": f"an integer{low}", "float": f"a number{low}",
+        "str": "a string",
+        "path": "a path (str or os.PathLike)",
+        "bool": "True or False",
+        "int": f"an integer{low}",
+        "float": f"a number{low}",
         "choice": " or ".join(repr(c) for c in option.choices),
         "names": "True, False or a list of instrumentor names",
-        "list": "a list of strings", "callable": "a function",
-        "headers": "a dict of str to str", "exporters": "a list of SpanExporter objects",
+        "list": "a list of strings",
+        "callable": "a function",
+        "headers": "a dict of str to str",
+        "exporters": "a list of SpanExporter objects",
     }[option.kind]
 
 
@@ -202,16 +330,23 @@ def check(option: Option, value: Any) -> Any:
             return _strings(value)
         if kind == "callable" and callable(value):
             return value
-        if kind == "headers" and isinstance(value, Mapping) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        if (
+            kind == "headers"
+            and isinstance(value, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
             return dict(value)
-        if kind == "exporters" and isinstance(value, (list, tuple)) and all(
-                hasattr(exporter, "export") for exporter in value):
+        if (
+            kind == "exporters"
+            and isinstance(value, (list, tuple))
+            and all(hasattr(exporter, "export") for exporter in value)
+        ):
             return tuple(value)
         raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"agentops_otel.init(): {option.name} must be {_accepted(option)}, "
-                         f"not {value!r}") from None
+        raise ValueError(
+            f"agentops_otel.init(): {option.name} must be {_accepted(option)}, not {value!r}"
+        ) from None
 
 
 def _parse_env(option: Option, raw: str) -> Any:
@@ -252,8 +387,9 @@ _warned: set[tuple[str, str]] = set()
 def _warn_once(variable: str, raw: str, accepted: str, fallback: str) -> None:
     if (variable, raw) not in _warned:
         _warned.add((variable, raw))
-        _log.warning("agentops-otel: %s=%r is not %s; using %s instead", variable, raw, accepted,
-                     fallback)
+        _log.warning(
+            "agentops-otel: %s=%r is not %s; using %s instead", variable, raw, accepted, fallback
+        )
 
 
 def _default_text(option: Option) -> str:
@@ -300,14 +436,14 @@ def from_env() -> Settings:
     return _build(values, sources)
 
 
-def _build(values: dict[str, Any], sources: dict[str, str],
-           base: Settings | None = None) -> Settings:
+def _build(
+    values: dict[str, Any], sources: dict[str, str], base: Settings | None = None
+) -> Settings:
     own = {k: v for k, v in values.items() if k in _FIELDS}
     extra = {k: v for k, v in values.items() if k not in _FIELDS}
     if base is None:
         return Settings(**own, extra=extra, sources=sources)
-    return replace(base, **own, extra={**base.extra, **extra},
-                   sources={**base.sources, **sources})
+    return replace(base, **own, extra={**base.extra, **extra}, sources={**base.sources, **sources})
 
 
 def closest(name: str) -> str | None:
@@ -322,8 +458,9 @@ def resolve(**overrides: Any) -> Settings:
         if name not in BY_NAME:
             near = closest(name)
             hint = f"; did you mean {near!r}?" if near else ""
-            raise TypeError(f"agentops_otel.init() got an unexpected keyword argument "
-                            f"{name!r}{hint}")
+            raise TypeError(
+                f"agentops_otel.init() got an unexpected keyword argument {name!r}{hint}"
+            )
     chosen = {k: check(BY_NAME[k], v) for k, v in overrides.items() if v is not None}
     return _build(chosen, dict.fromkeys(chosen, "argument"), from_env())
 
@@ -334,11 +471,17 @@ def markdown_table() -> str:
     for option in OPTIONS:
         names = [f"`{v}`" for v in ((option.env,) if option.env else ()) + option.otel]
         default = option.default
-        shown = ("—" if default is None or default == () else
-                 str(default).lower() if isinstance(default, bool) else f"`{default}`")
+        shown = (
+            "—"
+            if default is None or default == ()
+            else str(default).lower()
+            if isinstance(default, bool)
+            else f"`{default}`"
+        )
         accepted = f" ({', '.join(option.choices)})" if option.choices else ""
-        rows.append(f"| {'<br>'.join(names) or '—'} | `{option.name}` | {shown} | "
-                    f"{option.help}{accepted} |")
+        rows.append(
+            f"| {'<br>'.join(names) or '—'} | `{option.name}` | {shown} | {option.help}{accepted} |"
+        )
     for variable, default, meaning in OTHER_VARIABLES:
         rows.append(f"| `{variable}` | — | {default} | {meaning} |")
     return "\n".join(rows) + "\n"

@@ -135,9 +135,15 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
             text = json.dumps(plain, ensure_ascii=False, default=str)
             used += len(text)
             if kept and (used > budget or len(kept) >= _MAX_MESSAGES):
-                plain = {"role": "system", "parts": [{
-                    "type": "text",
-                    "content": f"[{len(items) - len(kept)} earlier messages omitted]"}]}
+                plain = {
+                    "role": "system",
+                    "parts": [
+                        {
+                            "type": "text",
+                            "content": f"[{len(items) - len(kept)} earlier messages omitted]",
+                        }
+                    ],
+                }
                 kept.append(plain)
                 texts.append(json.dumps(plain))
                 break

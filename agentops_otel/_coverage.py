@@ -30,7 +30,8 @@ class Library:
         from packaging.requirements import Requirement
 
         return self.version is not None and Requirement(self.tested).specifier.contains(
-            self.version, prereleases=True)
+            self.version, prereleases=True
+        )
 
 
 def _version(dist: str) -> str | None:
@@ -42,19 +43,24 @@ def _version(dist: str) -> str | None:
 
 def libraries() -> list[Library]:
     """Every library we cover, installed or not."""
-    return [Library(name, _version(name), dist, _version(dist), tested)
-            for name, (dist, tested) in sorted(INSTRUMENTED.items())]
+    return [
+        Library(name, _version(name), dist, _version(dist), tested)
+        for name, (dist, tested) in sorted(INSTRUMENTED.items())
+    ]
 
 
 def warn_uncovered() -> None:
     """Log one warning per installed library we cover whose instrumentor is not installed."""
     for lib in libraries():
-        if lib.version is not None and lib.instrumentor_version is None \
-                and lib.name not in _warned:
+        if lib.version is not None and lib.instrumentor_version is None and lib.name not in _warned:
             _warned.add(lib.name)
-            _log.warning("agentops-otel: %s %s is installed but its instrumentor is not, so its "
-                         "calls are not traced: pip install %s", lib.name, lib.version,
-                         lib.instrumentor)
+            _log.warning(
+                "agentops-otel: %s %s is installed but its instrumentor is not, so its "
+                "calls are not traced: pip install %s",
+                lib.name,
+                lib.version,
+                lib.instrumentor,
+            )
 
 
 def warn_uncovered_in_background() -> None:

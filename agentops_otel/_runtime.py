@@ -59,8 +59,8 @@ def _attach_provider(settings: _config.Settings) -> None:
         provider, owned = current, False
     else:
         provider = TracerProvider(
-            resource=Resource.create({SERVICE_NAME: settings.service_name}),
-            shutdown_on_exit=False)
+            resource=Resource.create({SERVICE_NAME: settings.service_name}), shutdown_on_exit=False
+        )
         owned = True
         if isinstance(current, ProxyTracerProvider):
             trace.set_tracer_provider(provider)
@@ -68,7 +68,8 @@ def _attach_provider(settings: _config.Settings) -> None:
             _log.warning(
                 "agentops-otel: the global tracer provider is %s, not an OpenTelemetry SDK "
                 "provider; agentops-otel uses a private provider for its own spans",
-                type(current).__name__)
+                type(current).__name__,
+            )
     provider.add_span_processor(AgentOpsSpanProcessor())
     _state.export_processors = tuple(_export_processors(settings))
     for processor in _state.export_processors:
@@ -121,8 +122,11 @@ def _instrument(selection: bool | Sequence[str]) -> None:
 
     from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 
-    wanted = None if selection is True else {
-        n if n.startswith("agentops_") else f"agentops_{n}" for n in selection}
+    wanted = (
+        None
+        if selection is True
+        else {n if n.startswith("agentops_") else f"agentops_{n}" for n in selection}
+    )
     for ep in entry_points(group="opentelemetry_instrumentor"):
         if not ep.name.startswith("agentops_") or (wanted is not None and ep.name not in wanted):
             continue

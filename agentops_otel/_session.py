@@ -30,8 +30,12 @@ _open_lock = threading.Lock()
 class Session:
     """A running session. End it with :meth:`end`; ``with`` ends it for you."""
 
-    def __init__(self, name: str | None = None, tags: Iterable[str] | None = None,
-                 max_cost_usd: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        max_cost_usd: float | None = None,
+    ) -> None:
         settings = _config.current()
         self.id = uuid.uuid4().hex
         self.name = name or settings.session_name
@@ -49,12 +53,14 @@ class Session:
         # A session is a new trace root, whatever is current.
         try:
             self.span = _runtime.tracer().start_span(
-                f"session {self.name}", context=Context(), attributes=attrs)
+                f"session {self.name}", context=Context(), attributes=attrs
+            )
         except Exception:  # noqa: BLE001 - the user's work goes on without a session span
             _log.debug("agentops-otel: could not start a session span", exc_info=True)
             self.span = trace.INVALID_SPAN
         self.context = otel_context.set_value(
-            _SESSION_KEY, self, trace.set_span_in_context(self.span))
+            _SESSION_KEY, self, trace.set_span_in_context(self.span)
+        )
         self._ended = False
         self._token: object | None = None
         with _open_lock:
@@ -116,8 +122,9 @@ def open_sessions() -> list[Session]:
         return list(_open.values())
 
 
-def start_session(name: str | None = None, tags: Iterable[str] | None = None, *,
-                  max_cost_usd: float | None = None) -> Session:
+def start_session(
+    name: str | None = None, tags: Iterable[str] | None = None, *, max_cost_usd: float | None = None
+) -> Session:
     """Start a session without making it current; end it with ``.end(...)``.
 
     Use ``with`` on the returned handle to make it the parent of the work inside.
@@ -125,8 +132,9 @@ def start_session(name: str | None = None, tags: Iterable[str] | None = None, *,
     return Session(name, tags, max_cost_usd)
 
 
-def session(name: Any = None, tags: Iterable[str] | None = None, *,
-            max_cost_usd: float | None = None) -> Any:
+def session(
+    name: Any = None, tags: Iterable[str] | None = None, *, max_cost_usd: float | None = None
+) -> Any:
     """A session as a decorator (bare or called) or a context manager.
 
     As a decorator each call is one session (``Success`` on return, ``Fail`` on an exception,
@@ -138,8 +146,9 @@ def session(name: Any = None, tags: Iterable[str] | None = None, *,
 
 
 class _SessionScope:
-    def __init__(self, name: str | None, tags: Iterable[str] | None,
-                 max_cost_usd: float | None) -> None:
+    def __init__(
+        self, name: str | None, tags: Iterable[str] | None, max_cost_usd: float | None
+    ) -> None:
         self._args = (name, tags, max_cost_usd)
         self._active: list[Session] = []
 
@@ -155,18 +164,22 @@ class _SessionScope:
         return _session_wrapper(fn, *self._args)
 
 
-def _session_wrapper(fn: Callable[..., Any], name: str | None, tags: Iterable[str] | None,
-                     max_cost_usd: float | None) -> Callable[..., Any]:
+def _session_wrapper(
+    fn: Callable[..., Any], name: str | None, tags: Iterable[str] | None, max_cost_usd: float | None
+) -> Callable[..., Any]:
     name = name or getattr(fn, "__name__", None)
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             with Session(name, tags, max_cost_usd):
                 return await fn(*args, **kwargs)
+
         return run_async
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         with Session(name, tags, max_cost_usd):
             return fn(*args, **kwargs)
+
     return run

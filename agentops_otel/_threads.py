@@ -39,8 +39,9 @@ def _submit(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dic
     if not args:
         return wrapped(*args, **kwargs)
     fn, rest = args[0], args[1:]
-    return wrapped(functools.partial(call_in_context, otel_context.get_current(), fn),
-                   *rest, **kwargs)
+    return wrapped(
+        functools.partial(call_in_context, otel_context.get_current(), fn), *rest, **kwargs
+    )
 
 
 def install() -> None:

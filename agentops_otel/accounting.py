@@ -162,8 +162,13 @@ def read_usage(attrs: Mapping[str, Any]) -> tuple[Usage | None, tuple[str, ...]]
     cache_write = counts.get(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)
     if cache_write is None:
         cache_write = counts.get(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, 0)
-    return Usage(inp or 0, out or 0, counts.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0),
-                 cache_write, counts.get(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 0)), ()
+    return Usage(
+        inp or 0,
+        out or 0,
+        counts.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0),
+        cache_write,
+        counts.get(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 0),
+    ), ()
 
 
 def model_of(attrs: Mapping[str, Any]) -> str | None:
@@ -177,18 +182,25 @@ def provider_of(attrs: Mapping[str, Any]) -> str | None:
     return str(provider) if provider else None
 
 
-def price(provider: str | None, model: str | None, usage: Usage | None,
-          ) -> tuple[float | None, str | None]:
+def price(
+    provider: str | None,
+    model: str | None,
+    usage: Usage | None,
+) -> tuple[float | None, str | None]:
     """Cost and source (``store:<table source>``) of a call that arrived unpriced, from the
     bundled price table and every token kind it reports; ``(None, None)`` without a price."""
     if not model or usage is None:
         return None, None
     from agentops_otel.pricing import cost_for  # loaded on first use: keeps imports light
 
-    cost = cost_for(provider, model, input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    cache_read_tokens=usage.cache_read_tokens,
-                    cache_write_tokens=usage.cache_write_tokens)
+    cost = cost_for(
+        provider,
+        model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     if cost is None:
         return None, None
     return float(cost.total_usd), f"store:{cost.source}"

@@ -31,8 +31,9 @@ class _SpanSpec:
 
     __slots__ = ("attributes", "kind", "name")
 
-    def __init__(self, kind: str, name: str, role: str | None = None,
-                 agent_id: str | None = None) -> None:
+    def __init__(
+        self, kind: str, name: str, role: str | None = None, agent_id: str | None = None
+    ) -> None:
         self.kind = kind
         self.name, self.attributes = spans.describe(kind, name, role=role, agent_id=agent_id)
 
@@ -58,8 +59,14 @@ class _Run:
 
     __slots__ = ("ctx", "span", "spec")
 
-    def __init__(self, spec: _SpanSpec, skip_first: bool, args: tuple, kwargs: dict,
-                 extra_ctx: dict[Any, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: _SpanSpec,
+        skip_first: bool,
+        args: tuple,
+        kwargs: dict,
+        extra_ctx: dict[Any, Any] | None = None,
+    ) -> None:
         self.spec = spec
         self.span = _runtime.tracer().start_span(spec.name, attributes=spec.attributes)
         ctx = trace.set_span_in_context(self.span)
@@ -79,8 +86,13 @@ class _Run:
         spans.end_span(self.span)
 
 
-def _begin(spec: _SpanSpec, skip_first: bool, args: tuple, kwargs: dict,
-           extra_ctx: dict[Any, Any] | None = None) -> _Run | None:
+def _begin(
+    spec: _SpanSpec,
+    skip_first: bool,
+    args: tuple,
+    kwargs: dict,
+    extra_ctx: dict[Any, Any] | None = None,
+) -> _Run | None:
     try:
         return _Run(spec, skip_first, args, kwargs, extra_ctx)
     except Exception:  # noqa: BLE001 - the user's call goes on without a span
@@ -95,8 +107,11 @@ def _safe(action: Callable[..., None], *args: Any) -> None:
         _log.debug("agentops-otel: span bookkeeping failed", exc_info=True)
 
 
-def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
-          skip: Callable[[tuple], dict[Any, Any] | None] | None = None) -> Callable[..., Any]:
+def _wrap(
+    fn: Callable[..., Any],
+    spec_for: Callable[[tuple], _SpanSpec],
+    skip: Callable[[tuple], dict[Any, Any] | None] | None = None,
+) -> Callable[..., Any]:
     """Wrap ``fn`` so each call runs in a span made by ``spec_for(args)``.
 
     ``skip(args)`` returns ``None`` to run the call bare (used by class agents for calls an
@@ -118,6 +133,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
         return _begin(spec, skip_first, args, kwargs, extra)
 
     if inspect.isasyncgenfunction(fn):
+
         @functools.wraps(fn)
         async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             run = begin(args, kwargs)
@@ -157,6 +173,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
         return async_gen_wrapper
 
     if inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             run = begin(args, kwargs)
@@ -195,6 +212,7 @@ def _wrap(fn: Callable[..., Any], spec_for: Callable[[tuple], _SpanSpec],
         return gen_wrapper
 
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             run = begin(args, kwargs)
@@ -239,8 +257,9 @@ def _returned(run: _Run, token: object, result: Any) -> Any:
     return result
 
 
-def _function_decorator(kind: str, target: Callable[..., Any] | None, name: str | None,
-                        role: str | None = None) -> Any:
+def _function_decorator(
+    kind: str, target: Callable[..., Any] | None, name: str | None, role: str | None = None
+) -> Any:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if kind == A.KIND_AGENT and inspect.isclass(fn):
             return _agent_class(fn, name or fn.__name__, role)
@@ -284,8 +303,9 @@ def _agent_class(cls: type, name: str, role: str | None) -> type:
 @overload
 def agent(target: F) -> F: ...
 @overload
-def agent(target: None = None, *, name: str | None = None,
-          role: str | None = None) -> Callable[[F], F]: ...
+def agent(
+    target: None = None, *, name: str | None = None, role: str | None = None
+) -> Callable[[F], F]: ...
 def agent(target: Any = None, *, name: str | None = None, role: str | None = None) -> Any:
     """An agent span (``invoke_agent {name}``) around a function, or around each outside call
     into instances of a class; its name, role and id are carried by every span beneath."""

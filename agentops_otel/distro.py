@@ -66,8 +66,11 @@ class AgentOpsDistro(BaseDistro):
         allow = _config._env_bool("AGENTOPS_ALLOW_OTHER_INSTRUMENTORS")
         overlap = _libraries(instrumentor) & self._covered()
         if overlap and not allow:
-            _log.info("agentops-otel: skipping instrumentor %r for %s (ours covers it)",
-                      entry_point.name, ", ".join(sorted(overlap)))
+            _log.info(
+                "agentops-otel: skipping instrumentor %r for %s (ours covers it)",
+                entry_point.name,
+                ", ".join(sorted(overlap)),
+            )
             return
         instrumentor.instrument(**kwargs)
 

@@ -36,8 +36,9 @@ class _Switchable:
         self.wrapper = wrapper
         self.on = True
 
-    def __call__(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                 kwargs: dict) -> Any:
+    def __call__(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         if self.on:
             return self.wrapper(wrapped, instance, args, kwargs)
         return wrapped(*args, **kwargs)
@@ -73,8 +74,9 @@ class Patches:
         while self._applied:
             owner, name, original, switch = self._applied.pop()
             switch.on = False
-            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(
-                owner, name, None)
+            current = (
+                owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            )
             if isinstance(current, wrapt.FunctionWrapper) and current._self_wrapper is switch:
                 setattr(owner, name, original)
 
@@ -110,8 +112,11 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         module = type(self).__module__
-        tracer = trace.get_tracer(module, getattr(sys.modules.get(module), "__version__", None),
-                                  tracer_provider=kwargs.get("tracer_provider"))
+        tracer = trace.get_tracer(
+            module,
+            getattr(sys.modules.get(module), "__version__", None),
+            tracer_provider=kwargs.get("tracer_provider"),
+        )
         self._patches = Patches()
         self._apply(self._patches, tracer)
 

@@ -46,8 +46,9 @@ class _Ledger:
         "totals",
     )
 
-    def __init__(self, span: Span, session_id: str | None = None,
-                 limit_usd: float | None = None) -> None:
+    def __init__(
+        self, span: Span, session_id: str | None = None, limit_usd: float | None = None
+    ) -> None:
         self.span = span
         self.totals = accounting.Totals()
         self.session_id = session_id
@@ -165,8 +166,11 @@ class AgentOpsSpanProcessor(SpanProcessor):
             # A framework handed us a placeholder (NonRecordingSpan) for one of our open spans.
             parent = parent_node.span
         own = span.attributes or {}
-        if (A.SPAN_KIND not in own and own.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
-                and get_value(ACTIVE_LLM_KEY, parent_context)):
+        if (
+            A.SPAN_KIND not in own
+            and own.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
+            and get_value(ACTIVE_LLM_KEY, parent_context)
+        ):
             span.set_attribute(A.LLM_DUPLICATE, True)  # another vendor's span inside ours
         inherited = inherited_identity(parent, own)
         if inherited:
@@ -177,8 +181,11 @@ class AgentOpsSpanProcessor(SpanProcessor):
         if kind in A.AGGREGATING_KINDS:
             if kind == A.KIND_SESSION:
                 limit = own.get(A.BUDGET_LIMIT_USD)
-                ledger = _Ledger(span, str(own.get(A.SESSION_ID, "")),
-                                 float(limit) if limit is not None else None)
+                ledger = _Ledger(
+                    span,
+                    str(own.get(A.SESSION_ID, "")),
+                    float(limit) if limit is not None else None,
+                )
                 session = ledger
             else:
                 ledger = _Ledger(span)
@@ -200,8 +207,9 @@ class AgentOpsSpanProcessor(SpanProcessor):
             ancestors = ancestors[:-1]
         if not ancestors:
             return
-        call = accounting.call_of(span.attributes or {},
-                                  span.status.status_code is StatusCode.ERROR)
+        call = accounting.call_of(
+            span.attributes or {}, span.status.status_code is StatusCode.ERROR
+        )
         if call is accounting.NOTHING:
             return
         with _lock:
@@ -218,11 +226,15 @@ class AgentOpsSpanProcessor(SpanProcessor):
             return
         session.budget_exceeded = True
         session.span.set_attribute(A.BUDGET_EXCEEDED, True)
-        session.span.add_event(A.EVENT_BUDGET_EXCEEDED, {
-            A.TOTAL_COST_USD: cost, A.BUDGET_LIMIT_USD: session.limit_usd})
+        session.span.add_event(
+            A.EVENT_BUDGET_EXCEEDED, {A.TOTAL_COST_USD: cost, A.BUDGET_LIMIT_USD: session.limit_usd}
+        )
         _log.warning(
             "agentops-otel: session %s spent $%.6f, over its budget of $%.6f",
-            session.session_id, cost, session.limit_usd)
+            session.session_id,
+            cost,
+            session.limit_usd,
+        )
 
     def shutdown(self) -> None:
         pass

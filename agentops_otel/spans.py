@@ -27,19 +27,22 @@ def stable_id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_OID, name))
 
 
-def describe(kind: str, name: str, *, role: str | None = None,
-             agent_id: str | None = None) -> tuple[str, dict[str, Any]]:
+def describe(
+    kind: str, name: str, *, role: str | None = None, agent_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The span name and creation attributes of a ``kind`` span called ``name``."""
     attrs: dict[str, Any] = {A.SPAN_KIND: kind}
     if kind == A.KIND_AGENT:
         agent_id = agent_id or stable_id(name)
-        attrs.update({
-            A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT,
-            A.GEN_AI_AGENT_NAME: name,
-            A.GEN_AI_AGENT_ID: agent_id,
-            A.AGENT_NAME: name,
-            A.AGENT_ID: agent_id,
-        })
+        attrs.update(
+            {
+                A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT,
+                A.GEN_AI_AGENT_NAME: name,
+                A.GEN_AI_AGENT_ID: agent_id,
+                A.AGENT_NAME: name,
+                A.AGENT_ID: agent_id,
+            }
+        )
         if role:
             attrs[A.AGENT_ROLE] = role
         return f"invoke_agent {name}", attrs
@@ -47,8 +50,13 @@ def describe(kind: str, name: str, *, role: str | None = None,
         attrs.update({A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_WORKFLOW, A.GEN_AI_WORKFLOW_NAME: name})
         return f"invoke_workflow {name}", attrs
     if kind == A.KIND_TOOL:
-        attrs.update({A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL, A.GEN_AI_TOOL_NAME: name,
-                      A.GEN_AI_TOOL_TYPE: "function"})
+        attrs.update(
+            {
+                A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL,
+                A.GEN_AI_TOOL_NAME: name,
+                A.GEN_AI_TOOL_TYPE: "function",
+            }
+        )
         return f"execute_tool {name}", attrs
     attrs[A.OPERATION_NAME] = name
     return f"{kind} {name}", attrs
@@ -61,9 +69,16 @@ def io_keys(kind: str) -> tuple[str, str]:
     return A.INPUT, A.OUTPUT
 
 
-def start_span(tracer: Tracer, kind: str, name: str, *, role: str | None = None,
-               agent_id: str | None = None, attributes: dict[str, Any] | None = None,
-               context: Context | None = None) -> Span:
+def start_span(
+    tracer: Tracer,
+    kind: str,
+    name: str,
+    *,
+    role: str | None = None,
+    agent_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    context: Context | None = None,
+) -> Span:
     """Start (not activate) a ``kind`` span; identity beneath it is the processor's job."""
     span_name, attrs = describe(kind, name, role=role, agent_id=agent_id)
     if attributes:
@@ -106,8 +121,9 @@ def end_span(span: Span, error: BaseException | None = None) -> None:
 Finish = Callable[[Any, "BaseException | None"], None]
 
 
-def run_in_span(ctx: Context, finish: Finish, wrapped: Callable[..., Any], args: tuple,
-                kwargs: dict) -> Any:
+def run_in_span(
+    ctx: Context, finish: Finish, wrapped: Callable[..., Any], args: tuple, kwargs: dict
+) -> Any:
     """Call ``wrapped(*args, **kwargs)`` with ``ctx`` current and ``finish(result, error)`` once
     it is done: at return, or, when it returns a coroutine, generator or async generator, when
     that finishes (each resume runs with ``ctx`` current). For framework instrumentors whose
@@ -230,8 +246,9 @@ def ender(span: Span, kind: str, output: Callable[[Any], Any] | None = None) -> 
 Opener = Callable[[Any, tuple, dict], "tuple[Span, str] | None"]
 
 
-def span_wrapper(open_span: Opener, output: Callable[[Any], Any] | None = None) -> Callable[
-        [Callable[..., Any], Any, tuple, dict], Any]:
+def span_wrapper(
+    open_span: Opener, output: Callable[[Any], Any] | None = None
+) -> Callable[[Callable[..., Any], Any, tuple, dict], Any]:
     """A wrapt wrapper for framework instrumentors: ``open_span(instance, args, kwargs)``
     starts the call's span and returns ``(span, kind)`` (None: run the call bare); the call runs
     inside it through :func:`run_in_span`, which ends it with ``output(result)`` recorded. An
@@ -243,8 +260,7 @@ def span_wrapper(open_span: Opener, output: Callable[[Any], Any] | None = None) 
             try:
                 opened = open_span(instance, args, kwargs)
             except Exception:  # noqa: BLE001
-                _log.debug("agentops-otel: starting a span for %r failed", wrapped,
-                           exc_info=True)
+                _log.debug("agentops-otel: starting a span for %r failed", wrapped, exc_info=True)
         if opened is None:
             return wrapped(*args, **kwargs)
         span, kind = opened

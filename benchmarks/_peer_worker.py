@@ -52,6 +52,7 @@ def _pipeline() -> tuple[Any, Any, Any, Any]:
         class _DropLogs(LogExporter):
             def export(self, batch: Any) -> Any:
                 from opentelemetry.sdk._logs.export import LogExportResult
+
                 return LogExportResult.SUCCESS
 
             def shutdown(self) -> None:
@@ -89,14 +90,17 @@ def _instrument(peer: str, content: bool, tp: Any, mp: Any, lp: Any, exporter: A
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = flag
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
-        OpenAIInstrumentor().instrument(tracer_provider=tp, meter_provider=mp,
-                                        logger_provider=lp)
+        OpenAIInstrumentor().instrument(tracer_provider=tp, meter_provider=mp, logger_provider=lp)
         return f"OpenAIInstrumentor().instrument(), CAPTURE_MESSAGE_CONTENT={flag}"
     if peer == "openlit":
         import openlit
 
-        openlit.init(capture_message_content=content, pricing_json=_openlit_prices(),
-                     disable_batch=True, collect_gpu_stats=False)
+        openlit.init(
+            capture_message_content=content,
+            pricing_json=_openlit_prices(),
+            disable_batch=True,
+            collect_gpu_stats=False,
+        )
         return f"openlit.init(capture_message_content={content}, local pricing_json)"
     if peer == "openinference":
         from openinference.instrumentation import TraceConfig
@@ -128,9 +132,14 @@ def _agentops(exporter: Any) -> str:
     import agentops
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    agentops.init(api_key="00000000-0000-0000-0000-000000000000", endpoint=dead,
-                  app_url=dead, exporter_endpoint=f"{dead}/v1/traces",
-                  auto_start_session=True, log_level="CRITICAL")
+    agentops.init(
+        api_key="00000000-0000-0000-0000-000000000000",
+        endpoint=dead,
+        app_url=dead,
+        exporter_endpoint=f"{dead}/v1/traces",
+        auto_start_session=True,
+        log_level="CRITICAL",
+    )
     # agentops keeps its own TracerProvider (the global one was set before it): count and drop
     # its spans like everyone else's, through the shared exporter
     from agentops.sdk.core import tracer as core
@@ -141,8 +150,10 @@ def _agentops(exporter: Any) -> str:
             getattr(processor, "_batch_processor", processor)._exporter = exporter
             replaced += 1
     _PROVIDERS.append(core.provider)
-    return (f"agentops.init(auto_start_session=True), own provider, {replaced} batch "
-            "exporter(s) -> drop")
+    return (
+        f"agentops.init(auto_start_session=True), own provider, {replaced} batch "
+        "exporter(s) -> drop"
+    )
 
 
 def _owners() -> list[tuple[Any, str]]:
@@ -153,8 +164,7 @@ def _owners() -> list[tuple[Any, str]]:
 
     found: list[tuple[Any, str]] = [(builtins, "__import__")]
     for name, module in list(sys.modules.items()):
-        if not isinstance(module, types.ModuleType) or not (
-                name.startswith(PATCHED_PREFIXES)):
+        if not isinstance(module, types.ModuleType) or not (name.startswith(PATCHED_PREFIXES)):
             continue
         for attr, value in list(vars(module).items()):
             found.append((module, attr))
@@ -176,14 +186,20 @@ class _Patches:
 
     def __init__(self, before: dict, after: dict) -> None:
         known = {id(owner) for owner, _, _ in before.values()}  # owners of new modules: not ours
-        self.changes = [(owner, attr, before[key][2] if key in before else _ABSENT, value)
-                        for key, (owner, attr, value) in after.items()
-                        if id(owner) in known
-                        and (not attr.startswith("__") or attr == "__import__")
-                        and not isinstance(value, types.ModuleType)
-                        and (key not in before or before[key][2] is not value)]
-        self.names = sorted({f"{getattr(o, '__qualname__', getattr(o, '__name__', o))}.{a}"
-                             for o, a, _, _ in self.changes})
+        self.changes = [
+            (owner, attr, before[key][2] if key in before else _ABSENT, value)
+            for key, (owner, attr, value) in after.items()
+            if id(owner) in known
+            and (not attr.startswith("__") or attr == "__import__")
+            and not isinstance(value, types.ModuleType)
+            and (key not in before or before[key][2] is not value)
+        ]
+        self.names = sorted(
+            {
+                f"{getattr(o, '__qualname__', getattr(o, '__name__', o))}.{a}"
+                for o, a, _, _ in self.changes
+            }
+        )
 
     def set(self, on: bool) -> None:
         for owner, attr, original, patched in self.changes:
@@ -213,8 +229,14 @@ def main() -> None:
         raise SystemExit(f"{args.peer}: no patched attribute found on openai/httpx")
     tracer = tp.get_tracer("bench")
     scenarios: dict[str, Callable[[Any], None]] = {"plain": m.plain, "stream": m.streamed}
-    info = {"peer": args.peer, "content": args.content, "how": how, "patched": patches.names,
-            "openai": openai.__version__, "python": sys.version.split()[0]}
+    info = {
+        "peer": args.peer,
+        "content": args.content,
+        "how": how,
+        "patched": patches.names,
+        "openai": openai.__version__,
+        "python": sys.version.split()[0],
+    }
     print("@@BENCH " + json.dumps({"ready": info}), flush=True)
     for line in sys.stdin:
         cmd = line.split()
@@ -224,8 +246,10 @@ def main() -> None:
         result: dict[str, dict[str, Any]] = {}
         for scenario, call in scenarios.items():
             modes: dict[str, tuple[Callable[[Any], None], bool]] = {
-                "uninstrumented": (call, False), "bare": (m.bare(tracer, call), False),
-                "peer": (call, True)}
+                "uninstrumented": (call, False),
+                "bare": (m.bare(tracer, call), False),
+                "peer": (call, True),
+            }
             samples: dict[str, list[float]] = {mode: [] for mode in modes}
             spans: dict[str, float] = {}
             for _ in range(rounds):
@@ -237,8 +261,10 @@ def main() -> None:
                         provider.force_flush()
                     spans[mode] = exporter.count / calls
                     patches.set(False)
-            result[scenario] = {mode: {"us": statistics.median(v), "spans_per_call": spans[mode]}
-                                for mode, v in samples.items()}
+            result[scenario] = {
+                mode: {"us": statistics.median(v), "spans_per_call": spans[mode]}
+                for mode, v in samples.items()
+            }
         print("@@BENCH " + json.dumps({"result": result}), flush=True)
 
 

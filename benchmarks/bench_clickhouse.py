@@ -50,8 +50,21 @@ from agentops_otel.testing.clickhouse import create_tables, insert
 
 RESULTS = Path(__file__).resolve().parent / "results" / "clickhouse.txt"
 # compared between the stores on the first sessions page (float totals rounded)
-COMPARED = ("id", "start_ns", "end_ns", "end_state", "span_count", "llm_calls", "errors",
-            "input_tokens", "output_tokens", "tags", "name", "service", "trace_id")
+COMPARED = (
+    "id",
+    "start_ns",
+    "end_ns",
+    "end_state",
+    "span_count",
+    "llm_calls",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "tags",
+    "name",
+    "service",
+    "trace_id",
+)
 
 _lines: list[str] = []
 others: dict[str, float] = {}  # CPU used by other processes while each store was timed
@@ -93,8 +106,13 @@ class _Timed:
 class Sink:
     """One destination of the generated spans, timing only its own work."""
 
-    def __init__(self, label: str, write: Callable[[list[ReadableSpan]], None],
-                 every: int, timed: _Timed | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        write: Callable[[list[ReadableSpan]], None],
+        every: int,
+        timed: _Timed | None = None,
+    ) -> None:
         self.label, self.write, self.every, self.timed = label, write, every, timed
         self.pending: list[ReadableSpan] = []
         self.spans, self.seconds = 0, 0.0
@@ -121,10 +139,14 @@ def load(args: argparse.Namespace, home: Path, client: object, modes: list[str])
     for mode in modes:
         create_tables(client, f"bench_{mode}", mode=mode)
         timed = _Timed(client)
-        sinks.append(Sink(
-            f"ClickHouse {mode} mode (exporter rows, batches of {args.ch_batch:,})",
-            lambda spans, db=f"bench_{mode}", m=mode, t=timed: insert(t, db, spans, mode=m),
-            args.ch_batch, timed))
+        sinks.append(
+            Sink(
+                f"ClickHouse {mode} mode (exporter rows, batches of {args.ch_batch:,})",
+                lambda spans, db=f"bench_{mode}", m=mode, t=timed: insert(t, db, spans, mode=m),
+                args.ch_batch,
+                timed,
+            )
+        )
     now = time.time_ns() - 3_600 * 10**9
     generated, gen_s, began = 0, 0.0, time.perf_counter()
     mark = time.perf_counter()
@@ -142,20 +164,24 @@ def load(args: argparse.Namespace, home: Path, client: object, modes: list[str])
     say(f"generated {generated:,} spans in {gen_s:.1f} s (not counted below)")
     say("load (time in each sink only):")
     for sink in sinks:
-        say(f"  {sink.label:58s} {sink.spans / sink.seconds:>9,.0f} spans/s "
-            f"({sink.seconds:.1f} s)")
+        say(f"  {sink.label:58s} {sink.spans / sink.seconds:>9,.0f} spans/s ({sink.seconds:.1f} s)")
         if sink.timed is not None:
-            say(f"    {'of which client.insert (rows already built)':56s} "
-                f"{sink.spans / sink.timed.seconds:>9,.0f} spans/s ({sink.timed.seconds:.1f} s)")
+            say(
+                f"    {'of which client.insert (rows already built)':56s} "
+                f"{sink.spans / sink.timed.seconds:>9,.0f} spans/s ({sink.timed.seconds:.1f} s)"
+            )
     size = (home / "traces.db").stat().st_size / 2**20
     say(f"  local store file: {size:,.0f} MiB")
     for mode in modes:
         rows = client.query(  # type: ignore[attr-defined]
             "SELECT sum(bytes_on_disk), count(), sum(rows) FROM system.parts WHERE active "
             "AND database = {db:String} AND table = 'otel_traces'",
-            parameters={"db": f"bench_{mode}"}).result_rows[0]
-        say(f"  ClickHouse {mode} table: {rows[0] / 2**20:,.0f} MiB on disk, {rows[1]} active "
-            f"parts, {rows[2]:,} rows")
+            parameters={"db": f"bench_{mode}"},
+        ).result_rows[0]
+        say(
+            f"  ClickHouse {mode} table: {rows[0] / 2**20:,.0f} MiB on disk, {rows[1]} active "
+            f"parts, {rows[2]:,} rows"
+        )
     return now
 
 
@@ -186,8 +212,9 @@ def pages(args: argparse.Namespace) -> list[tuple[str, Callable[[TestClient], st
     ]
 
 
-def measure(label: str, app: object, args: argparse.Namespace,
-            results: dict[str, dict[str, list[float]]]) -> dict[str, list[dict]]:
+def measure(
+    label: str, app: object, args: argparse.Namespace, results: dict[str, dict[str, list[float]]]
+) -> dict[str, list[dict]]:
     """Server times of every page; returns the API's answer (the sessions as JSON) for each
     list in :data:`CHECKS` and for the page after the first."""
     note(f"measuring: {label}")
@@ -196,23 +223,29 @@ def measure(label: str, app: object, args: argparse.Namespace,
         column = results.setdefault(label, {})
         for name, target in pages(args):
             column[name] = _ms(client, target(client), args.repeat)
-            note(f"  {name:34s} {statistics.median(column[name]):9.1f} ms "
-                 f"(max {max(column[name]):.1f})")
+            note(
+                f"  {name:34s} {statistics.median(column[name]):9.1f} ms "
+                f"(max {max(column[name]):.1f})"
+            )
         after = _cpu()
-        others[label] = max(0.0, ((after[0] - before[0]) - (after[1] - before[1]))
-                            / (after[2] - before[2]))
+        others[label] = max(
+            0.0, ((after[0] - before[0]) - (after[1] - before[1])) / (after[2] - before[2])
+        )
         answers = {name: client.get(url).json() for name, url in checks(args)}
         last = answers["first page"][-1]
         answers["next page"] = client.get(
-            f"/api/sessions?before={last['start_ns']}:{last['id']}").json()
+            f"/api/sessions?before={last['start_ns']}:{last['id']}"
+        ).json()
         return answers
 
 
 def checks(args: argparse.Namespace) -> list[tuple[str, str]]:
-    return [("first page", "/api/sessions"),
-            ("search, common words", "/api/sessions?q=refund+invoice"),
-            ("search, rare", f"/api/sessions?q={_rare(args)}"),
-            ("model filter", "/api/sessions?model=gpt-4o")]
+    return [
+        ("first page", "/api/sessions"),
+        ("search, common words", "/api/sessions?q=refund+invoice"),
+        ("search, rare", f"/api/sessions?q={_rare(args)}"),
+        ("model filter", "/api/sessions?model=gpt-4o"),
+    ]
 
 
 def settle(client: object, label: str) -> None:
@@ -221,7 +254,8 @@ def settle(client: object, label: str) -> None:
     began = time.perf_counter()
     while time.perf_counter() - began < 600:
         merges = client.query(  # type: ignore[attr-defined]
-            "SELECT count() FROM system.merges").result_rows[0][0]
+            "SELECT count() FROM system.merges"
+        ).result_rows[0][0]
         if not merges:
             break
         time.sleep(1)
@@ -231,17 +265,24 @@ def settle(client: object, label: str) -> None:
 
 
 def _summary(rows: list[dict]) -> list[tuple]:
-    return [(*(r[k] if not isinstance(r[k], list) else tuple(r[k]) for k in COMPARED),
-             round(r["cost_usd"], 9)) for r in rows]
+    return [
+        (
+            *(r[k] if not isinstance(r[k], list) else tuple(r[k]) for k in COMPARED),
+            round(r["cost_usd"], 9),
+        )
+        for r in rows
+    ]
 
 
 def agree(label: str, local: dict[str, list[dict]], other: dict[str, list[dict]]) -> None:
     for name, rows in local.items():
         same_ids = [r["id"] for r in rows] == [r["id"] for r in other[name]]
         same_all = _summary(rows) == _summary(other[name])
-        say(f"same {name}, {label}: {'yes' if same_ids else 'no'} "
+        say(
+            f"same {name}, {label}: {'yes' if same_ids else 'no'} "
             f"({len(other[name])} sessions, local {len(rows)}); "
-            f"totals {'agree' if same_all else 'DIFFER'}")
+            f"totals {'agree' if same_all else 'DIFFER'}"
+        )
         if not same_all:
             for a, b in zip(_summary(rows), _summary(other[name]), strict=False):
                 if a != b:
@@ -254,17 +295,23 @@ def machine(client: object) -> None:
     version = client.query("SELECT version()").result_rows[0][0]  # type: ignore[attr-defined]
     import chdb
 
-    say(f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
+    say(
+        f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
         f"chdb {chdb.__version__} (ClickHouse {version}), "
-        f"clickhouse-connect {clickhouse_connect.__version__}, SQLite {sqlite3.sqlite_version}")
+        f"clickhouse-connect {clickhouse_connect.__version__}, SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--spans-per-session", type=int, default=10)
-    parser.add_argument("--ch-batch", type=int, default=50_000,
-                        help="spans per ClickHouse insert (a Collector batch)")
+    parser.add_argument(
+        "--ch-batch",
+        type=int,
+        default=50_000,
+        help="spans per ClickHouse insert (a Collector batch)",
+    )
     parser.add_argument("--json", action="store_true", help="also the exporter's JSON mode")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
     parser.add_argument("--home", type=Path, help="directory for the stores (default: a temp)")
@@ -279,8 +326,10 @@ def main() -> None:
     client = clickhouse_connect.get_client(dsn=engine)
     modes = ["map", "json"] if args.json else ["map"]
 
-    say(f"bench_clickhouse: {args.sessions:,} sessions x {args.spans_per_session} spans = "
-        f"{args.sessions * args.spans_per_session:,} spans over 25 days")
+    say(
+        f"bench_clickhouse: {args.sessions:,} sessions x {args.spans_per_session} spans = "
+        f"{args.sessions * args.spans_per_session:,} spans over 25 days"
+    )
     machine(client)
     load(args, home, client, modes)
 
@@ -306,17 +355,23 @@ def main() -> None:
         agree(f"CH {mode} + view vs local", local, answers)
 
     say()
-    for title, pick in ((f"server time, median of {args.repeat} requests", statistics.median),
-                        (f"server time, slowest of the {args.repeat}", max)):
+    for title, pick in (
+        (f"server time, median of {args.repeat} requests", statistics.median),
+        (f"server time, slowest of the {args.repeat}", max),
+    ):
         say(f"{title}, in-process (ms):")
         labels = list(results)
         width = max(len(name) for name, _ in pages(args))
         say(f"  {'page':{width}s} " + " ".join(f"{label:>16s}" for label in labels))
         for name, _ in pages(args):
-            say(f"  {name:{width}s} "
-                + " ".join(f"{pick(results[label][name]):16,.1f}" for label in labels))
-        say(f"  {'(other processes, CPU cores)':{width}s} "
-            + " ".join(f"{others[label]:16.2f}" for label in labels))
+            say(
+                f"  {name:{width}s} "
+                + " ".join(f"{pick(results[label][name]):16,.1f}" for label in labels)
+            )
+        say(
+            f"  {'(other processes, CPU cores)':{width}s} "
+            + " ".join(f"{others[label]:16.2f}" for label in labels)
+        )
         say()
     wall = time.perf_counter() - began
     say(f"wall time of the run: {wall / 60:.1f} min; stores in {home}")

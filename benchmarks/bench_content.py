@@ -38,8 +38,7 @@ class _Keep(m.DropExporter):
 
     def export(self, spans: Sequence[Any]) -> Any:
         for span in spans:
-            self.largest = max((len(str(v)) for v in (span.attributes or {}).values()),
-                               default=0)
+            self.largest = max((len(str(v)) for v in (span.attributes or {}).values()), default=0)
         return super().export(spans)
 
 
@@ -88,17 +87,25 @@ def main() -> None:
                 if round_:
                     samples.setdefault((size, mode), []).append(value)
     med = {k: statistics.median(v) for k, v in samples.items()}
-    print(f"Content capture vs conversation length (CPU us per call, medians of {args.rounds} "
-          f"rounds x {args.calls} calls; max_content_chars={settings.max_content_chars})")
-    print(f"  {'messages':>8} {'uninstrumented':>15} {'+content off':>13} {'+content on':>12} "
-          f"{'largest attribute (chars)':>26}")
+    print(
+        f"Content capture vs conversation length (CPU us per call, medians of {args.rounds} "
+        f"rounds x {args.calls} calls; max_content_chars={settings.max_content_chars})"
+    )
+    print(
+        f"  {'messages':>8} {'uninstrumented':>15} {'+content off':>13} {'+content on':>12} "
+        f"{'largest attribute (chars)':>26}"
+    )
     result = {}
     for size in SIZES:
         base = med[(size, "uninstrumented")]
         off, on = med[(size, "content off")] - base, med[(size, "content on")] - base
         print(f"  {size:>8} {base:>15.0f} {off:>+13.0f} {on:>+12.0f} {captured[size]:>26}")
-        result[size] = {"uninstrumented_us": base, "content_off_us": off, "content_on_us": on,
-                        "largest_attribute_chars": captured[size]}
+        result[size] = {
+            "uninstrumented_us": base,
+            "content_off_us": off,
+            "content_on_us": on,
+            "largest_attribute_chars": captured[size],
+        }
     growth = result[1000]["content_on_us"] / result[10]["content_on_us"]
     print(f"  content on: overhead at 1,000 messages = {growth:.1f}x the overhead at 10")
     (HERE / "results").mkdir(exist_ok=True)

@@ -53,8 +53,12 @@ def decorator_overhead(rounds: int, n: int = 20_000) -> dict[str, float]:
 
     ao.init(instrument=False, local_store=False, auto_start_session=False)
     tracer = provider.get_tracer("bench")
-    attrs = {A.GEN_AI_OPERATION_NAME: "op", A.SERVER_PORT: 1, A.GEN_AI_REQUEST_MODEL: "m",
-             A.GEN_AI_REQUEST_MAX_TOKENS: 2}
+    attrs = {
+        A.GEN_AI_OPERATION_NAME: "op",
+        A.SERVER_PORT: 1,
+        A.GEN_AI_REQUEST_MODEL: "m",
+        A.GEN_AI_REQUEST_MAX_TOKENS: 2,
+    }
 
     def plain() -> None:
         return None
@@ -79,6 +83,7 @@ def decorator_overhead(rounds: int, n: int = 20_000) -> dict[str, float]:
         def run() -> object:
             _config.install(value)  # type: ignore[arg-type]
             return decorated_tool(1)
+
         return run
 
     modes: dict[str, Callable[[], object]] = {
@@ -98,8 +103,7 @@ def decorator_overhead(rounds: int, n: int = 20_000) -> dict[str, float]:
     _config.install(settings)
     base = statistics.median(samples["undecorated call"])
     # the content modes pay one _config.install per call; measured and removed below
-    install_us = statistics.median(_cpu_us(lambda: _config.install(settings), n)
-                                   for _ in range(5))
+    install_us = statistics.median(_cpu_us(lambda: _config.install(settings), n) for _ in range(5))
     out = {"undecorated call": base}
     for name, values in samples.items():
         if name != "undecorated call":
@@ -112,36 +116,58 @@ def _fresh(python: str, code: str, runs: int) -> list[float]:
     env = {**os.environ, "AGENTOPS_OTEL_HOME": HOME, "AGENTOPS_LOG_LEVEL": "CRITICAL"}
     times = []
     for _ in range(runs):
-        out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env,
-                             check=True, cwd=tempfile.gettempdir())
+        out = subprocess.run(
+            [python, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=tempfile.gettempdir(),
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return times
 
 
-_COMPILE = ("import compileall, sys, sysconfig; "
-            "[compileall.compile_dir(d, quiet=1, workers=0) "
-            "for d in [sysconfig.get_paths()['purelib'], *sys.argv[1:]]]")
+_COMPILE = (
+    "import compileall, sys, sysconfig; "
+    "[compileall.compile_dir(d, quiet=1, workers=0) "
+    "for d in [sysconfig.get_paths()['purelib'], *sys.argv[1:]]]"
+)
 
 
 def import_times(runs: int) -> dict[str, float]:
     """Median ms of fresh interpreters, ours and AgentOps' interleaved."""
     for python in (sys.executable, str(AGENTOPS_PY)):  # bytecode first: no run pays for it
         if pathlib.Path(python).exists():
-            subprocess.run([python, "-c", _COMPILE, str(ROOT / "agentops_otel"),
-                            str(ROOT / "instrumentors")], check=False, capture_output=True)
-    ours_import = ("import time; t=time.perf_counter(); import agentops_otel as ao; "
-                   "print((time.perf_counter()-t)*1000)")
-    ours_init = ("import time; t=time.perf_counter(); import agentops_otel as ao; "
-                 "ao.init(); print((time.perf_counter()-t)*1000)")
-    ao_import = ("import time; t=time.perf_counter(); import agentops; "
-                 "print((time.perf_counter()-t)*1000)")
-    ao_init = ("import time; t=time.perf_counter(); import agentops; "
-               "agentops.init(api_key='00000000-0000-0000-0000-000000000000', "
-               "endpoint='http://127.0.0.1:9', exporter_endpoint='http://127.0.0.1:9/v1/traces',"
-               " auto_start_session=False); print((time.perf_counter()-t)*1000)")
-    cases = {"agentops_otel: import": (sys.executable, ours_import),
-             "agentops_otel: import + init() (every instrumentor discovered)":
-                 (sys.executable, ours_init)}
+            subprocess.run(
+                [python, "-c", _COMPILE, str(ROOT / "agentops_otel"), str(ROOT / "instrumentors")],
+                check=False,
+                capture_output=True,
+            )
+    ours_import = (
+        "import time; t=time.perf_counter(); import agentops_otel as ao; "
+        "print((time.perf_counter()-t)*1000)"
+    )
+    ours_init = (
+        "import time; t=time.perf_counter(); import agentops_otel as ao; "
+        "ao.init(); print((time.perf_counter()-t)*1000)"
+    )
+    ao_import = (
+        "import time; t=time.perf_counter(); import agentops; print((time.perf_counter()-t)*1000)"
+    )
+    ao_init = (
+        "import time; t=time.perf_counter(); import agentops; "
+        "agentops.init(api_key='00000000-0000-0000-0000-000000000000', "
+        "endpoint='http://127.0.0.1:9', exporter_endpoint='http://127.0.0.1:9/v1/traces',"
+        " auto_start_session=False); print((time.perf_counter()-t)*1000)"
+    )
+    cases = {
+        "agentops_otel: import": (sys.executable, ours_import),
+        "agentops_otel: import + init() (every instrumentor discovered)": (
+            sys.executable,
+            ours_init,
+        ),
+    }
     if AGENTOPS_PY.exists():
         cases["agentops 0.4.21: import"] = (str(AGENTOPS_PY), ao_import)
         cases["agentops 0.4.21: import + init()"] = (str(AGENTOPS_PY), ao_init)
@@ -179,9 +205,11 @@ print(after_init, rss_mb())
 """
 
 
-MEMORY_CASES = {"uninstrumented": (False, ""),
-                "instrumented (init() defaults: local store)": (True, ""),
-                "instrumented, local_store=False": (True, "local_store=False")}
+MEMORY_CASES = {
+    "uninstrumented": (False, ""),
+    "instrumented (init() defaults: local store)": (True, ""),
+    "instrumented, local_store=False": (True, "local_store=False"),
+}
 
 
 def memory(calls: int, runs: int) -> tuple[dict[str, float], dict[str, str]]:
@@ -192,11 +220,16 @@ def memory(calls: int, runs: int) -> tuple[dict[str, float], dict[str, str]]:
     drops: dict[str, str] = {}
     for _ in range(runs):
         for tag, (instrumented, init_args) in MEMORY_CASES.items():
-            code = _MEMORY_APP.format(bench=str(ROOT / "benchmarks"), instrumented=instrumented,
-                                      calls=calls, init_args=init_args)
+            code = _MEMORY_APP.format(
+                bench=str(ROOT / "benchmarks"),
+                instrumented=instrumented,
+                calls=calls,
+                init_args=init_args,
+            )
             env = {**os.environ, "AGENTOPS_OTEL_HOME": tempfile.mkdtemp(prefix="agentops-")}
-            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 env=env, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            )
             init_mb, end_mb = map(float, res.stdout.split()[-2:])
             out.setdefault(f"{tag}: after import + init", []).append(init_mb)
             out.setdefault(f"{tag}: after {calls} calls", []).append(end_mb)
@@ -216,23 +249,32 @@ def main() -> None:
     results: dict[str, object] = {}
     dec = decorator_overhead(args.rounds)
     bare = dec["bare OTel span (4 attributes)"]
-    print(f"Decorators (CPU us per call over the undecorated call, medians of {args.rounds} "
-          "interleaved rounds)")
+    print(
+        f"Decorators (CPU us per call over the undecorated call, medians of {args.rounds} "
+        "interleaved rounds)"
+    )
     for name, value in dec.items():
-        ratio = "" if name in ("undecorated call", "bare OTel span (4 attributes)") \
+        ratio = (
+            ""
+            if name in ("undecorated call", "bare OTel span (4 attributes)")
             else f"{value / bare:6.2f}x bare span"
+        )
         print(f"  {name:42} {value:8.2f} {ratio}")
     worst = max(v for k, v in dec.items() if k.startswith("@")) / bare
-    print(f"  target: decorator <= 1.5x bare span -> worst {worst:.2f}x "
-          f"({'met' if worst <= 1.5 else 'NOT met'})")
+    print(
+        f"  target: decorator <= 1.5x bare span -> worst {worst:.2f}x "
+        f"({'met' if worst <= 1.5 else 'NOT met'})"
+    )
     results["decorators"] = dec
     imp = import_times(args.import_runs)
     print(f"\nImport (ms, median of {args.import_runs} fresh interpreters, interleaved)")
     for name, value in imp.items():
         print(f"  {name:62} {value:8.1f}")
     ours = imp["agentops_otel: import + init() (every instrumentor discovered)"]
-    print(f"  target: import + init <= 150 ms -> {ours:.0f} ms "
-          f"({'met' if ours <= 150 else 'NOT met'})")
+    print(
+        f"  target: import + init <= 150 ms -> {ours:.0f} ms "
+        f"({'met' if ours <= 150 else 'NOT met'})"
+    )
     results["import_ms"] = imp
     mem, drops = memory(args.memory_calls, args.memory_runs)
     print(f"\nMemory (RSS MB, median of {args.memory_runs} fresh processes)")
@@ -245,8 +287,10 @@ def main() -> None:
         over_init = mem[f"{tag}: after import + init"] - base_init
         over_end = mem[f"{tag}: {key}"] - base_end
         worst_mb = max(over_init, over_end)
-        print(f"  {tag}: +{over_init:.1f} MB after init, +{over_end:.1f} MB {key}; "
-              f"target <= 10 MB ({'met' if worst_mb <= 10 else 'NOT met'})")
+        print(
+            f"  {tag}: +{over_init:.1f} MB after init, +{over_end:.1f} MB {key}; "
+            f"target <= 10 MB ({'met' if worst_mb <= 10 else 'NOT met'})"
+        )
     for tag, line in drops.items():
         print(f"  {tag}: {line.strip()}")
     results["memory_mb"] = mem

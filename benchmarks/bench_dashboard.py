@@ -48,56 +48,139 @@ from agentops_otel.store import StoreWriter
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5")
 AGENTS = ("planner", "researcher", "writer", "critic")
-WORDS = ("refund", "invoice", "shipping", "weather", "summary", "email", "calendar", "budget",
-         "contract", "deadline", "customer", "report", "travel", "python", "database", "login")
+WORDS = (
+    "refund",
+    "invoice",
+    "shipping",
+    "weather",
+    "summary",
+    "email",
+    "calendar",
+    "budget",
+    "contract",
+    "deadline",
+    "customer",
+    "report",
+    "travel",
+    "python",
+    "database",
+    "login",
+)
 RESOURCE = Resource({"service.name": "bench"})
 SCOPE = InstrumentationScope("bench")
 BATCH = 512
 DAY_NS = 86_400 * 10**9
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-def _span(trace_id: int, span_id: int, parent: int | None, name: str, start: int, end: int,
-          attrs: dict, error: bool = False) -> ReadableSpan:
+def _span(
+    trace_id: int,
+    span_id: int,
+    parent: int | None,
+    name: str,
+    start: int,
+    end: int,
+    attrs: dict,
+    error: bool = False,
+) -> ReadableSpan:
     def ctx(sid: int) -> SpanContext:
         return SpanContext(trace_id, sid, False, TraceFlags(1))
 
     return ReadableSpan(
-        name, ctx(span_id), ctx(parent) if parent else None, resource=RESOURCE,
-        attributes=attrs, kind=SpanKind.CLIENT if A.GEN_AI_OPERATION_NAME in attrs
-        else SpanKind.INTERNAL, status=Status(StatusCode.ERROR if error else StatusCode.UNSET),
-        start_time=start, end_time=end, instrumentation_scope=SCOPE)
+        name,
+        ctx(span_id),
+        ctx(parent) if parent else None,
+        resource=RESOURCE,
+        attributes=attrs,
+        kind=SpanKind.CLIENT if A.GEN_AI_OPERATION_NAME in attrs else SpanKind.INTERNAL,
+        status=Status(StatusCode.ERROR if error else StatusCode.UNSET),
+        start_time=start,
+        end_time=end,
+        instrumentation_scope=SCOPE,
+    )
 
 
-def session_spans(rng: random.Random, number: int, sid: str, spans: int,
-                  start: int) -> list[ReadableSpan]:
+def session_spans(
+    rng: random.Random, number: int, sid: str, spans: int, start: int
+) -> list[ReadableSpan]:
     """A session: root, one agent, ``spans - 2`` LLM calls with prompts and completions."""
     trace_id, base = number + 1, (number + 1) << 20
     calls = max(spans - 2, 0)
     step = 400 * 10**6
     end = start + (calls + 1) * step
     agent = rng.choice(AGENTS)
-    out = [_span(trace_id, base + 2, base + 1, f"invoke_agent {agent}", start + 1, end - 1, {
-        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: agent})]
+    out = [
+        _span(
+            trace_id,
+            base + 2,
+            base + 1,
+            f"invoke_agent {agent}",
+            start + 1,
+            end - 1,
+            {A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: agent},
+        )
+    ]
     for i in range(calls):
         begin = start + (i + 1) * step
         prompt = " ".join(rng.choices(WORDS, k=25)) + f" ticket-{number}-{i}"
-        out.append(_span(trace_id, base + 3 + i, base + 2, "chat", begin, begin + step // 2, {
-            A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.AGENT_NAME: agent,
-            A.GEN_AI_OPERATION_NAME: A.OP_CHAT, A.GEN_AI_PROVIDER_NAME: "openai",
-            A.GEN_AI_REQUEST_MODEL: rng.choice(MODELS), A.GEN_AI_USAGE_INPUT_TOKENS: 500,
-            A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
-            A.GEN_AI_INPUT_MESSAGES: json.dumps(
-                [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]),
-            A.GEN_AI_OUTPUT_MESSAGES: json.dumps(
-                [{"role": "assistant", "parts": [{"type": "text", "content": "done " + prompt}]}]),
-        }, error=rng.random() < 0.01))
-    out.append(_span(trace_id, base + 1, None, "session", start, end, {
-        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_SESSION, A.SESSION_TAGS: ("bench",),
-        A.SESSION_END_STATE: "Success"}))
+        out.append(
+            _span(
+                trace_id,
+                base + 3 + i,
+                base + 2,
+                "chat",
+                begin,
+                begin + step // 2,
+                {
+                    A.SESSION_ID: sid,
+                    A.SPAN_KIND: A.KIND_LLM,
+                    A.AGENT_NAME: agent,
+                    A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                    A.GEN_AI_PROVIDER_NAME: "openai",
+                    A.GEN_AI_REQUEST_MODEL: rng.choice(MODELS),
+                    A.GEN_AI_USAGE_INPUT_TOKENS: 500,
+                    A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+                    A.GEN_AI_INPUT_MESSAGES: json.dumps(
+                        [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]
+                    ),
+                    A.GEN_AI_OUTPUT_MESSAGES: json.dumps(
+                        [
+                            {
+                                "role": "assistant",
+                                "parts": [{"type": "text", "content": "done " + prompt}],
+                            }
+                        ]
+                    ),
+                },
+                error=rng.random() < 0.01,
+            )
+        )
+    out.append(
+        _span(
+            trace_id,
+            base + 1,
+            None,
+            "session",
+            start,
+            end,
+            {
+                A.SESSION_ID: sid,
+                A.SPAN_KIND: A.KIND_SESSION,
+                A.SESSION_TAGS: ("bench",),
+                A.SESSION_END_STATE: "Success",
+            },
+        )
+    )
     return out
 
 
@@ -126,13 +209,18 @@ def fill_store(home: Path, args: argparse.Namespace) -> None:
     took = time.perf_counter() - began
     writer.close()
     size = (home / "traces.db").stat().st_size / 2**20
-    print(f"store ingest (StoreWriter, batches of {BATCH}, text index + roll-ups): "
-          f"{total:,} spans in {took:.1f} s = {total / took:,.0f} spans/s; file {size:,.0f} MiB")
+    print(
+        f"store ingest (StoreWriter, batches of {BATCH}, text index + roll-ups): "
+        f"{total:,} spans in {took:.1f} s = {total / took:,.0f} spans/s; file {size:,.0f} MiB"
+    )
 
 
 def _post(client: TestClient, spans: list[ReadableSpan]) -> None:
-    response = client.post("/v1/traces", content=encode_spans(spans).SerializeToString(),
-                           headers={"Content-Type": "application/x-protobuf"})
+    response = client.post(
+        "/v1/traces",
+        content=encode_spans(spans).SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -140,14 +228,19 @@ def otlp_ingest(client: TestClient, big: int) -> None:
     rng = random.Random(11)
     now = time.time_ns() - 600 * 10**9
     _post(client, session_spans(rng, 10_000_000, "big", big, now))
-    spans = [s for n in range(2_000) for s in
-             session_spans(rng, 10_000_001 + n, f"otlp-{n}", 10, now + n * 10**6)]
+    spans = [
+        s
+        for n in range(2_000)
+        for s in session_spans(rng, 10_000_001 + n, f"otlp-{n}", 10, now + n * 10**6)
+    ]
     began = time.perf_counter()
     for i in range(0, len(spans), BATCH):
-        _post(client, spans[i:i + BATCH])
+        _post(client, spans[i : i + BATCH])
     took = time.perf_counter() - began
-    print(f"OTLP/protobuf ingest through the app: {len(spans):,} spans in {took:.2f} s = "
-          f"{len(spans) / took:,.0f} spans/s")
+    print(
+        f"OTLP/protobuf ingest through the app: {len(spans):,} spans in {took:.2f} s = "
+        f"{len(spans) / took:,.0f} spans/s"
+    )
 
 
 def request_times(client: TestClient, url: str, repeat: int) -> list[float]:
@@ -180,8 +273,9 @@ def server_times(client: TestClient, home: Path) -> None:
         rows.append((f"next page #{depth}", url))
     conn = sqlite3.connect(home / "traces.db")
     try:  # the cursor 100 sessions from the oldest end: paging must not scan to get there
-        start, ident = conn.execute("SELECT start_ns, id FROM sessions ORDER BY start_ns, id "
-                                    "LIMIT 1 OFFSET 100").fetchone()
+        start, ident = conn.execute(
+            "SELECT start_ns, id FROM sessions ORDER BY start_ns, id LIMIT 1 OFFSET 100"
+        ).fetchone()
     finally:
         conn.close()
     rows.append(("a page near the oldest", f"/?before={start}:{ident}"))
@@ -214,7 +308,10 @@ def _start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "agentops_otel.cli", "serve", "--port", "0", "--store", str(home)],
-        stdout=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)
     reader.start()

@@ -74,8 +74,13 @@ def _app(url: str, calls: int) -> tuple[float, float, float]:
     """(p50 us, p99 us, exit ms) of one app process."""
     env = {**os.environ, "AGENTOPS_OTEL_HOME": tempfile.mkdtemp(prefix="agentops-bench-")}
     code = _APP.format(bench=str(HERE), url=url, calls=calls)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     p50, p99 = map(float, proc.stdout.readline().split())
     done = time.perf_counter()
@@ -90,8 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     receivers, urls = [], {}
     for name, mode in FAULTS.items():
-        proc = subprocess.Popen([sys.executable, "-c", _RECEIVER, mode], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _RECEIVER, mode],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout is not None
         urls[name] = proc.stdout.readline().strip()
         receivers.append(proc)
@@ -106,8 +115,10 @@ def main() -> None:
             proc.kill()
             proc.wait()
     result = {}
-    print(f"Call latency by destination (wall us, {args.calls} calls per process, medians of "
-          f"{args.rounds} rounds) and exit time after main returns (bound 2 s)")
+    print(
+        f"Call latency by destination (wall us, {args.calls} calls per process, medians of "
+        f"{args.rounds} rounds) and exit time after main returns (bound 2 s)"
+    )
     print(f"  {'destination':26} {'p50 us':>8} {'p99 us':>8} {'exit ms':>8}")
     for name, rows in samples.items():
         p50, p99, ex = (statistics.median(r[i] for r in rows) for i in range(3))

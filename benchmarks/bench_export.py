@@ -42,7 +42,8 @@ def _serve(port_out: multiprocessing.Queue) -> None:
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
         counts["spans"] += sum(
-            len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans
+        )
         return 200, {}
 
     def count(handler, body: bytes) -> tuple[int, dict]:
@@ -66,10 +67,15 @@ def _post(url: str) -> dict:
 
 def _attrs(i: int) -> dict:
     return {
-        A.SPAN_KIND: A.KIND_LLM, A.SESSION_ID: "bench-session", A.SESSION_NAME: "bench",
-        A.GEN_AI_OPERATION_NAME: A.OP_CHAT, A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
-        A.GEN_AI_PROVIDER_NAME: "openai", A.GEN_AI_USAGE_INPUT_TOKENS: 100 + i % 7,
-        A.GEN_AI_USAGE_OUTPUT_TOKENS: 20, A.COST_USD: 0.0001,
+        A.SPAN_KIND: A.KIND_LLM,
+        A.SESSION_ID: "bench-session",
+        A.SESSION_NAME: "bench",
+        A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+        A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        A.GEN_AI_PROVIDER_NAME: "openai",
+        A.GEN_AI_USAGE_INPUT_TOKENS: 100 + i % 7,
+        A.GEN_AI_USAGE_OUTPUT_TOKENS: 20,
+        A.COST_USD: 0.0001,
     }
 
 
@@ -88,8 +94,9 @@ def _run(url: str, processors: list[SpanProcessor], n: int) -> tuple[float, int]
         provider.add_span_processor(processor)
     tracer = provider.get_tracer("bench")
     start = time.perf_counter()
-    with tracer.start_as_current_span("session bench", attributes={
-            A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "bench-session"}):
+    with tracer.start_as_current_span(
+        "session bench", attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "bench-session"}
+    ):
         for i in range(n):
             with tracer.start_as_current_span("chat gpt-4o-mini", attributes=_attrs(i)):
                 pass
@@ -119,8 +126,11 @@ def main() -> None:
     settings = Settings(otlp_endpoint=url, local_store=False, max_queue_size=n + 16)
 
     def baseline() -> list[SpanProcessor]:
-        return [BatchSpanProcessor(OTLPSpanExporter(endpoint=traces), max_queue_size=n + 16,
-                                   max_export_batch_size=512)]
+        return [
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=traces), max_queue_size=n + 16, max_export_batch_size=512
+            )
+        ]
 
     def ours() -> list[SpanProcessor]:
         return list(build_span_processors(settings))

@@ -46,11 +46,17 @@ def ours(i: int) -> dict[str, dict[str, Any]]:
     return {
         "root": {A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: f"s{i}"},
         "agent": {A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: "planner", A.SESSION_ID: f"s{i}"},
-        "llm": {A.SPAN_KIND: A.KIND_LLM, A.SESSION_ID: f"s{i}", A.GEN_AI_OPERATION_NAME: "chat",
-                A.GEN_AI_PROVIDER_NAME: "openai", A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
-                A.GEN_AI_USAGE_INPUT_TOKENS: 500, A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
-                A.GEN_AI_INPUT_MESSAGES: _messages("user", PROMPT),
-                A.GEN_AI_OUTPUT_MESSAGES: _messages("assistant", "done " + PROMPT)},
+        "llm": {
+            A.SPAN_KIND: A.KIND_LLM,
+            A.SESSION_ID: f"s{i}",
+            A.GEN_AI_OPERATION_NAME: "chat",
+            A.GEN_AI_PROVIDER_NAME: "openai",
+            A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 500,
+            A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+            A.GEN_AI_INPUT_MESSAGES: _messages("user", PROMPT),
+            A.GEN_AI_OUTPUT_MESSAGES: _messages("assistant", "done " + PROMPT),
+        },
         "tool": {A.SPAN_KIND: A.KIND_TOOL, A.GEN_AI_TOOL_NAME: "lookup", A.SESSION_ID: f"s{i}"},
     }
 
@@ -59,68 +65,111 @@ def openinference(i: int) -> dict[str, dict[str, Any]]:
     return {
         "root": {"openinference.span.kind": "CHAIN", "session.id": f"s{i}", "input.value": "{}"},
         "agent": {"openinference.span.kind": "AGENT", "session.id": f"s{i}"},
-        "llm": {"openinference.span.kind": "LLM", "session.id": f"s{i}",
-                "llm.model_name": "gpt-4o-mini", "llm.system": "openai",
-                "llm.token_count.prompt": 500, "llm.token_count.completion": 50,
-                "llm.token_count.prompt_details.cache_read": 100,
-                "llm.input_messages.0.message.role": "system",
-                "llm.input_messages.0.message.content": "You are helpful.",
-                "llm.input_messages.1.message.role": "user",
-                "llm.input_messages.1.message.content": PROMPT,
-                "llm.output_messages.0.message.role": "assistant",
-                "llm.output_messages.0.message.content": "done " + PROMPT,
-                "input.value": json.dumps({"messages": [{"role": "user", "content": PROMPT}]})},
+        "llm": {
+            "openinference.span.kind": "LLM",
+            "session.id": f"s{i}",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.system": "openai",
+            "llm.token_count.prompt": 500,
+            "llm.token_count.completion": 50,
+            "llm.token_count.prompt_details.cache_read": 100,
+            "llm.input_messages.0.message.role": "system",
+            "llm.input_messages.0.message.content": "You are helpful.",
+            "llm.input_messages.1.message.role": "user",
+            "llm.input_messages.1.message.content": PROMPT,
+            "llm.output_messages.0.message.role": "assistant",
+            "llm.output_messages.0.message.content": "done " + PROMPT,
+            "input.value": json.dumps({"messages": [{"role": "user", "content": PROMPT}]}),
+        },
         "tool": {"openinference.span.kind": "TOOL", "tool.name": "lookup", "session.id": f"s{i}"},
     }
 
 
 def vercel(i: int) -> dict[str, dict[str, Any]]:
-    usage = {"ai.usage.inputTokens": 500, "ai.usage.outputTokens": 50,
-             "ai.usage.inputTokenDetails.cacheReadTokens": 100}
+    usage = {
+        "ai.usage.inputTokens": 500,
+        "ai.usage.outputTokens": 50,
+        "ai.usage.inputTokenDetails.cacheReadTokens": 100,
+    }
     return {
-        "root": {"ai.operationId": "ai.generateText", "ai.model.id": "gpt-4o-mini", **usage,
-                 "ai.prompt": json.dumps({"prompt": PROMPT})},
+        "root": {
+            "ai.operationId": "ai.generateText",
+            "ai.model.id": "gpt-4o-mini",
+            **usage,
+            "ai.prompt": json.dumps({"prompt": PROMPT}),
+        },
         "agent": {"ai.operationId": "ai.generateText", "ai.telemetry.functionId": "planner"},
-        "llm": {"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "gpt-4o-mini",
-                "ai.model.provider": "openai.chat", "gen_ai.system": "openai.chat", **usage,
-                "ai.prompt.messages": json.dumps(
-                    [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}]),
-                "ai.response.text": "done " + PROMPT},
-        "tool": {"ai.operationId": "ai.toolCall", "ai.toolCall.name": "lookup",
-                 "ai.toolCall.args": "{}", "ai.toolCall.result": "ok"},
+        "llm": {
+            "ai.operationId": "ai.generateText.doGenerate",
+            "ai.model.id": "gpt-4o-mini",
+            "ai.model.provider": "openai.chat",
+            "gen_ai.system": "openai.chat",
+            **usage,
+            "ai.prompt.messages": json.dumps(
+                [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}]
+            ),
+            "ai.response.text": "done " + PROMPT,
+        },
+        "tool": {
+            "ai.operationId": "ai.toolCall",
+            "ai.toolCall.name": "lookup",
+            "ai.toolCall.args": "{}",
+            "ai.toolCall.result": "ok",
+        },
     }
 
 
 def openllmetry(i: int) -> dict[str, dict[str, Any]]:
     return {
-        "root": {"traceloop.span.kind": "workflow", "traceloop.entity.name": "flow",
-                 "traceloop.workflow.name": "flow"},
-        "agent": {"traceloop.span.kind": "agent", "traceloop.entity.name": "planner",
-                  "gen_ai.agent.name": "planner"},
-        "llm": {"llm.request.type": "chat", "gen_ai.system": "openai",
-                "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.prompt_tokens": 500,
-                "gen_ai.usage.completion_tokens": 50, "gen_ai.usage.cache_read_input_tokens": 100,
-                "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": PROMPT,
-                "gen_ai.completion.0.role": "assistant",
-                "gen_ai.completion.0.content": "done " + PROMPT},
+        "root": {
+            "traceloop.span.kind": "workflow",
+            "traceloop.entity.name": "flow",
+            "traceloop.workflow.name": "flow",
+        },
+        "agent": {
+            "traceloop.span.kind": "agent",
+            "traceloop.entity.name": "planner",
+            "gen_ai.agent.name": "planner",
+        },
+        "llm": {
+            "llm.request.type": "chat",
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.prompt_tokens": 500,
+            "gen_ai.usage.completion_tokens": 50,
+            "gen_ai.usage.cache_read_input_tokens": 100,
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": PROMPT,
+            "gen_ai.completion.0.role": "assistant",
+            "gen_ai.completion.0.content": "done " + PROMPT,
+        },
         "tool": {"traceloop.span.kind": "tool", "traceloop.entity.name": "lookup"},
     }
 
 
 WORKLOADS: dict[str, Callable[[int], dict[str, dict[str, Any]]]] = {
-    "ours (pass-through)": ours, "OpenInference": openinference,
-    "Vercel AI SDK (ai.*)": vercel, "OpenLLMetry": openllmetry,
+    "ours (pass-through)": ours,
+    "OpenInference": openinference,
+    "Vercel AI SDK (ai.*)": vercel,
+    "OpenLLMetry": openllmetry,
 }
 
 
-def _span(trace_id: int, n: int, parent: int | None, name: str,
-          attrs: dict[str, Any]) -> ReadableSpan:
+def _span(
+    trace_id: int, n: int, parent: int | None, name: str, attrs: dict[str, Any]
+) -> ReadableSpan:
     base, start = trace_id << 8, 10**18 + trace_id * 10**9
     return ReadableSpan(
-        name, SpanContext(trace_id, base + n, False, TraceFlags(1)),
+        name,
+        SpanContext(trace_id, base + n, False, TraceFlags(1)),
         SpanContext(trace_id, base + parent, False) if parent else None,
-        resource=RESOURCE, attributes=attrs, kind=SpanKind.INTERNAL,
-        start_time=start + n, end_time=start + 10**6 + n, instrumentation_scope=SCOPE)
+        resource=RESOURCE,
+        attributes=attrs,
+        kind=SpanKind.INTERNAL,
+        start_time=start + n,
+        end_time=start + 10**6 + n,
+        instrumentation_scope=SCOPE,
+    )
 
 
 def spans_of(make: Callable[[int], dict[str, dict[str, Any]]], total: int) -> list[ReadableSpan]:
@@ -129,27 +178,33 @@ def spans_of(make: Callable[[int], dict[str, dict[str, Any]]], total: int) -> li
     i = 0
     while len(out) < total:
         attrs, trace = make(i), i + 1
-        out += [_span(trace, 1, None, "root", attrs["root"]),
-                _span(trace, 2, 1, "agent", attrs["agent"]),
-                *(_span(trace, 3 + k, 2, "chat gpt-4o-mini", attrs["llm"]) for k in range(5)),
-                _span(trace, 8, 2, "lookup", attrs["tool"])]
+        out += [
+            _span(trace, 1, None, "root", attrs["root"]),
+            _span(trace, 2, 1, "agent", attrs["agent"]),
+            *(_span(trace, 3 + k, 2, "chat gpt-4o-mini", attrs["llm"]) for k in range(5)),
+            _span(trace, 8, 2, "lookup", attrs["tool"]),
+        ]
         i += 1
     return out[:total]
 
 
 def ingest_rate(spans: list[ReadableSpan], normalized: bool) -> float:
-    bodies = [encode_spans(spans[i:i + BATCH]).SerializeToString()
-              for i in range(0, len(spans), BATCH)]
+    bodies = [
+        encode_spans(spans[i : i + BATCH]).SerializeToString() for i in range(0, len(spans), BATCH)
+    ]
     original = _writer.normalize
     if not normalized:
         _writer.normalize = lambda attrs, name=None: attrs  # the writer before this change
     try:
-        with tempfile.TemporaryDirectory() as home, TestClient(
-                create_app(Path(home) / "traces.db"), base_url="http://127.0.0.1") as client:
+        with (
+            tempfile.TemporaryDirectory() as home,
+            TestClient(create_app(Path(home) / "traces.db"), base_url="http://127.0.0.1") as client,
+        ):
             began = time.perf_counter()
             for body in bodies:
-                response = client.post("/v1/traces", content=body,
-                                       headers={"Content-Type": "application/x-protobuf"})
+                response = client.post(
+                    "/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}
+                )
                 assert response.status_code == 200, response.text
             return len(spans) / (time.perf_counter() - began)
     finally:
@@ -169,8 +224,10 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"| workload ({args.spans:,} spans) | before: spans/s | with normalizer: spans/s "
-          "| ratio | normalize() alone, us/span |")
+    print(
+        f"| workload ({args.spans:,} spans) | before: spans/s | with normalizer: spans/s "
+        "| ratio | normalize() alone, us/span |"
+    )
     print("|---|---:|---:|---:|---:|")
     for label, make in WORKLOADS.items():
         spans = spans_of(make, args.spans)
@@ -178,8 +235,11 @@ def main() -> None:
         for _ in range(args.rounds):
             before = max(before, ingest_rate(spans, normalized=False))
             after = max(after, ingest_rate(spans, normalized=True))
-        print(f"| {label} | {before:,.0f} | {after:,.0f} | {after / before:.2f} "
-              f"| {normalize_us(spans):.1f} |", flush=True)
+        print(
+            f"| {label} | {before:,.0f} | {after:,.0f} | {after / before:.2f} "
+            f"| {normalize_us(spans):.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

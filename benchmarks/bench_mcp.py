@@ -22,8 +22,12 @@ import sys
 import tempfile
 import time
 
-CONFIGS = (("neither", False, False), ("client", True, False), ("server", False, True),
-           ("both", True, True))
+CONFIGS = (
+    ("neither", False, False),
+    ("client", True, False),
+    ("server", False, True),
+    ("both", True, True),
+)
 
 
 def serve() -> None:
@@ -127,9 +131,21 @@ def main() -> None:
         env["AGENTOPS_OTEL_HOME"] = home
         for name, client_init, server_init in CONFIGS:
             out = subprocess.run(
-                [sys.executable, __file__, "client", str(args.calls), str(args.rounds),
-                 str(int(client_init)), str(int(server_init))],
-                env=env, capture_output=True, text=True, check=True, timeout=600)
+                [
+                    sys.executable,
+                    __file__,
+                    "client",
+                    str(args.calls),
+                    str(args.rounds),
+                    str(int(client_init)),
+                    str(int(server_init)),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
+            )
             results[name] = statistics.median(json.loads(out.stdout.strip().splitlines()[-1]))
     off, on = asyncio.run(_in_process(args.calls, args.rounds))
     base = results["neither"]
@@ -137,8 +153,10 @@ def main() -> None:
     print(f"{'instrumented':<14}{'us/call':>10}{'overhead us':>14}")
     for name, value in results.items():
         print(f"{name:<14}{value:>10.0f}{value - base:>14.0f}")
-    print(f"in process (memory transport), both sides, CPU time: {off:.0f} us/call bare, "
-          f"{on:.0f} us/call instrumented: {on - off:+.0f} us per call")
+    print(
+        f"in process (memory transport), both sides, CPU time: {off:.0f} us/call bare, "
+        f"{on:.0f} us/call instrumented: {on - off:+.0f} us per call"
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ def _batch(run: Callable[[openai.OpenAI], None], client: openai.OpenAI, calls: i
     return m.batch_cpu_us(run, client, calls)
 
 
-def _measure(call: Callable[[openai.OpenAI], None], calls: int, rounds: int,
-             provider: TracerProvider) -> dict[str, float]:
+def _measure(
+    call: Callable[[openai.OpenAI], None], calls: int, rounds: int, provider: TracerProvider
+) -> dict[str, float]:
     client = m.client()
     tracer = provider.get_tracer("bench")
     instrumentor = OpenAIInstrumentor()
@@ -93,10 +94,14 @@ def main() -> None:
     provider.add_span_processor(AgentOpsSpanProcessor())
     provider.add_span_processor(SimpleSpanProcessor(m.DropExporter()))
     print(f"openai {openai.__version__}, {args.calls} calls x {args.rounds} rounds per mode")
-    _report("Non-streamed chat completion", _measure(m.plain, args.calls, args.rounds, provider),
-            1.5)
-    _report("Streamed chat completion (22 chunks)",
-            _measure(m.streamed, args.calls, args.rounds, provider), 2.0)
+    _report(
+        "Non-streamed chat completion", _measure(m.plain, args.calls, args.rounds, provider), 1.5
+    )
+    _report(
+        "Streamed chat completion (22 chunks)",
+        _measure(m.streamed, args.calls, args.rounds, provider),
+        2.0,
+    )
 
 
 if __name__ == "__main__":

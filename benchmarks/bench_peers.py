@@ -26,16 +26,31 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORKERS = [("ours", "off"), ("ours", "on"), ("openai-v2", "off"), ("openai-v2", "on"),
-           ("openlit", "off"), ("openlit", "on"), ("openinference", "off"),
-           ("openinference", "on"), ("openllmetry", "off"), ("openllmetry", "on"),
-           ("agentops", "on")]
-LABELS = {"ours": "agentops-otel (ours)", "openai-v2": "opentelemetry-instrumentation-openai-v2",
-          "openlit": "openlit", "openinference": "openinference-instrumentation-openai",
-          "openllmetry": "OpenLLMetry opentelemetry-instrumentation-openai",
-          "agentops": "agentops 0.4.21"}
-SCENARIOS = {"plain": "Non-streamed chat completion",
-             "stream": "Streamed chat completion (22 chunks)"}
+WORKERS = [
+    ("ours", "off"),
+    ("ours", "on"),
+    ("openai-v2", "off"),
+    ("openai-v2", "on"),
+    ("openlit", "off"),
+    ("openlit", "on"),
+    ("openinference", "off"),
+    ("openinference", "on"),
+    ("openllmetry", "off"),
+    ("openllmetry", "on"),
+    ("agentops", "on"),
+]
+LABELS = {
+    "ours": "agentops-otel (ours)",
+    "openai-v2": "opentelemetry-instrumentation-openai-v2",
+    "openlit": "openlit",
+    "openinference": "openinference-instrumentation-openai",
+    "openllmetry": "OpenLLMetry opentelemetry-instrumentation-openai",
+    "agentops": "agentops 0.4.21",
+}
+SCENARIOS = {
+    "plain": "Non-streamed chat completion",
+    "stream": "Streamed chat completion (22 chunks)",
+}
 
 
 class Worker:
@@ -47,7 +62,12 @@ class Worker:
         log = open(HERE / "results" / f"worker-{peer}-{content}.log", "w")
         self.proc = subprocess.Popen(
             [str(python), str(HERE / "_peer_worker.py"), "--peer", peer, "--content", content],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=ROOT,
+        )
         self.info: dict[str, Any] = self._read()["ready"]
 
     def _read(self) -> dict[str, Any]:
@@ -86,7 +106,8 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "x_bare": statistics.median(o / b for o, b in zip(over, bare, strict=True)),
             "overhead_spread_us": [min(over), max(over)],
             "spans_per_call": rows[-1]["peer"]["spans_per_call"],
-            "rounds": len(rows)}
+            "rounds": len(rows),
+        }
     return out
 
 
@@ -101,37 +122,47 @@ def _targets(res: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
         on = res.get(("ours", "on"), {}).get(scenario)
         v2 = res.get(("openai-v2", "on"), {}).get(scenario)
         if off:
-            lines.append(f"{SCENARIOS[scenario]}: content off {off['x_bare']:.2f}x the bare span "
-                         f"(target <= {limit}x): {_verdict(off['x_bare'] <= limit)}")
+            lines.append(
+                f"{SCENARIOS[scenario]}: content off {off['x_bare']:.2f}x the bare span "
+                f"(target <= {limit}x): {_verdict(off['x_bare'] <= limit)}"
+            )
         if on and v2:
             ratio = on["overhead_us"] / v2["overhead_us"]
             limit_v2, sign = (0.75, "<=") if scenario == "plain" else (1.0, "<")
             ok = ratio <= limit_v2 if scenario == "plain" else ratio < limit_v2
-            lines.append(f"{SCENARIOS[scenario]}: content on {on['overhead_us']:.0f} us = "
-                         f"{ratio:.2f}x openai-v2's {v2['overhead_us']:.0f} us "
-                         f"(target {sign} {limit_v2}x): {_verdict(ok)}")
+            lines.append(
+                f"{SCENARIOS[scenario]}: content on {on['overhead_us']:.0f} us = "
+                f"{ratio:.2f}x openai-v2's {v2['overhead_us']:.0f} us "
+                f"(target {sign} {limit_v2}x): {_verdict(ok)}"
+            )
         for (peer, content), r in sorted(res.items()):
             ours = res.get(("ours", content if peer != "agentops" else "on"))
             if peer == "ours" or not ours:
                 continue
             a, b = ours[scenario]["overhead_us"], r[scenario]["overhead_us"]
-            lines.append(f"{SCENARIOS[scenario]}: ours ({'content ' + content}) {a:.0f} us vs "
-                         f"{peer} {b:.0f} us: {'below' if a < b else 'NOT below'}")
+            lines.append(
+                f"{SCENARIOS[scenario]}: ours ({'content ' + content}) {a:.0f} us vs "
+                f"{peer} {b:.0f} us: {'below' if a < b else 'NOT below'}"
+            )
     return lines
 
 
 def _markdown(res: dict[tuple[str, str], dict[str, Any]]) -> str:
     lines = []
     for scenario, title in SCENARIOS.items():
-        lines += [f"\n{title} (CPU us per call, medians)\n",
-                  "| instrumentation | content | uninstrumented | bare span | instrumented "
-                  "| x bare span | spans/call |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"\n{title} (CPU us per call, medians)\n",
+            "| instrumentation | content | uninstrumented | bare span | instrumented "
+            "| x bare span | spans/call |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
         for (peer, content), r in res.items():
             s = r[scenario]
-            lines.append(f"| {LABELS[peer]} | {content} | {s['uninstrumented_us']:.0f} | "
-                         f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} "
-                         f"| {s['x_bare']:.2f} | {s['spans_per_call']:.0f} |")
+            lines.append(
+                f"| {LABELS[peer]} | {content} | {s['uninstrumented_us']:.0f} | "
+                f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} "
+                f"| {s['x_bare']:.2f} | {s['spans_per_call']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -163,17 +194,22 @@ def main() -> None:
     for w in workers:
         w.close()
     res = {(w.peer, w.content): _summary(samples[w]) for w in workers}
-    print(f"{args.calls} calls x {args.inner} interleaved batches per round, {args.rounds} "
-          f"rounds; machine: {platform.machine()}, python {workers[0].info['python']}, "
-          f"openai {workers[0].info['openai']}")
+    print(
+        f"{args.calls} calls x {args.inner} interleaved batches per round, {args.rounds} "
+        f"rounds; machine: {platform.machine()}, python {workers[0].info['python']}, "
+        f"openai {workers[0].info['openai']}"
+    )
     for w in workers:
         print(f"  {w.peer}/{w.content}: {w.info['how']}")
     print(_markdown(res))
     print("\nTargets")
     for line in _targets(res):
         print("  " + line)
-    out = {"args": vars(args), "workers": [w.info for w in workers],
-           "results": {f"{p}/{c}": r for (p, c), r in res.items()}}
+    out = {
+        "args": vars(args),
+        "workers": [w.info for w in workers],
+        "results": {f"{p}/{c}": r for (p, c), r in res.items()},
+    }
     (HERE / "results" / "peers.json").write_text(json.dumps(out, indent=1))
 
 

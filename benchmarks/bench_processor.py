@@ -36,9 +36,15 @@ from agentops_otel.processor import AgentOpsSpanProcessor
 HERE = pathlib.Path(__file__).resolve().parent
 N = 20_000
 
-LLM_END = {A.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18", A.GEN_AI_USAGE_INPUT_TOKENS: 24,
-           A.GEN_AI_USAGE_OUTPUT_TOKENS: 20, A.COST_USD: 1.56e-05, A.COST_INPUT_USD: 3.6e-06,
-           A.COST_OUTPUT_USD: 1.2e-05, A.COST_SOURCE: "bundled"}
+LLM_END = {
+    A.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+    A.GEN_AI_USAGE_INPUT_TOKENS: 24,
+    A.GEN_AI_USAGE_OUTPUT_TOKENS: 20,
+    A.COST_USD: 1.56e-05,
+    A.COST_INPUT_USD: 3.6e-06,
+    A.COST_OUTPUT_USD: 1.2e-05,
+    A.COST_SOURCE: "bundled",
+}
 
 
 def _provider(ours: bool) -> TracerProvider:
@@ -51,20 +57,32 @@ def _provider(ours: bool) -> TracerProvider:
 
 def _spans(provider: TracerProvider) -> dict[str, Callable[[], None]]:
     tracer = provider.get_tracer("bench")
-    session = tracer.start_span("session bench", attributes={
-        A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "s-1", A.SESSION_NAME: "bench"})
+    session = tracer.start_span(
+        "session bench",
+        attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "s-1", A.SESSION_NAME: "bench"},
+    )
     from opentelemetry import trace
 
     ctx = trace.set_span_in_context(session)
 
     def plain() -> None:
-        tracer.start_span("operation step", context=ctx, attributes={
-            A.SPAN_KIND: A.KIND_OPERATION, A.OPERATION_NAME: "step"}).end()
+        tracer.start_span(
+            "operation step",
+            context=ctx,
+            attributes={A.SPAN_KIND: A.KIND_OPERATION, A.OPERATION_NAME: "step"},
+        ).end()
 
     def llm() -> None:
-        span = tracer.start_span("chat gpt-4o-mini", context=ctx, attributes={
-            A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
-            A.GEN_AI_PROVIDER_NAME: "openai", A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini"})
+        span = tracer.start_span(
+            "chat gpt-4o-mini",
+            context=ctx,
+            attributes={
+                A.SPAN_KIND: A.KIND_LLM,
+                A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+            },
+        )
         span.set_attributes(LLM_END)
         span.end()
 
@@ -83,12 +101,22 @@ def processor_cost(rounds: int) -> dict[str, float]:
     pricing.preload()
 
     def price() -> object:
-        return pricing.cost_for("openai", "gpt-4o-mini", input_tokens=24, output_tokens=20,
-                                response_model="gpt-4o-mini-2024-07-18")
+        return pricing.cost_for(
+            "openai",
+            "gpt-4o-mini",
+            input_tokens=24,
+            output_tokens=20,
+            response_model="gpt-4o-mini-2024-07-18",
+        )
 
     price()  # warm: table loaded, lookup memoised
-    modes = {"plain without": without["plain"], "plain with": with_["plain"],
-             "llm without": without["llm"], "llm with": with_["llm"], "cost_for": price}
+    modes = {
+        "plain without": without["plain"],
+        "plain with": with_["plain"],
+        "llm without": without["llm"],
+        "llm with": with_["llm"],
+        "cost_for": price,
+    }
     samples: dict[str, list[float]] = {k: [] for k in modes}
     for round_ in range(rounds + 1):
         for name, fn in modes.items():
@@ -96,11 +124,13 @@ def processor_cost(rounds: int) -> dict[str, float]:
             if round_:
                 samples[name].append(value)
     med = {k: statistics.median(v) for k, v in samples.items()}
-    return {"processor per plain span": med["plain with"] - med["plain without"],
-            "processor per LLM span": med["llm with"] - med["llm without"],
-            "cost_for, warm": med["cost_for"],
-            "span without processor (plain)": med["plain without"],
-            "span without processor (llm)": med["llm without"]}
+    return {
+        "processor per plain span": med["plain with"] - med["plain without"],
+        "processor per LLM span": med["llm with"] - med["llm without"],
+        "cost_for, warm": med["cost_for"],
+        "span without processor (plain)": med["plain without"],
+        "span without processor (llm)": med["llm without"],
+    }
 
 
 _FIRST_CALL = r"""
@@ -128,27 +158,34 @@ second = (time.perf_counter() - t) * 1000
 print(",".join(loaders) or "-", first, second)
 """
 
-_LOAD = ("import time; from agentops_otel.pricing import _table; t=time.perf_counter(); "
-         "_table.load_table(); print((time.perf_counter()-t)*1000)")
+_LOAD = (
+    "import time; from agentops_otel.pricing import _table; t=time.perf_counter(); "
+    "_table.load_table(); print((time.perf_counter()-t)*1000)"
+)
 
 
 def first_call(runs: int) -> tuple[dict[str, float], list[str]]:
     env = {**os.environ, "AGENTOPS_OTEL_HOME": tempfile.mkdtemp(prefix="agentops-bench-")}
-    cases = {"uninstrumented": (False, 0.0), "instrumented, right after init()": (True, 0.0),
-             "instrumented, 1 s after init() (table surely loaded)": (True, 1.0)}
+    cases = {
+        "uninstrumented": (False, 0.0),
+        "instrumented, right after init()": (True, 0.0),
+        "instrumented, 1 s after init() (table surely loaded)": (True, 1.0),
+    }
     samples: dict[str, list[float]] = {}
     loaders: set[str] = set()
     for _ in range(runs):
         for name, (instrumented, delay) in cases.items():
             code = _FIRST_CALL.format(bench=str(HERE), instrumented=instrumented, delay=delay)
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 env=env, check=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            ).stdout.split()
             samples.setdefault(f"{name}: first call ms", []).append(float(out[-2]))
             if instrumented:
                 loaders.add(out[-3])
             samples.setdefault(f"{name}: second call ms", []).append(float(out[-1]))
-        out = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True,
-                             env=env, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", _LOAD], capture_output=True, text=True, env=env, check=True
+        ).stdout.split()
         samples.setdefault("price table load (cold interpreter) ms", []).append(float(out[-1]))
     return {k: statistics.median(v) for k, v in samples.items()}, sorted(loaders)
 
@@ -168,8 +205,10 @@ def main() -> None:
         if ours:
             per_call = ours["plain"]["overhead_us"]
             share = (cost["processor per LLM span"] + cost["cost_for, warm"]) / per_call
-            print(f"  share of ours' per-call overhead ({per_call:.0f} us, bench_peers, content "
-                  f"off): processor + pricing = {share:.0%}")
+            print(
+                f"  share of ours' per-call overhead ({per_call:.0f} us, bench_peers, content "
+                f"off): processor + pricing = {share:.0%}"
+            )
             cost["share of per-call overhead"] = share
     first, loaders = first_call(args.first_call_runs)
     print(f"\nFirst call (wall ms, median of {args.first_call_runs} fresh interpreters)")
@@ -179,12 +218,18 @@ def main() -> None:
     later = first["instrumented, 1 s after init() (table surely loaded): first call ms"]
     load = first["price table load (cold interpreter) ms"]
     ok = "MainThread" not in ",".join(loaders)
-    print(f"  price table loaded by thread(s): {', '.join(loaders)}; right after init - after "
-          f"the load = {now - later:+.2f} ms (table load {load:.1f} ms): price loading "
-          f"{'not ' if ok else ''}on the caller's thread ({'met' if ok else 'NOT met'})")
+    print(
+        f"  price table loaded by thread(s): {', '.join(loaders)}; right after init - after "
+        f"the load = {now - later:+.2f} ms (table load {load:.1f} ms): price loading "
+        f"{'not ' if ok else ''}on the caller's thread ({'met' if ok else 'NOT met'})"
+    )
     out = HERE / "results" / "processor.json"
-    out.write_text(json.dumps({"processor_us": cost, "first_call_ms": first,
-                               "price_table_loaded_by": loaders}, indent=1))
+    out.write_text(
+        json.dumps(
+            {"processor_us": cost, "first_call_ms": first, "price_table_loaded_by": loaders},
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

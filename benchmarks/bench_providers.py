@@ -35,11 +35,21 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-ENVS = {"ours": "bench-providers-ours", "official": "bench-gemini-official",
-        "openllmetry": "bench-bedrock-openllmetry"}
-WORKERS = [("gemini", "ours", "off"), ("gemini", "ours", "on"), ("gemini", "official", "off"),
-           ("gemini", "official", "on"), ("bedrock", "ours", "off"), ("bedrock", "ours", "on"),
-           ("bedrock", "openllmetry", "off"), ("bedrock", "openllmetry", "on")]
+ENVS = {
+    "ours": "bench-providers-ours",
+    "official": "bench-gemini-official",
+    "openllmetry": "bench-bedrock-openllmetry",
+}
+WORKERS = [
+    ("gemini", "ours", "off"),
+    ("gemini", "ours", "on"),
+    ("gemini", "official", "off"),
+    ("gemini", "official", "on"),
+    ("bedrock", "ours", "off"),
+    ("bedrock", "ours", "on"),
+    ("bedrock", "openllmetry", "off"),
+    ("bedrock", "openllmetry", "on"),
+]
 PROMPT = "Write one sentence about the sea, please, for a benchmark of tracing overhead."
 GEMINI_MODEL = "gemini-2.0-flash"
 BEDROCK_MODEL = "amazon.nova-lite-v1:0"
@@ -96,8 +106,13 @@ def _scenarios(sdk: str, url: str) -> tuple[Callable[[], Any], dict[str, Callabl
     messages = [{"role": "user", "content": [{"text": PROMPT}]}]
 
     def bedrock_client() -> Any:
-        return boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=url,
-                            aws_access_key_id="bench", aws_secret_access_key="bench")
+        return boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
 
     def converse(c: Any) -> None:
         c.converse(modelId=BEDROCK_MODEL, messages=messages)
@@ -119,7 +134,8 @@ def _instrument(sdk: str, peer: str, content: bool, tp: Any, mp: Any) -> str:
     if peer == "official":
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = (
-            "SPAN_ONLY" if content else "NO_CONTENT")
+            "SPAN_ONLY" if content else "NO_CONTENT"
+        )
         from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
 
         GoogleGenAiSdkInstrumentor().instrument(tracer_provider=tp, meter_provider=mp)
@@ -139,17 +155,25 @@ def _bare(tracer: Any, sdk: str, call: Callable[[Any], None]) -> Callable[[Any],
     model = GEMINI_MODEL if sdk == "gemini" else BEDROCK_MODEL
     # The attribute names, from semconv.py loaded by path (peer environments lack our package).
     a = runpy.run_path(str(ROOT / "agentops_otel" / "semconv.py"))
-    start = {a["GEN_AI_OPERATION_NAME"]: "chat", a["GEN_AI_PROVIDER_NAME"]: sdk,
-             a["GEN_AI_REQUEST_MODEL"]: model, a["SERVER_ADDRESS"]: "127.0.0.1",
-             a["SERVER_PORT"]: 80, a["GEN_AI_REQUEST_TEMPERATURE"]: 0.2,
-             a["GEN_AI_REQUEST_MAX_TOKENS"]: 64, a["GEN_AI_REQUEST_STREAM"]: False}
+    start = {
+        a["GEN_AI_OPERATION_NAME"]: "chat",
+        a["GEN_AI_PROVIDER_NAME"]: sdk,
+        a["GEN_AI_REQUEST_MODEL"]: model,
+        a["SERVER_ADDRESS"]: "127.0.0.1",
+        a["SERVER_PORT"]: 80,
+        a["GEN_AI_REQUEST_TEMPERATURE"]: 0.2,
+        a["GEN_AI_REQUEST_MAX_TOKENS"]: 64,
+        a["GEN_AI_REQUEST_STREAM"]: False,
+    }
     end = {a["GEN_AI_USAGE_INPUT_TOKENS"]: 24, a["GEN_AI_USAGE_OUTPUT_TOKENS"]: 20}
 
     def run(c: Any) -> None:
-        with tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT,
-                                          attributes=start) as span:
+        with tracer.start_as_current_span(
+            f"chat {model}", kind=SpanKind.CLIENT, attributes=start
+        ) as span:
             call(c)
             span.set_attributes(end)
+
     return run
 
 
@@ -178,9 +202,11 @@ def worker(sdk: str, peer: str, content: str, url: str, calls: int, rounds: int)
     tracer = tp.get_tracer("bench")
     result: dict[str, Any] = {"how": how, "patched": patches.names}
     for scenario, call in scenarios.items():
-        modes = {"uninstrumented": (call, before_client, False),
-                 "bare": (_bare(tracer, sdk, call), before_client, False),
-                 "peer": (call, after_client, True)}
+        modes = {
+            "uninstrumented": (call, before_client, False),
+            "bare": (_bare(tracer, sdk, call), before_client, False),
+            "peer": (call, after_client, True),
+        }
         samples: dict[str, list[float]] = {mode: [] for mode in modes}
         spans = 0.0
         for round_ in range(rounds + 1):
@@ -201,17 +227,28 @@ def worker(sdk: str, peer: str, content: str, url: str, calls: int, rounds: int)
             "bare_overhead_us": statistics.median(bare),
             "overhead_us": statistics.median(over),
             "x_bare": statistics.median(o / b for o, b in zip(over, bare, strict=True)),
-            "spans_per_call": spans}
+            "spans_per_call": spans,
+        }
     print("@@BENCH " + json.dumps(result), flush=True)
 
 
 # -- driver ---------------------------------------------------------------------------------------
 def _run_worker(sdk: str, peer: str, content: str, url: str, args: Any) -> dict[str, Any] | None:
     python = ROOT / ".venvs" / ENVS[peer] / "bin" / "python"
-    cmd = [str(python), str(pathlib.Path(__file__).resolve()), "--worker", sdk, peer, content,
-           url, "--calls", str(args.calls), "--rounds", str(args.rounds)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800,
-                          check=False)
+    cmd = [
+        str(python),
+        str(pathlib.Path(__file__).resolve()),
+        "--worker",
+        sdk,
+        peer,
+        content,
+        url,
+        "--calls",
+        str(args.calls),
+        "--rounds",
+        str(args.rounds),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("@@BENCH "):
             return json.loads(line[8:])
@@ -245,15 +282,21 @@ def main() -> None:
     for key, r in results.items():
         lines.append(f"  {key}: {r['how']}")
     for scenario in ("plain", "stream"):
-        lines += ["", f"{scenario}:", "| sdk | instrumentation | content | uninstrumented | "
-                  "bare span | instrumented | x bare span | spans/call |",
-                  "|---|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"{scenario}:",
+            "| sdk | instrumentation | content | uninstrumented | "
+            "bare span | instrumented | x bare span | spans/call |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
         for key, r in results.items():
             s = r[scenario]
             sdk, peer, content = key.split("/")
-            lines.append(f"| {sdk} | {peer} | {content} | {s['uninstrumented_us']:.0f} | "
-                         f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} | "
-                         f"{s['x_bare']:.2f} | {s['spans_per_call']:.0f} |")
+            lines.append(
+                f"| {sdk} | {peer} | {content} | {s['uninstrumented_us']:.0f} | "
+                f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} | "
+                f"{s['x_bare']:.2f} | {s['spans_per_call']:.0f} |"
+            )
     text = "\n".join(lines)
     print(text)
     (HERE / "results").mkdir(exist_ok=True)

@@ -41,28 +41,40 @@ class EmailAgent:
     def classify(self, email: str) -> str:
         reply = self.client.chat.completions.create(
             model="gpt-3.5-turbo",
-            messages=[{"role": "system", "content": "One word: billing, sales or spam."},
-                      {"role": "user", "content": f"Classify: {email}"}])
+            messages=[
+                {"role": "system", "content": "One word: billing, sales or spam."},
+                {"role": "user", "content": f"Classify: {email}"},
+            ],
+        )
         return reply.choices[0].message.content or ""
 
     @agentops_otel.operation(name="draft_reply")
     def draft_reply(self, email: str, category: str) -> str:
         reply = self.client.chat.completions.create(
             model="gpt-4",
-            messages=[{"role": "system", "content": f"Draft a short, kind {category} reply."},
-                      {"role": "user", "content": email}])
+            messages=[
+                {"role": "system", "content": f"Draft a short, kind {category} reply."},
+                {"role": "user", "content": email},
+            ],
+        )
         return reply.choices[0].message.content or ""
 
 
 def main() -> None:
     with FakeLLMServer(log_requests=False) as server:
         server.add_rule("Classify:", "billing")
-        server.add_rule("charged twice", "Hi Sam, sorry about that: the duplicate charge is "
-                                         "refunded and reaches your card within 5 days.")
-        agentops_otel.init(service_name="email-agent-example", local_store=True,
-                           store_path=STORE, auto_start_session=False)
-        client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-example",
-                               max_retries=0)
+        server.add_rule(
+            "charged twice",
+            "Hi Sam, sorry about that: the duplicate charge is "
+            "refunded and reaches your card within 5 days.",
+        )
+        agentops_otel.init(
+            service_name="email-agent-example",
+            local_store=True,
+            store_path=STORE,
+            auto_start_session=False,
+        )
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-example", max_retries=0)
         with agentops_otel.session("email-agent-example", tags=["example"]) as session:
             category, reply = EmailAgent(client).handle(EMAIL)
             print(f"category: {category}\nreply: {reply}\n")

@@ -25,8 +25,9 @@ CORE = "agentops-otel-distro"
 
 def build(uv: str) -> None:
     shutil.rmtree(DIST, ignore_errors=True)
-    subprocess.run([uv, "build", "--quiet", "--all-packages", "--out-dir", str(DIST)], cwd=ROOT,
-                   check=True)
+    subprocess.run(
+        [uv, "build", "--quiet", "--all-packages", "--out-dir", str(DIST)], cwd=ROOT, check=True
+    )
 
 
 def _metadata(wheel: Path) -> email.message.Message:
@@ -52,7 +53,7 @@ def check() -> list[str]:
             if not meta.get(field):
                 problems.append(f"{name}: no {field}")
         if len(meta.get_payload() or "") < 100 or not meta.get("Description-Content-Type"):
-            problems.append(f"{name}: no readme (set readme = \"README.md\")")
+            problems.append(f'{name}: no readme (set readme = "README.md")')
         sdist = DIST / f"{name.replace('-', '_')}-{meta['Version']}.tar.gz"
         if not sdist.exists():
             problems.append(f"{name}: no sdist {sdist.name}")
@@ -72,8 +73,7 @@ def main() -> int:
     if not Path(uv).exists():
         uv = shutil.which("uv") or ""
     if not uv:
-        print("no uv: run bash scripts/dev.sh setup (it installs uv into .tools/)",
-              file=sys.stderr)
+        print("no uv: run bash scripts/dev.sh setup (it installs uv into .tools/)", file=sys.stderr)
         return 1
     build(uv)
     problems = check()

@@ -37,8 +37,12 @@ TEST_TIMEOUT_S = float(os.environ.get("DEV_TEST_TIMEOUT", "2700"))  # per pytest
 # selected by name: ``main-clickhouse`` runs them in ``.venv`` beside ``main``, which runs the rest.
 CLICKHOUSE, NOT_CLICKHOUSE = ("-k", "clickhouse"), ("-k", "not clickhouse")
 # Tests that need the heavy optional stacks (chDB, a browser): not run on the other Pythons.
-HEAVY_CORE_TESTS = ("tests/test_clickhouse_store.py", "tests/test_dashboard_browser.py",
-                    "tests/test_dashboard_stores.py", "tests/test_store_commands.py")
+HEAVY_CORE_TESTS = (
+    "tests/test_clickhouse_store.py",
+    "tests/test_dashboard_browser.py",
+    "tests/test_dashboard_stores.py",
+    "tests/test_store_commands.py",
+)
 
 
 @dataclass
@@ -78,26 +82,54 @@ def core_envs() -> list[Env]:
     """``main`` (everything, Python 3.11) and the core's tests on the other supported Pythons."""
     # folders run in environments of their own
     own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists", "--ignore=tests/ingest"]
-    main = Env("main", ".venv", editables=[".[dev,dev-clickhouse,grpc]"],
-               requirements=["openai>=3", "anthropic"], test_paths=["tests"],
-               pytest_args=[*own_envs, *NOT_CLICKHOUSE], lint=True, chromium=True)
-    main_clickhouse = Env("main-clickhouse", ".venv", editables=main.editables,
-                          requirements=main.requirements, test_paths=["tests"],
-                          pytest_args=[*own_envs, *CLICKHOUSE], shares="main")
+    main = Env(
+        "main",
+        ".venv",
+        editables=[".[dev,dev-clickhouse,grpc]"],
+        requirements=["openai>=3", "anthropic"],
+        test_paths=["tests"],
+        pytest_args=[*own_envs, *NOT_CLICKHOUSE],
+        lint=True,
+        chromium=True,
+    )
+    main_clickhouse = Env(
+        "main-clickhouse",
+        ".venv",
+        editables=main.editables,
+        requirements=main.requirements,
+        test_paths=["tests"],
+        pytest_args=[*own_envs, *CLICKHOUSE],
+        shares="main",
+    )
     light = [*own_envs, *(f"--ignore={t}" for t in HEAVY_CORE_TESTS), *NOT_CLICKHOUSE]
-    others = [Env(f"core-py{v.replace('.', '')}", f".venvs/core-py{v.replace('.', '')}", python=v,
-                  editables=[".[dev,grpc]"],
-                  requirements=["openai>=3", "anthropic"], test_paths=["tests"], pytest_args=light)
-              for v in ("3.10", "3.13")]
-    dists = Env("dists", ".venvs/dists", requirements=["openai"], test_paths=["tests/dists"],
-                pytest_args=["--noconftest"], from_dists=True)
+    others = [
+        Env(
+            f"core-py{v.replace('.', '')}",
+            f".venvs/core-py{v.replace('.', '')}",
+            python=v,
+            editables=[".[dev,grpc]"],
+            requirements=["openai>=3", "anthropic"],
+            test_paths=["tests"],
+            pytest_args=light,
+        )
+        for v in ("3.10", "3.13")
+    ]
+    dists = Env(
+        "dists",
+        ".venvs/dists",
+        requirements=["openai"],
+        test_paths=["tests/dists"],
+        pytest_args=["--noconftest"],
+        from_dists=True,
+    )
     return [main, main_clickhouse, *others, dists]
 
 
 def instrumentor_folders() -> list[str]:
     """``instrumentors/<lib>`` of every instrumentor distribution in the tree."""
-    return sorted(p.parent.relative_to(ROOT).as_posix()
-                  for p in ROOT.glob("instrumentors/*/pyproject.toml"))
+    return sorted(
+        p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("instrumentors/*/pyproject.toml")
+    )
 
 
 def folder_envs() -> list[Env]:
@@ -144,8 +176,10 @@ def say(text: str) -> None:
 def find_python(version: str) -> str | None:
     """An interpreter for ``version`` on this machine (never a downloaded one)."""
     candidates = [shutil.which(f"python{version}") or ""]
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python"
-                                                      f"{version}")), reverse=True)
+    candidates += sorted(
+        glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
+        reverse=True,
+    )
     candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
     for exe in filter(None, candidates):
         ok = subprocess.run([exe, "-c", "import venv"], capture_output=True).returncode == 0
@@ -166,15 +200,26 @@ class Runner:
     def log_path(self, env: Env) -> Path:
         return RESULTS / f"{env.name}.log"
 
-    def run(self, env: Env, cmd: list[str], timeout: float | None = None,
-            extra_env: dict[str, str] | None = None) -> int:
+    def run(
+        self,
+        env: Env,
+        cmd: list[str],
+        timeout: float | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> int:
         """Run ``cmd`` with its output appended to the env's log; the exit code (124: timeout)."""
         with open(self.log_path(env), "a", encoding="utf-8") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    env={**os.environ, **(extra_env or {})})
+            proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(extra_env or {})},
+            )
             _live.add(proc)
             try:
                 return proc.wait(timeout=timeout)
@@ -192,17 +237,33 @@ class Runner:
         from the registry (downloaded first into the venv's wheelhouse)."""
         shutil.rmtree(ROOT / env.venv, ignore_errors=True)
         exe = find_python(env.python)
-        if exe is None or self.run(env, [sys.executable, "scripts/build_dists.py"]) or self.run(
-                env, [exe, "-m", "venv", env.venv]):
+        if (
+            exe is None
+            or self.run(env, [sys.executable, "scripts/build_dists.py"])
+            or self.run(env, [exe, "-m", "venv", env.venv])
+        ):
             return False
         pip = [f"{env.venv}/bin/python", "-m", "pip", "--quiet", "--disable-pip-version-check"]
         wheelhouse = f"{env.venv}/wheelhouse"
         wanted = [*env.requirements, "pytest"]
-        if self.run(env, [*pip, "download", "--dest", wheelhouse, *third_party_requirements(),
-                          *wanted]):
+        if self.run(
+            env, [*pip, "download", "--dest", wheelhouse, *third_party_requirements(), *wanted]
+        ):
             return False
-        return not self.run(env, [*pip, "install", "--no-index", "--find-links", "dist",
-                                  "--find-links", wheelhouse, "agentops-otel-distro", *wanted])
+        return not self.run(
+            env,
+            [
+                *pip,
+                "install",
+                "--no-index",
+                "--find-links",
+                "dist",
+                "--find-links",
+                wheelhouse,
+                "agentops-otel-distro",
+                *wanted,
+            ],
+        )
 
     def build(self, env: Env) -> bool:
         if env.from_dists:
@@ -212,8 +273,10 @@ class Runner:
             exe = find_python(env.python)
             if exe is None:
                 with open(self.log_path(env), "a", encoding="utf-8") as log:
-                    log.write(f"!!! no Python {env.python} on this machine (looked on PATH, in "
-                              f"~/.pyenv/versions and /usr/bin); install python{env.python}\n")
+                    log.write(
+                        f"!!! no Python {env.python} on this machine (looked on PATH, in "
+                        f"~/.pyenv/versions and /usr/bin); install python{env.python}\n"
+                    )
                 return False
             if self.run(env, [self.uv, "venv", "--quiet", "--python", exe, env.venv]):
                 return False
@@ -234,11 +297,20 @@ class Runner:
                 return
             if os.geteuid() != 0 or not shutil.which("apt-get"):
                 with open(self.log_path(env), "a", encoding="utf-8") as log:
-                    log.write("!!! /usr/bin/chromium missing and apt-get unavailable (or not "
-                              "root); the browser tests will fail\n")
+                    log.write(
+                        "!!! /usr/bin/chromium missing and apt-get unavailable (or not "
+                        "root); the browser tests will fail\n"
+                    )
                 return
-            self.run(env, ["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                                       "apt-get install -y -qq chromium >/dev/null"])
+            self.run(
+                env,
+                [
+                    "sh",
+                    "-c",
+                    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                    "apt-get install -y -qq chromium >/dev/null",
+                ],
+            )
 
     def test(self, env: Env, outcome: Outcome) -> None:
         python = str(ROOT / env.venv / "bin/python")
@@ -248,17 +320,31 @@ class Runner:
         libdir = subprocess.run([python, "-c", query], capture_output=True, text=True).stdout
         path = os.pathsep.join(filter(None, [libdir.strip(), os.environ.get("LD_LIBRARY_PATH")]))
         test_env = {"LD_LIBRARY_PATH": path} if path else {}
-        if env.lint and self.run(env, [str(ROOT / env.venv / "bin/ruff"), "check", "--no-cache",
-                                       "."]):
+        ruff = str(ROOT / env.venv / "bin/ruff")
+        if env.lint and self.run(env, [ruff, "check", "--no-cache", "."]):
             outcome.problems.append("ruff found problems")
+        if env.lint and self.run(env, [ruff, "format", "--check", "--no-cache", "."]):
+            outcome.problems.append("ruff format would reformat files")
         # the wheels' venv runs its own pytest: `python -m` would put the checkout on sys.path
-        pytest = [str(ROOT / env.venv / "bin/pytest")] if env.from_dists else [python, "-m",
-                                                                                "pytest"]
+        pytest = (
+            [str(ROOT / env.venv / "bin/pytest")] if env.from_dists else [python, "-m", "pytest"]
+        )
         for i, paths in enumerate(pytest_batches(env.test_paths)):
             xml = RESULTS / (f"{env.name}.xml" if i == 0 else f"{env.name}.{i}.xml")
-            code = self.run(env, [*pytest, "-q", "-p", "no:cacheprovider",
-                                  f"--junitxml={xml}", *env.pytest_args, *paths],
-                            timeout=TEST_TIMEOUT_S, extra_env=test_env)
+            code = self.run(
+                env,
+                [
+                    *pytest,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--junitxml={xml}",
+                    *env.pytest_args,
+                    *paths,
+                ],
+                timeout=TEST_TIMEOUT_S,
+                extra_env=test_env,
+            )
             counts = junit_counts(xml)
             if counts is not None:
                 outcome.passed += counts[0]
@@ -305,7 +391,8 @@ class Runner:
             if not built:
                 for user in [env, *sharers.get(env.name, [])]:
                     self.outcomes[user.name].problems.append(
-                        f"environment could not be built ({env.venv})")
+                        f"environment could not be built ({env.venv})"
+                    )
                     self.report(tag(user), user, self.outcomes[user.name])
                 return
             say(f"{tag(env)}: built in {outcome.build_s:.0f}s")
@@ -340,8 +427,10 @@ class Runner:
 
     def report(self, tag: str, env: Env, outcome: Outcome) -> None:
         if outcome.test_s or not outcome.problems:
-            head = (f"{tag}: built in {outcome.build_s:.0f}s, {outcome.passed} passed "
-                    f"{outcome.failed} failed {outcome.skipped} skipped in {outcome.test_s:.0f}s")
+            head = (
+                f"{tag}: built in {outcome.build_s:.0f}s, {outcome.passed} passed "
+                f"{outcome.failed} failed {outcome.skipped} skipped in {outcome.test_s:.0f}s"
+            )
         else:
             head = f"{tag}: FAILED to build after {outcome.build_s:.0f}s"
         if outcome.problems:
@@ -350,20 +439,26 @@ class Runner:
         if outcome.ok:
             say(head)
         else:
-            say(f"{head}\n----- {self.log_path(env).relative_to(ROOT)}\n{log.rstrip()}\n"
-                f"----- end of {env.name}\n{head}")
+            say(
+                f"{head}\n----- {self.log_path(env).relative_to(ROOT)}\n{log.rstrip()}\n"
+                f"----- end of {env.name}\n{head}"
+            )
 
     def summary(self, elapsed: float) -> None:
-        say(f"=== summary ({elapsed:.0f}s in all; load average {os.getloadavg()[1]:.1f} over the "
-            f"last 5 minutes on {os.cpu_count()} cores)")
+        say(
+            f"=== summary ({elapsed:.0f}s in all; load average {os.getloadavg()[1]:.1f} over the "
+            f"last 5 minutes on {os.cpu_count()} cores)"
+        )
         passed = failed = skipped = 0
         for env in self.envs:
             o = self.outcomes[env.name]
             # an environment that broke without a failed test still counts as one failure
             env_failed = o.failed or (1 if o.problems else 0)
             note = f"  ({'; '.join(o.problems)})" if o.problems else ""
-            say(f"  {env.name}: {o.passed} passed, {env_failed} failed, {o.skipped} skipped, "
-                f"build {o.build_s:.0f}s, test {o.test_s:.0f}s{note}")
+            say(
+                f"  {env.name}: {o.passed} passed, {env_failed} failed, {o.skipped} skipped, "
+                f"build {o.build_s:.0f}s, test {o.test_s:.0f}s{note}"
+            )
             passed += o.passed
             failed += env_failed
             skipped += o.skipped
@@ -380,8 +475,11 @@ def third_party_requirements() -> list[str]:
         with zipfile.ZipFile(wheel) as archive:
             name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
             meta = email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
-        found.update(r for r in meta.get_all("Requires-Dist") or []
-                     if not r.startswith("agentops-otel") and "extra ==" not in r)
+        found.update(
+            r
+            for r in meta.get_all("Requires-Dist") or []
+            if not r.startswith("agentops-otel") and "extra ==" not in r
+        )
     return sorted(found)
 
 
@@ -417,23 +515,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["test", "build", "list"])
     parser.add_argument("envs", nargs="*", help="environment names (default: all)")
-    parser.add_argument("-j", "--jobs", type=int,
-                        default=int(os.environ.get("DEV_JOBS", 0)) or os.cpu_count() or 2,
-                        help="environments built and tested at once (default: DEV_JOBS or nproc)")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("DEV_JOBS", 0)) or os.cpu_count() or 2,
+        help="environments built and tested at once (default: DEV_JOBS or nproc)",
+    )
     parser.add_argument("--uv", default=os.environ.get("UV", "uv"))
     args = parser.parse_args(argv)
     envs = core_envs() + folder_envs()
     known = {env.name for env in envs}
     unknown = [name for name in args.envs if name not in known]
     if unknown:
-        parser.error(f"unknown environment(s) {', '.join(unknown)}; "
-                     f"known: {', '.join(sorted(known))}")
+        parser.error(
+            f"unknown environment(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
     if args.envs:
         envs = [env for env in envs if env.name in args.envs]
     if args.command == "list":
         for env in envs:
-            print(f"{env.name}\tPython {env.python}\t{' '.join(env.test_paths)}\t"
-                  f"{' '.join(env.requirements)}")
+            print(
+                f"{env.name}\tPython {env.python}\t{' '.join(env.test_paths)}\t"
+                f"{' '.join(env.requirements)}"
+            )
         return 0
     os.environ["UV_PYTHON_DOWNLOADS"] = "never"  # a missing Python is reported, never fetched
     runner = Runner(envs, max(1, args.jobs), args.uv)
@@ -449,8 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_all)
     signal.signal(signal.SIGINT, _stop_all)
     shutil.rmtree(RESULTS, ignore_errors=True)
-    say(f"=== {len(envs)} environments, {runner.jobs} at a time; logs in "
-        f"{RESULTS.relative_to(ROOT)}/")
+    say(
+        f"=== {len(envs)} environments, {runner.jobs} at a time; logs in "
+        f"{RESULTS.relative_to(ROOT)}/"
+    )
     began = time.monotonic()
     ok = runner.start()
     runner.summary(time.monotonic() - began)

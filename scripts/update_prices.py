@@ -88,26 +88,53 @@ SUPPLEMENT_TIERS: dict[tuple[str, str], list[dict[str, float | int]]] = {
 # Appended after genai-prices' own models of the provider, so its entry wins once it has one.
 SUPPLEMENT_MODELS: dict[str, list[dict[str, Any]]] = {
     "cohere": [
-        {"id": "embed-v3.0", "match": {"regex": r"^embed-(english|multilingual)(-light)?-v3\.0$"},
-         "input": 0.1},
+        {
+            "id": "embed-v3.0",
+            "match": {"regex": r"^embed-(english|multilingual)(-light)?-v3\.0$"},
+            "input": 0.1,
+        },
     ],
     "mistral": [
-        {"id": "devstral-medium", "match": {"starts_with": "devstral-medium"},
-         "input": 0.4, "output": 2},
+        {
+            "id": "devstral-medium",
+            "match": {"starts_with": "devstral-medium"},
+            "input": 0.4,
+            "output": 2,
+        },
     ],
     # Bedrock list prices: Cohere on Bedrock (embeddings and the legacy Command text models),
     # matched anywhere in the id so inference-profile prefixes ("us.cohere.embed-v4:0") match too.
     "aws": [
-        {"id": "cohere.embed-english-v3", "match": {"contains": "cohere.embed-english-v3"},
-         "input": 0.1, "output": 0},
-        {"id": "cohere.embed-multilingual-v3",
-         "match": {"contains": "cohere.embed-multilingual-v3"}, "input": 0.1, "output": 0},
-        {"id": "cohere.embed-v4", "match": {"contains": "cohere.embed-v4"}, "input": 0.12,
-         "output": 0},
-        {"id": "cohere.command-text-v14", "match": {"contains": "cohere.command-text-v14"},
-         "input": 1.5, "output": 2},
-        {"id": "cohere.command-light-text-v14",
-         "match": {"contains": "cohere.command-light-text-v14"}, "input": 0.3, "output": 0.6},
+        {
+            "id": "cohere.embed-english-v3",
+            "match": {"contains": "cohere.embed-english-v3"},
+            "input": 0.1,
+            "output": 0,
+        },
+        {
+            "id": "cohere.embed-multilingual-v3",
+            "match": {"contains": "cohere.embed-multilingual-v3"},
+            "input": 0.1,
+            "output": 0,
+        },
+        {
+            "id": "cohere.embed-v4",
+            "match": {"contains": "cohere.embed-v4"},
+            "input": 0.12,
+            "output": 0,
+        },
+        {
+            "id": "cohere.command-text-v14",
+            "match": {"contains": "cohere.command-text-v14"},
+            "input": 1.5,
+            "output": 2,
+        },
+        {
+            "id": "cohere.command-light-text-v14",
+            "match": {"contains": "cohere.command-light-text-v14"},
+            "input": 0.3,
+            "output": 0.6,
+        },
     ],
 }
 

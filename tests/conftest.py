@@ -72,5 +72,10 @@ def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 60
     """Run ``code`` in a fresh interpreter (for once-per-process global state)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env=full_env, timeout=timeout, cwd=str(ROOT))
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=str(ROOT),
+    )

@@ -60,32 +60,61 @@ class Run:
             otel_context.detach(token)
             end_span(span, RuntimeError(f"{name} failed") if fail else None)
 
-    def llm(self, model: str, inp: int, out: int, *, cache_read: int = 0, cache_write: int = 0,
-            reasoning: int = 0, fail: bool = False, end: bool = True) -> Any:
-        call = start_llm_call(self.tracer, operation=A.OP_CHAT, provider="openai", model=model,
-                              fingerprint=(model, inp, out, id(self)))
+    def llm(
+        self,
+        model: str,
+        inp: int,
+        out: int,
+        *,
+        cache_read: int = 0,
+        cache_write: int = 0,
+        reasoning: int = 0,
+        fail: bool = False,
+        end: bool = True,
+    ) -> Any:
+        call = start_llm_call(
+            self.tracer,
+            operation=A.OP_CHAT,
+            provider="openai",
+            model=model,
+            fingerprint=(model, inp, out, id(self)),
+        )
         assert call is not None
         if fail:
             call.fail(RuntimeError("the provider said 500"))
         else:
             call.set_response(model=model)
-            call.set_usage(inp, out, cache_read=cache_read, cache_write=cache_write,
-                           reasoning=reasoning)
+            call.set_usage(
+                inp, out, cache_read=cache_read, cache_write=cache_write, reasoning=reasoning
+            )
         if end:
             call.end()
         return call
 
     def foreign_llm(self, model: str, attributes: dict[str, Any]) -> None:
         """Another instrumentation's model call (no agentops kind, no price)."""
-        span = self.foreign.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes={
-            A.GEN_AI_OPERATION_NAME: A.OP_CHAT, A.GEN_AI_PROVIDER_NAME: "openai",
-            A.GEN_AI_REQUEST_MODEL: model, **attributes})
+        span = self.foreign.start_span(
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_REQUEST_MODEL: model,
+                **attributes,
+            },
+        )
         span.end()
 
 
 def price(model: str, inp: int, out: int, cache_read: int = 0, cache_write: int = 0) -> float:
-    cost = cost_for("openai", model, input_tokens=inp, output_tokens=out,
-                    cache_read_tokens=cache_read, cache_write_tokens=cache_write)
+    cost = cost_for(
+        "openai",
+        model,
+        input_tokens=inp,
+        output_tokens=out,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
     assert cost is not None, model
     return cost.total_usd
 
@@ -143,17 +172,25 @@ def foreign_spans(run: Run) -> Expected:
     """Another instrumentation's calls: priced from the table (cache writes included); one with
     broken counts is a call whose usage is flagged and never summed."""
     with run.span(A.KIND_AGENT, "mixed"):
-        run.foreign_llm("gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: 200,
-                                   A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
-                                   A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 80,
-                                   A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 40})
-        run.foreign_llm("gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: -5,
-                                   A.GEN_AI_USAGE_OUTPUT_TOKENS: "lots"})
-        run.foreign_llm("gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: 10**12,
-                                   A.GEN_AI_USAGE_OUTPUT_TOKENS: 1})
+        run.foreign_llm(
+            "gpt-4o",
+            {
+                A.GEN_AI_USAGE_INPUT_TOKENS: 200,
+                A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+                A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 80,
+                A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 40,
+            },
+        )
+        run.foreign_llm(
+            "gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: -5, A.GEN_AI_USAGE_OUTPUT_TOKENS: "lots"}
+        )
+        run.foreign_llm(
+            "gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: 10**12, A.GEN_AI_USAGE_OUTPUT_TOKENS: 1}
+        )
         # the only bad count unreadable (a reader that drops it still flags the call)
-        run.foreign_llm("gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: 7,
-                                   A.GEN_AI_USAGE_OUTPUT_TOKENS: "1e999"})
+        run.foreign_llm(
+            "gpt-4o", {A.GEN_AI_USAGE_INPUT_TOKENS: 7, A.GEN_AI_USAGE_OUTPUT_TOKENS: "1e999"}
+        )
     return Expected(4, 200, 50, price("gpt-4o", 200, 50, 80, 40), 0)
 
 
@@ -163,23 +200,43 @@ def foreign_trace(run: Run) -> Expected:
     root = run.foreign.start_span("handle request")
     with trace.use_span(root, end_on_exit=True):
         root.set_status(Status(StatusCode.ERROR, "request failed"))
-        run.foreign_llm("claude-sonnet-4-5", {A.GEN_AI_USAGE_INPUT_TOKENS: 1000,
-                                              A.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
-                                              A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 300,
-                                              A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 200})
-        failed = run.foreign.start_span("execute_tool lookup", attributes={
-            A.SPAN_KIND: A.KIND_TOOL})
+        run.foreign_llm(
+            "claude-sonnet-4-5",
+            {
+                A.GEN_AI_USAGE_INPUT_TOKENS: 1000,
+                A.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
+                A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 300,
+                A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 200,
+            },
+        )
+        failed = run.foreign.start_span(
+            "execute_tool lookup", attributes={A.SPAN_KIND: A.KIND_TOOL}
+        )
         failed.set_status(Status(StatusCode.ERROR, "lookup failed"))
         failed.end()
-    cost = cost_for("anthropic", "claude-sonnet-4-5", input_tokens=1000, output_tokens=100,
-                    cache_read_tokens=300, cache_write_tokens=200)
+    cost = cost_for(
+        "anthropic",
+        "claude-sonnet-4-5",
+        input_tokens=1000,
+        output_tokens=100,
+        cache_read_tokens=300,
+        cache_write_tokens=200,
+    )
     assert cost is not None
     return Expected(1, 1000, 100, cost.total_usd, 1)
 
 
 CASES: dict[str, Callable[[Run], Expected]] = {
-    f.__name__: f for f in (nested_agents, failing_tool, failing_llm, cached_and_reasoning,
-                            unpriced_model, child_after_parent, foreign_spans)
+    f.__name__: f
+    for f in (
+        nested_agents,
+        failing_tool,
+        failing_llm,
+        cached_and_reasoning,
+        unpriced_model,
+        child_after_parent,
+        foreign_spans,
+    )
 }
 # Cases with no session of ours: their session id in the stores is their trace id.
 TRACE_CASES: dict[str, Callable[[Run], Expected]] = {foreign_trace.__name__: foreign_trace}
@@ -204,25 +261,46 @@ def table() -> tuple[list[ReadableSpan], dict[str, Expected]]:
 
 def _numbers(row: Any) -> Expected:
     get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
-    return Expected(int(get("llm_calls")), int(get("input_tokens")), int(get("output_tokens")),
-                    float(get("cost_usd")), int(get("errors")))
+    return Expected(
+        int(get("llm_calls")),
+        int(get("input_tokens")),
+        int(get("output_tokens")),
+        float(get("cost_usd")),
+        int(get("errors")),
+    )
 
 
 def _agree(found: Expected, want: Expected, where: str) -> None:
     assert (found.llm_calls, found.input_tokens, found.output_tokens, found.errors) == (
-        want.llm_calls, want.input_tokens, want.output_tokens, want.errors), (where, found, want)
+        want.llm_calls,
+        want.input_tokens,
+        want.output_tokens,
+        want.errors,
+    ), (where, found, want)
     assert math.isclose(found.cost_usd, want.cost_usd, rel_tol=1e-9, abs_tol=1e-12), (
-        where, found, want)
+        where,
+        found,
+        want,
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_processor_rollups(table: Any, case: str) -> None:
     spans, expected = table
-    root = next(s for s in spans if (s.attributes or {}).get(A.SPAN_KIND) == A.KIND_SESSION
-                and s.attributes[A.SESSION_ID] == case)
+    root = next(
+        s
+        for s in spans
+        if (s.attributes or {}).get(A.SPAN_KIND) == A.KIND_SESSION
+        and s.attributes[A.SESSION_ID] == case
+    )
     attrs = root.attributes
-    found = Expected(attrs[A.LLM_CALLS], attrs[A.TOTAL_INPUT_TOKENS],
-                     attrs[A.TOTAL_OUTPUT_TOKENS], attrs[A.TOTAL_COST_USD], attrs[A.ERRORS])
+    found = Expected(
+        attrs[A.LLM_CALLS],
+        attrs[A.TOTAL_INPUT_TOKENS],
+        attrs[A.TOTAL_OUTPUT_TOKENS],
+        attrs[A.TOTAL_COST_USD],
+        attrs[A.ERRORS],
+    )
     _agree(found, expected[case], "processor")
 
 
@@ -249,18 +327,30 @@ def test_store_session_totals(table: Any, sqlite_path: Path, kind: str) -> None:
             totals = accounting.Totals()
             for call in calls:
                 totals.add(call)
-            _agree(_numbers({"llm_calls": totals.llm_calls, "input_tokens": totals.input_tokens,
-                             "output_tokens": totals.output_tokens,
-                             "cost_usd": sum(r.cost_usd or 0.0 for r in rows
-                                             if r.agentops_kind == A.KIND_LLM),
-                             "errors": totals.errors}), want, f"{kind} spans")
+            _agree(
+                _numbers(
+                    {
+                        "llm_calls": totals.llm_calls,
+                        "input_tokens": totals.input_tokens,
+                        "output_tokens": totals.output_tokens,
+                        "cost_usd": sum(
+                            r.cost_usd or 0.0 for r in rows if r.agentops_kind == A.KIND_LLM
+                        ),
+                        "errors": totals.errors,
+                    }
+                ),
+                want,
+                f"{kind} spans",
+            )
 
 
 def test_cli_sessions_json(sqlite_path: Path, table: Any) -> None:
     out = io.StringIO()
     with redirect_stdout(out):
-        assert cli.main(["sessions", "--json", "--store", str(sqlite_path), "--limit", "100"]
-                        ) in (0, None)
+        assert cli.main(["sessions", "--json", "--store", str(sqlite_path), "--limit", "100"]) in (
+            0,
+            None,
+        )
     found = {row["id"]: _numbers(row) for row in json.loads(out.getvalue())}
     for case, want in table[1].items():
         _agree(found[case], want, "cli")
@@ -281,16 +371,36 @@ def test_invalid_usage_is_flagged_on_the_stored_span(sqlite_path: Path) -> None:
     flagged = [r for r in rows if r.attributes.get(A.USAGE_INVALID)]
     assert len(flagged) == 3
     assert all(r.input_tokens is None and r.cost_usd is None for r in flagged)
-    assert sorted(key for r in flagged for key in r.attributes[A.USAGE_INVALID]) == sorted([
-        A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_USAGE_INPUT_TOKENS,
-        A.GEN_AI_USAGE_OUTPUT_TOKENS])
+    assert sorted(key for r in flagged for key in r.attributes[A.USAGE_INVALID]) == sorted(
+        [
+            A.GEN_AI_USAGE_INPUT_TOKENS,
+            A.GEN_AI_USAGE_OUTPUT_TOKENS,
+            A.GEN_AI_USAGE_INPUT_TOKENS,
+            A.GEN_AI_USAGE_OUTPUT_TOKENS,
+        ]
+    )
 
 
-@pytest.mark.parametrize(("value", "count"), [
-    (12, 12), ("12", 12), (12.0, 12), (None, None), ("", None),
-    (-1, "bad"), (1.5, "bad"), ("abc", "bad"), ("12abc", "bad"), (True, "bad"),
-    (float("inf"), "bad"), ("1e999", "bad"), ("NaN", "bad"), (10**12, "bad"), ([1], "bad"),
-])
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        (12, 12),
+        ("12", 12),
+        (12.0, 12),
+        (None, None),
+        ("", None),
+        (-1, "bad"),
+        (1.5, "bad"),
+        ("abc", "bad"),
+        ("12abc", "bad"),
+        (True, "bad"),
+        (float("inf"), "bad"),
+        ("1e999", "bad"),
+        ("NaN", "bad"),
+        (10**12, "bad"),
+        ([1], "bad"),
+    ],
+)
 def test_token_count(value: Any, count: Any) -> None:
     found = accounting.token_count(value)
     if count == "bad":
@@ -303,7 +413,9 @@ def test_status_without_error_kind_is_not_an_error() -> None:
     call = accounting.call_of({A.SPAN_KIND: A.KIND_AGENT}, failed=True)
     assert call.errors == 0
     assert accounting.call_of({A.SPAN_KIND: A.KIND_TOOL}, failed=True).errors == 1
-    duplicate = {A.GEN_AI_OPERATION_NAME: "chat", A.LLM_DUPLICATE: True,
-                 A.GEN_AI_USAGE_INPUT_TOKENS: 5}
+    duplicate = {
+        A.GEN_AI_OPERATION_NAME: "chat",
+        A.LLM_DUPLICATE: True,
+        A.GEN_AI_USAGE_INPUT_TOKENS: 5,
+    }
     assert accounting.call_of(duplicate, failed=False).llm_calls == 0
-

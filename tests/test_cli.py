@@ -26,8 +26,11 @@ TREE_GLYPHS = "│├└─ "
 
 
 def _env(home: Path | None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OTEL_EXPORTER_OTLP_") and k != "AGENTOPS_API_KEY"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("OTEL_EXPORTER_OTLP_") and k != "AGENTOPS_API_KEY"
+    }
     env.pop("AGENTOPS_OTEL_HOME", None)
     if home is not None:
         env["AGENTOPS_OTEL_HOME"] = str(home)
@@ -37,8 +40,13 @@ def _env(home: Path | None, **extra: str) -> dict[str, str]:
 
 def cli(*args: str, home: Path | None, **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agentops_otel.cli", *args], env=_env(home, **extra),
-        capture_output=True, text=True, timeout=120, cwd=ROOT)
+        [sys.executable, "-m", "agentops_otel.cli", *args],
+        env=_env(home, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -103,8 +111,14 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """19 sessions written by an instrumented script: 17 with a tool call, a failed one, and
     one that repeats a model request over a tiny budget."""
     home = tmp_path_factory.mktemp("batch-home")
-    run = subprocess.run([sys.executable, "-c", _BATCH], env=_env(home), capture_output=True,
-                         text=True, timeout=120, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-c", _BATCH],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     with Store.open(home) as store:
         assert len(store.list_sessions(limit=100)) == 19
@@ -169,8 +183,12 @@ def test_demo_prints_the_stored_tree_and_how_to_see_it_again(demo):
     expected = [(d, " ".join(label.split()[:3])) for d, label in _expected_tree(spans)]
     assert _printed_tree(demo["out"]) == expected
     assert [label for _, label in expected][:5] == [
-        "session inbox-demo", "workflow inbox", "agent email-assistant", "operation classify",
-        "llm chat gpt-4o-mini"]
+        "session inbox-demo",
+        "workflow inbox",
+        "agent email-assistant",
+        "operation classify",
+        "llm chat gpt-4o-mini",
+    ]
     failing = next(s for s in spans if s.model == "error-500")
     assert failing.status_code == "ERROR"
     assert re.search(r"llm chat error-500 .*✗", demo["out"])
@@ -249,7 +267,8 @@ def test_replay_plain_shows_prompts_completions_and_tool_io_in_time_order(demo):
     steps = _steps(demo["spans"])
     headers = re.findall(r"^Step (\d+)/(\d+)\s+(?:llm|tool) (.+?)(?:  in |\s*$)", out, re.M)
     assert [(int(i), int(n), name) for i, n, name in headers] == [
-        (i + 1, len(steps), s.name) for i, s in enumerate(steps)]
+        (i + 1, len(steps), s.name) for i, s in enumerate(steps)
+    ]
     first = json.loads(steps[0].attributes[A.GEN_AI_INPUT_MESSAGES])
     assert first[0]["parts"][0]["content"] in out  # the classifier's system prompt
     assert "billing/refund" in out.split("Step 2/")[0]  # its completion, in step 1
@@ -273,8 +292,13 @@ def test_replay_interactive_in_a_pseudo_terminal(demo):
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentops_otel.cli", "replay", demo["short"]],
-        stdin=slave, stdout=slave, stderr=slave, env=_env(demo["home"], TERM="xterm"),
-        cwd=ROOT, close_fds=True)
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=_env(demo["home"], TERM="xterm"),
+        cwd=ROOT,
+        close_fds=True,
+    )
     os.close(slave)
     total = len(_steps(demo["spans"]))
     screen = ""
@@ -329,8 +353,12 @@ def test_export_otlp_json_parses_as_an_export_request(demo, tmp_path):
     parsed = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
     stored = {s.span_id: s for s in demo["spans"]}
     assert sorted(s.name for s in parsed) == sorted(s.name for s in stored.values())
-    assert {kv.value.string_value for rs in request.resource_spans
-            for kv in rs.resource.attributes if kv.key == "service.name"} == {"inbox-demo"}
+    assert {
+        kv.value.string_value
+        for rs in request.resource_spans
+        for kv in rs.resource.attributes
+        if kv.key == "service.name"
+    } == {"inbox-demo"}
 
     data = json.loads(text)
     spans = [s for rs in data["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
@@ -422,12 +450,12 @@ def test_missing_rich_gets_a_clear_message(demo, tmp_path):
 
 
 def test_demo_without_openai_gets_a_clear_message(tmp_path):
-    failed(cli("demo", home=tmp_path, PYTHONPATH=_shadow(tmp_path, "openai")),
-           "pip install openai")
+    failed(cli("demo", home=tmp_path, PYTHONPATH=_shadow(tmp_path, "openai")), "pip install openai")
 
 
 def test_importing_the_package_does_not_import_rich():
     code = "import sys, agentops_otel, agentops_otel.cli; print('rich' in sys.modules)"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert run.stdout.strip() == "False", run.stderr

@@ -82,8 +82,10 @@ _DECLARED = A.INT_KEYS | A.FLOAT_KEYS | A.BOOL_KEYS | A.LIST_KEYS
 def _typed_like(local: dict, found: dict) -> dict:
     """Map mode keeps values of keys without a declared type as the exporter sent them (text);
     compare those as text. Declared keys keep their exact type (a double stays a double)."""
-    return {k: exporter.as_string(v) if k not in _DECLARED and isinstance(found.get(k), str)
-            else v for k, v in local.items()}
+    return {
+        k: exporter.as_string(v) if k not in _DECLARED and isinstance(found.get(k), str) else v
+        for k, v in local.items()
+    }
 
 
 def _declared_types(attributes: dict) -> None:
@@ -109,9 +111,15 @@ def test_the_schema_and_the_view_are_detected(ch: ClickHouseStore) -> None:
     assert ch.has_view == kind.endswith("_view")
     assert ch.schema.json == ("_json" in kind)
     assert ch.schema.scope_in_attrs == ("_legacy" in kind)
-    indexes = dict(chdb_client().query(
-        "SELECT name, type FROM system.data_skipping_indices WHERE database = {db:String} "
-        "AND table = 'otel_traces'", parameters={"db": kind}).result_rows)
+    indexes = dict(
+        chdb_client()
+        .query(
+            "SELECT name, type FROM system.data_skipping_indices WHERE database = {db:String} "
+            "AND table = 'otel_traces'",
+            parameters={"db": kind},
+        )
+        .result_rows
+    )
     if "_json" in kind:  # the attribute-key columns' bloom filters
         assert indexes["idx_span_attr_keys"] == "bloom_filter"
     else:  # the text indexes today's exporter creates on this engine (26.2+), else bloom filters
@@ -145,15 +153,29 @@ def test_every_span_reads_back_the_same(local: Store, ch: ClickHouseStore) -> No
             _same_session(local.get_session(session.id), ch.get_session(session.id))
 
 
-@pytest.mark.parametrize("query", [
-    {"tag": "nightly"}, {"tag": "eu"}, {"end_state": "fail"}, {"end_state": "running"},
-    {"model": "gpt-4o"}, {"agent": "writer"}, {"min_cost": 0.004}, {"min_cost": 2.0},
-    {"since": time.time() - 10 * 86_400}, {"until": time.time() - 100 * 86_400},
-    {"q": "refund"}, {"q": "REFUND invoice 12"}, {"q": "city 3"}, {"q": "nowhere-to-be-found"},
-    {"q": "onerror"}, {"tag": "adhoc", "model": "gpt-4o", "end_state": "FAIL"},
-], ids=repr)
-def test_filters_keep_the_same_sessions(local: Store, shape: ClickHouseStore,
-                                       query: dict) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"tag": "nightly"},
+        {"tag": "eu"},
+        {"end_state": "fail"},
+        {"end_state": "running"},
+        {"model": "gpt-4o"},
+        {"agent": "writer"},
+        {"min_cost": 0.004},
+        {"min_cost": 2.0},
+        {"since": time.time() - 10 * 86_400},
+        {"until": time.time() - 100 * 86_400},
+        {"q": "refund"},
+        {"q": "REFUND invoice 12"},
+        {"q": "city 3"},
+        {"q": "nowhere-to-be-found"},
+        {"q": "onerror"},
+        {"tag": "adhoc", "model": "gpt-4o", "end_state": "FAIL"},
+    ],
+    ids=repr,
+)
+def test_filters_keep_the_same_sessions(local: Store, shape: ClickHouseStore, query: dict) -> None:
     expected = [s.id for s in local.list_sessions(limit=1000, **query)]
     assert [s.id for s in shape.list_sessions(limit=1000, **query)] == expected
     if "q" not in query and "min_cost" not in query and query != {"end_state": "running"}:
@@ -170,10 +192,12 @@ def _walk(store, size: int, **query) -> list[str]:
         before = (page[-1].start_ns, page[-1].id)
 
 
-@pytest.mark.parametrize("query", [{}, {"tag": "nightly"}, {"min_cost": 0.001}, {"q": "city"}],
-                         ids=repr)
-def test_keyset_pages_visit_each_session_once_in_order(local: Store, shape: ClickHouseStore,
-                                                       query: dict) -> None:
+@pytest.mark.parametrize(
+    "query", [{}, {"tag": "nightly"}, {"min_cost": 0.001}, {"q": "city"}], ids=repr
+)
+def test_keyset_pages_visit_each_session_once_in_order(
+    local: Store, shape: ClickHouseStore, query: dict
+) -> None:
     expected = _walk(local, 7, **query)
     found = _walk(shape, 7, **query)
     assert found == expected and len(set(found)) == len(found)
@@ -183,15 +207,19 @@ def test_overview_numbers_are_the_same(local: Store, shape: ClickHouseStore) -> 
     for by in ("model", "agent"):
         expected = local.usage_over_time(0, 3600, by)
         found = shape.usage_over_time(0, 3600, by)
-        assert [(r.bucket_ns, r.key, r.calls, r.errors, r.input_tokens, r.output_tokens,
-                 r.unpriced) for r in found] == [
+        assert [
             (r.bucket_ns, r.key, r.calls, r.errors, r.input_tokens, r.output_tokens, r.unpriced)
-            for r in expected]
+            for r in found
+        ] == [
+            (r.bucket_ns, r.key, r.calls, r.errors, r.input_tokens, r.output_tokens, r.unpriced)
+            for r in expected
+        ]
         assert [r.cost_usd for r in found] == pytest.approx([r.cost_usd for r in expected])
         assert any(r.unpriced for r in found) and sum(r.cost_usd for r in found) > 2.0
     for bucket in (3600, 86_400):
         assert shape.session_rates(time.time() - 30 * 86_400, bucket) == local.session_rates(
-            time.time() - 30 * 86_400, bucket)
+            time.time() - 30 * 86_400, bucket
+        )
 
 
 def test_session_ids_resolve_by_prefix(local: Store, ch: ClickHouseStore) -> None:
@@ -209,12 +237,23 @@ def test_a_session_cut_by_a_window_edge_adds_up_whole() -> None:
     with every span counted."""
     now = time.time_ns()
     trace = "a" * 32
-    attrs = {A.SESSION_ID: "edge", A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: "chat",
-             A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.COST_USD: 1.0, A.GEN_AI_USAGE_INPUT_TOKENS: 1}
-    spans = decode(json_request([
-        json_span(trace, 1, "chat", attrs, start_ns=now - DAY_NS + 10**9),
-        json_span(trace, 2, "chat", attrs, start_ns=now - DAY_NS // 2),
-        json_span(trace, 3, "chat", attrs, start_ns=now - 10**9)]))
+    attrs = {
+        A.SESSION_ID: "edge",
+        A.SPAN_KIND: A.KIND_LLM,
+        A.GEN_AI_OPERATION_NAME: "chat",
+        A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+        A.COST_USD: 1.0,
+        A.GEN_AI_USAGE_INPUT_TOKENS: 1,
+    }
+    spans = decode(
+        json_request(
+            [
+                json_span(trace, 1, "chat", attrs, start_ns=now - DAY_NS + 10**9),
+                json_span(trace, 2, "chat", attrs, start_ns=now - DAY_NS // 2),
+                json_span(trace, 3, "chat", attrs, start_ns=now - 10**9),
+            ]
+        )
+    )
     store = clickhouse_store("clickhouse-map", spans)
     (session,) = store.list_sessions()
     assert (session.llm_calls, session.cost_usd, session.span_count) == (3, 3.0, 3)
@@ -236,10 +275,22 @@ def test_a_table_the_exporter_did_not_write_is_refused_clearly() -> None:
     client.command("CREATE TABLE IF NOT EXISTS other.otel_traces (x String) ENGINE = Memory")
     with pytest.raises(StoreError, match="not a table written by the OpenTelemetry"):
         ClickHouseStore(client, Location("chdb://memory", "other", "otel_traces"))
-    columns = ", ".join(f"{name} {'String' if name != 'Duration' else 'UInt64'}"
-                        for name in ("Timestamp", "TraceId", "SpanId", "ParentSpanId",
-                                     "SpanName", "SpanKind", "ServiceName", "SpanAttributes",
-                                     "Duration", "StatusCode", "StatusMessage"))
+    columns = ", ".join(
+        f"{name} {'String' if name != 'Duration' else 'UInt64'}"
+        for name in (
+            "Timestamp",
+            "TraceId",
+            "SpanId",
+            "ParentSpanId",
+            "SpanName",
+            "SpanKind",
+            "ServiceName",
+            "SpanAttributes",
+            "Duration",
+            "StatusCode",
+            "StatusMessage",
+        )
+    )
     client.command(f"CREATE TABLE IF NOT EXISTS other.text_attrs ({columns}) ENGINE = Memory")
     with pytest.raises(StoreError, match="column SpanAttributes is String, not a Map or JSON"):
         ClickHouseStore(client, Location("chdb://memory", "other", "text_attrs"))
@@ -250,12 +301,31 @@ def test_a_table_the_exporter_did_not_write_is_refused_clearly() -> None:
 
 
 def test_json_mode_keeps_a_key_that_is_also_the_parent_of_another() -> None:
-    spans = decode(json_request([json_span("c" * 32, 1, "s", {
-        A.SESSION_ID: "nested", "agentops.session": "plain", "x.y": 1, "x.y.z": "deep"})]))
+    spans = decode(
+        json_request(
+            [
+                json_span(
+                    "c" * 32,
+                    1,
+                    "s",
+                    {
+                        A.SESSION_ID: "nested",
+                        "agentops.session": "plain",
+                        "x.y": 1,
+                        "x.y.z": "deep",
+                    },
+                )
+            ]
+        )
+    )
     store = clickhouse_store("clickhouse-json", spans)
     (span,) = store.session_spans("nested")
-    assert span.attributes == {A.SESSION_ID: "nested", "agentops.session": "plain", "x.y": 1,
-                               "x.y.z": "deep"}
+    assert span.attributes == {
+        A.SESSION_ID: "nested",
+        "agentops.session": "plain",
+        "x.y": 1,
+        "x.y.z": "deep",
+    }
 
 
 def test_locations_parse_and_hide_the_password() -> None:
@@ -278,8 +348,14 @@ def test_views_ddl_on_a_cluster_is_replicated() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    return subprocess.run([sys.executable, "-m", "agentops_otel.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "agentops_otel.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
 
 
 def test_cli_applies_the_view_and_reads_clickhouse(tmp_path: Path) -> None:
@@ -293,9 +369,11 @@ def test_cli_applies_the_view_and_reads_clickhouse(tmp_path: Path) -> None:
         "from agentops_otel.testing import clickhouse as x\n"
         f"c = clickhouse_connect.get_client(dsn='chdb://{engine}')\n"
         "x.create_tables(c, 'otel')\n"
-        "x.insert(c, 'otel', dataset())\n")
-    loaded = subprocess.run([sys.executable, "-c", loader], capture_output=True, text=True,
-                            timeout=180, cwd=ROOT)
+        "x.insert(c, 'otel', dataset())\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", loader], capture_output=True, text=True, timeout=180, cwd=ROOT
+    )
     assert loaded.returncode == 0, loaded.stderr
     url = f"chdb://{engine}?database=otel"
     printed = _cli("clickhouse", "views", "--store", url)

@@ -12,10 +12,26 @@ from agentops_otel import semconv as A
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "collector-config"
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
-EXPECTED = {"local-viewer", "jaeger", "tempo", "datadog", "sentry", "agentops", "fanout",
-            "clickhouse-gateway", "clickhouse-loadbalancer"}
-CONTENT_KEYS = {A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
-                A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT, A.INPUT, A.OUTPUT}
+EXPECTED = {
+    "local-viewer",
+    "jaeger",
+    "tempo",
+    "datadog",
+    "sentry",
+    "agentops",
+    "fanout",
+    "clickhouse-gateway",
+    "clickhouse-loadbalancer",
+}
+CONTENT_KEYS = {
+    A.GEN_AI_INPUT_MESSAGES,
+    A.GEN_AI_OUTPUT_MESSAGES,
+    A.GEN_AI_SYSTEM_INSTRUCTIONS,
+    A.GEN_AI_TOOL_CALL_ARGUMENTS,
+    A.GEN_AI_TOOL_CALL_RESULT,
+    A.INPUT,
+    A.OUTPUT,
+}
 _ENV_REF = re.compile(r"\$\{env:([A-Z0-9_]+)")
 
 
@@ -32,8 +48,10 @@ def test_every_destination_has_a_config() -> None:
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_pipelines_reference_defined_components(path: Path) -> None:
     config = _load(path)
-    defined = {kind: set(config.get(kind) or {}) for kind in
-               ("receivers", "processors", "exporters", "connectors", "extensions")}
+    defined = {
+        kind: set(config.get(kind) or {})
+        for kind in ("receivers", "processors", "exporters", "connectors", "extensions")
+    }
     service = config["service"]
     pipelines = service["pipelines"]
     assert pipelines, path
@@ -93,9 +111,21 @@ def test_clickhouse_gateway_inserts_in_large_batches_into_a_team_managed_table()
     assert traces["exporters"] == ["clickhouse"]
     assert set(config["receivers"]["otlp"]["protocols"]) == {"grpc", "http"}
     clickhouse = config["exporters"]["clickhouse"]
-    assert set(clickhouse) <= {"endpoint", "username", "password", "database", "traces_table_name",
-                               "create_schema", "ttl", "timeout", "sending_queue",
-                               "retry_on_failure", "cluster_name", "table_engine", "json"}
+    assert set(clickhouse) <= {
+        "endpoint",
+        "username",
+        "password",
+        "database",
+        "traces_table_name",
+        "create_schema",
+        "ttl",
+        "timeout",
+        "sending_queue",
+        "retry_on_failure",
+        "cluster_name",
+        "table_engine",
+        "json",
+    }
     assert clickhouse["endpoint"].startswith("${env:CLICKHOUSE_ENDPOINT")
     assert clickhouse["database"] == "otel" and clickhouse["traces_table_name"] == "otel_traces"
     assert clickhouse["create_schema"] is False

@@ -30,24 +30,32 @@ def test_misspelt_init_keyword_is_a_type_error_naming_the_right_one() -> None:
         agentops_otel.init(capture_contnet=False)
 
 
-@pytest.mark.parametrize(("option", "value", "accepted"), [
-    ("max_cost_usd", "lots", "max_cost_usd must be a number >= 0, not 'lots'"),
-    ("max_cost_usd", -1, "a number >= 0"),
-    ("on_loop", "explode", "on_loop must be 'warn' or 'raise'"),
-    ("capture_content", "no", "capture_content must be True or False"),
-    ("tags", "prod", "tags must be a list of strings"),
-    ("loop_threshold", 2.5, "an integer >= 0"),
-    ("instrument", "openai", "True, False or a list of instrumentor names"),
-    ("otlp_protocol", "http/json", "'http/protobuf' or 'grpc'"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "accepted"),
+    [
+        ("max_cost_usd", "lots", "max_cost_usd must be a number >= 0, not 'lots'"),
+        ("max_cost_usd", -1, "a number >= 0"),
+        ("on_loop", "explode", "on_loop must be 'warn' or 'raise'"),
+        ("capture_content", "no", "capture_content must be True or False"),
+        ("tags", "prod", "tags must be a list of strings"),
+        ("loop_threshold", 2.5, "an integer >= 0"),
+        ("instrument", "openai", "True, False or a list of instrumentor names"),
+        ("otlp_protocol", "http/json", "'http/protobuf' or 'grpc'"),
+    ],
+)
 def test_wrong_value_is_a_value_error_saying_what_is_accepted(option, value, accepted) -> None:
     with pytest.raises(ValueError, match=re.escape(accepted)):
         agentops_otel.init(**{option: value})
 
 
 def test_good_arguments_are_normalized_and_recorded_as_arguments() -> None:
-    settings = _config.resolve(tags=["a", "b"], on_loop="RAISE", max_cost_usd=2,
-                               otlp_compression="gzip", store_path=Path("/tmp/x"))
+    settings = _config.resolve(
+        tags=["a", "b"],
+        on_loop="RAISE",
+        max_cost_usd=2,
+        otlp_compression="gzip",
+        store_path=Path("/tmp/x"),
+    )
     assert settings.tags == ("a", "b")
     assert settings.on_loop == "raise"
     assert settings.max_cost_usd == 2.0 and isinstance(settings.max_cost_usd, float)
@@ -57,14 +65,18 @@ def test_good_arguments_are_normalized_and_recorded_as_arguments() -> None:
     assert "session_name" not in settings.sources  # the default
 
 
-@pytest.mark.parametrize(("variable", "raw", "option", "fallback"), [
-    ("AGENTOPS_CAPTURE_CONTENT", "maybe", "capture_content", True),
-    ("AGENTOPS_MAX_COST_USD", "abc", "max_cost_usd", None),
-    ("AGENTOPS_ON_LOOP", "explode", "on_loop", "warn"),
-    ("AGENTOPS_LOOP_THRESHOLD", "-2", "loop_threshold", 3),
-])
+@pytest.mark.parametrize(
+    ("variable", "raw", "option", "fallback"),
+    [
+        ("AGENTOPS_CAPTURE_CONTENT", "maybe", "capture_content", True),
+        ("AGENTOPS_MAX_COST_USD", "abc", "max_cost_usd", None),
+        ("AGENTOPS_ON_LOOP", "explode", "on_loop", "warn"),
+        ("AGENTOPS_LOOP_THRESHOLD", "-2", "loop_threshold", 3),
+    ],
+)
 def test_bad_variable_warns_once_naming_it_its_value_and_the_fallback(
-        monkeypatch, caplog, variable, raw, option, fallback) -> None:
+    monkeypatch, caplog, variable, raw, option, fallback
+) -> None:
     monkeypatch.setenv(variable, raw)
     with caplog.at_level(logging.WARNING, logger="agentops_otel._config"):
         first = _config.from_env()
@@ -86,9 +98,12 @@ def test_sources_say_where_each_setting_came_from(monkeypatch) -> None:
     assert settings.service_name == "svc"
     assert settings.capture_content is False
     assert settings.sources == {
-        "max_cost_usd": "AGENTOPS_MAX_COST_USD", "service_name": "OTEL_SERVICE_NAME",
+        "max_cost_usd": "AGENTOPS_MAX_COST_USD",
+        "service_name": "OTEL_SERVICE_NAME",
         "capture_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-        "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT", "on_loop": "argument"}
+        "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "on_loop": "argument",
+    }
 
 
 def test_every_init_parameter_is_a_declared_option() -> None:

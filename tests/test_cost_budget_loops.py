@@ -40,15 +40,18 @@ def client(server):
 
 
 def _ask(client, text, model=MODEL):
-    return client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": text}])
+    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
 
 
 def _expected_cost(usage, model=MODEL):
-    return cost_for("openai", model, input_tokens=usage["input_tokens"],
-                    output_tokens=usage["output_tokens"],
-                    cache_read_tokens=usage["cache_read_tokens"],
-                    reasoning_tokens=usage["reasoning_tokens"]).total_usd
+    return cost_for(
+        "openai",
+        model,
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        cache_read_tokens=usage["cache_read_tokens"],
+        reasoning_tokens=usage["reasoning_tokens"],
+    ).total_usd
 
 
 def test_llm_span_cost_matches_hand_computed_price(spans, client, server):
@@ -56,16 +59,18 @@ def test_llm_span_cost_matches_hand_computed_price(spans, client, server):
     (llm,) = spans.of_kind("llm")
     usage = server.requests[0]["usage"]
     # gpt-4o-mini: $0.15 / M input, $0.075 / M cached input, $0.60 / M output
-    by_hand = ((usage["input_tokens"] - usage["cache_read_tokens"]) * 0.15
-               + usage["cache_read_tokens"] * 0.075 + usage["output_tokens"] * 0.60) / 1e6
+    by_hand = (
+        (usage["input_tokens"] - usage["cache_read_tokens"]) * 0.15
+        + usage["cache_read_tokens"] * 0.075
+        + usage["output_tokens"] * 0.60
+    ) / 1e6
     assert usage["cache_read_tokens"] > 0
     assert llm.attributes[A.COST_USD] == pytest.approx(by_hand, rel=1e-9)
     assert llm.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == usage["input_tokens"]
 
 
 def test_rollups_equal_sum_of_leaves_across_nesting_threads_and_asyncio(spans, client, server):
-    aclient = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test",
-                                 max_retries=0)
+    aclient = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
 
     @ao.tool
     def lookup(q):
@@ -81,9 +86,14 @@ def test_rollups_equal_sum_of_leaves_across_nesting_threads_and_asyncio(spans, c
 
     @ao.agent(name="writer")
     async def writer():
-        await asyncio.gather(*(aclient.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": f"draft part {i}"}])
-            for i in range(3)))
+        await asyncio.gather(
+            *(
+                aclient.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": f"draft part {i}"}]
+                )
+                for i in range(3)
+            )
+        )
 
     @ao.workflow(name="report")
     def report():
@@ -107,8 +117,9 @@ def test_rollups_equal_sum_of_leaves_across_nesting_threads_and_asyncio(spans, c
     assert spans.one("invoke_workflow report").attributes[A.LLM_CALLS] == 6
 
     def leaf_cost(agent_name):
-        return sum(s.attributes[A.COST_USD] for s in llms
-                   if s.attributes.get(A.AGENT_NAME) == agent_name)
+        return sum(
+            s.attributes[A.COST_USD] for s in llms if s.attributes.get(A.AGENT_NAME) == agent_name
+        )
 
     researcher_span = spans.one("invoke_agent researcher")
     writer_span = spans.one("invoke_agent writer")
@@ -128,8 +139,7 @@ def test_unknown_model_gets_no_cost_and_a_flag(spans, client):
     assert llm.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] > 0
 
 
-def test_budget_warns_once_then_raise_mode_stops_next_call(spans, client, server, settings,
-                                                           caplog):
+def test_budget_warns_once_then_raise_mode_stops_next_call(spans, client, server, settings, caplog):
     settings(on_budget_exceeded="raise")
     with ao.session("budget", max_cost_usd=1e-7) as handle:
         _ask(client, "first call crosses the tiny budget")

@@ -78,8 +78,9 @@ def _demo_id(demo_request: dict) -> str:
 def test_protobuf_gzip_from_a_foreign_app_is_priced_on_arrival(server: Server, client) -> None:
     sessions = _sessions(server)
     (foreign,) = [s for s in sessions.values() if s.name == "handle request"]
-    expected = float(cost_for("openai", "gpt-4o-mini", input_tokens=1_000_000,
-                              output_tokens=1000).total_usd)
+    expected = float(
+        cost_for("openai", "gpt-4o-mini", input_tokens=1_000_000, output_tokens=1000).total_usd
+    )
     assert expected > 0
     assert foreign.cost_usd == pytest.approx(expected) and foreign.llm_calls == 1
     assert foreign.service == "node-app"
@@ -93,7 +94,8 @@ def test_protobuf_gzip_from_a_foreign_app_is_priced_on_arrival(server: Server, c
 
 
 def test_demo_session_sent_as_otlp_json_shows_its_whole_tree(
-        server: Server, client, demo_request: dict) -> None:
+    server: Server, client, demo_request: dict
+) -> None:
     sid = _demo_id(demo_request)
     with Store.open(server.home) as store:
         session = store.get_session(sid)
@@ -135,9 +137,17 @@ def test_html_in_names_prompts_and_keys_is_escaped_everywhere(server: Server, cl
     with Store.open(server.home) as store:
         spans = store.session_spans(XSS_SESSION)
     llm = next(s for s in spans if s.agentops_kind == "llm")
-    pages = [client.get(p).text for p in (
-        "/", f"/sessions/{XSS_SESSION}", f"/sessions/{XSS_SESSION}/spans/{llm.span_id}",
-        f"/sessions/{XSS_SESSION}/replay", "/overview", "/?model=%3Cscript%3E")]
+    pages = [
+        client.get(p).text
+        for p in (
+            "/",
+            f"/sessions/{XSS_SESSION}",
+            f"/sessions/{XSS_SESSION}/spans/{llm.span_id}",
+            f"/sessions/{XSS_SESSION}/replay",
+            "/overview",
+            "/?model=%3Cscript%3E",
+        )
+    ]
     for page in pages:
         assert "<script>alert" not in page and "<img src=x" not in page
     listing, session_page, detail, replay = pages[:4]
@@ -167,11 +177,20 @@ class _Tags(HTMLParser):
         self.handlers += [name for name in names if name.startswith("on")]
 
 
-def test_every_answer_carries_the_csp_and_no_inline_script(server: Server, client,
-                                                           demo_request: dict) -> None:
+def test_every_answer_carries_the_csp_and_no_inline_script(
+    server: Server, client, demo_request: dict
+) -> None:
     sid = _demo_id(demo_request)
-    for path in ("/", f"/sessions/{sid}", f"/sessions/{sid}/replay", "/overview",
-                 "/api/sessions", "/login", "/static/app.js", "/nope"):
+    for path in (
+        "/",
+        f"/sessions/{sid}",
+        f"/sessions/{sid}/replay",
+        "/overview",
+        "/api/sessions",
+        "/login",
+        "/static/app.js",
+        "/nope",
+    ):
         response = client.get(path)
         assert response.headers["content-security-policy"] == CSP, path
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -221,10 +240,21 @@ def test_get_never_changes_the_store(server: Server, client, demo_request: dict)
     before = _dump(server.home)
     with Store.open(server.home) as store:
         span_id = store.session_spans(sid)[0].span_id
-    for path in ("/", "/?before=1:x", f"/sessions/{sid}", f"/sessions/{sid}/spans/{span_id}",
-                 f"/sessions/{sid}/replay", "/overview?range=30d", "/api/sessions", "/login",
-                 "/v1/traces", "/v1/traces?x=1", "/?q=inbox", "/api/changes",
-                 f"/api/changes?session={sid}"):
+    for path in (
+        "/",
+        "/?before=1:x",
+        f"/sessions/{sid}",
+        f"/sessions/{sid}/spans/{span_id}",
+        f"/sessions/{sid}/replay",
+        "/overview?range=30d",
+        "/api/sessions",
+        "/login",
+        "/v1/traces",
+        "/v1/traces?x=1",
+        "/?q=inbox",
+        "/api/changes",
+        f"/api/changes?session={sid}",
+    ):
         client.get(path)
     assert client.get("/v1/traces").status_code == 405
     assert _dump(server.home) == before
@@ -232,8 +262,7 @@ def test_get_never_changes_the_store(server: Server, client, demo_request: dict)
 
 def test_bad_ingest_requests_are_refused_with_a_reason(client) -> None:
     def post(body: bytes, ctype: str, **headers: str) -> httpx.Response:
-        return client.post("/v1/traces", content=body,
-                           headers={"Content-Type": ctype, **headers})
+        return client.post("/v1/traces", content=body, headers={"Content-Type": ctype, **headers})
 
     assert post(b"{}", "text/plain").status_code == 415
     assert post(b"\xff\xff\xff", "application/x-protobuf").status_code == 400
@@ -247,16 +276,27 @@ def test_bad_ingest_requests_are_refused_with_a_reason(client) -> None:
 def _many_sessions(count: int) -> dict:
     spans = []
     for i in range(count):
-        attrs = [{"key": "agentops.session.id", "value": {"stringValue": f"page-{i:03d}"}},
-                 {"key": "agentops.span.kind", "value": {"stringValue": "llm"}},
-                 {"key": "agentops.session.tags",
-                  "value": {"arrayValue": {"values": [{"stringValue": f"t{i % 3}"}]}}},
-                 {"key": "gen_ai.request.model", "value": {"stringValue": f"m{i % 2}"}},
-                 {"key": "agentops.cost.usd", "value": {"doubleValue": i / 100}}]
+        attrs = [
+            {"key": "agentops.session.id", "value": {"stringValue": f"page-{i:03d}"}},
+            {"key": "agentops.span.kind", "value": {"stringValue": "llm"}},
+            {
+                "key": "agentops.session.tags",
+                "value": {"arrayValue": {"values": [{"stringValue": f"t{i % 3}"}]}},
+            },
+            {"key": "gen_ai.request.model", "value": {"stringValue": f"m{i % 2}"}},
+            {"key": "agentops.cost.usd", "value": {"doubleValue": i / 100}},
+        ]
         start = 1_600_000_000_000_000_000 + (i // 2) * 10**9  # pairs share a start time
-        spans.append({"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": "call",
-                      "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 10**6),
-                      "attributes": attrs})
+        spans.append(
+            {
+                "traceId": f"{i + 1:032x}",
+                "spanId": f"{i + 1:016x}",
+                "name": "call",
+                "startTimeUnixNano": str(start),
+                "endTimeUnixNano": str(start + 10**6),
+                "attributes": attrs,
+            }
+        )
     return {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
 
 
@@ -294,7 +334,8 @@ def test_overview_totals_equal_the_llm_span_costs(server: Server, client) -> Non
         try:
             (total,) = conn.execute(
                 "SELECT TOTAL(cost_usd) FROM spans WHERE agentops_kind = 'llm' AND start_ns >= ?",
-                (0,)).fetchone()
+                (0,),
+            ).fetchone()
         finally:
             conn.close()
     assert sum(r.cost_usd for r in rows) == pytest.approx(total) and total > 0
@@ -320,14 +361,22 @@ def test_serve_without_a_token_serves_anyone_on_loopback(tmp_path: Path) -> None
     assert running.process.returncode is not None
 
 
-
 # --- full-text search ---------------------------------------------------------------------------
-def _llm(trace: str, sid: str, span_id: int, start_ns: int | None = None,
-         **attrs: object) -> dict:
-    return json_span(trace, span_id, "chat", {
-        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
-        A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_USAGE_INPUT_TOKENS: 10, **attrs},
-        start_ns=start_ns)
+def _llm(trace: str, sid: str, span_id: int, start_ns: int | None = None, **attrs: object) -> dict:
+    return json_span(
+        trace,
+        span_id,
+        "chat",
+        {
+            A.SESSION_ID: sid,
+            A.SPAN_KIND: A.KIND_LLM,
+            A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+            A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 10,
+            **attrs,
+        },
+        start_ns=start_ns,
+    )
 
 
 def _messages(role: str, text: str) -> str:
@@ -336,12 +385,18 @@ def _messages(role: str, text: str) -> str:
 
 SEARCHABLE = {
     "find-prompt": {
-        A.GEN_AI_INPUT_MESSAGES: _messages("user", "Refund policy for Zanzibar? x9 Zürich")},
+        A.GEN_AI_INPUT_MESSAGES: _messages("user", "Refund policy for Zanzibar? x9 Zürich")
+    },
     "find-completion": {A.GEN_AI_OUTPUT_MESSAGES: _messages("assistant", "The QUOKKA smiles")},
-    "find-system": {A.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps(
-        [{"type": "text", "content": "You are a lighthouse keeper"}])},
-    "find-tool": {A.GEN_AI_TOOL_CALL_ARGUMENTS: '{"city": "Reykjavik"}',
-                  A.GEN_AI_TOOL_CALL_RESULT: "drizzle and 4 degrees"},
+    "find-system": {
+        A.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps(
+            [{"type": "text", "content": "You are a lighthouse keeper"}]
+        )
+    },
+    "find-tool": {
+        A.GEN_AI_TOOL_CALL_ARGUMENTS: '{"city": "Reykjavik"}',
+        A.GEN_AI_TOOL_CALL_RESULT: "drizzle and 4 degrees",
+    },
     "find-agentops": {A.INPUT: "marmalade sandwich", A.OUTPUT: '{"verdict": "100% ok_done"}'},
     "find-nothing": {},
 }
@@ -349,8 +404,10 @@ SEARCHABLE = {
 
 @pytest.fixture(scope="module")
 def searchable(server: Server) -> None:
-    spans = [_llm(f"{i + 1:032x}", sid, 0xABC0 + i, **attrs)
-             for i, (sid, attrs) in enumerate(SEARCHABLE.items())]
+    spans = [
+        _llm(f"{i + 1:032x}", sid, 0xABC0 + i, **attrs)
+        for i, (sid, attrs) in enumerate(SEARCHABLE.items())
+    ]
     # the name of a span is not searched, only its content
     spans.append(_llm(f"{99:032x}", "find-nothing", 0xABCF))
     spans[-1]["name"] = "zanzibar quokka"
@@ -387,9 +444,27 @@ def test_search_finds_sessions_by_words_in_prompts_completions_and_tools(client)
 
 @pytest.mark.usefixtures("searchable")
 def test_search_input_is_text_never_fts_syntax(client) -> None:
-    for query in ('"', '""', '" OR "', "NOT", "*", "zanz*", "NEAR(zanzibar",
-                  "zanzibar OR quokka", "text:zanzibar", "^zan", "(", ")", "-quokka", "+",
-                  "x%", "x_", "\\", "'; DROP TABLE spans; --", "{text}: x"):
+    for query in (
+        '"',
+        '""',
+        '" OR "',
+        "NOT",
+        "*",
+        "zanz*",
+        "NEAR(zanzibar",
+        "zanzibar OR quokka",
+        "text:zanzibar",
+        "^zan",
+        "(",
+        ")",
+        "-quokka",
+        "+",
+        "x%",
+        "x_",
+        "\\",
+        "'; DROP TABLE spans; --",
+        "{text}: x",
+    ):
         assert _found(client, query) == set(), query
     # operators are words like any other ("and" in "sandwich", "or" in "for")
     assert _found(client, "AND") == {"find-tool", "find-agentops"}
@@ -403,16 +478,38 @@ def test_search_input_is_text_never_fts_syntax(client) -> None:
 
 @pytest.mark.usefixtures("searchable")
 def test_search_by_common_words_checks_sessions_one_by_one_with_the_same_result(
-        server: Server, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: Server, client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agentops_otel.store import _reader
 
     now = time.time_ns()
-    wombats = [_llm(f"{0xD000 + i:032x}", f"wombat-{i}", 0xD000 + i, start_ns=now + i * 10**6,
-                    **{A.INPUT: "a wombat"}) for i in range(4)]
+    wombats = [
+        _llm(
+            f"{0xD000 + i:032x}",
+            f"wombat-{i}",
+            0xD000 + i,
+            start_ns=now + i * 10**6,
+            **{A.INPUT: "a wombat"},
+        )
+        for i in range(4)
+    ]
     assert post_json(client, json_request(wombats), compress=False).status_code == 200
 
-    queries = ("zanzibar", "refund zanzibar", "and", "x9", "uokk", '" OR "', "100%", "the",
-               "ZÜRICH", "zürich refund", "Zurich", "x_", "ok_d")
+    queries = (
+        "zanzibar",
+        "refund zanzibar",
+        "and",
+        "x9",
+        "uokk",
+        '" OR "',
+        "100%",
+        "the",
+        "ZÜRICH",
+        "zürich refund",
+        "Zurich",
+        "x_",
+        "ok_d",
+    )
     with Store.open(server.home) as store:
         collected = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
         monkeypatch.setattr(_reader, "_COMMON_ROWS", 1)  # every search counts as common
@@ -429,8 +526,15 @@ def test_search_by_common_words_checks_sessions_one_by_one_with_the_same_result(
 
 @pytest.mark.usefixtures("searchable")
 def test_search_keeps_its_words_across_pages(server: Server, client) -> None:
-    spans = [_llm(f"{0xF000 + i:032x}", f"page-search-{i:03d}", 0xF000 + i,
-                  **{A.INPUT: f"pelican number {i}"}) for i in range(PAGE_SIZE + 5)]
+    spans = [
+        _llm(
+            f"{0xF000 + i:032x}",
+            f"page-search-{i:03d}",
+            0xF000 + i,
+            **{A.INPUT: f"pelican number {i}"},
+        )
+        for i in range(PAGE_SIZE + 5)
+    ]
     assert post_json(client, json_request(spans), compress=True).status_code == 200
     first = client.get("/?q=pelican").text
     assert first.count('class="session-row') == PAGE_SIZE
@@ -457,7 +561,8 @@ def _downgrade_to_v1(path: Path) -> None:
 
 
 def test_a_version_1_store_stays_readable_and_serve_upgrades_it(
-        tmp_path: Path, demo_request: dict) -> None:
+    tmp_path: Path, demo_request: dict
+) -> None:
     first = start_server(tmp_path, token=None)
     try:
         with first.client(headers={}) as client:
@@ -515,20 +620,35 @@ def test_hourly_rollup_equals_the_llm_spans(server: Server) -> None:
             "SELECT start_ns / 3600000000000 * 3600000000000, COALESCE(model, '(unknown)'), "
             "COUNT(*), SUM(status_code = 'ERROR'), TOTAL(input_tokens), TOTAL(output_tokens), "
             "ROUND(TOTAL(cost_usd), 9), SUM(cost_usd IS NULL) FROM spans "
-            "WHERE agentops_kind = 'llm' GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+            "WHERE agentops_kind = 'llm' GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
     finally:
         conn.close()
     with Store.open(server.home) as store:
         rows = store.usage_over_time(0, 3600, "model")
-    assert by_spans and [(r.bucket_ns, r.key, r.calls, r.errors, r.input_tokens,
-                          r.output_tokens, round(r.cost_usd, 9), r.unpriced) for r in rows] == [
-        (b, k, c, e, int(i), int(o), cost, u) for b, k, c, e, i, o, cost, u in by_spans]
+    assert by_spans and [
+        (
+            r.bucket_ns,
+            r.key,
+            r.calls,
+            r.errors,
+            r.input_tokens,
+            r.output_tokens,
+            round(r.cost_usd, 9),
+            r.unpriced,
+        )
+        for r in rows
+    ] == [(b, k, c, e, int(i), int(o), cost, u) for b, k, c, e, i, o, cost, u in by_spans]
 
 
 def test_a_one_megabyte_prompt_is_cut_with_show_all(server: Server, client) -> None:
     prompt = "tapioca " * 131_072  # 1 MiB
-    sent = _llm(f"{0xBEEF:032x}", "huge-prompt", 0xBEEF,
-                **{A.GEN_AI_INPUT_MESSAGES: _messages("user", prompt)})
+    sent = _llm(
+        f"{0xBEEF:032x}",
+        "huge-prompt",
+        0xBEEF,
+        **{A.GEN_AI_INPUT_MESSAGES: _messages("user", prompt)},
+    )
     assert post_json(client, json_request([sent]), compress=True).status_code == 200
     url = f"/sessions/huge-prompt/spans/{0xBEEF:016x}"
     cut = client.get(url).text
@@ -549,8 +669,12 @@ def test_change_marker_moves_when_spans_arrive(client) -> None:
     state = client.get("/api/changes", params={"session": "live-one"}).json()
     assert state["running"] is True and state["marker"] > before
     assert client.get("/api/changes").json()["marker"] == state["marker"]
-    root = json_span(f"{0x1111:032x}", 0x1111, "run", {
-        A.SESSION_ID: "live-one", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_END_STATE: "Success"})
+    root = json_span(
+        f"{0x1111:032x}",
+        0x1111,
+        "run",
+        {A.SESSION_ID: "live-one", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_END_STATE: "Success"},
+    )
     assert post_json(client, json_request([root]), compress=False).status_code == 200
     ended = client.get("/api/changes", params={"session": "live-one"}).json()
     assert ended["running"] is False and ended["marker"] > state["marker"]
@@ -566,12 +690,21 @@ def test_retention_drops_the_text_index_and_rollups_of_old_sessions(tmp_path: Pa
 
     def record(retention_days: float, sid: str, age_days: float) -> None:
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(
-            StoreSpanExporter(tmp_path / "traces.db", retention_days)))
+        provider.add_span_processor(
+            SimpleSpanProcessor(StoreSpanExporter(tmp_path / "traces.db", retention_days))
+        )
         start = time.time_ns() - int(age_days * 86_400 * 10**9)
-        span = provider.get_tracer("t").start_span("chat", start_time=start, attributes={
-            A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
-            A.GEN_AI_USAGE_INPUT_TOKENS: 7, A.INPUT: f"prompt of {sid}"})
+        span = provider.get_tracer("t").start_span(
+            "chat",
+            start_time=start,
+            attributes={
+                A.SESSION_ID: sid,
+                A.SPAN_KIND: A.KIND_LLM,
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 7,
+                A.INPUT: f"prompt of {sid}",
+            },
+        )
         span.end(start + 10**6)
         provider.shutdown()
 
@@ -593,8 +726,12 @@ def test_retention_drops_the_text_index_and_rollups_of_old_sessions(tmp_path: Pa
 def test_message_text_is_rendered_as_markdown_without_raw_html() -> None:
     from agentops_otel.dashboard._app import _markdown
 
-    html = str(_markdown("**bold** and `code`\n\n<script>alert(1)</script> "
-                         "[link](javascript:alert(1)) <img src=x onerror=alert(1)>"))
+    html = str(
+        _markdown(
+            "**bold** and `code`\n\n<script>alert(1)</script> "
+            "[link](javascript:alert(1)) <img src=x onerror=alert(1)>"
+        )
+    )
     assert "<strong>bold</strong>" in html and "<code>code</code>" in html
     assert "<script" not in html and "<img" not in html and "href=" not in html
     assert "&lt;script&gt;" in html

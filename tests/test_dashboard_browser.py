@@ -29,9 +29,16 @@ from agentops_otel import semconv as A
 from agentops_otel.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +57,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y "
-                    "chromium; `bash scripts/dev.sh test` does it as root) for the browser tests")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y "
+            "chromium; `bash scripts/dev.sh test` does it as root) for the browser tests"
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -186,15 +195,26 @@ def test_login_form_sets_the_cookie(browser, server: Server) -> None:
 
 
 def _chat(trace: str, sid: str, span_id: int, text: str) -> dict:
-    return json_span(trace, span_id, f"chat {text}", {
-        A.SESSION_ID: sid, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
-        A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_USAGE_INPUT_TOKENS: 100,
-        A.GEN_AI_INPUT_MESSAGES: text}, parent=1)
+    return json_span(
+        trace,
+        span_id,
+        f"chat {text}",
+        {
+            A.SESSION_ID: sid,
+            A.SPAN_KIND: A.KIND_LLM,
+            A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+            A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 100,
+            A.GEN_AI_INPUT_MESSAGES: text,
+        },
+        parent=1,
+    )
 
 
 def test_pages_show_spans_that_arrive_while_they_are_open(page, server: Server) -> None:
     trace = f"{0x7E57:032x}"
     with server.client() as client:
+
         def send(*spans: dict) -> None:
             assert post_json(client, json_request(list(spans)), compress=False).status_code == 200
 
@@ -207,23 +227,35 @@ def test_pages_show_spans_that_arrive_while_they_are_open(page, server: Server) 
 
         page.goto("/sessions/live-session")
         expect(page.locator("tr.span-row")).to_have_count(1)
-        send(_chat(trace, "live-session", 3, "second call"), _chat(trace, "live-session", 4,
-                                                                   "third call"))
+        send(
+            _chat(trace, "live-session", 3, "second call"),
+            _chat(trace, "live-session", 4, "third call"),
+        )
         expect(page.locator("tr.span-row")).to_have_count(3)
         expect(page.locator("#span-count")).to_have_text("3")
         expect(page.locator("#session-totals")).to_contain_text("300")  # tokens in
         page.locator('tr[data-span="0000000000000003"] button.span-name').click()
         page.locator('#detail section[data-span="0000000000000003"]').wait_for()
 
-        send(json_span(trace, 1, "live run", {A.SESSION_ID: "live-session",
-                                              A.SPAN_KIND: A.KIND_SESSION,
-                                              A.SESSION_END_STATE: "Success"}))
+        send(
+            json_span(
+                trace,
+                1,
+                "live run",
+                {
+                    A.SESSION_ID: "live-session",
+                    A.SPAN_KIND: A.KIND_SESSION,
+                    A.SESSION_END_STATE: "Success",
+                },
+            )
+        )
         expect(page.locator("tr.span-row")).to_have_count(4)
         expect(page.locator("#session-totals")).to_contain_text("Success")
         expect(page.locator("#live")).to_have_attribute("data-running", "false")
         # the open detail and the selected row survive the refresh
         expect(page.locator('tr[data-span="0000000000000003"]')).to_have_class(
-            re.compile("selected"))
+            re.compile("selected")
+        )
         expect(page.locator('#detail section[data-span="0000000000000003"]')).to_be_visible()
         # collapse survives a refresh too; the tree answers clicks after it
         page.locator("tr.span-row").first.locator("button.toggle").click()

@@ -250,18 +250,19 @@ def _span_ids(spans: list[ReadableSpan], session_id: str) -> set[str]:
 
 
 # --- the sessions page ----------------------------------------------------------------------------
-def test_sessions_page_lists_the_same_sessions_and_numbers(any_board: Board,
-                                                           reference: Board) -> None:
+def test_sessions_page_lists_the_same_sessions_and_numbers(
+    any_board: Board, reference: Board
+) -> None:
     board = any_board
     listing = board.get("/")
     expected, found = Page(reference.get("/")), Page(listing)
     assert found.table("sessions") == expected.table("sessions")
     # cells: started, id, name, tags, state, duration, calls, tokens, cost, errors, flags
-    rows = {row.links[0].removeprefix("/sessions/"): row.cells
-            for row in found.table("sessions")}
+    rows = {row.links[0].removeprefix("/sessions/"): row.cells for row in found.table("sessions")}
     assert len(rows) == PAGE_SIZE
-    priced = float(cost_for("openai", "gpt-4o", input_tokens=1_000_000,
-                            output_tokens=1000).total_usd)
+    priced = float(
+        cost_for("openai", "gpt-4o", input_tokens=1_000_000, output_tokens=1000).total_usd
+    )
     implicit = rows[IMPLICIT]  # sent without a price: priced by the store
     assert implicit[2] == "handle request" and implicit[7] == "1,000,000 / 1,000"
     assert _money(implicit[8]) == pytest.approx(priced, abs=1e-4)
@@ -275,8 +276,14 @@ def test_sessions_page_lists_the_same_sessions_and_numbers(any_board: Board,
 
 # each filter once (a ClickHouse listing with few matches reads every look-back window, ~1 s)
 FILTERS = [
-    "tag=nightly", "state=running", "agent=writer", "min_cost=0.004", "since=36h",
-    "q=REFUND+invoice+12", "q=nowhere-to-be-found", "tag=adhoc&model=gpt-4o&state=FAIL",
+    "tag=nightly",
+    "state=running",
+    "agent=writer",
+    "min_cost=0.004",
+    "since=36h",
+    "q=REFUND+invoice+12",
+    "q=nowhere-to-be-found",
+    "tag=adhoc&model=gpt-4o&state=FAIL",
 ]
 
 
@@ -289,8 +296,9 @@ def test_filters_keep_the_same_sessions(board: Board, reference: Board, query: s
 
 
 @pytest.mark.parametrize("query", ["", "q=answer", "min_cost=0.00001"])
-def test_next_links_visit_each_session_once_in_the_same_order(board: Board, reference: Board,
-                                                              query: str) -> None:
+def test_next_links_visit_each_session_once_in_the_same_order(
+    board: Board, reference: Board, query: str
+) -> None:
     def walk(on: Board) -> list[str]:
         seen: list[str] = []
         url: str | None = f"/?{query}"
@@ -312,7 +320,8 @@ SESSIONS = ["demo", IMPLICIT, UNPRICED_SESSION, HTML_SESSION]
 
 @pytest.mark.parametrize("which", SESSIONS)
 def test_session_page_shows_the_same_tree_and_breakdowns(
-        any_board: Board, reference: Board, spans: list, demo_id: str, which: str) -> None:
+    any_board: Board, reference: Board, spans: list, demo_id: str, which: str
+) -> None:
     board = any_board
     session_id = demo_id if which == "demo" else which
     expected = Page(reference.get(f"/sessions/{session_id}"))
@@ -322,8 +331,9 @@ def test_session_page_shows_the_same_tree_and_breakdowns(
     assert found.table("breakdown") == expected.table("breakdown")  # per agent, per model
     assert found.facts == expected.facts  # the totals, with the count of unpriced calls
     assert {row.attrs["data-span"] for row in tree} == _span_ids(spans, session_id)
-    unpriced = sum(1 for row in tree if "kind-llm" in row.attrs["class"]
-                   and row.cells[3] == "no price")
+    unpriced = sum(
+        1 for row in tree if "kind-llm" in row.attrs["class"] and row.cells[3] == "no price"
+    )
     assert (f"{unpriced} call" in found.facts["Cost"]) == (unpriced > 0)
     if which != "demo":
         assert unpriced == (which == UNPRICED_SESSION)
@@ -343,11 +353,12 @@ def test_a_prefix_resolves_and_unknown_ids_are_404(any_board: Board, demo_id: st
 def _detail_head(html: str) -> str:
     """The span panel down to its attributes: facts, status, messages or tool payloads."""
     start = html.index('<section class="span-detail"')
-    return html[start:html.index("<h3>Attributes</h3>", start)]
+    return html[start : html.index("<h3>Attributes</h3>", start)]
 
 
-def test_span_detail_shows_the_same_messages_and_attributes(board: Board, reference: Board,
-                                                            demo_id: str) -> None:
+def test_span_detail_shows_the_same_messages_and_attributes(
+    board: Board, reference: Board, demo_id: str
+) -> None:
     tree = Page(reference.get(f"/sessions/{demo_id}")).table("tree")
     llm = [row.attrs["data-span"] for row in tree if "kind-llm" in row.attrs["class"]]
     assert len(llm) >= 2
@@ -360,17 +371,25 @@ def test_span_detail_shows_the_same_messages_and_attributes(board: Board, refere
         expected_attributes = Page(expected).table("attributes")
         keys = [row.cells[0] for row in attributes]
         assert keys == [row.cells[0] for row in expected_attributes]
-        assert all(_same_values(a.cells[1], b.cells[1])
-                   for a, b in zip(attributes, expected_attributes, strict=True)), attributes
+        assert all(
+            _same_values(a.cells[1], b.cells[1])
+            for a, b in zip(attributes, expected_attributes, strict=True)
+        ), attributes
         assert A.GEN_AI_INPUT_MESSAGES in keys and A.GEN_AI_REQUEST_MODEL in keys
 
 
 def test_html_in_names_and_prompts_is_escaped(board: Board, spans: list) -> None:
     ids = sorted(_span_ids(spans, HTML_SESSION))
-    pages = {path: board.get(path) for path in (
-        "/", f"/?agent={quote(IMG)}", f"/sessions/{HTML_SESSION}",
-        f"/sessions/{HTML_SESSION}/replay",
-        *(f"/sessions/{HTML_SESSION}/spans/{span_id}" for span_id in ids))}
+    pages = {
+        path: board.get(path)
+        for path in (
+            "/",
+            f"/?agent={quote(IMG)}",
+            f"/sessions/{HTML_SESSION}",
+            f"/sessions/{HTML_SESSION}/replay",
+            *(f"/sessions/{HTML_SESSION}/spans/{span_id}" for span_id in ids),
+        )
+    }
     for path, page in pages.items():
         assert "<img" not in page.lower(), path
         assert ESCAPED_IMG in page, path  # the name, the agent or the prompt, shown as text
@@ -380,8 +399,9 @@ def test_html_in_names_and_prompts_is_escaped(board: Board, spans: list) -> None
 
 # --- replay and overview --------------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["demo", UNPRICED_SESSION, HTML_SESSION])
-def test_replay_has_the_same_steps(any_board: Board, reference: Board, demo_id: str,
-                                   which: str) -> None:
+def test_replay_has_the_same_steps(
+    any_board: Board, reference: Board, demo_id: str, which: str
+) -> None:
     board = any_board
     session_id = demo_id if which == "demo" else which
     expected = reference.get(f"/sessions/{session_id}/replay")
@@ -398,8 +418,9 @@ def test_overview_totals_are_the_same(board: Board, reference: Board, chosen: st
     found = Page(board.get(f"/overview?range={chosen}"))
     costs = [_money(found.facts["Cost"]), _money(expected.facts["Cost"])]
     assert costs[0] == pytest.approx(costs[1], abs=1e-4) and costs[0] > 2.5  # "handle request"
-    assert ({k: _without_money(v) for k, v in found.facts.items()}
-            == {k: _without_money(v) for k, v in expected.facts.items()})
+    assert {k: _without_money(v) for k, v in found.facts.items()} == {
+        k: _without_money(v) for k, v in expected.facts.items()
+    }
     assert found.table("rates") == expected.table("rates")  # sessions per hour or day
     assert int(found.facts["LLM calls"]) > 0 and int(found.facts["Sessions"]) > 0
 
@@ -407,15 +428,32 @@ def test_overview_totals_are_the_same(board: Board, reference: Board, chosen: st
 # --- ClickHouse: live markers, read-only, refused URLs -------------------------------------------
 def _live_spans(*, ended: bool) -> list[ReadableSpan]:
     """Session ``live``: an LLM call and a tool call while it runs; its root span when it ends."""
-    def span(span_id: int, name: str, attrs: dict[str, Any]) -> dict[str, Any]:
-        return json_span("b" * 32, span_id, name, {A.SESSION_ID: "live", **attrs},
-                         parent=None if span_id == 1 else 1)
 
-    sent = [span(1, "session live", {A.SPAN_KIND: A.KIND_SESSION,
-                                     A.SESSION_END_STATE: "Success"})] if ended else [
-        span(2, "chat gpt-4o", {A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
-                                A.GEN_AI_USAGE_INPUT_TOKENS: 10}),
-        span(3, "tool search", {A.SPAN_KIND: A.KIND_TOOL})]
+    def span(span_id: int, name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        return json_span(
+            "b" * 32,
+            span_id,
+            name,
+            {A.SESSION_ID: "live", **attrs},
+            parent=None if span_id == 1 else 1,
+        )
+
+    sent = (
+        [span(1, "session live", {A.SPAN_KIND: A.KIND_SESSION, A.SESSION_END_STATE: "Success"})]
+        if ended
+        else [
+            span(
+                2,
+                "chat gpt-4o",
+                {
+                    A.SPAN_KIND: A.KIND_LLM,
+                    A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+                    A.GEN_AI_USAGE_INPUT_TOKENS: 10,
+                },
+            ),
+            span(3, "tool search", {A.SPAN_KIND: A.KIND_TOOL}),
+        ]
+    )
     return decode(json_request(sent))
 
 
@@ -423,13 +461,13 @@ def _live_spans(*, ended: bool) -> list[ReadableSpan]:
 def test_change_markers_move_when_the_collector_inserts(kind: str) -> None:
     """A small store of its own: the markers count spans, the session stops running."""
     database = clickhouse_store(kind, _live_spans(ended=False)).where.database
-    with TestClient(create_app(f"chdb://memory?database={database}"),
-                    base_url=LOOPBACK) as client:
+    with TestClient(create_app(f"chdb://memory?database={database}"), base_url=LOOPBACK) as client:
         assert client.get("/api/changes").json() == {"marker": 2}
         assert client.get("/api/changes?session=live").json() == {"marker": 2, "running": True}
         assert 'data-marker="2"' in client.get("/").text
-        exporter.insert(chdb_client(), database, _live_spans(ended=True),
-                        mode=CLICKHOUSE_KINDS[kind][0])
+        exporter.insert(
+            chdb_client(), database, _live_spans(ended=True), mode=CLICKHOUSE_KINDS[kind][0]
+        )
         assert client.get("/api/changes").json() == {"marker": 3}
         assert client.get("/api/changes?session=live").json() == {"marker": 3, "running": False}
         assert client.get("/api/changes?session=nope").json() == {"marker": 0, "running": False}
@@ -438,9 +476,15 @@ def test_change_markers_move_when_the_collector_inserts(kind: str) -> None:
 
 def _tables(database: str) -> list[tuple[Any, ...]]:
     """The database's tables with their engines and row counts."""
-    return chdb_client().query(
-        "SELECT name, engine, total_rows FROM system.tables WHERE database = {db:String} "
-        "ORDER BY name", parameters={"db": database}).result_rows
+    return (
+        chdb_client()
+        .query(
+            "SELECT name, engine, total_rows FROM system.tables WHERE database = {db:String} "
+            "ORDER BY name",
+            parameters={"db": database},
+        )
+        .result_rows
+    )
 
 
 def test_clickhouse_is_only_read(clickhouse: Board, demo_id: str) -> None:
@@ -451,9 +495,16 @@ def test_clickhouse_is_only_read(clickhouse: Board, demo_id: str) -> None:
     refused = clickhouse.client.post("/v1/traces", json=unpriced_request())
     assert refused.status_code == 405
     assert "send OTLP to your OpenTelemetry Collector" in refused.json()["error"]
-    for path in ("/", "/?q=refund", f"/sessions/{demo_id}", f"/sessions/{demo_id}/replay",
-                 "/overview?range=30d", "/api/sessions", "/api/changes",
-                 f"/api/changes?session={demo_id}"):
+    for path in (
+        "/",
+        "/?q=refund",
+        f"/sessions/{demo_id}",
+        f"/sessions/{demo_id}/replay",
+        "/overview?range=30d",
+        "/api/sessions",
+        "/api/changes",
+        f"/api/changes?session={demo_id}",
+    ):
         clickhouse.get(path)
     assert clickhouse.client.get("/v1/traces").status_code == 405
     assert _tables(clickhouse.database) == before
@@ -467,19 +518,25 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@pytest.mark.parametrize(("where", "says"), [
-    ({"store": "chdb://memory?database=no_such_db"}, "cannot read chdb://memory no_such_db"),
-    ({"store": "chdb://memory", "database": "system", "table": "missing"}, "cannot read"),
-    ({"store": "chdb://memory", "database": "system", "table": "one"},
-     "not a table written by the OpenTelemetry Collector's ClickHouse exporter"),
-    ({"store": "http://me:pw@127.0.0.1:{port}/otel"}, "cannot connect to http://me:***@"),
-], ids=["no-database", "no-table", "not-the-exporters", "no-server"])
-def test_an_unreadable_clickhouse_url_is_a_store_error(where: dict[str, str], says: str,
-                                                       closed_port: int) -> None:
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ({"store": "chdb://memory?database=no_such_db"}, "cannot read chdb://memory no_such_db"),
+        ({"store": "chdb://memory", "database": "system", "table": "missing"}, "cannot read"),
+        (
+            {"store": "chdb://memory", "database": "system", "table": "one"},
+            "not a table written by the OpenTelemetry Collector's ClickHouse exporter",
+        ),
+        ({"store": "http://me:pw@127.0.0.1:{port}/otel"}, "cannot connect to http://me:***@"),
+    ],
+    ids=["no-database", "no-table", "not-the-exporters", "no-server"],
+)
+def test_an_unreadable_clickhouse_url_is_a_store_error(
+    where: dict[str, str], says: str, closed_port: int
+) -> None:
     store = where["store"].format(port=closed_port)
     with pytest.raises(StoreError) as refused:
         create_app(store, database=where.get("database"), table=where.get("table"))
     message = str(refused.value)  # one line, no driver traceback, no password
     assert says in message and ":pw@" not in message
     assert refused.value.__cause__ is None and "\n" not in message
-

@@ -111,7 +111,9 @@ def test_tool_arguments_and_result_recorded_as_json(spans):
     add(1, 2, scale=3)
     span = spans.one("execute_tool add")
     assert json.loads(span.attributes[A.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
-        "args": [1, 2], "kwargs": {"scale": 3}}
+        "args": [1, 2],
+        "kwargs": {"scale": 3},
+    }
     assert json.loads(span.attributes[A.GEN_AI_TOOL_CALL_RESULT]) == {"sum": 9}
 
 

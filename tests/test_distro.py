@@ -39,7 +39,12 @@ def run_instrumented(tmp_path: Path, server: FakeLLMServer, **env: str):
     full_env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     return subprocess.run(
         [str(bindir / "opentelemetry-instrument"), sys.executable, str(app)],
-        capture_output=True, text=True, env=full_env, timeout=120, cwd=str(tmp_path))
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        cwd=str(tmp_path),
+    )
 
 
 @pytest.fixture
@@ -64,19 +69,41 @@ def test_opentelemetry_instrument_gives_session_and_priced_llm_spans(tmp_path, s
         assert len(llm) == 2
         assert all(s.attributes["agentops.cost.usd"] > 0 for s in llm)
         assert session.cost_usd == pytest.approx(
-            sum(s.attributes["agentops.cost.usd"] for s in llm))
+            sum(s.attributes["agentops.cost.usd"] for s in llm)
+        )
     assert not (tmp_path / "traces.db").exists()
 
 
 def test_agentops_otel_run_wraps_opentelemetry_instrument(tmp_path, server):
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(APP))
-    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
-           "OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": "sk-test"}
+    env = {
+        **os.environ,
+        "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "OPENAI_API_KEY": "sk-test",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "agentops_otel.cli", "run", "--session-name", "wrapped",
-         "--tag", "cli", "--no-content", "--", sys.executable, str(app)],
-        capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path))
+        [
+            sys.executable,
+            "-m",
+            "agentops_otel.cli",
+            "run",
+            "--session-name",
+            "wrapped",
+            "--tag",
+            "cli",
+            "--no-content",
+            "--",
+            sys.executable,
+            str(app),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     with Store.open(tmp_path / "home" / "traces.db") as store:
         (session,) = store.list_sessions(limit=10)
@@ -86,8 +113,9 @@ def test_agentops_otel_run_wraps_opentelemetry_instrument(tmp_path, server):
 
 
 def test_disabled_instrumentation_env_is_honoured(tmp_path, server):
-    result = run_instrumented(tmp_path, server,
-                              OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="agentops_openai")
+    result = run_instrumented(
+        tmp_path, server, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="agentops_openai"
+    )
     assert result.returncode == 0, result.stderr
     with Store.open(tmp_path / "home" / "traces.db") as store:
         (session,) = store.list_sessions(limit=10)

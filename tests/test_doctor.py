@@ -44,22 +44,31 @@ def test_reports_covered_libraries_destinations_and_sources(capsys, monkeypatch,
 def test_missing_instrumentor_and_untested_version_are_named(capsys, monkeypatch):
     # real installed distributions, catalogued with an instrumentor that is not installed / a
     # range the installed version lies outside
-    monkeypatch.setattr(_coverage, "INSTRUMENTED", {
-        "pytest": ("agentops-otel-instrumentation-pytest", "pytest >= 1"),
-        "openai": ("agentops-otel-instrumentation-openai", "openai < 1"),
-    })
+    monkeypatch.setattr(
+        _coverage,
+        "INSTRUMENTED",
+        {
+            "pytest": ("agentops-otel-instrumentation-pytest", "pytest >= 1"),
+            "openai": ("agentops-otel-instrumentation-openai", "openai < 1"),
+        },
+    )
     out = _doctor(capsys)
-    assert (f"X  pytest {version('pytest')}: NOT traced, its instrumentor is missing: "
-            "pip install agentops-otel-instrumentation-pytest") in out
+    assert (
+        f"X  pytest {version('pytest')}: NOT traced, its instrumentor is missing: "
+        "pip install agentops-otel-instrumentation-pytest"
+    ) in out
     assert f"!  openai {version('openai')}: outside the tested range (openai < 1)" in out
 
 
-def test_covered_library_without_instrumentor_warns_once_naming_the_package(
-        monkeypatch, caplog):
-    monkeypatch.setattr(_coverage, "INSTRUMENTED", {
-        "pytest": ("agentops-otel-instrumentation-pytest", "pytest >= 1"),
-        "openai": ("agentops-otel-instrumentation-openai", "openai >= 2"),
-    })
+def test_covered_library_without_instrumentor_warns_once_naming_the_package(monkeypatch, caplog):
+    monkeypatch.setattr(
+        _coverage,
+        "INSTRUMENTED",
+        {
+            "pytest": ("agentops-otel-instrumentation-pytest", "pytest >= 1"),
+            "openai": ("agentops-otel-instrumentation-openai", "openai >= 2"),
+        },
+    )
     with caplog.at_level(logging.WARNING, logger="agentops_otel._coverage"):
         _coverage.warn_uncovered()
         _coverage.warn_uncovered()

@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_email_agent_records_one_agent_with_two_operations_on_two_models(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTOPS_", "OTEL_"))}
-    done = subprocess.run([sys.executable, str(ROOT / "examples/email_agent.py")],
-                          env={**env, "AGENTOPS_OTEL_HOME": str(tmp_path)},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples/email_agent.py")],
+        env={**env, "AGENTOPS_OTEL_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "category: billing" in done.stdout
     with open_reader(tmp_path) as store:

@@ -67,7 +67,8 @@ def _ok(tokens: list[str]) -> Callable[[int], tuple[int, dict]]:
 
 def _provider(url: str) -> tuple[TracerProvider, list]:
     processors = build_span_processors(
-        Settings(api_key=API_KEY, endpoint=url, exporter_endpoint=url, exit_timeout_s=2.0))
+        Settings(api_key=API_KEY, endpoint=url, exporter_endpoint=url, exit_timeout_s=2.0)
+    )
     provider = TracerProvider(shutdown_on_exit=False)
     for processor in processors:
         provider.add_span_processor(processor)
@@ -77,8 +78,10 @@ def _provider(url: str) -> tuple[TracerProvider, list]:
 def _end_spans(provider: TracerProvider, n: int, prefix: str = "llm") -> None:
     tracer = provider.get_tracer("backend-test")
     for i in range(n):
-        with tracer.start_as_current_span(f"{prefix} {i}", attributes={
-                A.SPAN_KIND: A.KIND_LLM, A.COST_USD: 0.5, A.SESSION_ID: "s1"}):
+        with tracer.start_as_current_span(
+            f"{prefix} {i}",
+            attributes={A.SPAN_KIND: A.KIND_LLM, A.COST_USD: 0.5, A.SESSION_ID: "s1"},
+        ):
             pass
 
 
@@ -111,8 +114,9 @@ def test_spans_wait_for_the_token_then_arrive_with_bearer_auth() -> None:
 def test_401_triggers_one_refresh_and_the_batch_is_resent() -> None:
     first, second = _jwt("t1"), _jwt("t2")
     with FakeBackend(_ok([first, second])) as backend:
-        exporter = AgentOpsBackendExporter(API_KEY, api_endpoint=backend.receiver.url,
-                                           exporter_endpoint=backend.receiver.url)
+        exporter = AgentOpsBackendExporter(
+            API_KEY, api_endpoint=backend.receiver.url, exporter_endpoint=backend.receiver.url
+        )
         provider = TracerProvider(shutdown_on_exit=False)
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         _end_spans(provider, 1, "before")
@@ -123,7 +127,9 @@ def test_401_triggers_one_refresh_and_the_batch_is_resent() -> None:
         provider.shutdown()
     assert len(backend.auth_bodies) == 2 and backend.unauthorized == 1
     assert [r["authorization"] for r in backend.receiver.requests] == [
-        f"Bearer {first}", f"Bearer {second}"]
+        f"Bearer {first}",
+        f"Bearer {second}",
+    ]
     assert [s["name"] for s in backend.receiver.spans] == ["before 0", "after 0"]
 
 
@@ -139,7 +145,9 @@ def test_token_is_renewed_before_it_expires() -> None:
         assert backend.receiver.wait_for(2)
         provider.shutdown()
     assert [r["authorization"] for r in backend.receiver.requests] == [
-        f"Bearer {first}", f"Bearer {second}"]
+        f"Bearer {first}",
+        f"Bearer {second}",
+    ]
 
 
 def test_auth_outage_holds_spans_until_a_token_arrives() -> None:
@@ -173,8 +181,9 @@ def test_rejected_key_warns_once_and_never_retries(caplog) -> None:
 
 @pytest.mark.parametrize("endpoint", ["http://h:1", "http://h:1/", "http://h:1/v1/traces"])
 def test_traces_url_from_endpoint(endpoint: str) -> None:
-    exporter = AgentOpsBackendExporter(API_KEY, api_endpoint="http://127.0.0.1:1",
-                                       exporter_endpoint=endpoint)
+    exporter = AgentOpsBackendExporter(
+        API_KEY, api_endpoint="http://127.0.0.1:1", exporter_endpoint=endpoint
+    )
     assert exporter.traces_url == "http://h:1/v1/traces"
     assert exporter.auth_url == "http://127.0.0.1:1/v3/auth/token"
     exporter.shutdown()

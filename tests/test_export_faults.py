@@ -60,13 +60,18 @@ def _destination(fault: str) -> Iterator[tuple[str, OtlpReceiver | None]]:
         yield receiver.url, receiver
 
 
-def _run(url: str, n: int, queue_cap: int = QUEUE_CAP,
-         exit_timeout_s: float = EXIT_TIMEOUT_S) -> dict:
+def _run(
+    url: str, n: int, queue_cap: int = QUEUE_CAP, exit_timeout_s: float = EXIT_TIMEOUT_S
+) -> dict:
     """End ``n`` spans through our OTLP export processor; time each ``end()``."""
     reader = InMemoryMetricReader()
     processors = build_span_processors(
-        Settings(otlp_endpoint=url, local_store=False, max_queue_size=queue_cap,
-                 exit_timeout_s=exit_timeout_s),
+        Settings(
+            otlp_endpoint=url,
+            local_store=False,
+            max_queue_size=queue_cap,
+            exit_timeout_s=exit_timeout_s,
+        ),
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
     (processor,) = processors
@@ -75,8 +80,15 @@ def _run(url: str, n: int, queue_cap: int = QUEUE_CAP,
     tracer = provider.get_tracer("faults")
     latencies, max_queue = [], 0
     for i in range(n):
-        span = tracer.start_span("chat gpt-4o", attributes={
-            A.SPAN_KIND: A.KIND_LLM, A.SESSION_ID: "s", A.COST_USD: 0.01, A.LLM_CALLS: i})
+        span = tracer.start_span(
+            "chat gpt-4o",
+            attributes={
+                A.SPAN_KIND: A.KIND_LLM,
+                A.SESSION_ID: "s",
+                A.COST_USD: 0.01,
+                A.LLM_CALLS: i,
+            },
+        )
         t0 = time.perf_counter()
         span.end()
         latencies.append(time.perf_counter() - t0)
@@ -89,12 +101,17 @@ def _run(url: str, n: int, queue_cap: int = QUEUE_CAP,
     points = [
         p.value
         for rm in (data.resource_metrics if data else ())
-        for sm in rm.scope_metrics for m in sm.metrics if m.name == A.METRIC_DROPPED_SPANS
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == A.METRIC_DROPPED_SPANS
         for p in m.data.data_points
     ]
     return {
-        "p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)],
-        "max_queue": max_queue, "shutdown_s": shutdown_s, "processor": processor,
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99)],
+        "max_queue": max_queue,
+        "shutdown_s": shutdown_s,
+        "processor": processor,
         "metric_dropped": sum(points),
     }
 
@@ -117,8 +134,12 @@ def test_live_destination_gets_everything(live: dict) -> None:
 
 @pytest.mark.parametrize("fault", ["dead_port", "slow_10s", "http_429", "http_500", "reset"])
 def test_failing_destination_costs_the_caller_nothing(fault: str, live: dict, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="agentops_otel"), _destination(fault) as (
-        url, receiver,
+    with (
+        caplog.at_level(logging.WARNING, logger="agentops_otel"),
+        _destination(fault) as (
+            url,
+            receiver,
+        ),
     ):
         result = _run(url, N_FAULT)
         received = len(receiver.spans) if receiver else 0
@@ -162,7 +183,8 @@ def test_process_exit_is_bounded(fault: str) -> None:
     with _destination(fault) as (url, _):
         proc = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(_APP), url, str(EXIT_TIMEOUT_S)],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         out, _ = proc.communicate(timeout=60)
         exited = time.time()
@@ -177,9 +199,15 @@ def test_one_exit_bound_for_several_stuck_destinations(tmp_path) -> None:
     from agentops_otel.store import Store
 
     with _destination("slow_10s") as (slow, _), _destination("dead_port") as (dead, _):
-        processors = build_span_processors(Settings(
-            otlp_endpoint=slow, exporters=(OTLPSpanExporter(endpoint=dead + "/v1/traces"),),
-            local_store=True, store_path=str(tmp_path), exit_timeout_s=EXIT_TIMEOUT_S))
+        processors = build_span_processors(
+            Settings(
+                otlp_endpoint=slow,
+                exporters=(OTLPSpanExporter(endpoint=dead + "/v1/traces"),),
+                local_store=True,
+                store_path=str(tmp_path),
+                exit_timeout_s=EXIT_TIMEOUT_S,
+            )
+        )
         provider = TracerProvider(shutdown_on_exit=False)
         for processor in processors:
             provider.add_span_processor(processor)

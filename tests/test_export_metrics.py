@@ -32,7 +32,8 @@ def test_metrics_reach_the_otlp_endpoint_at_exit():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        result = run_python("""
+        result = run_python(
+            """
 import agentops_otel as ao
 from agentops_otel import _runtime
 from agentops_otel.genai import start_llm_call
@@ -41,7 +42,9 @@ call = start_llm_call(_runtime.tracer(), operation="chat", provider="openai",
                       model="gpt-4o-mini")
 call.set_usage(120, 30)
 call.end()
-""", env={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"})
+""",
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"},
+        )
         assert result.returncode == 0, result.stderr
     finally:
         server.shutdown()
@@ -49,7 +52,11 @@ call.end()
     for path, body in _Collector.received:
         if path == "/v1/metrics":
             request = ExportMetricsServiceRequest.FromString(body)
-            names |= {m.name for rm in request.resource_metrics for sm in rm.scope_metrics
-                      for m in sm.metrics}
+            names |= {
+                m.name
+                for rm in request.resource_metrics
+                for sm in rm.scope_metrics
+                for m in sm.metrics
+            }
     assert {A.METRIC_TOKEN_USAGE, A.METRIC_OPERATION_DURATION, A.METRIC_COST} <= names
     assert any(path == "/v1/traces" for path, _ in _Collector.received)

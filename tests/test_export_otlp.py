@@ -17,10 +17,14 @@ from agentops_otel.export._receiver import OtlpReceiver
 from agentops_otel.store import Store
 
 _OTEL_VARS = [
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
     "AGENTOPS_OTEL_HOME",
 ]
 
@@ -40,9 +44,16 @@ def _send(settings: Settings, n: int = 3) -> list[str]:
         provider.add_span_processor(processor)
     tracer = provider.get_tracer("otlp-test")
     for i in range(n):
-        with tracer.start_as_current_span(f"chat m{i}", attributes={
-                A.SPAN_KIND: A.KIND_LLM, A.SESSION_ID: "sess-1", A.COST_USD: 0.125,
-                A.GEN_AI_USAGE_INPUT_TOKENS: 42, A.SESSION_TAGS: ["a", "b"]}):
+        with tracer.start_as_current_span(
+            f"chat m{i}",
+            attributes={
+                A.SPAN_KIND: A.KIND_LLM,
+                A.SESSION_ID: "sess-1",
+                A.COST_USD: 0.125,
+                A.GEN_AI_USAGE_INPUT_TOKENS: 42,
+                A.SESSION_TAGS: ["a", "b"],
+            },
+        ):
             pass
     provider.shutdown()
     return [p.name for p in processors]
@@ -78,9 +89,14 @@ def test_settings_override_the_environment(monkeypatch) -> None:
     with OtlpReceiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        _send(Settings(otlp_endpoint=receiver.url, otlp_protocol="http/protobuf",
-                       otlp_headers={"x-from": "init"},
-                       extra={"otlp_compression": "deflate", "otlp_timeout_s": 3.0}))
+        _send(
+            Settings(
+                otlp_endpoint=receiver.url,
+                otlp_protocol="http/protobuf",
+                otlp_headers={"x-from": "init"},
+                extra={"otlp_compression": "deflate", "otlp_timeout_s": 3.0},
+            )
+        )
         assert receiver.wait_for(3)
     assert receiver.requests[0]["x-from"] == "init"
     assert receiver.requests[0]["content-encoding"] == "deflate"
@@ -89,8 +105,14 @@ def test_settings_override_the_environment(monkeypatch) -> None:
 def test_several_destinations_at_once(tmp_path: Path) -> None:
     with OtlpReceiver() as first, OtlpReceiver() as second:
         extra = HttpExporter(endpoint=second.url + "/v1/traces")
-        names = _send(Settings(otlp_endpoint=first.url, exporters=(extra,), local_store=True,
-                               store_path=str(tmp_path)))
+        names = _send(
+            Settings(
+                otlp_endpoint=first.url,
+                exporters=(extra,),
+                local_store=True,
+                store_path=str(tmp_path),
+            )
+        )
         assert first.wait_for(3) and second.wait_for(3)
     assert names == ["local-store", "otlp", "OTLPSpanExporter"]
     assert len(first.spans) == len(second.spans) == 3

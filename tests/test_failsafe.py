@@ -44,9 +44,14 @@ def test_unserialisable_results_are_recorded_safely(spans):
 
 
 def test_span_under_a_remote_or_non_recording_parent(spans):
-    parent = trace.NonRecordingSpan(trace.SpanContext(
-        trace_id=0x1234, span_id=0x5678, is_remote=True,
-        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED)))
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=0x1234,
+            span_id=0x5678,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    )
 
     @ao.agent
     def child():

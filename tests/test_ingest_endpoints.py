@@ -30,34 +30,83 @@ PROTOBUF = {"content-type": "application/x-protobuf"}
 
 
 def _span_json() -> bytes:
-    attrs = [{"key": k, "value": v} for k, v in (
-        ("gen_ai.operation.name", {"stringValue": "chat"}),
-        ("gen_ai.request.model", {"stringValue": "gpt-4o-mini"}),
-        ("gen_ai.usage.input_tokens", {"intValue": "12"}),
-        ("gen_ai.usage.output_tokens", {"intValue": "3"}))]
-    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": TRACE, "spanId": SPAN, "name": "chat gpt-4o-mini", "kind": 3,
-        "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
-        "attributes": attrs}]}]}]}).encode()
+    attrs = [
+        {"key": k, "value": v}
+        for k, v in (
+            ("gen_ai.operation.name", {"stringValue": "chat"}),
+            ("gen_ai.request.model", {"stringValue": "gpt-4o-mini"}),
+            ("gen_ai.usage.input_tokens", {"intValue": "12"}),
+            ("gen_ai.usage.output_tokens", {"intValue": "3"}),
+        )
+    ]
+    return json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "scopeSpans": [
+                        {
+                            "spans": [
+                                {
+                                    "traceId": TRACE,
+                                    "spanId": SPAN,
+                                    "name": "chat gpt-4o-mini",
+                                    "kind": 3,
+                                    "startTimeUnixNano": "1700000000000000000",
+                                    "endTimeUnixNano": "1700000001000000000",
+                                    "attributes": attrs,
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    ).encode()
 
 
 def _logs_protobuf() -> bytes:
     """The legacy per-message events of the official instrumentations, as log records."""
+
     def body(**fields: str) -> AnyValue:
-        return AnyValue(kvlist_value=KeyValueList(values=[
-            KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in fields.items()]))
+        return AnyValue(
+            kvlist_value=KeyValueList(
+                values=[KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in fields.items()]
+            )
+        )
 
     def record(name: str, value: AnyValue) -> LogRecord:
-        return LogRecord(event_name=name, body=value, time_unix_nano=1700000000500000000,
-                         trace_id=bytes.fromhex(TRACE), span_id=bytes.fromhex(SPAN))
+        return LogRecord(
+            event_name=name,
+            body=value,
+            time_unix_nano=1700000000500000000,
+            trace_id=bytes.fromhex(TRACE),
+            span_id=bytes.fromhex(SPAN),
+        )
 
-    choice = AnyValue(kvlist_value=KeyValueList(values=[
-        KeyValue(key="index", value=AnyValue(int_value=0)),
-        KeyValue(key="message", value=body(role="assistant", content="Bonjour"))]))
+    choice = AnyValue(
+        kvlist_value=KeyValueList(
+            values=[
+                KeyValue(key="index", value=AnyValue(int_value=0)),
+                KeyValue(key="message", value=body(role="assistant", content="Bonjour")),
+            ]
+        )
+    )
     outside = LogRecord(event_name="gen_ai.user.message", body=body(content="no span"))
-    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(
-        log_records=[record("gen_ai.user.message", body(content="Say hi in French")),
-                     record("gen_ai.choice", choice), outside])])])
+    request = ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                scope_logs=[
+                    ScopeLogs(
+                        log_records=[
+                            record("gen_ai.user.message", body(content="Say hi in French")),
+                            record("gen_ai.choice", choice),
+                            outside,
+                        ]
+                    )
+                ]
+            )
+        ]
+    )
     return request.SerializeToString()
 
 
@@ -68,9 +117,12 @@ def _client(tmp_path: Path) -> TestClient:
 @pytest.mark.parametrize("logs_first", [False, True], ids=["span-first", "logs-first"])
 def test_logs_become_the_content_of_their_span(tmp_path, logs_first):
     client = _client(tmp_path)
-    sends = [lambda: client.post("/v1/traces", content=_span_json(),
-                                 headers={"content-type": "application/json"}),
-             lambda: client.post("/v1/logs", content=_logs_protobuf(), headers=PROTOBUF)]
+    sends = [
+        lambda: client.post(
+            "/v1/traces", content=_span_json(), headers={"content-type": "application/json"}
+        ),
+        lambda: client.post("/v1/logs", content=_logs_protobuf(), headers=PROTOBUF),
+    ]
     for send in reversed(sends) if logs_first else sends:
         response = send()
         assert response.status_code == 200, response.text
@@ -79,17 +131,27 @@ def test_logs_become_the_content_of_their_span(tmp_path, logs_first):
         hits = store.list_sessions(limit=5, q="Bonjour")
     assert [e["name"] for e in span.events] == ["gen_ai.user.message", "gen_ai.choice"]
     assert json.loads(span.attributes[A.GEN_AI_INPUT_MESSAGES]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Say hi in French"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Say hi in French"}]}
+    ]
     assert json.loads(span.attributes[A.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour"}]}]
+        {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour"}]}
+    ]
     assert [s.id for s in hits] == [TRACE]  # searchable like content sent on the span
 
 
 def test_logs_json_and_bad_bodies(tmp_path):
     client = _client(tmp_path)
-    record = {"traceId": TRACE, "spanId": SPAN, "eventName": "gen_ai.client.inference."
-              "operation.details", "attributes": [{"key": A.GEN_AI_INPUT_MESSAGES, "value": {
-                  "stringValue": '[{"role":"user","parts":[]}]'}}]}
+    record = {
+        "traceId": TRACE,
+        "spanId": SPAN,
+        "eventName": "gen_ai.client.inference.operation.details",
+        "attributes": [
+            {
+                "key": A.GEN_AI_INPUT_MESSAGES,
+                "value": {"stringValue": '[{"role":"user","parts":[]}]'},
+            }
+        ],
+    }
     body = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]})
     json_headers = {"content-type": "application/json"}
     response = client.post("/v1/logs", content=body, headers=json_headers)
@@ -99,18 +161,22 @@ def test_logs_json_and_bad_bodies(tmp_path):
         (span,) = store.session_spans(TRACE)
     assert span.attributes[A.GEN_AI_INPUT_MESSAGES] == '[{"role":"user","parts":[]}]'
     assert client.post("/v1/logs", content=b"\x00garbage", headers=PROTOBUF).status_code == 400
-    assert client.post("/v1/logs", content=b"{}", headers={"content-type": "text/plain"}
-                       ).status_code == 415
+    assert (
+        client.post("/v1/logs", content=b"{}", headers={"content-type": "text/plain"}).status_code
+        == 415
+    )
 
 
 def test_metrics_are_accepted_and_dropped(tmp_path):
     client = _client(tmp_path)
-    response = client.post("/v1/metrics", content=ExportMetricsServiceRequest().SerializeToString(),
-                           headers=PROTOBUF)
+    response = client.post(
+        "/v1/metrics", content=ExportMetricsServiceRequest().SerializeToString(), headers=PROTOBUF
+    )
     assert response.status_code == 200
     ExportMetricsServiceResponse.FromString(response.content)
-    response = client.post("/v1/metrics", content=b"{}",
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/metrics", content=b"{}", headers={"content-type": "application/json"}
+    )
     assert (response.status_code, response.json()) == (200, {})
 
 

@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_distro_lists_every_instrumentor_in_the_tree() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts/sync_distro.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/sync_distro.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 

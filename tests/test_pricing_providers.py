@@ -41,8 +41,9 @@ def test_current_models_are_priced(provider, model, in_price, out_price):
     assert (cost.input_usd, cost.output_usd) == pytest.approx((in_price, out_price))
 
 
-@pytest.mark.parametrize("model", ["llama3.2", "mistral", "llama-3.3-70b-versatile",
-                                   "gpt-oss:20b", "made-up-model"])
+@pytest.mark.parametrize(
+    "model", ["llama3.2", "mistral", "llama-3.3-70b-versatile", "gpt-oss:20b", "made-up-model"]
+)
 def test_ollama_models_are_local_and_free(model):
     """Even a name the table prices elsewhere (Groq's llama, Mistral's mistral) is free here."""
     cost = cost_for("ollama", model, input_tokens=1_000, output_tokens=500, cache_read_tokens=100)

@@ -20,20 +20,27 @@ def _provider():
 
 def test_finished_spans_release_state_and_memory_stays_flat():
     tracer = _provider()
-    session = tracer.start_span("session s", attributes={
-        A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "mem"})
+    session = tracer.start_span(
+        "session s", attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "mem"}
+    )
 
     def burst(n):
         from opentelemetry import trace
 
         ctx = trace.set_span_in_context(session)
         for _ in range(n):
-            agent = tracer.start_span("invoke_agent a", context=ctx,
-                                      attributes={A.SPAN_KIND: A.KIND_AGENT})
-            llm = tracer.start_span("chat m", context=trace.set_span_in_context(agent),
-                                    attributes={A.SPAN_KIND: A.KIND_LLM,
-                                                A.GEN_AI_USAGE_INPUT_TOKENS: 3,
-                                                A.COST_USD: 0.001})
+            agent = tracer.start_span(
+                "invoke_agent a", context=ctx, attributes={A.SPAN_KIND: A.KIND_AGENT}
+            )
+            llm = tracer.start_span(
+                "chat m",
+                context=trace.set_span_in_context(agent),
+                attributes={
+                    A.SPAN_KIND: A.KIND_LLM,
+                    A.GEN_AI_USAGE_INPUT_TOKENS: 3,
+                    A.COST_USD: 0.001,
+                },
+            )
             llm.end()
             agent.end()
 
@@ -44,8 +51,11 @@ def test_finished_spans_release_state_and_memory_stays_flat():
     burst(40_000)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
-    grown = sum(s.size_diff for s in after.compare_to(before, "filename")
-                if "agentops_otel" in (s.traceback[0].filename if s.traceback else ""))
+    grown = sum(
+        s.size_diff
+        for s in after.compare_to(before, "filename")
+        if "agentops_otel" in (s.traceback[0].filename if s.traceback else "")
+    )
     # Keeping anything per finished span would be >= 100 bytes x 80,000 spans = 8 MB; the
     # allowance covers the registry dict's own table being resized along the way.
     assert grown < 1024 * 1024, f"processor state grew by {grown} bytes over 80,000 spans"
@@ -59,13 +69,18 @@ def test_finished_spans_release_state_and_memory_stays_flat():
 def test_spans_that_never_end_are_capped(monkeypatch):
     monkeypatch.setattr(processor, "_MAX_OPEN", 1_000)
     tracer = _provider()
-    session = tracer.start_span("session leak", attributes={
-        A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "leak"})
+    session = tracer.start_span(
+        "session leak", attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "leak"}
+    )
     from opentelemetry import trace
 
     ctx = trace.set_span_in_context(session)
-    leaked = [tracer.start_span("invoke_agent never-ends", context=ctx,
-                                attributes={A.SPAN_KIND: A.KIND_AGENT}) for _ in range(5_000)]
+    leaked = [
+        tracer.start_span(
+            "invoke_agent never-ends", context=ctx, attributes={A.SPAN_KIND: A.KIND_AGENT}
+        )
+        for _ in range(5_000)
+    ]
     assert len(processor._open) <= 1_000
     for span in leaked:
         span.end()  # ending after eviction is harmless

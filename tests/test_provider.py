@@ -24,7 +24,9 @@ def _spans(result):
 
 
 def test_no_global_provider_ours_is_set():
-    result = run_python(_COLLECT + """
+    result = run_python(
+        _COLLECT
+        + """
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 import agentops_otel as ao
@@ -37,7 +39,8 @@ helper()
 ao.end_session()
 ao.flush(5)
 dump(mine)
-""")
+"""
+    )
     spans = _spans(result)
     names = [s["name"] for s in spans]
     assert "invoke_agent helper" in names and "session auto" in names
@@ -46,7 +49,9 @@ dump(mine)
 
 
 def test_existing_sdk_provider_is_joined_and_keeps_its_exporter():
-    result = run_python(_COLLECT + """
+    result = run_python(
+        _COLLECT
+        + """
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 app_exporter = InMemorySpanExporter()
@@ -65,17 +70,22 @@ def op():
 op()
 ao.end_session()
 dump(app_exporter)
-""")
+"""
+    )
     spans = {s["name"]: s for s in _spans(result)}
     assert {"app-span", "operation op", "app-child", "session joined"} <= set(spans)
     # the app's own span under our operation got the session identity from our processor
-    assert spans["app-child"]["attrs"]["agentops.session.id"] == \
-        spans["session joined"]["attrs"]["agentops.session.id"]
+    assert (
+        spans["app-child"]["attrs"]["agentops.session.id"]
+        == spans["session joined"]["attrs"]["agentops.session.id"]
+    )
     assert spans["app-child"]["attrs"]["agentops.operation.name"] == "op"
 
 
 def test_non_sdk_provider_gets_private_provider_and_one_warning():
-    result = run_python(_COLLECT + """
+    result = run_python(
+        _COLLECT
+        + """
 import logging
 from opentelemetry import trace
 class VendorProvider(trace.TracerProvider):
@@ -93,7 +103,8 @@ t()
 ao.end_session()
 ao.flush(5)
 dump(mine)
-""")
+"""
+    )
     names = [s["name"] for s in _spans(result)]
     assert "execute_tool t" in names and "session private" in names
     assert result.stderr.count("not an OpenTelemetry SDK provider") == 1
@@ -101,7 +112,9 @@ dump(mine)
 
 def test_unended_session_is_delivered_at_exit_as_indeterminate(tmp_path):
     out = tmp_path / "spans.json"
-    result = run_python(_COLLECT + f"""
+    result = run_python(
+        _COLLECT
+        + f"""
 import agentops_otel as ao, atexit
 mine = InMemorySpanExporter()
 def write():
@@ -114,7 +127,8 @@ ao.init(instrument=False, local_store=False, exporters=[mine], session_name="for
 def helper(): pass
 helper()
 print("[]")
-""")
+"""
+    )
     assert result.returncode == 0, result.stderr
     spans = json.loads(out.read_text())
     session = next(s for s in spans if s["name"] == "session forgotten")
@@ -123,7 +137,8 @@ print("[]")
 
 def test_exit_within_bound_with_a_dead_collector():
     started = time.monotonic()
-    result = run_python("""
+    result = run_python(
+        """
 import agentops_otel as ao
 ao.init(instrument=False, exit_timeout_s=1.0)
 for _ in range(200):
@@ -131,7 +146,9 @@ for _ in range(200):
     def op(): pass
     op()
 print("done")
-""", env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "AGENTOPS_LOCAL_STORE": "false"})
+""",
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "AGENTOPS_LOCAL_STORE": "false"},
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     assert "done" in result.stdout

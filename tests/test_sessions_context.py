@@ -182,7 +182,8 @@ def test_identity_and_rollups_reach_spans_parented_by_a_placeholder(spans):
     def host():
         placeholder = trace.NonRecordingSpan(trace.get_current_span().get_span_context())
         with tracer.start_as_current_span(
-                "framework-step", context=trace.set_span_in_context(placeholder)):
+            "framework-step", context=trace.set_span_in_context(placeholder)
+        ):
             pass
 
     with ao.session("placeholder") as handle:

@@ -34,29 +34,61 @@ def _provider(db: Path, **settings: object) -> TracerProvider:
     return provider
 
 
-def _session(tracer, sid: str, *, name: str = "demo", tags=("prod",), end_state="Success",
-             llm_calls: int = 2, start_ns: int | None = None, end: bool = True) -> None:
+def _session(
+    tracer,
+    sid: str,
+    *,
+    name: str = "demo",
+    tags=("prod",),
+    end_state="Success",
+    llm_calls: int = 2,
+    start_ns: int | None = None,
+    end: bool = True,
+) -> None:
     """A session span with an agent and ``llm_calls`` priced LLM spans beneath it."""
     ident = {A.SESSION_ID: sid, A.SESSION_NAME: name}
-    session = tracer.start_span(f"session {name}", start_time=start_ns, attributes={
-        **ident, A.SPAN_KIND: A.KIND_SESSION, A.SESSION_TAGS: list(tags)})
+    session = tracer.start_span(
+        f"session {name}",
+        start_time=start_ns,
+        attributes={**ident, A.SPAN_KIND: A.KIND_SESSION, A.SESSION_TAGS: list(tags)},
+    )
     ctx = set_span_in_context(session)
-    agent = tracer.start_span("invoke_agent planner", context=ctx, start_time=start_ns, attributes={
-        **ident, A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: "planner"})
+    agent = tracer.start_span(
+        "invoke_agent planner",
+        context=ctx,
+        start_time=start_ns,
+        attributes={**ident, A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: "planner"},
+    )
     actx = set_span_in_context(agent)
     for i in range(llm_calls):
-        llm = tracer.start_span("chat gpt-4o", context=actx, start_time=start_ns, attributes={
-            **ident, A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
-            A.GEN_AI_PROVIDER_NAME: "openai", A.GEN_AI_USAGE_INPUT_TOKENS: 100 + i,
-            A.GEN_AI_USAGE_OUTPUT_TOKENS: 10, A.COST_USD: 0.25, A.LOOP_DETECTED: i == 1})
+        llm = tracer.start_span(
+            "chat gpt-4o",
+            context=actx,
+            start_time=start_ns,
+            attributes={
+                **ident,
+                A.SPAN_KIND: A.KIND_LLM,
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+                A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 100 + i,
+                A.GEN_AI_USAGE_OUTPUT_TOKENS: 10,
+                A.COST_USD: 0.25,
+                A.LOOP_DETECTED: i == 1,
+            },
+        )
         llm.add_event("gen_ai.choice", {"index": i})
         if i == 0:
             llm.set_status(Status(StatusCode.ERROR, "rate limited"))
         llm.end(end_time=None if start_ns is None else start_ns + 1000)
     agent.end(end_time=None if start_ns is None else start_ns + 2000)
     if end:
-        session.set_attributes({A.SESSION_END_STATE: end_state, A.SESSION_END_REASON: "done",
-                                A.TOTAL_COST_USD: 0.25 * llm_calls})
+        session.set_attributes(
+            {
+                A.SESSION_END_STATE: end_state,
+                A.SESSION_END_REASON: "done",
+                A.TOTAL_COST_USD: 0.25 * llm_calls,
+            }
+        )
         session.end(end_time=None if start_ns is None else start_ns + 3000)
 
 
@@ -68,21 +100,33 @@ def test_spans_round_trip_with_session_totals(tmp_path: Path) -> None:
 
     with Store.open(tmp_path) as store:
         (row,) = store.list_sessions()
-        assert (row.id, row.name, row.tags, row.service) == ("sess-aaa111", "demo", ("prod",),
-                                                             "store-test")
+        assert (row.id, row.name, row.tags, row.service) == (
+            "sess-aaa111",
+            "demo",
+            ("prod",),
+            "store-test",
+        )
         assert (row.end_state, row.end_reason, row.running) == ("Success", "done", False)
         assert row.cost_usd == pytest.approx(0.75)
         assert (row.input_tokens, row.output_tokens, row.llm_calls) == (303, 30, 3)
         assert (row.errors, row.span_count, row.loop_detected, row.budget_exceeded) == (
-            1, 5, True, False)
+            1,
+            5,
+            True,
+            False,
+        )
         spans = store.session_spans("sess-aaa111")
     by_kind = {s.agentops_kind: s for s in spans}
     assert len(spans) == 5 and spans[0].agentops_kind == A.KIND_SESSION
     assert by_kind[A.KIND_AGENT].parent_span_id == by_kind[A.KIND_SESSION].span_id
     llm = by_kind[A.KIND_LLM]
     assert llm.parent_span_id == by_kind[A.KIND_AGENT].span_id
-    assert (llm.model, llm.provider, llm.cost_usd, llm.output_tokens) == ("gpt-4o", "openai", 0.25,
-                                                                         10)
+    assert (llm.model, llm.provider, llm.cost_usd, llm.output_tokens) == (
+        "gpt-4o",
+        "openai",
+        0.25,
+        10,
+    )
     assert llm.attributes[A.GEN_AI_REQUEST_MODEL] == "gpt-4o"
     assert llm.events[0]["name"] == "gen_ai.choice"
     assert llm.events[0]["attributes"]["index"] == llm.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] - 100
@@ -123,10 +167,16 @@ def test_spans_without_a_session_group_by_trace_and_are_priced(tmp_path: Path) -
     provider = _provider(tmp_path)
     tracer = provider.get_tracer("other-vendor")
     with tracer.start_as_current_span("handle request"):
-        with tracer.start_as_current_span("chat gpt-4o-mini", attributes={
-            A.GEN_AI_OPERATION_NAME: A.OP_CHAT, A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
-            A.GEN_AI_PROVIDER_NAME: "openai", A.GEN_AI_USAGE_INPUT_TOKENS: 1_000_000,
-            A.GEN_AI_USAGE_OUTPUT_TOKENS: 0}):
+        with tracer.start_as_current_span(
+            "chat gpt-4o-mini",
+            attributes={
+                A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+                A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 1_000_000,
+                A.GEN_AI_USAGE_OUTPUT_TOKENS: 0,
+            },
+        ):
             pass
     provider.shutdown()
     with Store.open(tmp_path) as store:
@@ -156,7 +206,9 @@ def test_list_filters_and_prefix_resolution(tmp_path: Path) -> None:
         assert {s.id for s in store.list_sessions(tag="prod")} == {"abc-111", "xyz-333"}
         assert [s.id for s in store.list_sessions(end_state="fail")] == ["abc-222"]
         assert {s.id for s in store.list_sessions(since=time.time() - DAY_NS / 1e9)} == {
-            "abc-222", "xyz-333"}
+            "abc-222",
+            "xyz-333",
+        }
         assert len(store.list_sessions(limit=1)) == 1
         assert store.resolve_session("xy") == "xyz-333"
         assert store.resolve_session("abc-2") == "abc-222"
@@ -206,8 +258,10 @@ provider.shutdown()
 
 def test_two_processes_write_the_same_store(tmp_path: Path) -> None:
     n = 3000
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), tag, str(n)])
-             for tag in ("p1", "p2")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), tag, str(n)])
+        for tag in ("p1", "p2")
+    ]
     assert [p.wait(60) for p in procs] == [0, 0]
     with Store.open(tmp_path) as store:
         sessions = store.list_sessions(limit=100)
@@ -275,13 +329,27 @@ def test_duplicate_vendor_llm_span_is_stored_but_not_counted(tmp_path: Path) -> 
     """A span the core marked as another vendor's copy of one of our LLM spans."""
     provider = _provider(tmp_path)
     tracer = provider.get_tracer("t")
-    with tracer.start_as_current_span("chat gpt-4o", attributes={
-            A.SESSION_ID: "dup", A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
-            A.GEN_AI_USAGE_INPUT_TOKENS: 1000, A.COST_USD: 0.01}):
-        with tracer.start_as_current_span("openai.chat", attributes={
-                A.SESSION_ID: "dup", A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
-                A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.GEN_AI_PROVIDER_NAME: "openai",
-                A.GEN_AI_USAGE_INPUT_TOKENS: 1000, A.LLM_DUPLICATE: True}):
+    with tracer.start_as_current_span(
+        "chat gpt-4o",
+        attributes={
+            A.SESSION_ID: "dup",
+            A.SPAN_KIND: A.KIND_LLM,
+            A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 1000,
+            A.COST_USD: 0.01,
+        },
+    ):
+        with tracer.start_as_current_span(
+            "openai.chat",
+            attributes={
+                A.SESSION_ID: "dup",
+                A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+                A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+                A.GEN_AI_PROVIDER_NAME: "openai",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 1000,
+                A.LLM_DUPLICATE: True,
+            },
+        ):
             pass
     provider.shutdown()
     with Store.open(tmp_path) as store:
@@ -298,24 +366,34 @@ def test_spans_of_another_process_join_the_session_of_their_trace(tmp_path, remo
     without a session id, to the same store: they join the session, in either arrival order."""
     db = tmp_path / "traces.db"
     client = TracerProvider().get_tracer("client")
-    session = client.start_span("session app", attributes={
-        A.SESSION_ID: "s-join", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_NAME: "app"})
+    session = client.start_span(
+        "session app",
+        attributes={A.SESSION_ID: "s-join", A.SPAN_KIND: A.KIND_SESSION, A.SESSION_NAME: "app"},
+    )
     call = client.start_span("tools/call ask", context=set_span_in_context(session))
     exporter = InMemorySpanExporter()
     server = TracerProvider()
     server.add_span_processor(SimpleSpanProcessor(exporter))
     handled = server.get_tracer("server").start_span(
-        "tools/call ask", context=set_span_in_context(call))  # the remote parent
-    llm = server.get_tracer("server").start_span("chat gpt-4o", context=set_span_in_context(
-        handled), attributes={A.SPAN_KIND: A.KIND_LLM, A.GEN_AI_REQUEST_MODEL: "gpt-4o",
-                              A.GEN_AI_USAGE_INPUT_TOKENS: 40, A.GEN_AI_USAGE_OUTPUT_TOKENS: 5,
-                              A.COST_USD: 0.5})
+        "tools/call ask", context=set_span_in_context(call)
+    )  # the remote parent
+    llm = server.get_tracer("server").start_span(
+        "chat gpt-4o",
+        context=set_span_in_context(handled),
+        attributes={
+            A.SPAN_KIND: A.KIND_LLM,
+            A.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            A.GEN_AI_USAGE_INPUT_TOKENS: 40,
+            A.GEN_AI_USAGE_OUTPUT_TOKENS: 5,
+            A.COST_USD: 0.5,
+        },
+    )
     for span in (llm, handled, call, session):
         span.end()
     writer = StoreWriter(db)
     remote = list(exporter.get_finished_spans())
     local = [call, session]
-    for batch in ((remote, local) if remote_first else (local, remote)):
+    for batch in (remote, local) if remote_first else (local, remote):
         writer.write(batch)
     writer.close()
     with Store.open(db) as reader:

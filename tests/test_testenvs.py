@@ -17,8 +17,10 @@ sys.path.remove(str(ROOT / "scripts"))
 @pytest.fixture
 def tree(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(testenvs, "ROOT", tmp_path)
-    files = {"mistral": "providers-latest mistralai==2.0\nmistral-oldest mistralai==1.0\n",
-             "groq": "# comment\n\nproviders-latest groq==1.0 httpx<1\n"}
+    files = {
+        "mistral": "providers-latest mistralai==2.0\nmistral-oldest mistralai==1.0\n",
+        "groq": "# comment\n\nproviders-latest groq==1.0 httpx<1\n",
+    }
     for lib, lines in files.items():
         folder = tmp_path / "instrumentors" / lib
         (folder / "tests").mkdir(parents=True)
@@ -47,7 +49,8 @@ def test_test_modules_of_the_same_name_run_folder_by_folder(tree) -> None:
 
 def test_junit_counts_and_a_missing_file(tmp_path) -> None:
     xml = tmp_path / "r.xml"
-    xml.write_text('<testsuites><testsuite tests="7" failures="1" errors="1" skipped="2"/>'
-                   "</testsuites>")
+    xml.write_text(
+        '<testsuites><testsuite tests="7" failures="1" errors="1" skipped="2"/></testsuites>'
+    )
     assert testenvs.junit_counts(xml) == (3, 2, 2)
     assert testenvs.junit_counts(tmp_path / "none.xml") is None

@@ -179,9 +179,13 @@ def run(store_path: str | None = None, *, exit_timeout_s: float = 5.0) -> DemoRe
         server.add_rule("plan review call", _BOOKED)
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-demo", max_retries=0)
         agentops_otel.init(
-            service_name="inbox-demo", instrument=["openai"], auto_start_session=False,
+            service_name="inbox-demo",
+            instrument=["openai"],
+            auto_start_session=False,
             local_store=True,
-            store_path=store_path, exit_timeout_s=exit_timeout_s)
+            store_path=store_path,
+            exit_timeout_s=exit_timeout_s,
+        )
         with agentops_otel.session(SESSION_NAME, tags=SESSION_TAGS) as session:
             outcome = Inbox(client).process(EMAIL)
         agentops_otel.shutdown(timeout=exit_timeout_s)

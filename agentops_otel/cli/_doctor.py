@@ -43,14 +43,20 @@ def _library_lines() -> list[str]:
         if lib.version is None:
             lines.append(f"  -  {lib.name}: not installed")
         elif lib.instrumentor_version is None:
-            lines.append(f"  X  {lib.name} {lib.version}: NOT traced, its instrumentor is "
-                         f"missing: pip install {lib.instrumentor}")
+            lines.append(
+                f"  X  {lib.name} {lib.version}: NOT traced, its instrumentor is "
+                f"missing: pip install {lib.instrumentor}"
+            )
         elif not lib.in_range:
-            lines.append(f"  !  {lib.name} {lib.version}: outside the tested range "
-                         f"({lib.tested}); {lib.instrumentor} stays off")
+            lines.append(
+                f"  !  {lib.name} {lib.version}: outside the tested range "
+                f"({lib.tested}); {lib.instrumentor} stays off"
+            )
         else:
-            lines.append(f"  ok {lib.name} {lib.version}: traced by {lib.instrumentor} "
-                         f"{lib.instrumentor_version} (tested {lib.tested})")
+            lines.append(
+                f"  ok {lib.name} {lib.version}: traced by {lib.instrumentor} "
+                f"{lib.instrumentor_version} (tested {lib.tested})"
+            )
     return lines
 
 
@@ -66,21 +72,32 @@ def _destination_lines(settings: _config.Settings) -> list[str]:
     lines = []
     path = default_path(settings.store_path)
     if local_store_enabled(settings):
-        why = (_source(settings, "local_store") if settings.local_store is not None
-               else "default: no other destination is configured")
+        why = (
+            _source(settings, "local_store")
+            if settings.local_store is not None
+            else "default: no other destination is configured"
+        )
         lines.append(f"  local store: on ({why})")
     else:
-        lines.append(f"  local store: off ({_source(settings, 'local_store')}: another "
-                     "destination is configured)" if settings.local_store is None else
-                     f"  local store: off ({_source(settings, 'local_store')})")
+        lines.append(
+            f"  local store: off ({_source(settings, 'local_store')}: another "
+            "destination is configured)"
+            if settings.local_store is None
+            else f"  local store: off ({_source(settings, 'local_store')})"
+        )
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) if path.exists() else 0
-    lines.append(f"    path {path} ({_bytes(size) if path.exists() else 'not created yet'}; "
-                 f"from {_source(settings, 'store_path')})")
+    lines.append(
+        f"    path {path} ({_bytes(size) if path.exists() else 'not created yet'}; "
+        f"from {_source(settings, 'store_path')})"
+    )
     if otlp_configured(settings):
         endpoint = settings.otlp_endpoint or next(
-            os.environ[v] for v in _config.BY_NAME["otlp_endpoint"].otel if os.environ.get(v))
-        lines.append(f"  OTLP: {otlp_protocol(settings)} to {endpoint} "
-                     f"(from {_source(settings, 'otlp_endpoint')})")
+            os.environ[v] for v in _config.BY_NAME["otlp_endpoint"].otel if os.environ.get(v)
+        )
+        lines.append(
+            f"  OTLP: {otlp_protocol(settings)} to {endpoint} "
+            f"(from {_source(settings, 'otlp_endpoint')})"
+        )
     else:
         lines.append("  OTLP: off (set OTEL_EXPORTER_OTLP_ENDPOINT)")
     if settings.api_key:
@@ -104,8 +121,11 @@ def _setting_lines(settings: _config.Settings) -> list[str]:
         source = settings.sources.get(option.name)
         if source is None:
             continue
-        value = (getattr(settings, option.name) if hasattr(settings, option.name)
-                 else settings.extra.get(option.name))
+        value = (
+            getattr(settings, option.name)
+            if hasattr(settings, option.name)
+            else settings.extra.get(option.name)
+        )
         shown = "(hidden)" if option.name in _SECRET else repr(value)
         if value is None and source.startswith("OTEL_"):
             shown = f"{os.environ.get(source, '')!r} (read by the exporter)"
@@ -124,8 +144,11 @@ def report() -> str:
         [f"agentops-otel-distro {ours} on Python {platform.python_version()} ({sys.executable})"],
         ["Libraries we instrument:", *_library_lines()],
         ["Destinations (without init() arguments):", *_destination_lines(settings)],
-        ["Settings not at their default, and where each came from "
-         "(init() arguments win over these):", *_setting_lines(settings)],
+        [
+            "Settings not at their default, and where each came from "
+            "(init() arguments win over these):",
+            *_setting_lines(settings),
+        ],
     ]
     if problems:
         sections.append(["Problems:", *(f"  {p}" for p in problems)])

@@ -85,8 +85,7 @@ class Node:
         """Why the span failed (status message, else ``error.type``), or ``None``."""
         if self.span.status_code != "ERROR":
             return None
-        return (self.span.status_message or self.span.attributes.get(A.ERROR_TYPE)
-                or "error")
+        return self.span.status_message or self.span.attributes.get(A.ERROR_TYPE) or "error"
 
     @property
     def flags(self) -> list[str]:
@@ -236,10 +235,21 @@ def replay_steps(spans: list[SpanRow]) -> list[Step]:
             if system:  # instructions kept apart from the messages: a list of parts
                 parts = system if isinstance(system, list) else [system]
                 prompt = [Message("system", [_part_block(p) for p in parts]), *(prompt or [])]
-            steps.append(Step(span, offset, prompt=prompt,
-                              completion=parse_messages(attrs.get(A.GEN_AI_OUTPUT_MESSAGES))))
+            steps.append(
+                Step(
+                    span,
+                    offset,
+                    prompt=prompt,
+                    completion=parse_messages(attrs.get(A.GEN_AI_OUTPUT_MESSAGES)),
+                )
+            )
         elif span.agentops_kind == A.KIND_TOOL:
-            steps.append(Step(span, offset,
-                              tool_input=_loads(attrs.get(A.GEN_AI_TOOL_CALL_ARGUMENTS)),
-                              tool_output=_loads(attrs.get(A.GEN_AI_TOOL_CALL_RESULT))))
+            steps.append(
+                Step(
+                    span,
+                    offset,
+                    tool_input=_loads(attrs.get(A.GEN_AI_TOOL_CALL_ARGUMENTS)),
+                    tool_output=_loads(attrs.get(A.GEN_AI_TOOL_CALL_RESULT)),
+                )
+            )
     return steps

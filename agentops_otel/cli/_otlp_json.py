@@ -24,8 +24,15 @@ def any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, int):
         return {"intValue": str(value)}
     if isinstance(value, float):  # the JSON mapping spells NaN and the infinities as strings
-        return {"doubleValue": value if math.isfinite(value) else
-                "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"}
+        return {
+            "doubleValue": value
+            if math.isfinite(value)
+            else "NaN"
+            if math.isnan(value)
+            else "Infinity"
+            if value > 0
+            else "-Infinity"
+        }
     if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}
     if isinstance(value, dict):
@@ -56,8 +63,11 @@ def _span(row: SpanRow) -> dict[str, Any]:
         span["status"]["message"] = row.status_message
     if row.events:
         span["events"] = [
-            {"timeUnixNano": str(e.get("time_ns", 0)), "name": str(e.get("name", "")),
-             "attributes": key_values(e.get("attributes") or {})}
+            {
+                "timeUnixNano": str(e.get("time_ns", 0)),
+                "name": str(e.get("name", "")),
+                "attributes": key_values(e.get("attributes") or {}),
+            }
             for e in row.events
         ]
     return span
@@ -71,11 +81,13 @@ def export_request(spans: Iterable[SpanRow]) -> dict[str, Any]:
     resource_spans = []
     for service, scopes in grouped.items():
         resource = {"attributes": key_values({SERVICE_NAME: service})} if service else {}
-        resource_spans.append({
-            "resource": resource,
-            "scopeSpans": [
-                {"scope": {"name": scope} if scope else {}, "spans": rows}
-                for scope, rows in scopes.items()
-            ],
-        })
+        resource_spans.append(
+            {
+                "resource": resource,
+                "scopeSpans": [
+                    {"scope": {"name": scope} if scope else {}, "spans": rows}
+                    for scope, rows in scopes.items()
+                ],
+            }
+        )
     return {"resourceSpans": resource_spans}

@@ -94,8 +94,14 @@ def sessions_table(sessions: Sequence[SessionRow], width: int = 120) -> Table:
     """Recent sessions, newest first. Loop / budget flags go under the state; tags get a
     column when the terminal is ``width`` >= 110 and some session has them."""
     with_tags = width >= 110 and any(s.tags for s in sessions)
-    table = Table(title="Sessions", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table = Table(
+        title="Sessions",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
     # Numbers never shrink; on a narrow terminal the text columns wrap instead.
     table.add_column("ID", style="bold", no_wrap=True, min_width=8)
     table.add_column("Name", max_width=24)
@@ -109,9 +115,14 @@ def sessions_table(sessions: Sequence[SessionRow], width: int = 120) -> Table:
         if _session_flags(s):
             state.append(f"\n{_session_flags(s)}", style="red")
         row: list[RenderableType] = [
-            short_id(s.id), s.name or "", fmt_time(s.start_ns, short=True),
-            fmt_duration(s.duration_ms), state, str(s.llm_calls),
-            f"{s.input_tokens:,}/{s.output_tokens:,}", fmt_cost(s.cost_usd),
+            short_id(s.id),
+            s.name or "",
+            fmt_time(s.start_ns, short=True),
+            fmt_duration(s.duration_ms),
+            state,
+            str(s.llm_calls),
+            f"{s.input_tokens:,}/{s.output_tokens:,}",
+            fmt_cost(s.cost_usd),
             Text(str(s.errors), style="red" if s.errors else ""),
         ]
         if with_tags:
@@ -159,8 +170,9 @@ def session_tree(session: SessionRow, spans: Sequence[SpanRow]) -> Tree:
         tree = Tree(_node_label(session_root), guide_style="dim")
         children = session_root.children
     else:
-        tree = Tree(Text(f"session {session.name or ''}", style=_KIND_STYLES["session"]),
-                    guide_style="dim")
+        tree = Tree(
+            Text(f"session {session.name or ''}", style=_KIND_STYLES["session"]), guide_style="dim"
+        )
         children = roots
     for child in children:
         _add(tree, child)
@@ -171,8 +183,9 @@ def _summary(session: SessionRow) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("Session", Text(f"{session.id}  ", style="bold").append(
-        session.name or "", style="magenta"))
+    grid.add_row(
+        "Session", Text(f"{session.id}  ", style="bold").append(session.name or "", style="magenta")
+    )
     grid.add_row("Started", f"{fmt_time(session.start_ns)}  ({fmt_duration(session.duration_ms)})")
     state = _state(session)
     if session.end_reason:
@@ -195,17 +208,24 @@ def _breakdown_table(title: str, column: str, rows: Sequence[Breakdown]) -> Tabl
     for name in ("Calls", "Errors", "Input tokens", "Output tokens", "Cost"):
         table.add_column(name, justify="right")
     for row in rows:
-        table.add_row(row.key, str(row.calls),
-                      Text(str(row.errors), style="red" if row.errors else ""),
-                      f"{row.input_tokens:,}", f"{row.output_tokens:,}", fmt_cost(row.cost_usd))
+        table.add_row(
+            row.key,
+            str(row.calls),
+            Text(str(row.errors), style="red" if row.errors else ""),
+            f"{row.input_tokens:,}",
+            f"{row.output_tokens:,}",
+            fmt_cost(row.cost_usd),
+        )
     return table
 
 
 def session_view(session: SessionRow, spans: Sequence[SpanRow]) -> RenderableType:
     """Summary, the tree, then cost by agent and by model."""
     parts: list[RenderableType] = [_summary(session), Text(), session_tree(session, spans)]
-    for by, title, column in (("agent", "Cost by agent", "Agent"),
-                              ("model", "Cost by model", "Model")):
+    for by, title, column in (
+        ("agent", "Cost by agent", "Agent"),
+        ("model", "Cost by model", "Model"),
+    ):
         rows = breakdown(spans, by)
         if rows:
             parts += [Text(), _breakdown_table(title, column, rows)]
@@ -230,8 +250,7 @@ def _messages(title: str, messages: list[Message] | None) -> list[RenderableType
         out.append(Padding(head, (0, 0, 0, 2)))
         for label, body in message.blocks or [("text", "")]:
             prefix = {"call": "→ tool call ", "result": "← tool result "}.get(label, "")
-            out.append(Padding(Text(prefix, style="yellow").append(body, style=""),
-                               (0, 0, 0, 4)))
+            out.append(Padding(Text(prefix, style="yellow").append(body, style=""), (0, 0, 0, 4)))
     return out
 
 
@@ -263,6 +282,9 @@ def replay_step(step: Step, index: int, total: int) -> RenderableType:
     else:
         for title, value in (("Input", step.tool_input), ("Output", step.tool_output)):
             body = "(not captured)" if value is None else _pretty(value)
-            parts += [Text(title, style="bold underline"),
-                      Padding(Text(body), (0, 0, 0, 2)), Text()]
+            parts += [
+                Text(title, style="bold underline"),
+                Padding(Text(body), (0, 0, 0, 2)),
+                Text(),
+            ]
     return Group(*parts)

@@ -19,10 +19,26 @@ from agentops_otel.cli._render import replay_step
 
 NEXT, PREV, FIRST, LAST, QUIT = "next", "prev", "first", "last", "quit"
 _KEYS = {
-    "n": NEXT, "j": NEXT, " ": NEXT, "\r": NEXT, "\n": NEXT, "\x1b[C": NEXT, "\x1b[B": NEXT,
-    "p": PREV, "k": PREV, "b": PREV, "\x1b[D": PREV, "\x1b[A": PREV,
-    "g": FIRST, "\x1b[H": FIRST, "G": LAST, "\x1b[F": LAST,
-    "q": QUIT, "\x1b": QUIT, "\x03": QUIT, "\x04": QUIT,
+    "n": NEXT,
+    "j": NEXT,
+    " ": NEXT,
+    "\r": NEXT,
+    "\n": NEXT,
+    "\x1b[C": NEXT,
+    "\x1b[B": NEXT,
+    "p": PREV,
+    "k": PREV,
+    "b": PREV,
+    "\x1b[D": PREV,
+    "\x1b[A": PREV,
+    "g": FIRST,
+    "\x1b[H": FIRST,
+    "G": LAST,
+    "\x1b[F": LAST,
+    "q": QUIT,
+    "\x1b": QUIT,
+    "\x03": QUIT,
+    "\x04": QUIT,
 }
 HELP = "n/→/space next · p/← previous · g first · G last · q quit"
 

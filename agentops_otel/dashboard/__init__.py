@@ -19,9 +19,15 @@ DEFAULT_PORT = 7007
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "create_app", "serve"]
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, store: str | Path | None = None,
-          token: str | None = None, *, database: str | None = None,
-          table: str | None = None) -> None:
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    store: str | Path | None = None,
+    token: str | None = None,
+    *,
+    database: str | None = None,
+    table: str | None = None,
+) -> None:
     """Bind ``host:port`` (``port=0`` picks a free one), print the URL, serve until interrupted.
     ``store`` is a local store path or a ClickHouse URL (see :func:`create_app`)."""
     import uvicorn
@@ -39,8 +45,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, store: str | Path 
     if board.writer is not None:
         print(f"OTLP/HTTP traces: POST {url}/v1/traces", flush=True)
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
-        print("warning: listening beyond this machine without --token", file=sys.stderr,
-              flush=True)
+        print("warning: listening beyond this machine without --token", file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     try:
         server.run(sockets=[sock])

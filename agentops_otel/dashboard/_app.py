@@ -42,8 +42,10 @@ from agentops_otel.store._logs import LogContent
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 PAGE_SIZE = 50
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
@@ -52,8 +54,13 @@ _STATIC = Path(__file__).with_name("static")
 
 
 def _no_ingest() -> Response:
-    return JSONResponse({"error": "this dashboard reads ClickHouse and stores nothing; send OTLP "
-                                  "to your OpenTelemetry Collector"}, 405)
+    return JSONResponse(
+        {
+            "error": "this dashboard reads ClickHouse and stores nothing; send OTLP "
+            "to your OpenTelemetry Collector"
+        },
+        405,
+    )
 
 
 class _BadRequest(Exception):
@@ -61,11 +68,20 @@ class _BadRequest(Exception):
 
 
 def _templates() -> Environment:
-    env = Environment(loader=PackageLoader("agentops_otel.dashboard", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters.update(cost=_views.fmt_cost, tokens=_views.fmt_tokens, ms=_views.fmt_ms,
-                       time=_views.fmt_time, short=short_id, as_text=_views.as_text,
-                       clip_text=_clip_text, markdown=_markdown)
+    env = Environment(
+        loader=PackageLoader("agentops_otel.dashboard", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    env.filters.update(
+        cost=_views.fmt_cost,
+        tokens=_views.fmt_tokens,
+        ms=_views.fmt_ms,
+        time=_views.fmt_time,
+        short=short_id,
+        as_text=_views.as_text,
+        clip_text=_clip_text,
+        markdown=_markdown,
+    )
     return env
 
 
@@ -97,8 +113,9 @@ class _Guard(BaseHTTPMiddleware):
         if self.token is None:
             return True
         header = request.headers.get("authorization", "")
-        offered = header[7:] if header[:7].lower() == "bearer " else request.cookies.get(
-            TOKEN_COOKIE, "")
+        offered = (
+            header[7:] if header[:7].lower() == "bearer " else request.cookies.get(TOKEN_COOKIE, "")
+        )
         return hmac.compare_digest(offered.encode(), self.token.encode())
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -109,8 +126,9 @@ class _Guard(BaseHTTPMiddleware):
         elif path == "/login" or path.startswith("/static/") or self._authorized(request):
             response = await call_next(request)
         elif path.startswith(("/v1/", "/api/")):
-            response = JSONResponse({"error": "a bearer token is required"}, 401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+            response = JSONResponse(
+                {"error": "a bearer token is required"}, 401, headers={"WWW-Authenticate": "Bearer"}
+            )
         else:
             response = RedirectResponse("/login", 303)
         response.headers["Content-Security-Policy"] = CSP
@@ -125,8 +143,13 @@ class Dashboard:
     """Routes over one store: the local store file (a writer for ingest, a fresh read
     connection per page), or ClickHouse written by a Collector (read-only, one shared client)."""
 
-    def __init__(self, store: str | Path | None, token: str | None,
-                 database: str | None = None, table: str | None = None) -> None:
+    def __init__(
+        self,
+        store: str | Path | None,
+        token: str | None,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> None:
         self.token = token
         self.templates = _templates()
         self.writer: StoreWriter | None = None
@@ -144,7 +167,8 @@ class Dashboard:
     # --- helpers --------------------------------------------------------------------------
     def _page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(name).render(
-            token_required=self.token is not None, store_path=self.location, **context)
+            token_required=self.token is not None, store_path=self.location, **context
+        )
         return HTMLResponse(html, status)
 
     def _error(self, status: int, message: str) -> HTMLResponse:
@@ -158,8 +182,9 @@ class Dashboard:
         """The decompressed body of an OTLP/HTTP request and its content type, or the error."""
         ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if ctype not in (_PROTOBUF, _JSON):
-            return JSONResponse({"error": f"unsupported Content-Type {ctype!r}; send "
-                                          f"{_PROTOBUF} or {_JSON}"}, 415)
+            return JSONResponse(
+                {"error": f"unsupported Content-Type {ctype!r}; send {_PROTOBUF} or {_JSON}"}, 415
+            )
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -180,12 +205,14 @@ class Dashboard:
         try:
             await run_in_threadpool(write, items)
         except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
-            return JSONResponse({"error": f"store write failed: {exc}"}, 503,
-                                headers={"Retry-After": "1"})
+            return JSONResponse(
+                {"error": f"store write failed: {exc}"}, 503, headers={"Retry-After": "1"}
+            )
         return None
 
-    async def _ingest(self, request: Request, decoders: tuple[Any, Any], store: Any,
-                      answer: Any) -> Response:
+    async def _ingest(
+        self, request: Request, decoders: tuple[Any, Any], store: Any, answer: Any
+    ) -> Response:
         """Decode an OTLP/HTTP request (protobuf or JSON decoder), store it, answer."""
         if self.writer is None:
             return _no_ingest()
@@ -202,14 +229,20 @@ class Dashboard:
 
     async def ingest(self, request: Request) -> Response:
         return await self._ingest(
-            request, (_otlp.decode_protobuf, _otlp.decode_json),
-            lambda spans: self.writer.write(self.logs.merge(spans)), ExportTraceServiceResponse())
+            request,
+            (_otlp.decode_protobuf, _otlp.decode_json),
+            lambda spans: self.writer.write(self.logs.merge(spans)),
+            ExportTraceServiceResponse(),
+        )
 
     async def ingest_logs(self, request: Request) -> Response:
         """Log records that belong to a span (content events) are shown on it; others dropped."""
         return await self._ingest(
-            request, (_otlp.decode_logs_protobuf, _otlp.decode_logs_json), self.logs.add,
-            ExportLogsServiceResponse())
+            request,
+            (_otlp.decode_logs_protobuf, _otlp.decode_logs_json),
+            self.logs.add,
+            ExportLogsServiceResponse(),
+        )
 
     async def ingest_metrics(self, request: Request) -> Response:
         """Accepted and dropped: every number shown is computed from the spans."""
@@ -251,8 +284,14 @@ class Dashboard:
             last = rows[-1]
             kept = {k: v for k, v in filters.items() if v}
             next_url = "/?" + urlencode({**kept, "before": f"{last.start_ns}:{last.id}"})
-        return self._page("sessions.html", sessions=rows, filters=filters, next_url=next_url,
-                          paged=before is not None, marker=marker)
+        return self._page(
+            "sessions.html",
+            sessions=rows,
+            filters=filters,
+            next_url=next_url,
+            paged=before is not None,
+            marker=marker,
+        )
 
     def session(self, request: Request) -> Response:
         with self._store() as store:
@@ -261,12 +300,16 @@ class Dashboard:
                 return self._error(404, loaded)
             session, spans = loaded
             marker = store.change_marker(session.id)
-        return self._page("session.html", session=session, rows=_views.tree_rows(spans),
-                          marker=marker,
-                          by_agent=breakdown(spans, "agent"), by_model=breakdown(spans, "model"),
-                          unpriced=sum(1 for s in spans if s.agentops_kind == "llm"
-                                       and s.cost_usd is None),
-                          width=_views.WATERFALL_WIDTH)
+        return self._page(
+            "session.html",
+            session=session,
+            rows=_views.tree_rows(spans),
+            marker=marker,
+            by_agent=breakdown(spans, "agent"),
+            by_model=breakdown(spans, "model"),
+            unpriced=sum(1 for s in spans if s.agentops_kind == "llm" and s.cost_usd is None),
+            width=_views.WATERFALL_WIDTH,
+        )
 
     def span(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
@@ -275,8 +318,9 @@ class Dashboard:
         if span is None:
             return self._error(404, "no such span in this session")
         full = request.query_params.get("full") == "1"
-        return self._page("span.html", d=_views.span_detail(span, full), full=full,
-                          session_id=session_id)
+        return self._page(
+            "span.html", d=_views.span_detail(span, full), full=full, session_id=session_id
+        )
 
     def replay(self, request: Request) -> Response:
         with self._store() as store:
@@ -325,10 +369,18 @@ class Dashboard:
             "loops": sum(r.loops for r in rates),
             "over_budget": sum(r.over_budget for r in rates),
         }
-        return self._page("overview.html", charts=charts, totals=totals, chosen=chosen,
-                          ranges=list(_RANGES), rates=rates, hourly=hourly,
-                          label=_views.bucket_label, width=_views.CHART_W,
-                          height=_views.CHART_H)
+        return self._page(
+            "overview.html",
+            charts=charts,
+            totals=totals,
+            chosen=chosen,
+            ranges=list(_RANGES),
+            rates=rates,
+            hourly=hourly,
+            label=_views.bucket_label,
+            width=_views.CHART_W,
+            height=_views.CHART_H,
+        )
 
     def api_sessions(self, request: Request) -> Response:
         try:
@@ -352,8 +404,7 @@ class Dashboard:
             if session_id is None:
                 return JSONResponse({"marker": marker})
             session = store.get_session(session_id)
-        return JSONResponse({"marker": marker,
-                             "running": session is not None and session.running})
+        return JSONResponse({"marker": marker, "running": session is not None and session.running})
 
 
 _FILTERS = ("q", "since", "tag", "state", "model", "agent", "min_cost")
@@ -401,9 +452,14 @@ def _load_session(store: StoreReader, prefix: str) -> tuple[Any, list[Any]] | st
     return session, store.session_spans(session.id)
 
 
-def create_app(store: str | Path | None = None, token: str | None = None,
-               host: str = "127.0.0.1", *, database: str | None = None,
-               table: str | None = None) -> Starlette:
+def create_app(
+    store: str | Path | None = None,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    *,
+    database: str | None = None,
+    table: str | None = None,
+) -> Starlette:
     """The dashboard over the store at ``store``: a local store file or directory (default: the
     per-user store), or a ClickHouse URL (``database``/``table`` name the traces table when the
     URL does not). With ``token``, every page and the ingest endpoint want
@@ -424,7 +480,8 @@ def create_app(store: str | Path | None = None, token: str | None = None,
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),
     ]
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    app = Starlette(routes=routes,
-                    middleware=[Middleware(_Guard, token=board.token, loopback=loopback)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(_Guard, token=board.token, loopback=loopback)]
+    )
     app.state.dashboard = board
     return app

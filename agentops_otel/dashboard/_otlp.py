@@ -58,8 +58,18 @@ def _status(code: int, message: str | None) -> Status:
 
 
 def _span(
-    *, name: str, trace_id: int, span_id: int, parent_id: int, kind: int, start: int, end: int,
-    attributes: dict[str, Any], events: list[Event], status: Status, resource: Resource,
+    *,
+    name: str,
+    trace_id: int,
+    span_id: int,
+    parent_id: int,
+    kind: int,
+    start: int,
+    end: int,
+    attributes: dict[str, Any],
+    events: list[Event],
+    status: Status,
+    resource: Resource,
     scope: InstrumentationScope,
 ) -> ReadableSpan:
     if not trace_id or not span_id:
@@ -67,8 +77,16 @@ def _span(
     context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
     parent = SpanContext(trace_id, parent_id, is_remote=True) if parent_id else None
     return ReadableSpan(
-        name=name, context=context, parent=parent, resource=resource, attributes=attributes,
-        events=events, kind=_kind(kind), status=status, start_time=start, end_time=end or None,
+        name=name,
+        context=context,
+        parent=parent,
+        resource=resource,
+        attributes=attributes,
+        events=events,
+        kind=_kind(kind),
+        status=status,
+        start_time=start,
+        end_time=end or None,
         instrumentation_scope=scope,
     )
 
@@ -93,23 +111,36 @@ def decode_protobuf(body: bytes) -> list[ReadableSpan]:
     spans = []
     for resource_spans in request.resource_spans:
         resource = _resource(
-            {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes})
+            {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
+        )
         for scope_spans in resource_spans.scope_spans:
-            scope = InstrumentationScope(scope_spans.scope.name or "",
-                                         scope_spans.scope.version or None)
+            scope = InstrumentationScope(
+                scope_spans.scope.name or "", scope_spans.scope.version or None
+            )
             for span in scope_spans.spans:
-                spans.append(_span(
-                    name=span.name,
-                    trace_id=int.from_bytes(span.trace_id, "big"),
-                    span_id=int.from_bytes(span.span_id, "big"),
-                    parent_id=int.from_bytes(span.parent_span_id, "big"),
-                    kind=span.kind, start=span.start_time_unix_nano, end=span.end_time_unix_nano,
-                    attributes={kv.key: any_value(kv.value) for kv in span.attributes},
-                    events=[Event(e.name, {kv.key: any_value(kv.value) for kv in e.attributes},
-                                  e.time_unix_nano) for e in span.events],
-                    status=_status(span.status.code, span.status.message),
-                    resource=resource, scope=scope,
-                ))
+                spans.append(
+                    _span(
+                        name=span.name,
+                        trace_id=int.from_bytes(span.trace_id, "big"),
+                        span_id=int.from_bytes(span.span_id, "big"),
+                        parent_id=int.from_bytes(span.parent_span_id, "big"),
+                        kind=span.kind,
+                        start=span.start_time_unix_nano,
+                        end=span.end_time_unix_nano,
+                        attributes={kv.key: any_value(kv.value) for kv in span.attributes},
+                        events=[
+                            Event(
+                                e.name,
+                                {kv.key: any_value(kv.value) for kv in e.attributes},
+                                e.time_unix_nano,
+                            )
+                            for e in span.events
+                        ],
+                        status=_status(span.status.code, span.status.message),
+                        resource=resource,
+                        scope=scope,
+                    )
+                )
     return spans
 
 
@@ -125,8 +156,12 @@ def _get(obj: Mapping[str, Any], camel: str, default: Any = None) -> Any:
 def _json_value(value: Any) -> Any:
     if not isinstance(value, Mapping):
         return value
-    for key, convert in (("stringValue", str), ("boolValue", bool), ("intValue", int),
-                         ("doubleValue", float)):
+    for key, convert in (
+        ("stringValue", str),
+        ("boolValue", bool),
+        ("intValue", int),
+        ("doubleValue", float),
+    ):
         found = _get(value, key)
         if found is not None:
             return convert(found)
@@ -169,17 +204,23 @@ def _json_enum(value: Any, names: Mapping[str, int]) -> int:
     return int(value or 0)
 
 
-_KINDS = {f"SPAN_KIND_{n}": i for i, n in enumerate(
-    ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))}
+_KINDS = {
+    f"SPAN_KIND_{n}": i
+    for i, n in enumerate(("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))
+}
 _CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
 
 def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
     for resource_spans in _get(request, "resourceSpans") or ():
-        resource = _resource(_json_attributes(
-            (_get(resource_spans, "resource") or {}).get("attributes")))
-        scopes = _get(resource_spans, "scopeSpans") or _get(
-            resource_spans, "instrumentationLibrarySpans") or ()
+        resource = _resource(
+            _json_attributes((_get(resource_spans, "resource") or {}).get("attributes"))
+        )
+        scopes = (
+            _get(resource_spans, "scopeSpans")
+            or _get(resource_spans, "instrumentationLibrarySpans")
+            or ()
+        )
         for scope_spans in scopes:
             info = _get(scope_spans, "scope") or _get(scope_spans, "instrumentationLibrary") or {}
             scope = InstrumentationScope(str(info.get("name") or ""), info.get("version"))
@@ -194,11 +235,17 @@ def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
                     start=int(_get(span, "startTimeUnixNano") or 0),
                     end=int(_get(span, "endTimeUnixNano") or 0),
                     attributes=_json_attributes(span.get("attributes")),
-                    events=[Event(str(e.get("name") or ""), _json_attributes(e.get("attributes")),
-                                  int(_get(e, "timeUnixNano") or 0))
-                            for e in span.get("events") or ()],
+                    events=[
+                        Event(
+                            str(e.get("name") or ""),
+                            _json_attributes(e.get("attributes")),
+                            int(_get(e, "timeUnixNano") or 0),
+                        )
+                        for e in span.get("events") or ()
+                    ],
                     status=_status(_json_enum(status.get("code"), _CODES), status.get("message")),
-                    resource=resource, scope=scope,
+                    resource=resource,
+                    scope=scope,
                 )
 
 
@@ -227,14 +274,19 @@ class LogEvent:
     attributes: dict[str, Any]
 
 
-def _log_event(trace_id: int, span_id: int, name: str, time_ns: int,
-               attributes: dict[str, Any], body: Any) -> LogEvent | None:
+def _log_event(
+    trace_id: int, span_id: int, name: str, time_ns: int, attributes: dict[str, Any], body: Any
+) -> LogEvent | None:
     if not trace_id or not span_id:
         return None  # a log outside any span has no span to show it on
     name = name or str(attributes.get("event.name") or "log")
     if body is not None:  # a structured body (one message) as JSON: event values are flat
-        attributes = {**attributes, "body": body if isinstance(body, (str, int, float, bool))
-                      else json.dumps(body, default=str)}
+        attributes = {
+            **attributes,
+            "body": body
+            if isinstance(body, (str, int, float, bool))
+            else json.dumps(body, default=str),
+        }
     return LogEvent(trace_id, span_id, name, time_ns, attributes)
 
 
@@ -246,10 +298,13 @@ def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
         for scope_logs in resource_logs.scope_logs:
             for record in scope_logs.log_records:
                 event = _log_event(
-                    int.from_bytes(record.trace_id, "big"), int.from_bytes(record.span_id, "big"),
-                    record.event_name, record.time_unix_nano or record.observed_time_unix_nano,
+                    int.from_bytes(record.trace_id, "big"),
+                    int.from_bytes(record.span_id, "big"),
+                    record.event_name,
+                    record.time_unix_nano or record.observed_time_unix_nano,
                     {kv.key: any_value(kv.value) for kv in record.attributes},
-                    any_value(record.body) if record.HasField("body") else None)
+                    any_value(record.body) if record.HasField("body") else None,
+                )
                 if event is not None:
                     events.append(event)
     return events
@@ -264,12 +319,17 @@ def decode_logs_json(body: bytes) -> list[LogEvent]:
             for scope_logs in _get(resource_logs, "scopeLogs") or ():
                 for record in _get(scope_logs, "logRecords") or ():
                     event = _log_event(
-                        _json_id(_get(record, "traceId"), 16), _json_id(_get(record, "spanId"), 8),
+                        _json_id(_get(record, "traceId"), 16),
+                        _json_id(_get(record, "spanId"), 8),
                         str(_get(record, "eventName") or ""),
-                        int(_get(record, "timeUnixNano") or _get(record, "observedTimeUnixNano")
-                            or 0),
+                        int(
+                            _get(record, "timeUnixNano")
+                            or _get(record, "observedTimeUnixNano")
+                            or 0
+                        ),
                         _json_attributes(record.get("attributes")),
-                        _json_value(record["body"]) if record.get("body") else None)
+                        _json_value(record["body"]) if record.get("body") else None,
+                    )
                     if event is not None:
                         events.append(event)
         return events

@@ -86,8 +86,15 @@ def tree_rows(spans: Sequence[SpanRow]) -> list[TreeRow]:
         span = node.span
         x = (span.start_ns - start) * scale
         width = max(((span.end_ns or end) - span.start_ns) * scale, 1.0)
-        rows.append(TreeRow(node, depth, bool(node.children), round(x, 2),
-                            round(min(width, WATERFALL_WIDTH - x), 2)))
+        rows.append(
+            TreeRow(
+                node,
+                depth,
+                bool(node.children),
+                round(x, 2),
+                round(min(width, WATERFALL_WIDTH - x), 2),
+            )
+        )
         stack.extend((child, depth + 1) for child in reversed(node.children))
     return rows
 
@@ -115,8 +122,18 @@ def span_detail(span: SpanRow, full: bool) -> SpanDetail:
 
 
 # --- overview ----------------------------------------------------------------------------------
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac")
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
 OTHER = "(other)"
 CHART_W, CHART_H = 720, 200
 
@@ -154,15 +171,19 @@ def bucket_label(ns: int, hourly: bool) -> str:
 
 
 def stacked_chart(
-    title: str, rows: Sequence[UsageRow], slots: Sequence[int], value: Callable[[UsageRow], float],
-    fmt: Callable[[float], str], hourly: bool,
+    title: str,
+    rows: Sequence[UsageRow],
+    slots: Sequence[int],
+    value: Callable[[UsageRow], float],
+    fmt: Callable[[float], str],
+    hourly: bool,
 ) -> Chart:
     """Bars per time slot, stacked by key (the 9 largest keys, the rest as "(other)")."""
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
         totals[row.key] += value(row)
     ranked = sorted(totals, key=lambda k: (-totals[k], k))
-    keep = set(ranked[:len(PALETTE) - 1])
+    keep = set(ranked[: len(PALETTE) - 1])
     cells: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
         cells[row.bucket_ns][row.key if row.key in keep else OTHER] += value(row)
@@ -179,15 +200,30 @@ def stacked_chart(
                 continue
             height = amount / peak * CHART_H
             y -= height
-            bars.append(Bar(round(i * slot_w + 1, 2), round(y, 2), round(max(slot_w - 2, 1), 2),
-                            round(height, 2), colors[key],
-                            f"{bucket_label(slot, hourly)} · {key}: {fmt(amount)}"))
+            bars.append(
+                Bar(
+                    round(i * slot_w + 1, 2),
+                    round(y, 2),
+                    round(max(slot_w - 2, 1), 2),
+                    round(height, 2),
+                    colors[key],
+                    f"{bucket_label(slot, hourly)} · {key}: {fmt(amount)}",
+                )
+            )
     step = max(1, len(slots) // 8)
-    labels = [(round(i * slot_w + slot_w / 2, 2), bucket_label(s, hourly))
-              for i, s in enumerate(slots) if i % step == 0]
-    legend = [(k, colors[k], fmt(totals[k] if k != OTHER else
-                                 sum(v for n, v in totals.items() if n not in keep)))
-              for k in keys]
+    labels = [
+        (round(i * slot_w + slot_w / 2, 2), bucket_label(s, hourly))
+        for i, s in enumerate(slots)
+        if i % step == 0
+    ]
+    legend = [
+        (
+            k,
+            colors[k],
+            fmt(totals[k] if k != OTHER else sum(v for n, v in totals.items() if n not in keep)),
+        )
+        for k in keys
+    ]
     return Chart(title, bars, legend, labels, fmt(peak), fmt(sum(totals.values())))
 
 

@@ -47,7 +47,8 @@ def _backend_exporter(settings: Settings) -> SpanExporter:
     from agentops_otel.export._backend import AgentOpsBackendExporter  # requests: only if used
 
     return AgentOpsBackendExporter(
-        settings.api_key or "", api_endpoint=settings.endpoint,
+        settings.api_key or "",
+        api_endpoint=settings.endpoint,
         exporter_endpoint=settings.exporter_endpoint,
     )
 
@@ -84,8 +85,12 @@ def build_span_processors(
     group = ShutdownGroup(settings.exit_timeout_s)
     return [
         BoundedExportProcessor(
-            exporter, name=name, max_queue_size=settings.max_queue_size,
-            exit_timeout_s=settings.exit_timeout_s, group=group, meter_provider=meter_provider,
+            exporter,
+            name=name,
+            max_queue_size=settings.max_queue_size,
+            exit_timeout_s=settings.exit_timeout_s,
+            group=group,
+            meter_provider=meter_provider,
         )
         for name, exporter in exporters
     ]

@@ -99,7 +99,9 @@ class AgentOpsBackendExporter(SpanExporter):
             if status in (400, 401, 403):
                 _log.warning(
                     "agentops-otel: the AgentOps backend at %s rejected the API key (HTTP %s); "
-                    "spans for it are dropped. Check AGENTOPS_API_KEY.", self.auth_url, status,
+                    "spans for it are dropped. Check AGENTOPS_API_KEY.",
+                    self.auth_url,
+                    status,
                 )
                 self._set_state(_REJECTED)
                 return
@@ -107,7 +109,8 @@ class AgentOpsBackendExporter(SpanExporter):
                 warned = True
                 _log.warning(
                     "agentops-otel: cannot get a token from %s (%s); retrying in the background",
-                    self.auth_url, status or "no connection",
+                    self.auth_url,
+                    status or "no connection",
                 )
             with self._cond:
                 if self._state == _STOPPED:

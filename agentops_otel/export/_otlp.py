@@ -59,10 +59,15 @@ def build_otlp_exporter(settings: Settings) -> SpanExporter | None:
             OTLPSpanExporter as GrpcExporter,
         )
 
-        grpc_compression = {"gzip": grpc.Compression.Gzip, "none": grpc.Compression.NoCompression,
-                            "deflate": grpc.Compression.Deflate}.get((compression or "").lower())
+        grpc_compression = {
+            "gzip": grpc.Compression.Gzip,
+            "none": grpc.Compression.NoCompression,
+            "deflate": grpc.Compression.Deflate,
+        }.get((compression or "").lower())
         return GrpcExporter(
-            endpoint=settings.otlp_endpoint, headers=settings.otlp_headers, timeout=timeout,
+            endpoint=settings.otlp_endpoint,
+            headers=settings.otlp_headers,
+            timeout=timeout,
             compression=grpc_compression,
         )
     from opentelemetry.exporter.otlp.proto.http import Compression
@@ -72,15 +77,19 @@ def build_otlp_exporter(settings: Settings) -> SpanExporter | None:
 
     return HttpExporter(
         endpoint=_http_traces_url(settings.otlp_endpoint) if settings.otlp_endpoint else None,
-        headers=settings.otlp_headers, timeout=timeout,
+        headers=settings.otlp_headers,
+        timeout=timeout,
         compression=Compression(compression.lower()) if compression else None,
     )
 
 
 def _metrics_configured(settings: Settings) -> bool:
     """Metrics go where the general or the metrics endpoint points (not a traces-only one)."""
-    return bool(settings.otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+    return bool(
+        settings.otlp_endpoint
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    )
 
 
 def build_otlp_meter_provider(settings: Settings) -> Any:
@@ -102,4 +111,6 @@ def build_otlp_meter_provider(settings: Settings) -> Any:
     exporter = OTLPMetricExporter(endpoint=endpoint, headers=settings.otlp_headers)
     return MeterProvider(
         metric_readers=[PeriodicExportingMetricReader(exporter)],
-        resource=Resource.create({SERVICE_NAME: settings.service_name}), shutdown_on_exit=False)
+        resource=Resource.create({SERVICE_NAME: settings.service_name}),
+        shutdown_on_exit=False,
+    )

@@ -92,7 +92,9 @@ class BoundedExportProcessor(SpanProcessor):
         self._queue_full = 0  # counted on the caller's thread, reported by the worker
         self._reported_full = 0
         self.lost: dict[str, int] = {
-            REASON_QUEUE_FULL: 0, REASON_EXPORT_FAILED: 0, REASON_SHUTDOWN: 0
+            REASON_QUEUE_FULL: 0,
+            REASON_EXPORT_FAILED: 0,
+            REASON_SHUTDOWN: 0,
         }
         self._in_flight = 0
         self._abandoned = False  # set when shutdown gave up waiting for the worker
@@ -227,7 +229,9 @@ class BoundedExportProcessor(SpanProcessor):
             _log.warning(
                 "agentops-otel: destination %r is losing spans (%s); the count goes to the "
                 "metric %s and a total is reported at exit",
-                self.name, reason.replace("_", " "), METRIC_DROPPED_SPANS,
+                self.name,
+                reason.replace("_", " "),
+                METRIC_DROPPED_SPANS,
             )
 
     def _report_progress(self) -> None:

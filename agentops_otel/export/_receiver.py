@@ -47,20 +47,22 @@ def decode_request(body: bytes) -> list[dict[str, Any]]:
         resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                spans.append({
-                    "name": span.name,
-                    "trace_id": span.trace_id.hex(),
-                    "span_id": span.span_id.hex(),
-                    "parent_span_id": span.parent_span_id.hex() or None,
-                    "kind": span.kind,
-                    "start_ns": span.start_time_unix_nano,
-                    "end_ns": span.end_time_unix_nano,
-                    "status_code": span.status.code,
-                    "attributes": {kv.key: any_value(kv.value) for kv in span.attributes},
-                    "events": [e.name for e in span.events],
-                    "resource": resource,
-                    "scope": scope_spans.scope.name,
-                })
+                spans.append(
+                    {
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex() or None,
+                        "kind": span.kind,
+                        "start_ns": span.start_time_unix_nano,
+                        "end_ns": span.end_time_unix_nano,
+                        "status_code": span.status.code,
+                        "attributes": {kv.key: any_value(kv.value) for kv in span.attributes},
+                        "events": [e.name for e in span.events],
+                        "resource": resource,
+                        "scope": scope_spans.scope.name,
+                    }
+                )
     return spans
 
 

@@ -48,8 +48,9 @@ def contain(what: str) -> None:
     per place at warning level, then at debug. The user's call goes on."""
     level = logging.DEBUG if what in _warned else logging.WARNING
     _warned.add(what)
-    _log.log(level, "agentops-otel: %s failed; the call proceeds uninstrumented", what,
-             exc_info=True)
+    _log.log(
+        level, "agentops-otel: %s failed; the call proceeds uninstrumented", what, exc_info=True
+    )
 
 
 def capture_content() -> bool:
@@ -100,10 +101,14 @@ def start_llm_call(
         current = trace.get_current_span()
         _mark_foreign_llm_span(current)
         session = _processor.session_ledger(current)
-        if (session is not None and session.budget_exceeded
-                and settings.on_budget_exceeded == "raise"):
-            raise BudgetExceededError(session.session_id or "", session.totals.cost_usd,
-                                      session.limit_usd or 0.0)
+        if (
+            session is not None
+            and session.budget_exceeded
+            and settings.on_budget_exceeded == "raise"
+        ):
+            raise BudgetExceededError(
+                session.session_id or "", session.totals.cost_usd, session.limit_usd or 0.0
+            )
         attrs: dict[str, Any] = {
             A.SPAN_KIND: A.KIND_LLM,
             A.GEN_AI_OPERATION_NAME: operation,
@@ -145,8 +150,12 @@ def start_llm_call(
 def _mark_foreign_llm_span(span: Any) -> None:
     """Another vendor's LLM span around ours describes the same request: flag it as such."""
     attrs = getattr(span, "attributes", None)
-    if (attrs and A.SPAN_KIND not in attrs and span.is_recording()
-            and attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS):
+    if (
+        attrs
+        and A.SPAN_KIND not in attrs
+        and span.is_recording()
+        and attrs.get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
+    ):
         span.set_attribute(A.LLM_DUPLICATE, True)
 
 
@@ -211,8 +220,9 @@ class LLMCall:
         except Exception:  # noqa: BLE001
             contain("recording LLM attributes")
 
-    def set_input(self, messages: Iterable[Any] | None = None, *, system: Any = None,
-                  tools: Any = None) -> None:
+    def set_input(
+        self, messages: Iterable[Any] | None = None, *, system: Any = None, tools: Any = None
+    ) -> None:
         """Record the prompt (when content capture is on); messages in GenAI message form."""
         if not _config.current().capture_content:
             return
@@ -225,7 +235,8 @@ class LLMCall:
                 self.span.set_attribute(key, _content.to_json(system, key))
             if tools:
                 self.span.set_attribute(
-                    A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS))
+                    A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS)
+                )
         except Exception:  # noqa: BLE001
             contain("recording LLM input")
 
@@ -239,8 +250,13 @@ class LLMCall:
         except Exception:  # noqa: BLE001
             contain("recording LLM output")
 
-    def set_response(self, *, response_id: str | None = None, model: str | None = None,
-                     finish_reasons: Iterable[str] | None = None) -> None:
+    def set_response(
+        self,
+        *,
+        response_id: str | None = None,
+        model: str | None = None,
+        finish_reasons: Iterable[str] | None = None,
+    ) -> None:
         try:
             pending = self._pending
             if response_id:
@@ -249,17 +265,30 @@ class LLMCall:
                 self._response_model = pending[A.GEN_AI_RESPONSE_MODEL] = str(model)
             if finish_reasons:
                 pending[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(
-                    str(r) for r in finish_reasons if r)
+                    str(r) for r in finish_reasons if r
+                )
         except Exception:  # noqa: BLE001
             contain("recording the LLM response")
 
-    def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, *,
-                  cache_read: Any = None, cache_write: Any = None, reasoning: Any = None) -> None:
+    def set_usage(
+        self,
+        input_tokens: Any = None,
+        output_tokens: Any = None,
+        *,
+        cache_read: Any = None,
+        cache_write: Any = None,
+        reasoning: Any = None,
+    ) -> None:
         """Record usage in the OTel convention: input includes cache reads and writes,
         output includes reasoning. Non-integer values are ignored."""
         try:
-            values = (_int(input_tokens), _int(output_tokens), _int(cache_read),
-                      _int(cache_write), _int(reasoning))
+            values = (
+                _int(input_tokens),
+                _int(output_tokens),
+                _int(cache_read),
+                _int(cache_write),
+                _int(reasoning),
+            )
             pending = self._pending
             for key, value in zip(_USAGE_KEYS, values, strict=True):
                 if value is not None:
@@ -284,8 +313,9 @@ class LLMCall:
         if self._first_chunk_at is None:
             self._first_chunk_at = time.perf_counter()
             try:
-                self.span.set_attribute(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-                                        self._first_chunk_at - self._start)
+                self.span.set_attribute(
+                    A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self._first_chunk_at - self._start
+                )
             except Exception:  # noqa: BLE001
                 pass
 
@@ -311,15 +341,22 @@ class LLMCall:
         usage = self._usage
         model = self._response_model or self._model
         base, for_input, for_output = _metric_attributes(
-            self._operation, self._provider, self._model, self._response_model, self._error)
+            self._operation, self._provider, self._model, self._response_model, self._error
+        )
         duration = time.perf_counter() - self._start
         if usage is None:
             _metrics.record(duration, base)
             return
         cost = pricing.cost_for(
-            self._provider, self._model, input_tokens=usage[0], output_tokens=usage[1],
-            cache_read_tokens=usage[2], cache_write_tokens=usage[3], reasoning_tokens=usage[4],
-            response_model=self._response_model)
+            self._provider,
+            self._model,
+            input_tokens=usage[0],
+            output_tokens=usage[1],
+            cache_read_tokens=usage[2],
+            cache_write_tokens=usage[3],
+            reasoning_tokens=usage[4],
+            response_model=self._response_model,
+        )
         tokens = ((usage[0], for_input), (usage[1], for_output))
         pending = self._pending
         if cost is None:
@@ -331,12 +368,14 @@ class LLMCall:
         pending[A.COST_OUTPUT_USD] = cost.output_usd
         pending[A.COST_SOURCE] = cost.source
         agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
-        _metrics.record(duration, base, tokens,
-                        (cost.total_usd, _cost_attributes(self._provider, model, agent)))
+        _metrics.record(
+            duration, base, tokens, (cost.total_usd, _cost_attributes(self._provider, model, agent))
+        )
 
     # -- streams ----------------------------------------------------------------------------
-    def wrap_stream(self, stream: Any, accumulator: StreamAccumulator,
-                    asynchronous: bool | None = None) -> Any:
+    def wrap_stream(
+        self, stream: Any, accumulator: StreamAccumulator, asynchronous: bool | None = None
+    ) -> Any:
         """Return ``stream`` behind a proxy that feeds ``accumulator`` and ends the span once:
         on exhaustion, ``close()``/``aclose()``, context-manager exit, an error mid-stream or
         abandonment. ``asynchronous`` chooses the proxy for streams iterable both ways."""
@@ -350,25 +389,32 @@ class LLMCall:
             return stream
 
 
-_USAGE_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS,
-               A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-               A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
+_USAGE_KEYS = (
+    A.GEN_AI_USAGE_INPUT_TOKENS,
+    A.GEN_AI_USAGE_OUTPUT_TOKENS,
+    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+)
 
 
 def _fingerprint(request: Any) -> int:
     """A hash of a request for loop detection, at a cost bounded in the conversation's length:
     a long message list is represented by its length, first two and last six messages."""
     if isinstance(request, tuple):
-        request = tuple((len(part), part[:2], part[-6:])
-                        if isinstance(part, (list, tuple)) and len(part) > 8 else part
-                        for part in request)
+        request = tuple(
+            (len(part), part[:2], part[-6:])
+            if isinstance(part, (list, tuple)) and len(part) > 8
+            else part
+            for part in request
+        )
     return hash(repr(request))
 
 
 @functools.lru_cache(maxsize=1024)
-def _metric_attributes(operation: str, provider: str, model: str | None,
-                       response_model: str | None, error: str | None
-                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _metric_attributes(
+    operation: str, provider: str, model: str | None, response_model: str | None, error: str | None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Metric dimensions (all, input tokens, output tokens), built once per combination."""
     base: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation, A.GEN_AI_PROVIDER_NAME: provider}
     if model:
@@ -377,8 +423,7 @@ def _metric_attributes(operation: str, provider: str, model: str | None,
         base[A.GEN_AI_RESPONSE_MODEL] = response_model
     if error:
         base[A.ERROR_TYPE] = error
-    return (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"},
-            {**base, A.GEN_AI_TOKEN_TYPE: "output"})
+    return (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"}, {**base, A.GEN_AI_TOKEN_TYPE: "output"})
 
 
 @functools.lru_cache(maxsize=1024)

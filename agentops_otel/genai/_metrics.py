@@ -36,22 +36,30 @@ def instruments() -> tuple[Any, Any, Any]:
         meter = metrics.get_meter(A.TRACER_NAME)
         _instruments = (
             meter.create_histogram(
-                A.METRIC_TOKEN_USAGE, unit="{token}",
+                A.METRIC_TOKEN_USAGE,
+                unit="{token}",
                 description="Number of input and output tokens used",
-                explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS)),
+                explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
+            ),
             meter.create_histogram(
-                A.METRIC_OPERATION_DURATION, unit="s",
+                A.METRIC_OPERATION_DURATION,
+                unit="s",
                 description="GenAI operation duration",
-                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS)),
+                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+            ),
             meter.create_counter(
-                A.METRIC_COST, unit="USD", description="Cost of model calls in US dollars"),
+                A.METRIC_COST, unit="USD", description="Cost of model calls in US dollars"
+            ),
         )
     return _instruments
 
 
-def record(duration_s: float, attributes: dict[str, Any],
-           tokens: tuple[tuple[int, dict[str, Any]], ...] = (),
-           cost: tuple[float, dict[str, Any]] | None = None) -> None:
+def record(
+    duration_s: float,
+    attributes: dict[str, Any],
+    tokens: tuple[tuple[int, dict[str, Any]], ...] = (),
+    cost: tuple[float, dict[str, Any]] | None = None,
+) -> None:
     """Queue one call's measurements (never blocks; the worker records them)."""
     _queue.append((duration_s, attributes, tokens, cost))
     if _worker is None:
@@ -74,8 +82,11 @@ def drain() -> None:
             histogram = _durations.get(name)
             if histogram is None:
                 histogram = _durations[name] = metrics.get_meter(A.TRACER_NAME).create_histogram(
-                    name, unit="s", description=f"Duration of {name.rsplit('.', 2)[0]} operations",
-                    explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS))
+                    name,
+                    unit="s",
+                    description=f"Duration of {name.rsplit('.', 2)[0]} operations",
+                    explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+                )
             histogram.record(seconds, attributes)
         while _queue:
             seconds, attributes, tokens, cost = _queue.popleft()

@@ -11,8 +11,9 @@ import wrapt
 from agentops_otel import semconv as A
 
 
-def _finish(call: Any, accumulator: Any, exc: BaseException | None = None,
-            abandoned: bool = False) -> None:
+def _finish(
+    call: Any, accumulator: Any, exc: BaseException | None = None, abandoned: bool = False
+) -> None:
     try:
         accumulator.finish(call)
     except Exception:  # noqa: BLE001

@@ -101,8 +101,12 @@ def _data_url_part(url: str, modality: str) -> dict[str, Any]:
     """A ``data:`` URL as a blob part; any other URL as a uri part."""
     if url.startswith("data:") and "," in url:
         header, _, data = url[5:].partition(",")
-        return {"type": "blob", "modality": modality, "mime_type": header.split(";")[0] or None,
-                "content": data}
+        return {
+            "type": "blob",
+            "modality": modality,
+            "mime_type": header.split(";")[0] or None,
+            "content": data,
+        }
     return {"type": "uri", "modality": modality, "uri": url}
 
 
@@ -127,15 +131,22 @@ def _part(part: Any) -> dict[str, Any]:
     if kind == "input_audio":
         audio = field(part, "input_audio") or part
         fmt = field(audio, "format")
-        return {"type": "blob", "modality": "audio",
-                "mime_type": f"audio/{fmt}" if fmt else None, "content": field(audio, "data")}
+        return {
+            "type": "blob",
+            "modality": "audio",
+            "mime_type": f"audio/{fmt}" if fmt else None,
+            "content": field(audio, "data"),
+        }
     if kind in ("file", "input_file"):
         spec = field(part, "file") or part
         file_id = field(spec, "file_id")
         if file_id:
             return {"type": "file", "file_id": file_id, "filename": field(spec, "filename")}
-        return {"type": "blob", "filename": field(spec, "filename"),
-                "content": field(spec, "file_data")}
+        return {
+            "type": "blob",
+            "filename": field(spec, "filename"),
+            "content": field(spec, "file_data"),
+        }
     plain = dict(part) if isinstance(part, dict) else _dump(part)
     plain["type"] = kind or "unknown"
     return plain
@@ -167,8 +178,12 @@ def _tool_call_part(tool_call: Any) -> dict[str, Any]:
     args = field(function, "arguments")
     if args is None:
         args = field(function, "input")
-    return {"type": "tool_call", "id": field(tool_call, "id"), "name": field(function, "name"),
-            "arguments": _arguments(args)}
+    return {
+        "type": "tool_call",
+        "id": field(tool_call, "id"),
+        "name": field(function, "name"),
+        "arguments": _arguments(args),
+    }
 
 
 def _chat_message(message: Any) -> dict[str, Any]:
@@ -177,10 +192,13 @@ def _chat_message(message: Any) -> dict[str, Any]:
         call_id = field(message, "tool_call_id") or field(message, "name")
         content = field(message, "content")
         if isinstance(content, (list, tuple)):
-            content = "".join(p.get("content", "") for p in content_parts(content)
-                              if p.get("type") == "text")
-        return {"role": "tool",
-                "parts": [{"type": "tool_call_response", "id": call_id, "response": content}]}
+            content = "".join(
+                p.get("content", "") for p in content_parts(content) if p.get("type") == "text"
+            )
+        return {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": call_id, "response": content}],
+        }
     parts = content_parts(field(message, "content"))
     refusal = field(message, "refusal")
     if refusal:
@@ -189,8 +207,14 @@ def _chat_message(message: Any) -> dict[str, Any]:
         parts.append(_tool_call_part(tool_call))
     function_call = field(message, "function_call")
     if function_call:
-        parts.append({"type": "tool_call", "id": None, "name": field(function_call, "name"),
-                      "arguments": _arguments(field(function_call, "arguments"))})
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": None,
+                "name": field(function_call, "name"),
+                "arguments": _arguments(field(function_call, "arguments")),
+            }
+        )
     out: dict[str, Any] = {"role": role, "parts": parts}
     name = field(message, "name")
     if name:
@@ -232,9 +256,11 @@ def record_chat_completion(call: Any, completion: Any, content: bool) -> None:
     model, finish reasons, usage and, with ``content``, the output messages."""
     values = _values(completion)
     choices = _read(values, completion, "choices")
-    call.set_response(response_id=_read(values, completion, "id"),
-                      model=_read(values, completion, "model"),
-                      finish_reasons=chat_finish_reasons(choices))
+    call.set_response(
+        response_id=_read(values, completion, "id"),
+        model=_read(values, completion, "model"),
+        finish_reasons=chat_finish_reasons(choices),
+    )
     record_usage(call, _read(values, completion, "usage"))
     if content:
         call.set_output(chat_output_messages(choices))
@@ -283,8 +309,13 @@ def record_usage(call: Any, usage: Any) -> None:
     """
     counts = usage_counts(usage)
     if counts is not None:
-        call.set_usage(counts[0], counts[1], cache_read=counts[2] or None,
-                       cache_write=counts[3] or None, reasoning=counts[4] or None)
+        call.set_usage(
+            counts[0],
+            counts[1],
+            cache_read=counts[2] or None,
+            cache_write=counts[3] or None,
+            reasoning=counts[4] or None,
+        )
 
 
 # -- Responses API ----------------------------------------------------------------------------
@@ -304,17 +335,36 @@ def responses_input_messages(input_: Any) -> list[dict[str, Any]]:
     for item in input_:
         kind = field(item, "type")
         if kind == "function_call":
-            part = {"type": "tool_call", "id": field(item, "call_id"), "name": field(item, "name"),
-                    "arguments": _arguments(field(item, "arguments"))}
+            part = {
+                "type": "tool_call",
+                "id": field(item, "call_id"),
+                "name": field(item, "name"),
+                "arguments": _arguments(field(item, "arguments")),
+            }
             out.append({"role": "assistant", "parts": [part]})
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = field(item, "output")
-            out.append({"role": "tool", "parts": [{
-                "type": "tool_call_response", "id": field(item, "call_id"),
-                "response": output if isinstance(output, str) else content_parts(output)}]})
+            out.append(
+                {
+                    "role": "tool",
+                    "parts": [
+                        {
+                            "type": "tool_call_response",
+                            "id": field(item, "call_id"),
+                            "response": output
+                            if isinstance(output, str)
+                            else content_parts(output),
+                        }
+                    ],
+                }
+            )
         elif kind in (None, "message") or field(item, "role") is not None:
-            out.append({"role": field(item, "role") or "user",
-                        "parts": content_parts(field(item, "content"))})
+            out.append(
+                {
+                    "role": field(item, "role") or "user",
+                    "parts": content_parts(field(item, "content")),
+                }
+            )
         else:
             out.append({"role": "assistant", "parts": [_part(item)]})
     return out
@@ -329,18 +379,27 @@ def responses_output_messages(response: Any) -> list[dict[str, Any]]:
             parts.extend(content_parts(field(item, "content")))
         elif kind in ("function_call", "custom_tool_call"):
             args = field(item, "arguments")
-            parts.append({"type": "tool_call", "id": field(item, "call_id"),
-                          "name": field(item, "name"),
-                          "arguments": _arguments(args if args is not None
-                                                  else field(item, "input"))})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": field(item, "call_id"),
+                    "name": field(item, "name"),
+                    "arguments": _arguments(args if args is not None else field(item, "input")),
+                }
+            )
         elif kind == "reasoning":
             summary = [field(s, "text") for s in field(item, "summary") or ()]
             if any(summary):
                 parts.append({"type": "reasoning", "content": "\n".join(filter(None, summary))})
         elif kind is not None:
             parts.append(_part(item))
-    return [{"role": "assistant", "parts": parts,
-             "finish_reason": responses_finish_reason(response) or ""}]
+    return [
+        {
+            "role": "assistant",
+            "parts": parts,
+            "finish_reason": responses_finish_reason(response) or "",
+        }
+    ]
 
 
 def responses_finish_reason(response: Any) -> str | None:
@@ -379,8 +438,6 @@ class _Choice:
         self.text: list[str] = []
         self.refusal: list[str] = []
         self.tool_calls: dict[int, _ToolCallDelta] = {}
-
-
 
 
 class ChatStreamAccumulator:
@@ -472,10 +529,17 @@ class ChatStreamAccumulator:
             if state.refusal:
                 parts.append({"type": "text", "content": "".join(state.refusal)})
             for _, tool in sorted(state.tool_calls.items()):
-                parts.append({"type": "tool_call", "id": tool.id, "name": tool.name,
-                              "arguments": _arguments("".join(tool.arguments))})
-            out.append({"role": state.role, "parts": parts,
-                        "finish_reason": self._reasons.get(index, "")})
+                parts.append(
+                    {
+                        "type": "tool_call",
+                        "id": tool.id,
+                        "name": tool.name,
+                        "arguments": _arguments("".join(tool.arguments)),
+                    }
+                )
+            out.append(
+                {"role": state.role, "parts": parts, "finish_reason": self._reasons.get(index, "")}
+            )
         return out
 
     def finish(self, call: Any) -> None:
@@ -516,8 +580,11 @@ class ResponsesStreamAccumulator:
 def record_response(call: Any, response: Any, content: bool) -> None:
     """Record a complete Responses API ``Response`` on an ``LLMCall``."""
     reason = responses_finish_reason(response)
-    call.set_response(response_id=field(response, "id"), model=field(response, "model"),
-                      finish_reasons=[reason] if reason else None)
+    call.set_response(
+        response_id=field(response, "id"),
+        model=field(response, "model"),
+        finish_reasons=[reason] if reason else None,
+    )
     record_usage(call, field(response, "usage"))
     if content:
         call.set_output(responses_output_messages(response))

@@ -41,8 +41,9 @@ Finish = Callable[[LLMCall, Any, tuple, dict, bool], Any]
 Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 
 
-def _start(start: Start, what: str, instance: Any, args: tuple, kwargs: dict,
-           content: bool) -> LLMCall | None:
+def _start(
+    start: Start, what: str, instance: Any, args: tuple, kwargs: dict, content: bool
+) -> LLMCall | None:
     try:
         return start(instance, args, kwargs, content)
     except (BudgetExceededError, LoopDetectedError):
@@ -52,8 +53,9 @@ def _start(start: Start, what: str, instance: Any, args: tuple, kwargs: dict,
         return None
 
 
-def _finish(finish: Finish, what: str, call: LLMCall, result: Any, args: tuple, kwargs: dict,
-            content: bool) -> Any:
+def _finish(
+    finish: Finish, what: str, call: LLMCall, result: Any, args: tuple, kwargs: dict, content: bool
+) -> Any:
     try:
         return finish(call, result, args, kwargs, content)
     except Exception:  # noqa: BLE001
@@ -69,8 +71,7 @@ def method_wrappers(start: Start, finish: Finish, what: str) -> tuple[Wrapper, W
     (an async generator function): ``finish`` wraps it. ``what`` names the call in logs.
     """
 
-    def sync_call(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                  kwargs: dict) -> Any:
+    def sync_call(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         content = capture_content()
         call = _start(start, what, instance, args, kwargs, content)
         if call is None:
@@ -79,8 +80,9 @@ def method_wrappers(start: Start, finish: Finish, what: str) -> tuple[Wrapper, W
             result = wrapped(*args, **kwargs)
         return _finish(finish, what, call, result, args, kwargs, content)
 
-    async def async_call(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                         kwargs: dict) -> Any:
+    async def async_call(
+        wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         content = capture_content()
         call = _start(start, what, instance, args, kwargs, content)
         if call is None:
@@ -138,8 +140,9 @@ def stop_sequences(value: Any) -> list[str] | None:
     return list(value) if isinstance(value, (list, tuple)) else None
 
 
-def openai_chat_attributes(kwargs: dict[str, Any],
-                           table: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+def openai_chat_attributes(
+    kwargs: dict[str, Any], table: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
     """Request attributes of an OpenAI-shaped chat call: the numbers in ``table``, ``stop``,
     ``n`` (when not 1) and a JSON ``response_format``."""
     attrs = numbers(kwargs, table)
@@ -152,30 +155,46 @@ def openai_chat_attributes(kwargs: dict[str, Any],
     return attrs
 
 
-def start_chat(tracer: Tracer, provider: str, kwargs: dict[str, Any],
-               server: tuple[str | None, int | None], attributes: dict[str, Any],
-               content: bool) -> LLMCall | None:
+def start_chat(
+    tracer: Tracer,
+    provider: str,
+    kwargs: dict[str, Any],
+    server: tuple[str | None, int | None],
+    attributes: dict[str, Any],
+    content: bool,
+) -> LLMCall | None:
     """Open ``chat {model}`` for a request with OpenAI-shaped ``model``, ``messages`` and
     ``tools`` keyword arguments; with ``content``, record the messages and tool definitions."""
     model = kwargs.get("model")
     messages = kwargs.get("messages")
-    call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
-                          model=model if isinstance(model, str) else None,
-                          server_address=server[0], server_port=server[1],
-                          attributes=attributes, fingerprint=(provider, model, messages))
+    call = start_llm_call(
+        tracer,
+        operation=A.OP_CHAT,
+        provider=provider,
+        model=model if isinstance(model, str) else None,
+        server_address=server[0],
+        server_port=server[1],
+        attributes=attributes,
+        fingerprint=(provider, model, messages),
+    )
     if call is not None and content:
         tools = kwargs.get("tools")
-        call.set_input(S.chat_input_messages(messages)
-                       if isinstance(messages, (list, tuple)) else None,
-                       tools=tools if isinstance(tools, (list, tuple)) else None)
+        call.set_input(
+            S.chat_input_messages(messages) if isinstance(messages, (list, tuple)) else None,
+            tools=tools if isinstance(tools, (list, tuple)) else None,
+        )
     return call
 
 
-def openai_chat_wrappers(tracer: Tracer, provider: str, *,
-                         server: Callable[[Any], tuple[str | None, int | None]],
-                         attributes: Callable[[dict[str, Any]], dict[str, Any]],
-                         accumulator: Callable[[bool], StreamAccumulator],
-                         stream: bool | None = None) -> tuple[Wrapper, Wrapper]:
+def openai_chat_wrappers(
+    tracer: Tracer,
+    provider: str,
+    *,
+    server: Callable[[Any], tuple[str | None, int | None]],
+    attributes: Callable[[dict[str, Any]], dict[str, Any]],
+    accumulator: Callable[[bool], StreamAccumulator],
+    stream: bool | None = None,
+) -> tuple[Wrapper, Wrapper]:
     """Wrappers for the chat method of an OpenAI-compatible SDK (Groq, Mistral): the reply is
     an OpenAI ``chat.completion``, or a stream read by ``accumulator(content)``. ``server``
     gives the address from the method's instance, ``attributes`` the request parameters from
@@ -183,13 +202,12 @@ def openai_chat_wrappers(tracer: Tracer, provider: str, *,
     with ``stream=True``). A ``with_raw_response`` call is recorded from the body the SDK
     parsed; a raw stream is the caller's to read, and its span ends without usage."""
 
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
-        return start_chat(tracer, provider, kwargs, server(instance), attributes(kwargs),
-                          content)
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
+        return start_chat(tracer, provider, kwargs, server(instance), attributes(kwargs), content)
 
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
+    def finish(
+        call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any], content: bool
+    ) -> Any:
         streamed = stream if stream is not None else kwargs.get("stream") is True
         raw = callable(getattr(result, "parse", None)) and hasattr(result, "http_response")
         if streamed and not raw:

@@ -43,8 +43,9 @@ def is_clickhouse(location: str | None) -> bool:
     return bool(location) and urlsplit(str(location)).scheme.lower() in SCHEMES
 
 
-def open_reader(location: str | Path | None = None, *, database: str | None = None,
-                table: str | None = None) -> StoreReader:
+def open_reader(
+    location: str | Path | None = None, *, database: str | None = None, table: str | None = None
+) -> StoreReader:
     """The reader for ``location``: ClickHouse for a URL (``database``/``table`` when the URL
     does not name them), else the local store file (default: the per-user store)."""
     if location is not None and is_clickhouse(str(location)):

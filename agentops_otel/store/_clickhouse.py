@@ -55,8 +55,19 @@ _WINDOWS_NS = (*(days * 86_400 * 10**9 for days in (1, 7, 30, 365)), None)
 # Attribute values arrive as strings in Map mode: each is read back as its declared type.
 _INT_KEYS, _FLOAT_KEYS, _BOOL_KEYS, _LIST_KEYS = A.INT_KEYS, A.FLOAT_KEYS, A.BOOL_KEYS, A.LIST_KEYS
 _SCOPE_KEYS = ("otel.scope.name", "otel.scope.version")
-_REQUIRED = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind",
-             "ServiceName", "SpanAttributes", "Duration", "StatusCode", "StatusMessage")
+_REQUIRED = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "SpanKind",
+    "ServiceName",
+    "SpanAttributes",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+)
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,10 @@ class Location:
         """The location for people: the URL without its password."""
         parts = urlsplit(self.dsn)
         netloc = re.sub(r":[^@/]*@", ":***@", parts.netloc)
-        return (urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-                + f" {self.database}.{self.table}")
+        return (
+            urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+            + f" {self.database}.{self.table}"
+        )
 
 
 def _quote_name(name: str) -> str:
@@ -110,10 +123,14 @@ class _Schema:
         missing = [c for c in _REQUIRED if c not in columns]
         attrs = columns.get("SpanAttributes", "")
         if missing or not attrs.startswith(("Map(", "JSON")):
-            why = (f"no column {', '.join(missing)}" if missing else
-                   f"column SpanAttributes is {attrs}, not a Map or JSON")
-            raise StoreError("not a table written by the OpenTelemetry Collector's ClickHouse "
-                             f"exporter ({why})")
+            why = (
+                f"no column {', '.join(missing)}"
+                if missing
+                else f"column SpanAttributes is {attrs}, not a Map or JSON"
+            )
+            raise StoreError(
+                f"not a table written by the OpenTelemetry Collector's ClickHouse exporter ({why})"
+            )
         self.json = not attrs.startswith("Map(")
         # older exporters put the scope into the span's attributes
         self.scope_in_attrs = "ScopeName" not in columns
@@ -256,30 +273,39 @@ class _Sql:
         self.sid = f"if({s(A.SESSION_ID)} != '', {s(A.SESSION_ID)}, TraceId)"
         kind = sql_kind(schema.s, _literal)
         ops = ", ".join(_literal(op) for op in sorted(A.INFERENCE_OPERATIONS))
-        self.llm = (f"({s(A.LLM_DUPLICATE)} NOT IN ('true', '1') AND if({kind} != '', "
-                    f"{kind} = '{A.KIND_LLM}', {s(A.GEN_AI_OPERATION_NAME)} IN ({ops})))")
+        self.llm = (
+            f"({s(A.LLM_DUPLICATE)} NOT IN ('true', '1') AND if({kind} != '', "
+            f"{kind} = '{A.KIND_LLM}', {s(A.GEN_AI_OPERATION_NAME)} IN ({ops})))"
+        )
         self.kind = f"if({kind} != '', {kind}, if({self.llm}, '{A.KIND_LLM}', ''))"
-        self.model = (f"if({s(A.GEN_AI_RESPONSE_MODEL)} != '', {s(A.GEN_AI_RESPONSE_MODEL)}, "
-                      f"{s(A.GEN_AI_REQUEST_MODEL)})")
-        self.provider = (f"if({s(A.GEN_AI_PROVIDER_NAME)} != '', {s(A.GEN_AI_PROVIDER_NAME)}, "
-                         f"{s(A.GEN_AI_SYSTEM)})")
+        self.model = (
+            f"if({s(A.GEN_AI_RESPONSE_MODEL)} != '', {s(A.GEN_AI_RESPONSE_MODEL)}, "
+            f"{s(A.GEN_AI_REQUEST_MODEL)})"
+        )
+        self.provider = (
+            f"if({s(A.GEN_AI_PROVIDER_NAME)} != '', {s(A.GEN_AI_PROVIDER_NAME)}, "
+            f"{s(A.GEN_AI_SYSTEM)})"
+        )
         # accounting.read_usage in SQL: any present count that is not a whole number in
         # [0, MAX_TOKENS] makes the call's usage (and so its cost) invalid, never summed.
         counts = ", ".join(s(key) for key in accounting.USAGE_KEYS)
         self.usage_ok = (
             f"arrayAll(v -> v = '' OR ifNull(isFinite(toFloat64OrNull(v)) AND "
             f"toFloat64OrNull(v) BETWEEN 0 AND {accounting.MAX_TOKENS} AND "
-            f"toFloat64OrNull(v) = floor(toFloat64OrNull(v)), 0), [{counts}])")
+            f"toFloat64OrNull(v) = floor(toFloat64OrNull(v)), 0), [{counts}])"
+        )
         cost = f"toFloat64OrNull({s(A.COST_USD)})"
-        self.cost = (f"if({self.usage_ok} AND ifNull(isFinite({cost}) AND {cost} >= 0, 0), "
-                     f"{cost}, NULL)")
+        self.cost = (
+            f"if({self.usage_ok} AND ifNull(isFinite({cost}) AND {cost} >= 0, 0), {cost}, NULL)"
+        )
         self.input = self._int(s(A.GEN_AI_USAGE_INPUT_TOKENS))
         self.output = self._int(s(A.GEN_AI_USAGE_OUTPUT_TOKENS))
         self.cache = self._int(s(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
         self.cache_write = self._int(
             f"if({s(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)} != '', "
             f"{s(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)}, "
-            f"{s(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)})")
+            f"{s(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)})"
+        )
         self.start = "toUnixTimestamp64Nano(Timestamp)"
         self.end = f"({self.start} + toInt64(Duration))"
         failed = "upper(StatusCode) IN ('ERROR', 'STATUS_CODE_ERROR')"
@@ -288,8 +314,10 @@ class _Sql:
         root = f"({kind} = '{A.KIND_SESSION}' OR {implicit_root})"
         session = f"{kind} = '{A.KIND_SESSION}'"
         llm = self.llm
-        unpriced_key = (f"concat({self.provider}, '\\x1f', {self.model}, '\\x1f', "
-                        f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))")
+        unpriced_key = (
+            f"concat({self.provider}, '\\x1f', {self.model}, '\\x1f', "
+            f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))"
+        )
         unpriced = f"{llm} AND ({self.cost}) IS NULL"
 
         def roll(key: str) -> str:  # an unreadable or infinite roll-up reads as 0
@@ -320,23 +348,31 @@ class _Sql:
             ("RollErrors", "max", roll(A.ERRORS), "Float64"),
             ("Loop", "max", f"toUInt8({s(A.LOOP_DETECTED)} IN ('true', '1'))", "UInt8"),
             ("Budget", "max", f"toUInt8({s(A.BUDGET_EXCEEDED)} IN ('true', '1'))", "UInt8"),
-            ("Unpriced", "sumMap",
-             f"tuple(if({unpriced}, [{unpriced_key}], []), "
-             f"if({unpriced}, [toUInt64(ifNull({self.input}, 0))], []), "
-             f"if({unpriced}, [toUInt64(ifNull({self.output}, 0))], []), "
-             f"if({unpriced}, [toUInt64(ifNull({self.cache}, 0))], []), "
-             f"if({unpriced}, [toUInt64(ifNull({self.cache_write}, 0))], []))",
-             "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64), "
-             "Array(UInt64))"),
+            (
+                "Unpriced",
+                "sumMap",
+                f"tuple(if({unpriced}, [{unpriced_key}], []), "
+                f"if({unpriced}, [toUInt64(ifNull({self.input}, 0))], []), "
+                f"if({unpriced}, [toUInt64(ifNull({self.output}, 0))], []), "
+                f"if({unpriced}, [toUInt64(ifNull({self.cache}, 0))], []), "
+                f"if({unpriced}, [toUInt64(ifNull({self.cache_write}, 0))], []))",
+                "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64), Array(UInt64))",
+            ),
             ("Models", "groupUniqArrayArray", f"if({llm}, [{self.model}], [])", "Array(String)"),
-            ("Agents", "groupUniqArrayArray",
-             f"if({s(A.AGENT_NAME)} != '', [{s(A.AGENT_NAME)}], [])", "Array(String)"),
+            (
+                "Agents",
+                "groupUniqArrayArray",
+                f"if({s(A.AGENT_NAME)} != '', [{s(A.AGENT_NAME)}], [])",
+                "Array(String)",
+            ),
         )
         texts = [s(key) for key in SEARCHED_KEYS]
         if schema.events:
             for key in SEARCHED_KEYS:
-                texts.append("arrayStringConcat(arrayMap(e -> "
-                             f"{schema.s(key, 'e')}, Events.Attributes), '\\n')")
+                texts.append(
+                    "arrayStringConcat(arrayMap(e -> "
+                    f"{schema.s(key, 'e')}, Events.Attributes), '\\n')"
+                )
         self.text = f"concatWithSeparator('\\n', {', '.join(texts)})"
 
     def _int(self, text: str) -> str:
@@ -373,15 +409,18 @@ class ClickHouseStore:
         self._usage_memo: tuple[tuple[int, int], float, list[tuple[Any, ...]]] | None = None
 
     @classmethod
-    def open(cls, url: str, database: str | None = None, table: str | None = None
-             ) -> ClickHouseStore:
+    def open(
+        cls, url: str, database: str | None = None, table: str | None = None
+    ) -> ClickHouseStore:
         """Connect to the table at ``url``; :class:`StoreError` when it cannot be read."""
         where = Location.parse(url, database, table)
         try:
             import clickhouse_connect
         except ImportError:
-            raise StoreError("reading ClickHouse needs the clickhouse extra: "
-                             "pip install 'agentops-otel-distro[clickhouse]'") from None
+            raise StoreError(
+                "reading ClickHouse needs the clickhouse extra: "
+                "pip install 'agentops-otel-distro[clickhouse]'"
+            ) from None
         # the driver logs what it raises; the error reaches the user once, as a StoreError
         logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         scheme = urlsplit(where.dsn).scheme
@@ -419,8 +458,15 @@ class ClickHouseStore:
             raise StoreError(f"ClickHouse statement failed: {str(exc).splitlines()[0]}") from None
 
     # --- sessions -------------------------------------------------------------------------
-    def _sessions_sql(self, having: list[str], params: dict[str, Any], lo: int | None,
-                      hi: int | None, search: str | None = None, one: bool = False) -> str:
+    def _sessions_sql(
+        self,
+        having: list[str],
+        params: dict[str, Any],
+        lo: int | None,
+        hi: int | None,
+        search: str | None = None,
+        one: bool = False,
+    ) -> str:
         """Per-session totals of the sessions that started in ``[lo, hi)`` and pass ``having``:
         from the view when there is one (and no search), else grouped over the spans around
         that window. Adds its bounds to ``params``."""
@@ -438,9 +484,11 @@ class ClickHouseStore:
                 inner.append("Start < fromUnixTimestamp64Nano({hi:Int64})")
             if one:
                 inner.append("SessionId = {sid:String}")
-            source = (f"SELECT SessionId, {self.sql.over_view()} FROM {self.view} WHERE "
-                      f"SessionId IN (SELECT SessionId FROM {self.view} WHERE "
-                      f"{' AND '.join(inner)}) GROUP BY SessionId")
+            source = (
+                f"SELECT SessionId, {self.sql.over_view()} FROM {self.view} WHERE "
+                f"SessionId IN (SELECT SessionId FROM {self.view} WHERE "
+                f"{' AND '.join(inner)}) GROUP BY SessionId"
+            )
         else:
             scan = ["1"]
             if lo is not None:
@@ -452,27 +500,45 @@ class ClickHouseStore:
             extra = f", countIf({search}) AS Found" if search else ""
             if search:
                 having = [*having, "Found > 0"]
-            source = (f"SELECT {self.sql.sid} AS SessionId, {self.sql.over_spans()}{extra} "
-                      f"FROM {self.table} WHERE {' AND '.join(scan)} GROUP BY SessionId")
-        columns = ", ".join(["SessionId", "toUnixTimestamp64Nano(Start) AS StartNs",
-                             *(col for col, _, _, _ in self.sql.parts[1:])])
+            source = (
+                f"SELECT {self.sql.sid} AS SessionId, {self.sql.over_spans()}{extra} "
+                f"FROM {self.table} WHERE {' AND '.join(scan)} GROUP BY SessionId"
+            )
+        columns = ", ".join(
+            [
+                "SessionId",
+                "toUnixTimestamp64Nano(Start) AS StartNs",
+                *(col for col, _, _, _ in self.sql.parts[1:]),
+            ]
+        )
         return f"SELECT {columns} FROM ({source}) WHERE {' AND '.join(having) or '1'}"
 
-    def _aggregate(self, having: list[str], params: dict[str, Any], lo: int | None,
-                   hi: int | None, limit: int | None, search: str | None = None,
-                   one: bool = False) -> list[SessionRow]:
+    def _aggregate(
+        self,
+        having: list[str],
+        params: dict[str, Any],
+        lo: int | None,
+        hi: int | None,
+        limit: int | None,
+        search: str | None = None,
+        one: bool = False,
+    ) -> list[SessionRow]:
         """Sessions (see :meth:`_sessions_sql`), newest first."""
         params = dict(params)
-        sql = (self._sessions_sql(having, params, lo, hi, search, one)
-               + " ORDER BY StartNs DESC, SessionId DESC")
+        sql = (
+            self._sessions_sql(having, params, lo, hi, search, one)
+            + " ORDER BY StartNs DESC, SessionId DESC"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_session_row(row) for row in self._query(sql, params)]
 
     def _oldest_ns(self) -> int:
         """Start of the oldest stored span (from the parts' min/max index: cheap)."""
-        return int(self._query(f"SELECT toUnixTimestamp64Nano(min(Timestamp)) "
-                               f"FROM {self.table}")[0][0] or 0)
+        return int(
+            self._query(f"SELECT toUnixTimestamp64Nano(min(Timestamp)) FROM {self.table}")[0][0]
+            or 0
+        )
 
     def list_sessions(
         self,
@@ -508,12 +574,14 @@ class ClickHouseStore:
             having.append("has(Agents, {agent:String})")
             params["agent"] = agent
         if min_cost is not None:  # sure by stored cost, or maybe once unpriced calls are priced
-            having.append("(greatest(KnownCost, RollCost) >= {min_cost:Float64} "
-                          "OR length(Unpriced.1) > 0)")
+            having.append(
+                "(greatest(KnownCost, RollCost) >= {min_cost:Float64} OR length(Unpriced.1) > 0)"
+            )
             params["min_cost"] = min_cost
         if before is not None:
-            having.append("(toUnixTimestamp64Nano(Start), SessionId) < "
-                          "({b_start:Int64}, {b_id:String})")
+            having.append(
+                "(toUnixTimestamp64Nano(Start), SessionId) < ({b_start:Int64}, {b_id:String})"
+            )
             params.update(b_start=before[0], b_id=before[1])
         search = self._search(q, params) if q is not None and q.strip() else None
         floor = _ns(since) if since is not None else None
@@ -527,8 +595,7 @@ class ClickHouseStore:
             lo = None if window is None or edge - window <= oldest else edge - window
             if floor is not None and (lo is None or lo < floor):
                 lo = floor
-            rows = self._aggregate(having, params, lo, top, None if min_cost else limit,
-                                   search)
+            rows = self._aggregate(having, params, lo, top, None if min_cost else limit, search)
             found = [r for r in rows if min_cost is None or r.cost_usd >= min_cost][:limit]
             if len(found) >= limit or lo is None or lo == floor:
                 break
@@ -547,8 +614,9 @@ class ClickHouseStore:
         """The number of stored spans (of one session): it moves when spans arrive."""
         if session_id is None:
             return int(self._query(f"SELECT count() FROM {self.table}")[0][0])
-        rows = self._query(f"SELECT count() FROM {self.table} WHERE {self._of_session()}",
-                           {"sid": session_id})
+        rows = self._query(
+            f"SELECT count() FROM {self.table} WHERE {self._of_session()}", {"sid": session_id}
+        )
         return int(rows[0][0])
 
     def _of_session(self) -> str:
@@ -563,18 +631,24 @@ class ClickHouseStore:
             return rows
         # the view knows when the session ran: read only those days' partitions
         known = f"FROM {self.view} WHERE SessionId = {{sid:String}}"
-        return (f"{rows} AND Timestamp >= (SELECT min(Start) {known}) AND Timestamp <= "
-                f"(SELECT fromUnixTimestamp64Nano(if(max(Ended) = 1, max(EndNs) + "
-                f"{SESSION_SPAN_NS}, {2**62})) {known})")
+        return (
+            f"{rows} AND Timestamp >= (SELECT min(Start) {known}) AND Timestamp <= "
+            f"(SELECT fromUnixTimestamp64Nano(if(max(Ended) = 1, max(EndNs) + "
+            f"{SESSION_SPAN_NS}, {2**62})) {known})"
+        )
 
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix; :class:`StoreError` if none or several match."""
         if self.has_view:
-            sql = (f"SELECT DISTINCT SessionId FROM {self.view} WHERE "
-                   "startsWith(SessionId, {p:String}) ORDER BY SessionId LIMIT 6")
+            sql = (
+                f"SELECT DISTINCT SessionId FROM {self.view} WHERE "
+                "startsWith(SessionId, {p:String}) ORDER BY SessionId LIMIT 6"
+            )
         else:
-            sql = (f"SELECT DISTINCT {self.sql.sid} AS s FROM {self.table} WHERE "
-                   "startsWith(s, {p:String}) ORDER BY s LIMIT 6")
+            sql = (
+                f"SELECT DISTINCT {self.sql.sid} AS s FROM {self.table} WHERE "
+                "startsWith(s, {p:String}) ORDER BY s LIMIT 6"
+            )
         return pick_session(prefix, lambda start: [r[0] for r in self._query(sql, {"p": start})])
 
     def get_session(self, session_id: str) -> SessionRow | None:
@@ -587,22 +661,57 @@ class ClickHouseStore:
 
     def _spans(self, where: str, params: dict[str, Any]) -> list[SpanRow]:
         sql, schema = self.sql, self.schema
-        events = ("arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, "
-                  + ("arrayMap(a -> toJSONString(a), Events.Attributes)" if schema.json
-                     else "Events.Attributes")) if schema.events else "[], [], []"
+        events = (
+            (
+                "arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, "
+                + (
+                    "arrayMap(a -> toJSONString(a), Events.Attributes)"
+                    if schema.json
+                    else "Events.Attributes"
+                )
+            )
+            if schema.events
+            else "[], [], []"
+        )
         rows = self._query(
             f"SELECT TraceId, SpanId, ParentSpanId, {sql.sid}, SpanName, SpanKind, {sql.kind}, "
             f"{sql.start}, {sql.end}, StatusCode, StatusMessage, {sql.model}, {sql.provider}, "
             f"{sql.input}, {sql.output}, {sql.cost}, {schema.s(A.COST_SOURCE)}, ServiceName, "
             f"{schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, {sql.cache}, "
             f"{sql.cache_write} "
-            f"FROM {self.table} WHERE {where} ORDER BY Timestamp, SpanId", params)
+            f"FROM {self.table} WHERE {where} ORDER BY Timestamp, SpanId",
+            params,
+        )
         return [self._span_row(row) for row in rows]
 
     def _span_row(self, row: tuple[Any, ...]) -> SpanRow:
-        (trace, span, parent, sid, name, kind, akind, start, end, status, message, model,
-         provider, inp, out, cost, source, service, scope, attrs, ev_times, ev_names, ev_attrs,
-         cache, cache_write) = row
+        (
+            trace,
+            span,
+            parent,
+            sid,
+            name,
+            kind,
+            akind,
+            start,
+            end,
+            status,
+            message,
+            model,
+            provider,
+            inp,
+            out,
+            cost,
+            source,
+            service,
+            scope,
+            attrs,
+            ev_times,
+            ev_names,
+            ev_attrs,
+            cache,
+            cache_write,
+        ) = row
         source = source or None
         skipped: list[str] = []
         raw = self.schema.attributes(attrs, skipped)
@@ -611,8 +720,9 @@ class ClickHouseStore:
             akind = attributes.get(A.SPAN_KIND) or akind
             usage = accounting.read_usage(attributes)[0] if akind == A.KIND_LLM else None
             inp, out = (usage.input_tokens, usage.output_tokens) if usage else (None, None)
-            cache, cache_write = (usage.cache_read_tokens, usage.cache_write_tokens) if usage \
-                else (None, None)
+            cache, cache_write = (
+                (usage.cache_read_tokens, usage.cache_write_tokens) if usage else (None, None)
+            )
             model, provider = accounting.model_of(attributes), accounting.provider_of(attributes)
         if akind == A.KIND_LLM:  # an unreadable count makes the usage invalid, as stored
             unread = {*accounting.read_usage(attributes)[1], *skipped}
@@ -620,24 +730,50 @@ class ClickHouseStore:
             if invalid:
                 attributes[A.USAGE_INVALID] = list(invalid)
             elif cost is None and (inp is not None or out is not None):
-                cost, source = accounting.price(provider, model, accounting.Usage(
-                    inp or 0, out or 0, cache or 0, cache_write or 0))
+                cost, source = accounting.price(
+                    provider,
+                    model,
+                    accounting.Usage(inp or 0, out or 0, cache or 0, cache_write or 0),
+                )
         if cost is None:
             source = None
-        events = [{"name": n, "time_ns": t, "attributes": self.schema.attributes(a)}
-                  for t, n, a in zip(ev_times, ev_names, ev_attrs, strict=False)]
-        return SpanRow(trace, span, parent or None, sid, name, _kind(kind), akind or None,
-                       start, end, _status(status), message or None, model or None,
-                       provider or None, inp, out, cost, source, service or None, scope or None,
-                       attributes, events)
+        events = [
+            {"name": n, "time_ns": t, "attributes": self.schema.attributes(a)}
+            for t, n, a in zip(ev_times, ev_names, ev_attrs, strict=False)
+        ]
+        return SpanRow(
+            trace,
+            span,
+            parent or None,
+            sid,
+            name,
+            _kind(kind),
+            akind or None,
+            start,
+            end,
+            _status(status),
+            message or None,
+            model or None,
+            provider or None,
+            inp,
+            out,
+            cost,
+            source,
+            service or None,
+            scope or None,
+            attributes,
+            events,
+        )
 
     def session_spans(self, session_id: str) -> list[SpanRow]:
         """Every span of the session, in start order."""
         return self._spans(self._of_session(), {"sid": session_id})
 
     def get_span(self, session_id: str, span_id: str) -> SpanRow | None:
-        found = self._spans(f"{self._of_session()} AND SpanId = {{span:String}}",
-                            {"sid": session_id, "span": span_id})
+        found = self._spans(
+            f"{self._of_session()} AND SpanId = {{span:String}}",
+            {"sid": session_id, "span": span_id},
+        )
         return found[0] if found else None
 
     # --- overview -------------------------------------------------------------------------
@@ -649,17 +785,36 @@ class ClickHouseStore:
         are priced here, and counted in ``unpriced`` when there is none."""
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         totals: dict[tuple[int, str], list[Any]] = {}
-        for (bucket, model, agent, provider, unpriced, has_tokens, calls, errors, inp, out,
-             cache, cache_write, cost) in self._usage(_ns(since), width):
-            row = totals.setdefault((bucket, model if by == "model" else agent),
-                                    [0, 0, 0, 0, 0.0, 0])
+        for (
+            bucket,
+            model,
+            agent,
+            provider,
+            unpriced,
+            has_tokens,
+            calls,
+            errors,
+            inp,
+            out,
+            cache,
+            cache_write,
+            cost,
+        ) in self._usage(_ns(since), width):
+            row = totals.setdefault(
+                (bucket, model if by == "model" else agent), [0, 0, 0, 0, 0.0, 0]
+            )
             row[0] += calls
             row[1] += errors
             row[2] += inp
             row[3] += out
             if unpriced:
-                priced = accounting.price(provider, model, accounting.Usage(
-                    inp, out, cache, cache_write))[0] if has_tokens else None
+                priced = (
+                    accounting.price(
+                        provider, model, accounting.Usage(inp, out, cache, cache_write)
+                    )[0]
+                    if has_tokens
+                    else None
+                )
                 if priced is None:
                     row[5] += calls
                 else:
@@ -675,8 +830,11 @@ class ClickHouseStore:
         from agentops_otel.store._db import NO_AGENT, NO_MODEL
 
         key, now = (since_ns, width), time.monotonic()
-        if self._usage_memo is not None and self._usage_memo[0] == key and (
-                now - self._usage_memo[1] < 1.0):
+        if (
+            self._usage_memo is not None
+            and self._usage_memo[0] == key
+            and (now - self._usage_memo[1] < 1.0)
+        ):
             return self._usage_memo[2]
         sql, s = self.sql, self.schema.s
         rows = self._query(
@@ -689,7 +847,9 @@ class ClickHouseStore:
             f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cache_write}, 0)), "
             f"sum(ifNull({sql.cost}, 0)) FROM {self.table} "
             f"WHERE Timestamp >= fromUnixTimestamp64Nano({{since:Int64}}) AND {sql.llm} "
-            "GROUP BY ALL", {"since": since_ns // HOUR_NS * HOUR_NS})
+            "GROUP BY ALL",
+            {"since": since_ns // HOUR_NS * HOUR_NS},
+        )
         self._usage_memo = (key, now, rows)
         return rows
 
@@ -701,7 +861,9 @@ class ClickHouseStore:
         rows = self._query(
             f"SELECT intDiv(StartNs, {width}) * {width} AS bucket, count(), "
             "countIf(Errors > 0 OR RollErrors > 0), sum(Loop), sum(Budget) "
-            f"FROM ({sessions}) GROUP BY bucket ORDER BY bucket", params)
+            f"FROM ({sessions}) GROUP BY bucket ORDER BY bucket",
+            params,
+        )
         return [RateRow(*(int(v) for v in row)) for row in rows]
 
 
@@ -719,9 +881,35 @@ def _tags(text: str) -> tuple[str, ...]:
 
 
 def _session_row(row: Sequence[Any]) -> SessionRow:
-    (sid, start, name_attr, root_name, tags, service, trace, ended, end_ns, end_state,
-     end_reason, known_cost, inp, out, calls, errors, spans, roll_cost, roll_in, roll_out,
-     roll_calls, roll_errors, loop, budget, unpriced, _models, _agents) = row
+    (
+        sid,
+        start,
+        name_attr,
+        root_name,
+        tags,
+        service,
+        trace,
+        ended,
+        end_ns,
+        end_state,
+        end_reason,
+        known_cost,
+        inp,
+        out,
+        calls,
+        errors,
+        spans,
+        roll_cost,
+        roll_in,
+        roll_out,
+        roll_calls,
+        roll_errors,
+        loop,
+        budget,
+        unpriced,
+        _models,
+        _agents,
+    ) = row
     cost = known_cost
     for key, in_tokens, out_tokens, cache, cache_write in zip(*unpriced, strict=False):
         provider, model, has_tokens = key.split("\x1f")
@@ -729,15 +917,24 @@ def _session_row(row: Sequence[Any]) -> SessionRow:
             usage = accounting.Usage(in_tokens, out_tokens, cache, cache_write)
             cost += accounting.price(provider or None, model, usage)[0] or 0.0
     return SessionRow(
-        id=sid, name=name_attr or root_name or None,
-        tags=_tags(tags), service=service or None,
-        trace_id=trace or None, start_ns=start, end_ns=end_ns if ended else None,
+        id=sid,
+        name=name_attr or root_name or None,
+        tags=_tags(tags),
+        service=service or None,
+        trace_id=trace or None,
+        start_ns=start,
+        end_ns=end_ns if ended else None,
         end_state=(end_state or None) if ended else None,
         end_reason=(end_reason or None) if ended else None,
-        cost_usd=max(cost, roll_cost), input_tokens=int(max(inp, roll_in)),
-        output_tokens=int(max(out, roll_out)), llm_calls=int(max(calls, roll_calls)),
-        errors=int(max(errors, roll_errors)), span_count=int(spans),
-        loop_detected=bool(loop), budget_exceeded=bool(budget))
+        cost_usd=max(cost, roll_cost),
+        input_tokens=int(max(inp, roll_in)),
+        output_tokens=int(max(out, roll_out)),
+        llm_calls=int(max(calls, roll_calls)),
+        errors=int(max(errors, roll_errors)),
+        span_count=int(spans),
+        loop_detected=bool(loop),
+        budget_exceeded=bool(budget),
+    )
 
 
 def views_ddl(store: ClickHouseStore, cluster: str | None = None) -> Iterator[str]:
@@ -746,16 +943,22 @@ def views_ddl(store: ClickHouseStore, cluster: str | None = None) -> Iterator[st
     spans already there. ``cluster`` adds ``ON CLUSTER`` and a replicated engine."""
     on = f" ON CLUSTER {_quote_name(cluster)}" if cluster else ""
     engine = "ReplicatedAggregatingMergeTree" if cluster else "AggregatingMergeTree"
-    columns = ",\n    ".join(f"{col} SimpleAggregateFunction({fn}, {typ})"
-                             for col, fn, _, typ in store.sql.parts)
-    select = (f"SELECT {store.sql.sid} AS SessionId, {store.sql.over_spans()} "
-              f"FROM {store.table}")
+    columns = ",\n    ".join(
+        f"{col} SimpleAggregateFunction({fn}, {typ})" for col, fn, _, typ in store.sql.parts
+    )
+    select = f"SELECT {store.sql.sid} AS SessionId, {store.sql.over_spans()} FROM {store.table}"
     mv = f"{store.where.database}.{store.where.table}{VIEW_SUFFIX}_mv"
     mv_name = ".".join(_quote_name(p) for p in mv.split(".", 1))
-    yield (f"CREATE TABLE IF NOT EXISTS {store.view}{on} (\n    SessionId String,\n    "
-           f"{columns}\n) ENGINE = {engine}\nORDER BY SessionId")
-    yield (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {mv_name}{on} TO {store.view} AS\n"
-           f"{select}\nGROUP BY SessionId")
-    yield ("-- the spans stored before the view existed; spans that arrive while this runs are\n"
-           "-- counted twice in the view (run it right after the view, or at a quiet moment)\n"
-           f"INSERT INTO {store.view}\n{select}\nGROUP BY SessionId")
+    yield (
+        f"CREATE TABLE IF NOT EXISTS {store.view}{on} (\n    SessionId String,\n    "
+        f"{columns}\n) ENGINE = {engine}\nORDER BY SessionId"
+    )
+    yield (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {mv_name}{on} TO {store.view} AS\n"
+        f"{select}\nGROUP BY SessionId"
+    )
+    yield (
+        "-- the spans stored before the view existed; spans that arrive while this runs are\n"
+        "-- counted twice in the view (run it right after the view, or at a quiet moment)\n"
+        f"INSERT INTO {store.view}\n{select}\nGROUP BY SessionId"
+    )

@@ -159,9 +159,7 @@ def _check_or_create(conn: sqlite3.Connection, path: Path, create: bool) -> None
                 conn.execute(statement)
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
             if row[0] is None:
-                conn.execute(
-                    "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
-                )
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             elif row[0] < SCHEMA_VERSION:
                 _migrate(conn, row[0])
             conn.execute("COMMIT")

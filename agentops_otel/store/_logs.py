@@ -28,20 +28,23 @@ def _key(trace_id: int, span_id: int) -> Key:
     return format(trace_id, "032x"), format(span_id, "016x")
 
 
-def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, Any]]]
-                   ) -> list[Key]:
+def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, Any]]]) -> list[Key]:
     """Add the events to the stored spans; the keys of spans not stored (yet)."""
     missing = []
     for key, events in grouped.items():
-        row = conn.execute("SELECT attributes, events, session_id FROM spans "
-                           "WHERE trace_id = ? AND span_id = ?", key).fetchone()
+        row = conn.execute(
+            "SELECT attributes, events, session_id FROM spans WHERE trace_id = ? AND span_id = ?",
+            key,
+        ).fetchone()
         if row is None:
             missing.append(key)
             continue
         attrs, stored, session_id = json.loads(row[0] or "{}"), json.loads(row[1] or "[]"), row[2]
         content = {k: v for k, v in content_from_events(events).items() if k not in attrs}
-        conn.execute("UPDATE spans SET attributes = ?, events = ? WHERE trace_id = ? AND "
-                     "span_id = ?", (_dumps({**attrs, **content}), _dumps(stored + events), *key))
+        conn.execute(
+            "UPDATE spans SET attributes = ?, events = ? WHERE trace_id = ? AND span_id = ?",
+            (_dumps({**attrs, **content}), _dumps(stored + events), *key),
+        )
         index_text(conn, session_id, search_text(content, events))
     return missing
 
@@ -61,7 +64,8 @@ class LogContent:
         grouped: dict[Key, list[dict[str, Any]]] = {}
         for r in records:
             grouped.setdefault(_key(r.trace_id, r.span_id), []).append(
-                {"name": r.name, "time_ns": r.time_ns, "attributes": r.attributes})
+                {"name": r.name, "time_ns": r.time_ns, "attributes": r.attributes}
+            )
         if not grouped:
             return
         missing = self.writer.update(lambda conn: _attach_stored(conn, grouped))
@@ -88,9 +92,16 @@ def _with_events(span: ReadableSpan, events: list[dict[str, Any]]) -> ReadableSp
     for key, value in content_from_events(events).items():
         attrs.setdefault(key, value)
     return ReadableSpan(
-        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes=attrs, events=[*span.events, *(
-            Event(e["name"], e["attributes"], e["time_ns"]) for e in events)],
-        links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,
-        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attrs,
+        events=[*span.events, *(Event(e["name"], e["attributes"], e["time_ns"]) for e in events)],
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
     )

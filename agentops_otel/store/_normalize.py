@@ -43,34 +43,70 @@ _log = logging.getLogger("agentops_otel.store")
 # --- which kind a span is: the first key present decides -------------------------------------
 VERCEL_OPERATION_ID = "ai.operationId"
 KIND_RULES: tuple[tuple[str, Mapping[str, str]], ...] = (
-    ("openinference.span.kind", {
-        "LLM": A.KIND_LLM, "EMBEDDING": A.KIND_LLM, "AGENT": A.KIND_AGENT, "TOOL": A.KIND_TOOL,
-        "CHAIN": A.KIND_OPERATION, "RETRIEVER": A.KIND_TASK, "RERANKER": A.KIND_TASK,
-        "GUARDRAIL": A.KIND_TASK, "EVALUATOR": A.KIND_TASK, "PROMPT": A.KIND_TASK,
-    }),
-    ("traceloop.span.kind", {
-        "workflow": A.KIND_WORKFLOW, "task": A.KIND_TASK, "agent": A.KIND_AGENT,
-        "tool": A.KIND_TOOL,
-    }),
-    (VERCEL_OPERATION_ID, {
-        "ai.generateText.doGenerate": A.KIND_LLM, "ai.streamText.doStream": A.KIND_LLM,
-        "ai.generateObject.doGenerate": A.KIND_LLM, "ai.streamObject.doStream": A.KIND_LLM,
-        "ai.embed.doEmbed": A.KIND_LLM, "ai.embedMany.doEmbed": A.KIND_LLM,
-        "ai.toolCall": A.KIND_TOOL,
-        # the outer calls repeat their steps' usage: operations, never counted
-        "ai.generateText": A.KIND_OPERATION, "ai.streamText": A.KIND_OPERATION,
-        "ai.generateObject": A.KIND_OPERATION, "ai.streamObject": A.KIND_OPERATION,
-        "ai.embed": A.KIND_OPERATION, "ai.embedMany": A.KIND_OPERATION,
-    }),
-    (A.GEN_AI_OPERATION_NAME, {
-        A.OP_CHAT: A.KIND_LLM, A.OP_TEXT_COMPLETION: A.KIND_LLM,
-        A.OP_GENERATE_CONTENT: A.KIND_LLM, A.OP_EMBEDDINGS: A.KIND_LLM,
-        A.OP_INVOKE_AGENT: A.KIND_AGENT, "create_agent": A.KIND_OPERATION,
-        A.OP_EXECUTE_TOOL: A.KIND_TOOL, A.OP_INVOKE_WORKFLOW: A.KIND_WORKFLOW,
-    }),
-    ("llm.request.type", {  # OpenLLMetry's model spans
-        "chat": A.KIND_LLM, "completion": A.KIND_LLM, "embedding": A.KIND_LLM,
-    }),
+    (
+        "openinference.span.kind",
+        {
+            "LLM": A.KIND_LLM,
+            "EMBEDDING": A.KIND_LLM,
+            "AGENT": A.KIND_AGENT,
+            "TOOL": A.KIND_TOOL,
+            "CHAIN": A.KIND_OPERATION,
+            "RETRIEVER": A.KIND_TASK,
+            "RERANKER": A.KIND_TASK,
+            "GUARDRAIL": A.KIND_TASK,
+            "EVALUATOR": A.KIND_TASK,
+            "PROMPT": A.KIND_TASK,
+        },
+    ),
+    (
+        "traceloop.span.kind",
+        {
+            "workflow": A.KIND_WORKFLOW,
+            "task": A.KIND_TASK,
+            "agent": A.KIND_AGENT,
+            "tool": A.KIND_TOOL,
+        },
+    ),
+    (
+        VERCEL_OPERATION_ID,
+        {
+            "ai.generateText.doGenerate": A.KIND_LLM,
+            "ai.streamText.doStream": A.KIND_LLM,
+            "ai.generateObject.doGenerate": A.KIND_LLM,
+            "ai.streamObject.doStream": A.KIND_LLM,
+            "ai.embed.doEmbed": A.KIND_LLM,
+            "ai.embedMany.doEmbed": A.KIND_LLM,
+            "ai.toolCall": A.KIND_TOOL,
+            # the outer calls repeat their steps' usage: operations, never counted
+            "ai.generateText": A.KIND_OPERATION,
+            "ai.streamText": A.KIND_OPERATION,
+            "ai.generateObject": A.KIND_OPERATION,
+            "ai.streamObject": A.KIND_OPERATION,
+            "ai.embed": A.KIND_OPERATION,
+            "ai.embedMany": A.KIND_OPERATION,
+        },
+    ),
+    (
+        A.GEN_AI_OPERATION_NAME,
+        {
+            A.OP_CHAT: A.KIND_LLM,
+            A.OP_TEXT_COMPLETION: A.KIND_LLM,
+            A.OP_GENERATE_CONTENT: A.KIND_LLM,
+            A.OP_EMBEDDINGS: A.KIND_LLM,
+            A.OP_INVOKE_AGENT: A.KIND_AGENT,
+            "create_agent": A.KIND_OPERATION,
+            A.OP_EXECUTE_TOOL: A.KIND_TOOL,
+            A.OP_INVOKE_WORKFLOW: A.KIND_WORKFLOW,
+        },
+    ),
+    (
+        "llm.request.type",
+        {  # OpenLLMetry's model spans
+            "chat": A.KIND_LLM,
+            "completion": A.KIND_LLM,
+            "embedding": A.KIND_LLM,
+        },
+    ),
 )
 # Without any of those: a span with one of these keys is that kind (Pydantic AI's older
 # ``agent run`` / ``running tool`` spans).
@@ -84,67 +120,177 @@ VERCEL_MODEL_CALL_SUFFIXES = (".doGenerate", ".doStream", ".doEmbed")
 # --- our key <- foreign keys, in priority order (ours first: a value already there wins) ---------
 # On every span.
 IDENTITY_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (A.SESSION_ID, (A.SESSION_ID, A.GEN_AI_CONVERSATION_ID, "session.id",
-                    "traceloop.association.properties.session_id",
-                    "ai.telemetry.metadata.sessionId")),
+    (
+        A.SESSION_ID,
+        (
+            A.SESSION_ID,
+            A.GEN_AI_CONVERSATION_ID,
+            "session.id",
+            "traceloop.association.properties.session_id",
+            "ai.telemetry.metadata.sessionId",
+        ),
+    ),
     (A.AGENT_NAME, (A.AGENT_NAME, A.GEN_AI_AGENT_NAME, "agent.name", "agent_name")),
 )
 SESSION_KEYS = dict(IDENTITY_KEYS)[A.SESSION_ID]
 # On model calls only: an outer span's repeated totals must never become a call's usage.
 LLM_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (A.GEN_AI_REQUEST_MODEL, (A.GEN_AI_REQUEST_MODEL, "llm.request.model_name",
-                              "llm.model_name", "ai.model.id", "llm.request.model")),
-    (A.GEN_AI_RESPONSE_MODEL, (A.GEN_AI_RESPONSE_MODEL, "llm.response.model_name",
-                               "ai.response.model", "llm.response.model")),
-    (A.GEN_AI_USAGE_INPUT_TOKENS, (
-        A.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
-        "ai.usage.inputTokens", "ai.usage.promptTokens", "llm.usage.prompt_tokens")),
-    (A.GEN_AI_USAGE_OUTPUT_TOKENS, (
-        A.GEN_AI_USAGE_OUTPUT_TOKENS, "gen_ai.usage.completion_tokens",
-        "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens",
-        "llm.usage.completion_tokens")),
-    (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, (
-        A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "gen_ai.usage.cache_read_input_tokens",
-        "llm.token_count.prompt_details.cache_read",
-        "ai.usage.inputTokenDetails.cacheReadTokens", "ai.usage.cachedInputTokens")),
-    (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, (
-        A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-        "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
-        "ai.usage.inputTokenDetails.cacheWriteTokens")),
-    (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, (
-        A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "llm.token_count.completion_details.reasoning",
-        "ai.usage.outputTokenDetails.reasoningTokens", "ai.usage.reasoningTokens",
-        "gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens")),
+    (
+        A.GEN_AI_REQUEST_MODEL,
+        (
+            A.GEN_AI_REQUEST_MODEL,
+            "llm.request.model_name",
+            "llm.model_name",
+            "ai.model.id",
+            "llm.request.model",
+        ),
+    ),
+    (
+        A.GEN_AI_RESPONSE_MODEL,
+        (
+            A.GEN_AI_RESPONSE_MODEL,
+            "llm.response.model_name",
+            "ai.response.model",
+            "llm.response.model",
+        ),
+    ),
+    (
+        A.GEN_AI_USAGE_INPUT_TOKENS,
+        (
+            A.GEN_AI_USAGE_INPUT_TOKENS,
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+            "ai.usage.inputTokens",
+            "ai.usage.promptTokens",
+            "llm.usage.prompt_tokens",
+        ),
+    ),
+    (
+        A.GEN_AI_USAGE_OUTPUT_TOKENS,
+        (
+            A.GEN_AI_USAGE_OUTPUT_TOKENS,
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+            "ai.usage.outputTokens",
+            "ai.usage.completionTokens",
+            "llm.usage.completion_tokens",
+        ),
+    ),
+    (
+        A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        (
+            A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+            "gen_ai.usage.cache_read_input_tokens",
+            "llm.token_count.prompt_details.cache_read",
+            "ai.usage.inputTokenDetails.cacheReadTokens",
+            "ai.usage.cachedInputTokens",
+        ),
+    ),
+    (
+        A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        (
+            A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+            A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+            "gen_ai.usage.cache_creation_input_tokens",
+            "llm.token_count.prompt_details.cache_write",
+            "ai.usage.inputTokenDetails.cacheWriteTokens",
+        ),
+    ),
+    (
+        A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        (
+            A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+            "llm.token_count.completion_details.reasoning",
+            "ai.usage.outputTokenDetails.reasoningTokens",
+            "ai.usage.reasoningTokens",
+            "gen_ai.usage.reasoning_tokens",
+            "llm.usage.reasoning_tokens",
+        ),
+    ),
 )
 # The provider; Vercel's values (``openai.chat``) keep the part before the dot.
-PROVIDER_KEYS = (A.GEN_AI_PROVIDER_NAME, "gen_ai.system", "llm.provider", "llm.system",
-                 "ai.model.provider")
+PROVIDER_KEYS = (
+    A.GEN_AI_PROVIDER_NAME,
+    "gen_ai.system",
+    "llm.provider",
+    "llm.system",
+    "ai.model.provider",
+)
 # Per kind: the name keys (tool name on tools, agent name on agents).
 KIND_KEYS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    A.KIND_TOOL: ((A.GEN_AI_TOOL_NAME, (A.GEN_AI_TOOL_NAME, "tool.name", "ai.toolCall.name",
-                                        "traceloop.entity.name")),
-                  (A.GEN_AI_TOOL_CALL_ID, (A.GEN_AI_TOOL_CALL_ID, "ai.toolCall.id",
-                                           "tool.id", "tool_call.id")),
-                  (A.GEN_AI_TOOL_CALL_ARGUMENTS, (A.GEN_AI_TOOL_CALL_ARGUMENTS,
-                                                  "ai.toolCall.args", "ai.toolCall.input",
-                                                  "tool_arguments")),
-                  (A.GEN_AI_TOOL_CALL_RESULT, (A.GEN_AI_TOOL_CALL_RESULT, "ai.toolCall.result",
-                                               "ai.toolCall.output", "tool_response"))),
-    A.KIND_AGENT: ((A.AGENT_NAME, (A.AGENT_NAME, A.GEN_AI_AGENT_NAME, "agent.name",
-                                   "agent_name", "traceloop.entity.name")),),
-    A.KIND_WORKFLOW: ((A.OPERATION_NAME, (A.OPERATION_NAME, "traceloop.entity.name",
-                                          "traceloop.workflow.name", A.GEN_AI_WORKFLOW_NAME)),),
+    A.KIND_TOOL: (
+        (
+            A.GEN_AI_TOOL_NAME,
+            (A.GEN_AI_TOOL_NAME, "tool.name", "ai.toolCall.name", "traceloop.entity.name"),
+        ),
+        (
+            A.GEN_AI_TOOL_CALL_ID,
+            (A.GEN_AI_TOOL_CALL_ID, "ai.toolCall.id", "tool.id", "tool_call.id"),
+        ),
+        (
+            A.GEN_AI_TOOL_CALL_ARGUMENTS,
+            (
+                A.GEN_AI_TOOL_CALL_ARGUMENTS,
+                "ai.toolCall.args",
+                "ai.toolCall.input",
+                "tool_arguments",
+            ),
+        ),
+        (
+            A.GEN_AI_TOOL_CALL_RESULT,
+            (
+                A.GEN_AI_TOOL_CALL_RESULT,
+                "ai.toolCall.result",
+                "ai.toolCall.output",
+                "tool_response",
+            ),
+        ),
+    ),
+    A.KIND_AGENT: (
+        (
+            A.AGENT_NAME,
+            (
+                A.AGENT_NAME,
+                A.GEN_AI_AGENT_NAME,
+                "agent.name",
+                "agent_name",
+                "traceloop.entity.name",
+            ),
+        ),
+    ),
+    A.KIND_WORKFLOW: (
+        (
+            A.OPERATION_NAME,
+            (
+                A.OPERATION_NAME,
+                "traceloop.entity.name",
+                "traceloop.workflow.name",
+                A.GEN_AI_WORKFLOW_NAME,
+            ),
+        ),
+    ),
     A.KIND_TASK: ((A.OPERATION_NAME, (A.OPERATION_NAME, "traceloop.entity.name")),),
-    A.KIND_OPERATION: ((A.OPERATION_NAME, (A.OPERATION_NAME, "traceloop.entity.name",
-                                           "ai.telemetry.functionId", VERCEL_OPERATION_ID)),),
+    A.KIND_OPERATION: (
+        (
+            A.OPERATION_NAME,
+            (
+                A.OPERATION_NAME,
+                "traceloop.entity.name",
+                "ai.telemetry.functionId",
+                VERCEL_OPERATION_ID,
+            ),
+        ),
+    ),
 }
 # Without a name key, an agent or tool is named by its span (OpenInference's decorators).
 NAMED_BY_SPAN_NAME = {A.KIND_AGENT: A.AGENT_NAME, A.KIND_TOOL: A.GEN_AI_TOOL_NAME}
 # Free-form input / output of a step (agents, tools, chains).
 IO_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (A.INPUT, (A.INPUT, "input.value", "traceloop.entity.input", "ai.prompt")),
-    (A.OUTPUT, (A.OUTPUT, "output.value", "traceloop.entity.output", "ai.response.text",
-                "final_result")),
+    (
+        A.OUTPUT,
+        (A.OUTPUT, "output.value", "traceloop.entity.output", "ai.response.text", "final_result"),
+    ),
 )
 # Indexed messages (``<prefix>.<i>.<field>``) and the fields that hold role and text.
 INDEXED_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
@@ -176,8 +322,12 @@ def kind_of(attrs: Mapping[str, Any]) -> str | None:
         if value is None:
             continue
         kind = kinds.get(value) if isinstance(value, str) else None
-        if kind is None and key == VERCEL_OPERATION_ID and isinstance(value, str) \
-                and value.startswith("ai."):
+        if (
+            kind is None
+            and key == VERCEL_OPERATION_ID
+            and isinstance(value, str)
+            and value.startswith("ai.")
+        ):
             kind = A.KIND_LLM if value.endswith(VERCEL_MODEL_CALL_SUFFIXES) else A.KIND_OPERATION
         if kind is not None:
             return kind
@@ -187,8 +337,9 @@ def kind_of(attrs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _copy(out: dict[str, Any], attrs: Mapping[str, Any],
-          table: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+def _copy(
+    out: dict[str, Any], attrs: Mapping[str, Any], table: tuple[tuple[str, tuple[str, ...]], ...]
+) -> None:
     for ours, keys in table:
         if out.get(ours) is None:
             value = _first(attrs, keys)
@@ -209,24 +360,28 @@ def _text(value: Any) -> Any:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def _indexed(attrs: Mapping[str, Any], prefix: str, role_field: str,
-             content_field: str) -> list[dict[str, Any]]:
+def _indexed(
+    attrs: Mapping[str, Any], prefix: str, role_field: str, content_field: str
+) -> list[dict[str, Any]]:
     """``prefix.<i>.<field>`` keys as GenAI messages (role and text parts), in index order."""
     found: dict[int, dict[str, Any]] = {}
     for key, value in attrs.items():
         if not key.startswith(prefix):
             continue
-        index, _, field = key[len(prefix):].partition(".")
+        index, _, field = key[len(prefix) :].partition(".")
         if not index.isdigit() or int(index) >= MAX_MESSAGES:
             continue
         if field == role_field:
             found.setdefault(int(index), {})["role"] = value
         elif field == content_field:
             found.setdefault(int(index), {})["content"] = value
-    return [{"role": m.get("role") or "user",
-             "parts": [{"type": "text", "content": _text(m["content"])}] if "content" in m
-             else []}
-            for _, m in sorted(found.items())]
+    return [
+        {
+            "role": m.get("role") or "user",
+            "parts": [{"type": "text", "content": _text(m["content"])}] if "content" in m else [],
+        }
+        for _, m in sorted(found.items())
+    ]
 
 
 def _vercel_messages(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
@@ -235,12 +390,14 @@ def _vercel_messages(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
     if out.get(A.GEN_AI_INPUT_MESSAGES) is None and isinstance(raw, str):
         messages = json.loads(raw)
         if isinstance(messages, list):
-            out[A.GEN_AI_INPUT_MESSAGES] = json.dumps([_vercel_message(m) for m in messages
-                                                       if isinstance(m, Mapping)])
+            out[A.GEN_AI_INPUT_MESSAGES] = json.dumps(
+                [_vercel_message(m) for m in messages if isinstance(m, Mapping)]
+            )
     text = attrs.get("ai.response.text")
     if out.get(A.GEN_AI_OUTPUT_MESSAGES) is None and isinstance(text, str):
         out[A.GEN_AI_OUTPUT_MESSAGES] = json.dumps(
-            [{"role": "assistant", "parts": [{"type": "text", "content": text}]}])
+            [{"role": "assistant", "parts": [{"type": "text", "content": text}]}]
+        )
 
 
 def _vercel_message(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,17 +405,23 @@ def _vercel_message(message: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(content, str):
         parts = [{"type": "text", "content": content}]
     else:
-        parts = [{"type": "text", "content": p["text"]} if isinstance(p, Mapping)
-                 and p.get("type") == "text" else {"type": "other", "content": _text(p)}
-                 for p in content or ()]
+        parts = [
+            {"type": "text", "content": p["text"]}
+            if isinstance(p, Mapping) and p.get("type") == "text"
+            else {"type": "other", "content": _text(p)}
+            for p in content or ()
+        ]
     return {"role": message.get("role") or "user", "parts": parts}
 
 
 def _excludes_cache(attrs: Mapping[str, Any], provider: str | None) -> bool:
     """Vercel v5 with Anthropic: input tokens leave the cache read out (see module doc)."""
-    return (provider == "anthropic" and VERCEL_OPERATION_ID in attrs
-            and "ai.usage.cachedInputTokens" in attrs
-            and "ai.usage.inputTokenDetails.noCacheTokens" not in attrs)
+    return (
+        provider == "anthropic"
+        and VERCEL_OPERATION_ID in attrs
+        and "ai.usage.cachedInputTokens" in attrs
+        and "ai.usage.inputTokenDetails.noCacheTokens" not in attrs
+    )
 
 
 def _anthropic_v5_total(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
@@ -342,8 +505,12 @@ def normalize(attrs: Mapping[str, Any], name: str | None = None) -> Mapping[str,
 
 # --- content sent as log events (the official GenAI instrumentations' event mode) -------------
 # Older event names: one event per message, the message in the body; the role is in the name.
-MESSAGE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
-                  "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
+MESSAGE_EVENTS = {
+    "gen_ai.system.message": "system",
+    "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant",
+    "gen_ai.tool.message": "tool",
+}
 CHOICE_EVENT = "gen_ai.choice"
 # Newer: one event per call carrying the GenAI content attributes themselves.
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -363,11 +530,16 @@ def _event_message(role: str, body: Any) -> dict[str, Any]:
     for call in body.get("tool_calls") or ():
         if isinstance(call, Mapping):
             function = call.get("function") or {}
-            parts.append({"type": "tool_call", "id": call.get("id"),
-                          "name": function.get("name"), "arguments": function.get("arguments")})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                }
+            )
     if role == "tool" and body.get("id") is not None:
-        parts = [{"type": "tool_call_response", "id": body["id"],
-                  "response": body.get("content")}]
+        parts = [{"type": "tool_call_response", "id": body["id"], "response": body.get("content")}]
     return {"role": body.get("role") or role, "parts": parts}
 
 
@@ -417,8 +589,10 @@ def sql_value(attr: Callable[[str], str], ours: str) -> str:
     if ours == A.GEN_AI_PROVIDER_NAME:
         own = attr(A.GEN_AI_PROVIDER_NAME)
         split = f"splitByChar('.', {value})[1]"
-        value = (f"if({own} != '', {own}, lower(if({attr(VERCEL_OPERATION_ID)} != '', "
-                 f"{split}, {value})))")
+        value = (
+            f"if({own} != '', {own}, lower(if({attr(VERCEL_OPERATION_ID)} != '', "
+            f"{split}, {value})))"
+        )
     return value
 
 
@@ -428,15 +602,20 @@ def sql_kind(attr: Callable[[str], str], literal: Callable[[str], str]) -> str:
     ``literal(text)`` quotes a string."""
     rules = []
     for key, kinds in KIND_RULES:
-        rules.append(f"nullIf(transform({attr(key)}, [{', '.join(map(literal, kinds))}], "
-                     f"[{', '.join(map(literal, kinds.values()))}], ''), '')")
+        rules.append(
+            f"nullIf(transform({attr(key)}, [{', '.join(map(literal, kinds))}], "
+            f"[{', '.join(map(literal, kinds.values()))}], ''), '')"
+        )
         if key == VERCEL_OPERATION_ID:
-            suffixes = " OR ".join(f"endsWith(v, {literal(x)})"
-                                   for x in VERCEL_MODEL_CALL_SUFFIXES)
-            rules.append(f"arrayMap(v -> if(startsWith(v, 'ai.'), if({suffixes}, "
-                         f"'{A.KIND_LLM}', '{A.KIND_OPERATION}'), NULL), [{attr(key)}])[1]")
+            suffixes = " OR ".join(f"endsWith(v, {literal(x)})" for x in VERCEL_MODEL_CALL_SUFFIXES)
+            rules.append(
+                f"arrayMap(v -> if(startsWith(v, 'ai.'), if({suffixes}, "
+                f"'{A.KIND_LLM}', '{A.KIND_OPERATION}'), NULL), [{attr(key)}])[1]"
+            )
     rules += [f"if({attr(key)} != '', '{kind}', NULL)" for key, kind in PRESENCE_RULES]
     own, duplicate = attr(A.SPAN_KIND), attr(A.LLM_DUPLICATE)
     # (the arrayMap binds the foreign kind once: these expressions are repeated in big queries)
-    return (f"if({own} != '', {own}, arrayMap(f -> if(f = '{A.KIND_LLM}' AND {duplicate} IN "
-            f"('true', '1'), '', f), [ifNull(coalesce({', '.join(rules)}), '')])[1])")
+    return (
+        f"if({own} != '', {own}, arrayMap(f -> if(f = '{A.KIND_LLM}' AND {duplicate} IN "
+        f"('true', '1'), '', f), [ifNull(coalesce({', '.join(rules)}), '')])[1])"
+    )

@@ -68,8 +68,9 @@ def _search(text: str, probe: bool) -> tuple[str, list[Any]]:
         if len(word) < 3 or (probe and word.isascii()):
             # "+text": a plain test of the row, not a query the FTS5 table would answer
             where.append("+text LIKE ? ESCAPE '\\'")
-            params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%")
-                          .replace("_", "\\_") + "%")
+            params.append(
+                "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
         else:
             phrases.append('"' + word.replace('"', '""') + '"')
     if phrases:
@@ -151,12 +152,16 @@ class Store:
             where.append("start_ns < ?")
             params.append(_since_ns(until))
         if model is not None:
-            where.append("EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
-                         "AND spans.model = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
+                "AND spans.model = ?)"
+            )
             params.append(model)
         if agent is not None:
-            where.append("EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
-                         f"AND json_extract(spans.attributes, '{_AGENT_PATH}') = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
+                f"AND json_extract(spans.attributes, '{_AGENT_PATH}') = ?)"
+            )
             params.append(agent)
         if min_cost is not None:
             where.append("cost_usd >= ?")
@@ -178,8 +183,14 @@ class Store:
         )
         return [_session(r) for r in rows]
 
-    def _search_sessions(self, q: str, where: list[str], params: list[Any],
-                         before: tuple[int, str] | None, limit: int) -> list[SessionRow]:
+    def _search_sessions(
+        self,
+        q: str,
+        where: list[str],
+        params: list[Any],
+        before: tuple[int, str] | None,
+        limit: int,
+    ) -> list[SessionRow]:
         """The sessions page with a search. A search matching few rows collects their
         sessions; one matching many tests the next :data:`_PROBE_WINDOW` sessions one by one,
         newest first, and keeps that answer when it fills the page (the rest are older)."""
@@ -187,18 +198,28 @@ class Store:
         collect = (f"id IN (SELECT session_id FROM span_text WHERE {condition})", *words)
         ((count,),) = self._query(
             f"SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE {condition} LIMIT ?)",
-            (*words, _COMMON_ROWS))
+            (*words, _COMMON_ROWS),
+        )
         if count >= _COMMON_ROWS:
             probe, probe_words = _search(q, probe=True)
             after = "WHERE (start_ns, id) < (?, ?)" if before else ""
-            edge = self._query(f"SELECT start_ns, id FROM sessions {after} ORDER BY start_ns "
-                               "DESC, id DESC LIMIT 1 OFFSET ?", (*(before or ()), _PROBE_WINDOW))
+            edge = self._query(
+                f"SELECT start_ns, id FROM sessions {after} ORDER BY start_ns "
+                "DESC, id DESC LIMIT 1 OFFSET ?",
+                (*(before or ()), _PROBE_WINDOW),
+            )
             window = ["(start_ns, id) > (?, ?)"] if edge else []
             rows = self._sessions(
-                [*where, *window, "EXISTS (SELECT 1 FROM span_text_rows AS r WHERE "
-                 "r.session_id = sessions.id AND EXISTS (SELECT 1 FROM span_text WHERE "
-                 f"span_text.rowid = r.text_rowid AND {probe}))"],
-                [*params, *(edge[0] if edge else ()), *probe_words], limit)
+                [
+                    *where,
+                    *window,
+                    "EXISTS (SELECT 1 FROM span_text_rows AS r WHERE "
+                    "r.session_id = sessions.id AND EXISTS (SELECT 1 FROM span_text WHERE "
+                    f"span_text.rowid = r.text_rowid AND {probe}))",
+                ],
+                [*params, *(edge[0] if edge else ()), *probe_words],
+                limit,
+            )
             if len(rows) == limit or not edge:
                 return rows
         return self._sessions([*where, collect[0]], [*params, *collect[1:]], limit)
@@ -206,8 +227,10 @@ class Store:
     def _need_version(self, version: int, feature: str) -> None:
         (found,) = self._query("SELECT MAX(version) FROM schema_version")[0]
         if found < version:
-            raise StoreError(f"{feature} needs a store of version {SCHEMA_VERSION}; {self.path} "
-                             f"is version {found} (writing to it once upgrades it)")
+            raise StoreError(
+                f"{feature} needs a store of version {SCHEMA_VERSION}; {self.path} "
+                f"is version {found} (writing to it once upgrades it)"
+            )
 
     def change_marker(self, session_id: str | None = None) -> int:
         """A number that changes whenever the store (or one session) receives spans: the
@@ -221,9 +244,16 @@ class Store:
     def resolve_session(self, prefix: str) -> str:
         """Full session id from a unique prefix (git-like); :class:`StoreError` if none or
         several match."""
-        return pick_session(prefix, lambda start: [r[0] for r in self._query(
-            "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
-            (start, start + "\U0010ffff"))])
+        return pick_session(
+            prefix,
+            lambda start: [
+                r[0]
+                for r in self._query(
+                    "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+                    (start, start + "\U0010ffff"),
+                )
+            ],
+        )
 
     def get_session(self, session_id: str) -> SessionRow | None:
         rows = self._query(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))

@@ -148,10 +148,18 @@ class StoreReader(Protocol):
     location: str  # shown to the user: a file path, or a URL without its password
 
     def list_sessions(
-        self, limit: int = 50, tag: str | None = None, end_state: str | None = None,
-        since: datetime | float | None = None, *, until: datetime | float | None = None,
-        model: str | None = None, agent: str | None = None, min_cost: float | None = None,
-        before: tuple[int, str] | None = None, q: str | None = None,
+        self,
+        limit: int = 50,
+        tag: str | None = None,
+        end_state: str | None = None,
+        since: datetime | float | None = None,
+        *,
+        until: datetime | float | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        min_cost: float | None = None,
+        before: tuple[int, str] | None = None,
+        q: str | None = None,
     ) -> list[SessionRow]: ...
 
     def change_marker(self, session_id: str | None = None) -> int: ...

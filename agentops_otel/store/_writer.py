@@ -39,8 +39,13 @@ _NS_PER_DAY = 86_400 * 10**9
 # What full-text search looks in (on the span and on its events), and how much of it per span:
 # a conversation repeats its history in every call, so the first part of each is enough.
 SEARCHED_KEYS = (
-    A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
-    A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT, A.INPUT, A.OUTPUT,
+    A.GEN_AI_INPUT_MESSAGES,
+    A.GEN_AI_OUTPUT_MESSAGES,
+    A.GEN_AI_SYSTEM_INSTRUCTIONS,
+    A.GEN_AI_TOOL_CALL_ARGUMENTS,
+    A.GEN_AI_TOOL_CALL_RESULT,
+    A.INPUT,
+    A.OUTPUT,
 )
 SEARCH_CHARS = 100_000
 
@@ -98,9 +103,11 @@ def _rollup(key: str, sql_type: str) -> str:
     """The session span's roll-up of ``key``: a finite number, else 0 (SQLite would read text
     such as ``12abc`` as 12 and ``1e999`` as infinity)."""
     path = f"'$.\"{key}\"'"
-    return (f"COALESCE(CASE WHEN json_type(r.attributes, {path}) IN ('integer', 'real') AND "
-            f"abs(json_extract(r.attributes, {path})) <= 1.7976931348623157e308 "
-            f"THEN CAST(json_extract(r.attributes, {path}) AS {sql_type}) END, 0)")
+    return (
+        f"COALESCE(CASE WHEN json_type(r.attributes, {path}) IN ('integer', 'real') AND "
+        f"abs(json_extract(r.attributes, {path})) <= 1.7976931348623157e308 "
+        f"THEN CAST(json_extract(r.attributes, {path}) AS {sql_type}) END, 0)"
+    )
 
 
 # When the session span is stored, totals are recomputed from the stored spans (its roll-ups win
@@ -171,10 +178,12 @@ def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -
 def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
     """Add one span's searchable text (if any) to the full-text index of its session."""
     if text:
-        row = conn.execute("INSERT INTO span_text (text, session_id) VALUES (?, ?)",
-                           (text, session_id)).lastrowid
-        conn.execute("INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)",
-                     (session_id, row))
+        row = conn.execute(
+            "INSERT INTO span_text (text, session_id) VALUES (?, ?)", (text, session_id)
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)", (session_id, row)
+        )
 
 
 _MOVE_SESSION = (
@@ -201,8 +210,9 @@ def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
     if not trace_id:
         return session_id
     if trace_id == session_id:  # grouped by trace: is there a session for it?
-        owner = conn.execute("SELECT id FROM sessions WHERE trace_id = ? AND id != ? LIMIT 1",
-                             (trace_id, trace_id)).fetchone()
+        owner = conn.execute(
+            "SELECT id FROM sessions WHERE trace_id = ? AND id != ? LIMIT 1", (trace_id, trace_id)
+        ).fetchone()
         if owner is None:
             return session_id
         session_id = owner[0]
@@ -237,8 +247,11 @@ class StoreWriter:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(f"DELETE FROM spans WHERE session_id IN {old}", (cutoff,))
-            conn.execute("DELETE FROM span_text WHERE rowid IN (SELECT text_rowid FROM "
-                         f"span_text_rows WHERE session_id IN {old})", (cutoff,))
+            conn.execute(
+                "DELETE FROM span_text WHERE rowid IN (SELECT text_rowid FROM "
+                f"span_text_rows WHERE session_id IN {old})",
+                (cutoff,),
+            )
             conn.execute(f"DELETE FROM span_text_rows WHERE session_id IN {old}", (cutoff,))
             conn.execute("DELETE FROM sessions WHERE start_ns < ?", (cutoff,))
             conn.execute("DELETE FROM usage_hourly WHERE hour_ns + ? <= ?", (HOUR_NS, cutoff))
@@ -249,6 +262,7 @@ class StoreWriter:
 
     def write(self, spans: Sequence[ReadableSpan]) -> int:
         """Insert ``spans`` (already-stored ones are ignored); return how many were new."""
+
         def write(conn: sqlite3.Connection) -> int:
             now = time.time_ns()
             written = [self._write_one(conn, span, now) for span in spans]
@@ -311,35 +325,73 @@ class StoreWriter:
             {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
             for e in span.events
         ]
-        cursor = conn.execute(_INSERT_SPAN, (
-            trace_id, format(ctx.span_id, "016x"), parent, session_id, span.name,
-            span.kind.name, kind, span.start_time or 0,
-            span.end_time,
-            span.status.status_code.name, span.status.description, model, provider,
-            input_tokens, output_tokens, cost, source, service,
-            span.instrumentation_scope.name if span.instrumentation_scope else None,
-            _dumps(attrs), _dumps(events),
-        ))
+        cursor = conn.execute(
+            _INSERT_SPAN,
+            (
+                trace_id,
+                format(ctx.span_id, "016x"),
+                parent,
+                session_id,
+                span.name,
+                span.kind.name,
+                kind,
+                span.start_time or 0,
+                span.end_time,
+                span.status.status_code.name,
+                span.status.description,
+                model,
+                provider,
+                input_tokens,
+                output_tokens,
+                cost,
+                source,
+                service,
+                span.instrumentation_scope.name if span.instrumentation_scope else None,
+                _dumps(attrs),
+                _dumps(events),
+            ),
+        )
         if cursor.rowcount != 1:
             return None
         index_text(conn, session_id, search_text(attrs, events))
         if llm:
-            conn.execute(_UPSERT_USAGE, (
-                (span.start_time or 0) // HOUR_NS * HOUR_NS, str(model or NO_MODEL),
-                str(attrs.get(A.AGENT_NAME) or NO_AGENT), 1 if error else 0, input_tokens or 0,
-                output_tokens or 0, cost or 0.0, 1 if cost is None else 0,
-            ))
+            conn.execute(
+                _UPSERT_USAGE,
+                (
+                    (span.start_time or 0) // HOUR_NS * HOUR_NS,
+                    str(model or NO_MODEL),
+                    str(attrs.get(A.AGENT_NAME) or NO_AGENT),
+                    1 if error else 0,
+                    input_tokens or 0,
+                    output_tokens or 0,
+                    cost or 0.0,
+                    1 if cost is None else 0,
+                ),
+            )
         tags = attrs.get(A.SESSION_TAGS)
         name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
-        conn.execute(_UPSERT_SESSION, (
-            session_id, name, _dumps(_tag_list(tags)) if tags is not None else None, service,
-            trace_id,
-            span.start_time or 0, span.end_time if is_root else None,
-            attrs.get(A.SESSION_END_STATE) if is_root else None,
-            attrs.get(A.SESSION_END_REASON) if is_root else None,
-            cost or 0.0, input_tokens or 0, output_tokens or 0, call.llm_calls, call.errors,
-            1 if attrs.get(A.LOOP_DETECTED) else 0, 1 if attrs.get(A.BUDGET_EXCEEDED) else 0, now,
-        ))
+        conn.execute(
+            _UPSERT_SESSION,
+            (
+                session_id,
+                name,
+                _dumps(_tag_list(tags)) if tags is not None else None,
+                service,
+                trace_id,
+                span.start_time or 0,
+                span.end_time if is_root else None,
+                attrs.get(A.SESSION_END_STATE) if is_root else None,
+                attrs.get(A.SESSION_END_REASON) if is_root else None,
+                cost or 0.0,
+                input_tokens or 0,
+                output_tokens or 0,
+                call.llm_calls,
+                call.errors,
+                1 if attrs.get(A.LOOP_DETECTED) else 0,
+                1 if attrs.get(A.BUDGET_EXCEEDED) else 0,
+                now,
+            ),
+        )
         return session_id
 
 

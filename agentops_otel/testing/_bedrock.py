@@ -71,15 +71,21 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
 # -- the event stream framing ---------------------------------------------------------------------
 def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
-    return (struct.pack("!B", len(raw_name)) + raw_name
-            + struct.pack("!BH", 7, len(raw_value)) + raw_value)  # 7: string
+    return (
+        struct.pack("!B", len(raw_name))
+        + raw_name
+        + struct.pack("!BH", 7, len(raw_value))
+        + raw_value
+    )  # 7: string
 
 
 def frame(event: str | None, data: str) -> bytes:
     """One eventstream message: prelude, prelude CRC, headers, JSON payload, message CRC."""
-    headers = (_header(":event-type", event or "chunk")
-               + _header(":content-type", "application/json")
-               + _header(":message-type", "event"))
+    headers = (
+        _header(":event-type", event or "chunk")
+        + _header(":content-type", "application/json")
+        + _header(":message-type", "event")
+    )
     payload = data.encode()
     prelude = struct.pack("!II", 12 + len(headers) + len(payload) + 4, len(headers))
     message = prelude + struct.pack("!I", zlib.crc32(prelude)) + headers + payload
@@ -117,8 +123,11 @@ def _block_text(block: Any) -> str:
         return json.dumps(block["toolUse"].get("input") or {}, separators=(",", ":"))
     if "toolResult" in block:
         parts = block["toolResult"].get("content") or []
-        return "".join(p.get("text") or json.dumps(p.get("json"), separators=(",", ":"))
-                       for p in parts if isinstance(p, dict))
+        return "".join(
+            p.get("text") or json.dumps(p.get("json"), separators=(",", ":"))
+            for p in parts
+            if isinstance(p, dict)
+        )
     return str(block.get("text") or "")
 
 
@@ -130,7 +139,8 @@ def _converse_conversation(body: dict[str, Any], model: str) -> Conversation:
 
     def is_question(message: dict[str, Any]) -> bool:
         return message.get("role") == "user" and any(
-            isinstance(b, dict) and "text" in b for b in message.get("content") or [])
+            isinstance(b, dict) and "text" in b for b in message.get("content") or []
+        )
 
     last_user = max((i for i, m in enumerate(messages) if is_question(m)), default=-1)
     for i, message in enumerate(messages):
@@ -141,11 +151,15 @@ def _converse_conversation(body: dict[str, Any], model: str) -> Conversation:
                 conv.tool_results.append(text)
         if i == last_user:
             conv.last_user_text = "".join(
-                str(b.get("text")) for b in message.get("content") or [] if "text" in b)
+                str(b.get("text")) for b in message.get("content") or [] if "text" in b
+            )
     config = body.get("toolConfig") or {}
     tools = config.get("tools") or []
-    specs = [(t["toolSpec"].get("name", ""), (t["toolSpec"].get("inputSchema") or {}).get("json"))
-             for t in tools if isinstance(t, dict) and "toolSpec" in t]
+    specs = [
+        (t["toolSpec"].get("name", ""), (t["toolSpec"].get("inputSchema") or {}).get("json"))
+        for t in tools
+        if isinstance(t, dict) and "toolSpec" in t
+    ]
     conv.add_tools(tools, specs)
     choice = config.get("toolChoice") or {}
     if "tool" in choice:
@@ -175,31 +189,47 @@ class _Answer:
 
     @property
     def usage(self) -> dict[str, int] | None:
-        return (normalized_usage(self.total_in, self.out, self.read, self.write, 0)
-                if self.report else None)
+        return (
+            normalized_usage(self.total_in, self.out, self.read, self.write, 0)
+            if self.report
+            else None
+        )
 
     @property
     def headers(self) -> dict[str, str]:
         if not self.report:
             return {}
-        return {"x-amzn-bedrock-input-token-count": str(self.total_in),
-                "x-amzn-bedrock-output-token-count": str(self.out),
-                "x-amzn-bedrock-invocation-latency": "12"}
+        return {
+            "x-amzn-bedrock-input-token-count": str(self.total_in),
+            "x-amzn-bedrock-output-token-count": str(self.out),
+            "x-amzn-bedrock-invocation-latency": "12",
+        }
 
     @property
     def pieces(self) -> list[str]:
         return split_text(self.decision.text) if not self.decision.tool_name else []
 
     def converse_usage(self) -> dict[str, int]:
-        return {"inputTokens": self.total_in - self.read - self.write, "outputTokens": self.out,
-                "totalTokens": self.total_in + self.out, "cacheReadInputTokens": self.read,
-                "cacheWriteInputTokens": self.write}
+        return {
+            "inputTokens": self.total_in - self.read - self.write,
+            "outputTokens": self.out,
+            "totalTokens": self.total_in + self.out,
+            "cacheReadInputTokens": self.read,
+            "cacheWriteInputTokens": self.write,
+        }
 
     def content(self) -> list[dict[str, Any]]:
         d = self.decision
         if d.tool_name:
-            return [{"toolUse": {"toolUseId": self.tool_id, "name": d.tool_name,
-                                 "input": json.loads(d.tool_arguments)}}]
+            return [
+                {
+                    "toolUse": {
+                        "toolUseId": self.tool_id,
+                        "name": d.tool_name,
+                        "input": json.loads(d.tool_arguments),
+                    }
+                }
+            ]
         return [{"text": d.text}]
 
     @property
@@ -210,9 +240,14 @@ class _Answer:
         """The ``amazon-bedrock-invocationMetrics`` of an InvokeModel stream's last chunk."""
         if not self.report:
             return {}
-        return {"amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": self.total_in, "outputTokenCount": self.out,
-            "invocationLatency": 12, "firstByteLatency": 5}}
+        return {
+            "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": self.total_in,
+                "outputTokenCount": self.out,
+                "invocationLatency": 12,
+                "firstByteLatency": 5,
+            }
+        }
 
 
 # -- Converse -------------------------------------------------------------------------------------
@@ -221,7 +256,9 @@ def _converse(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
     if not stream:
         out: dict[str, Any] = {
             "output": {"message": {"role": "assistant", "content": answer.content()}},
-            "stopReason": answer.stop_reason, "metrics": {"latencyMs": 12}}
+            "stopReason": answer.stop_reason,
+            "metrics": {"latencyMs": 12},
+        }
         if answer.report:
             out["usage"] = answer.converse_usage()
         return Result(body=out, usage=answer.usage)
@@ -235,8 +272,9 @@ def _converse(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
     return Result(events=events, usage=answer.usage, framing=(EVENTSTREAM, frame))
 
 
-def _converse_deltas(answer: _Answer, wrap: Callable[[str, dict[str, Any]], Any] = _event
-                     ) -> list[Any]:
+def _converse_deltas(
+    answer: _Answer, wrap: Callable[[str, dict[str, Any]], Any] = _event
+) -> list[Any]:
     """contentBlockStart / Delta / Stop events of one block (text, or a tool use in pieces)."""
     d = answer.decision
     events = []
@@ -245,11 +283,10 @@ def _converse_deltas(answer: _Answer, wrap: Callable[[str, dict[str, Any]], Any]
         events.append(wrap("contentBlockStart", {"contentBlockIndex": 0, "start": start}))
         size = max(1, -(-len(d.tool_arguments) // 3))
         for i in range(0, len(d.tool_arguments), size):
-            delta = {"toolUse": {"input": d.tool_arguments[i:i + size]}}
+            delta = {"toolUse": {"input": d.tool_arguments[i : i + size]}}
             events.append(wrap("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta}))
     for piece in answer.pieces:
-        events.append(wrap("contentBlockDelta",
-                           {"contentBlockIndex": 0, "delta": {"text": piece}}))
+        events.append(wrap("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
     events.append(wrap("contentBlockStop", {"contentBlockIndex": 0}))
     return events
 
@@ -271,23 +308,36 @@ def _anthropic_invoke(body: dict[str, Any], ctx: Context, stream: bool) -> Resul
     answer_usage = result.usage or {}
     headers = {}
     if ctx.report_usage:
-        headers = {"x-amzn-bedrock-input-token-count": str(answer_usage.get("input_tokens", 0)),
-                   "x-amzn-bedrock-output-token-count": str(answer_usage.get("output_tokens", 0))}
+        headers = {
+            "x-amzn-bedrock-input-token-count": str(answer_usage.get("input_tokens", 0)),
+            "x-amzn-bedrock-output-token-count": str(answer_usage.get("output_tokens", 0)),
+        }
     if not stream:
-        return Result(body=result.body, usage=result.usage, headers=headers,
-                      response_id=result.response_id)
+        return Result(
+            body=result.body, usage=result.usage, headers=headers, response_id=result.response_id
+        )
     payloads = [json.loads(data) for _, data in result.events or []]
     if ctx.report_usage:
         payloads[-1]["amazon-bedrock-invocationMetrics"] = {
             "inputTokenCount": answer_usage.get("input_tokens", 0),
-            "outputTokenCount": answer_usage.get("output_tokens", 0)}
-    return Result(events=[_chunk(p) for p in payloads], usage=result.usage, headers=headers,
-                  response_id=result.response_id, framing=(EVENTSTREAM, frame))
+            "outputTokenCount": answer_usage.get("output_tokens", 0),
+        }
+    return Result(
+        events=[_chunk(p) for p in payloads],
+        usage=result.usage,
+        headers=headers,
+        response_id=result.response_id,
+        framing=(EVENTSTREAM, frame),
+    )
 
 
-def _text_format(answer: _Answer, whole: Callable[[], dict[str, Any]],
-                 piece: Callable[[int, str, bool], dict[str, Any]], stream: bool,
-                 tail: dict[str, Any] | None = None) -> Result:
+def _text_format(
+    answer: _Answer,
+    whole: Callable[[], dict[str, Any]],
+    piece: Callable[[int, str, bool], dict[str, Any]],
+    stream: bool,
+    tail: dict[str, Any] | None = None,
+) -> Result:
     """A prompt-style model: one body, or one chunk per word (then ``tail``), the last chunk
     with the invocation metrics."""
     if not stream:
@@ -296,8 +346,12 @@ def _text_format(answer: _Answer, whole: Callable[[], dict[str, Any]],
     chunks = [piece(i, w, i == len(words) - 1) for i, w in enumerate(words)]
     chunks.extend([tail] if tail else [])
     chunks[-1].update(answer.metrics())
-    return Result(events=[_chunk(c) for c in chunks], usage=answer.usage,
-                  headers=answer.headers, framing=(EVENTSTREAM, frame))
+    return Result(
+        events=[_chunk(c) for c in chunks],
+        usage=answer.usage,
+        headers=answer.headers,
+        framing=(EVENTSTREAM, frame),
+    )
 
 
 def _invoke_text(body: dict[str, Any], ctx: Context, vendor: str, stream: bool) -> Result:
@@ -307,43 +361,79 @@ def _invoke_text(body: dict[str, Any], ctx: Context, vendor: str, stream: bool) 
         a = _Answer(_prompt_conversation(model, body.get("prompt")), ctx)
         counts = {"prompt_token_count": a.total_in, "generation_token_count": a.out}
         return _text_format(
-            a, lambda: {"generation": a.decision.text, "stop_reason": "stop",
-                        **(counts if report else {})},
-            lambda i, w, last: {"generation": w, "stop_reason": "stop" if last else None,
-                                **({"prompt_token_count": a.total_in if i == 0 else None,
-                                    "generation_token_count": a.out if last else i + 1}
-                                   if report else {})},
-            stream)
+            a,
+            lambda: {
+                "generation": a.decision.text,
+                "stop_reason": "stop",
+                **(counts if report else {}),
+            },
+            lambda i, w, last: {
+                "generation": w,
+                "stop_reason": "stop" if last else None,
+                **(
+                    {
+                        "prompt_token_count": a.total_in if i == 0 else None,
+                        "generation_token_count": a.out if last else i + 1,
+                    }
+                    if report
+                    else {}
+                ),
+            },
+            stream,
+        )
     if vendor == "mistral":
         a = _Answer(_prompt_conversation(model, body.get("prompt")), ctx)
         return _text_format(
-            a, lambda: {"outputs": [{"text": a.decision.text, "stop_reason": "stop"}]},
+            a,
+            lambda: {"outputs": [{"text": a.decision.text, "stop_reason": "stop"}]},
             lambda i, w, last: {"outputs": [{"text": w, "stop_reason": "stop" if last else None}]},
-            stream)
+            stream,
+        )
     if vendor == "amazon.titan":
         a = _Answer(_prompt_conversation(model, body.get("inputText")), ctx)
         return _text_format(
-            a, lambda: {"inputTextTokenCount": a.total_in if report else None, "results": [
-                {"tokenCount": a.out if report else None, "outputText": a.decision.text,
-                 "completionReason": "FINISH"}]},
-            lambda i, w, last: {"outputText": w, "index": 0,
-                                "completionReason": "FINISH" if last else None},
-            stream)
+            a,
+            lambda: {
+                "inputTextTokenCount": a.total_in if report else None,
+                "results": [
+                    {
+                        "tokenCount": a.out if report else None,
+                        "outputText": a.decision.text,
+                        "completionReason": "FINISH",
+                    }
+                ],
+            },
+            lambda i, w, last: {
+                "outputText": w,
+                "index": 0,
+                "completionReason": "FINISH" if last else None,
+            },
+            stream,
+        )
     # cohere Command R: no counts in the body (the headers and stream metrics have them)
     a = _Answer(_prompt_conversation(model, body.get("message"), body.get("preamble")), ctx)
     return _text_format(
-        a, lambda: {"text": a.decision.text, "generation_id": "gen-1", "finish_reason": "COMPLETE",
-                    "chat_history": []},
+        a,
+        lambda: {
+            "text": a.decision.text,
+            "generation_id": "gen-1",
+            "finish_reason": "COMPLETE",
+            "chat_history": [],
+        },
         lambda i, w, last: {"event_type": "text-generation", "text": w, "is_finished": False},
-        stream, {"event_type": "stream-end", "finish_reason": "COMPLETE", "is_finished": True})
+        stream,
+        {"event_type": "stream-end", "finish_reason": "COMPLETE", "is_finished": True},
+    )
 
 
 def _invoke_nova(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
     a = _Answer(_converse_conversation(body, ctx.params["model"]), ctx)
     usage = {"inputTokens": a.total_in, "outputTokens": a.out, "totalTokens": a.total_in + a.out}
     if not stream:
-        out: dict[str, Any] = {"output": {"message": {"role": "assistant", "content": a.content()}},
-                               "stopReason": a.stop_reason}
+        out: dict[str, Any] = {
+            "output": {"message": {"role": "assistant", "content": a.content()}},
+            "stopReason": a.stop_reason,
+        }
         if a.report:
             out["usage"] = usage
         return Result(body=out, usage=a.usage, headers=a.headers)
@@ -351,8 +441,12 @@ def _invoke_nova(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
     chunks.extend(_converse_deltas(a, lambda name, payload: {name: payload}))
     chunks.append({"messageStop": {"stopReason": a.stop_reason}})
     chunks.append({"metadata": {"usage": usage} if a.report else {}, **a.metrics()})
-    return Result(events=[_chunk(c) for c in chunks], usage=a.usage, headers=a.headers,
-                  framing=(EVENTSTREAM, frame))
+    return Result(
+        events=[_chunk(c) for c in chunks],
+        usage=a.usage,
+        headers=a.headers,
+        framing=(EVENTSTREAM, frame),
+    )
 
 
 def _invoke_embed(body: dict[str, Any], ctx: Context, vendor: str) -> Result:
@@ -360,11 +454,18 @@ def _invoke_embed(body: dict[str, Any], ctx: Context, vendor: str) -> Result:
     texts = [str(t or "") for t in texts or []]
     total = sum(input_tokens(Conversation(model="", texts=[t])) for t in texts)
     usage = normalized_usage(total, 0, 0, 0, 0) if ctx.report_usage else None
-    headers = {"x-amzn-bedrock-input-token-count": str(total),
-               "x-amzn-bedrock-output-token-count": "0"} if ctx.report_usage else {}
+    headers = (
+        {"x-amzn-bedrock-input-token-count": str(total), "x-amzn-bedrock-output-token-count": "0"}
+        if ctx.report_usage
+        else {}
+    )
     if vendor == "cohere.embed":
-        out: dict[str, Any] = {"embeddings": [_vector(t, 8) for t in texts], "id": "emb-1",
-                               "response_type": "embeddings_floats", "texts": texts}
+        out: dict[str, Any] = {
+            "embeddings": [_vector(t, 8) for t in texts],
+            "id": "emb-1",
+            "response_type": "embeddings_floats",
+            "texts": texts,
+        }
     else:
         out = {"embedding": _vector(texts[0], 8)}
         if ctx.report_usage:

@@ -53,12 +53,20 @@ def _text(content: Any) -> str:
 
 def _conversation(body: dict[str, Any]) -> Conversation:
     """Cohere v2 chat messages read as OpenAI's (content to text, tool choice lower-cased)."""
-    messages = [{**m, "content": _text(m.get("content"))}
-                for m in body.get("messages") or [] if isinstance(m, dict)]
+    messages = [
+        {**m, "content": _text(m.get("content"))}
+        for m in body.get("messages") or []
+        if isinstance(m, dict)
+    ]
     choice = body.get("tool_choice")
-    return _openai._chat_conversation({
-        "model": body.get("model"), "messages": messages, "tools": body.get("tools"),
-        "tool_choice": choice.lower() if isinstance(choice, str) else None})
+    return _openai._chat_conversation(
+        {
+            "model": body.get("model"),
+            "messages": messages,
+            "tools": body.get("tools"),
+            "tool_choice": choice.lower() if isinstance(choice, str) else None,
+        }
+    )
 
 
 def chat(body: dict[str, Any], ctx: Context) -> Result:
@@ -68,21 +76,26 @@ def chat(body: dict[str, Any], ctx: Context) -> Result:
     message: dict[str, Any] = {"role": "assistant"}
     if decision.tool_name:
         message["tool_plan"] = f"I will call {decision.tool_name}."
-        message["tool_calls"] = [{"id": ctx.new_id("call_"), "type": "function", "function": {
-            "name": decision.tool_name, "arguments": decision.tool_arguments}}]
+        message["tool_calls"] = [
+            {
+                "id": ctx.new_id("call_"),
+                "type": "function",
+                "function": {"name": decision.tool_name, "arguments": decision.tool_arguments},
+            }
+        ]
         finish = "TOOL_CALL"
     else:
         message["content"] = [{"type": "text", "text": decision.text}]
         finish = "COMPLETE"
-    response: dict[str, Any] = {"id": ctx.new_id(""), "finish_reason": finish,
-                                "message": message}
+    response: dict[str, Any] = {"id": ctx.new_id(""), "finish_reason": finish, "message": message}
     usage = None
     if ctx.report_usage:
         total_in, out = input_tokens(conv), output_tokens(decision.output_text)
         response["usage"] = {
             "billed_units": {"input_tokens": total_in, "output_tokens": out},
             "tokens": {"input_tokens": total_in + TEMPLATE_TOKENS, "output_tokens": out},
-            "cached_tokens": total_in // 4}
+            "cached_tokens": total_in // 4,
+        }
         usage = normalized_usage(total_in, out, total_in // 4, 0, 0)
     result = Result(usage=usage, response_id=response["id"])
     if body.get("stream"):
@@ -99,20 +112,33 @@ def _events(response: dict[str, Any]) -> list[tuple[str | None, str]]:
         events.append(sse_event({"type": kind, **fields}, kind))
 
     message = response["message"]
-    emit("message-start", id=response["id"], delta={"message": {
-        "role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}})
+    emit(
+        "message-start",
+        id=response["id"],
+        delta={
+            "message": {
+                "role": "assistant",
+                "content": [],
+                "tool_plan": "",
+                "tool_calls": [],
+                "citations": [],
+            }
+        },
+    )
     if message.get("tool_calls"):
         emit("tool-plan-delta", delta={"message": {"tool_plan": message["tool_plan"]}})
         for index, call in enumerate(message["tool_calls"]):
             first = {**call, "function": {**call["function"], "arguments": ""}}
             emit("tool-call-start", index=index, delta={"message": {"tool_calls": first}})
             for piece in split_arguments(call["function"]["arguments"]):
-                emit("tool-call-delta", index=index,
-                     delta={"message": {"tool_calls": {"function": {"arguments": piece}}}})
+                emit(
+                    "tool-call-delta",
+                    index=index,
+                    delta={"message": {"tool_calls": {"function": {"arguments": piece}}}},
+                )
             emit("tool-call-end", index=index)
     else:
-        emit("content-start", index=0,
-             delta={"message": {"content": {"type": "text", "text": ""}}})
+        emit("content-start", index=0, delta={"message": {"content": {"type": "text", "text": ""}}})
         for piece in split_text(message["content"][0]["text"]):
             emit("content-delta", index=0, delta={"message": {"content": {"text": piece}}})
         emit("content-end", index=0)
@@ -131,9 +157,13 @@ def embed(body: dict[str, Any], ctx: Context) -> Result:
     dimensions = int(body.get("output_dimension") or 8)
     vectors = [_openai._vector(t, dimensions) for t in texts]
     types = body.get("embedding_types") or ["float"]
-    out: dict[str, Any] = {"id": ctx.new_id(""), "response_type": "embeddings_by_type",
-                           "embeddings": {kind: vectors for kind in types if kind == "float"},
-                           "texts": texts, "meta": {"api_version": _API_VERSION}}
+    out: dict[str, Any] = {
+        "id": ctx.new_id(""),
+        "response_type": "embeddings_by_type",
+        "embeddings": {kind: vectors for kind in types if kind == "float"},
+        "texts": texts,
+        "meta": {"api_version": _API_VERSION},
+    }
     if not ctx.report_usage:
         return Result(body=out, response_id=out["id"])
     total_in = input_tokens(Conversation(model=str(body.get("model") or ""), texts=texts))
@@ -150,7 +180,9 @@ def rerank(body: dict[str, Any], ctx: Context) -> Result:
     top_n = body.get("top_n")
     if isinstance(top_n, int):
         order = order[:top_n]
-    out = {"id": ctx.new_id(""), "results": [{"index": i, "relevance_score": scores[i]}
-                                             for i in order],
-           "meta": {"api_version": _API_VERSION, "billed_units": {"search_units": 1}}}
+    out = {
+        "id": ctx.new_id(""),
+        "results": [{"index": i, "relevance_score": scores[i]} for i in order],
+        "meta": {"api_version": _API_VERSION, "billed_units": {"search_units": 1}},
+    }
     return Result(body=out, response_id=out["id"])

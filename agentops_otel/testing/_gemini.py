@@ -167,17 +167,20 @@ def _generate(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
         if ctx.report_usage:
             answer["usageMetadata"] = usage_metadata
         return Result(body=answer, usage=usage, response_id=response_id)
-    pieces = [_parts(decision)] if decision.tool_name else [
-        [{"text": piece}] for piece in split_text(decision.text)
-    ]
+    pieces = (
+        [_parts(decision)]
+        if decision.tool_name
+        else [[{"text": piece}] for piece in split_text(decision.text)]
+    )
     events = []
     for index, parts in enumerate(pieces):
         last = index == len(pieces) - 1
         chunk: dict[str, Any] = {"candidates": [candidate(parts, last)], **head}
         if ctx.report_usage:
             chunk["usageMetadata"] = (
-                usage_metadata if last else {"promptTokenCount": total_in,
-                                             "totalTokenCount": total_in}
+                usage_metadata
+                if last
+                else {"promptTokenCount": total_in, "totalTokenCount": total_in}
             )
         events.append(sse_event(chunk))
     return Result(events=events, usage=usage, response_id=response_id)
@@ -204,8 +207,16 @@ def _embed(body: dict[str, Any], ctx: Context) -> Result:
     vectors = [_vector(text, 8) for text in texts]
     if ctx.params["action"] == "predict":
         predictions = [
-            {"embeddings": {"values": v, **({"statistics": {"token_count": n, "truncated": False}}
-                                            if ctx.report_usage else {})}}
+            {
+                "embeddings": {
+                    "values": v,
+                    **(
+                        {"statistics": {"token_count": n, "truncated": False}}
+                        if ctx.report_usage
+                        else {}
+                    ),
+                }
+            }
             for v, n in zip(vectors, counts, strict=True)
         ]
         return Result(body={"predictions": predictions}, usage=usage)
@@ -223,8 +234,16 @@ def generate(body: dict[str, Any], ctx: Context) -> Result:
 
 
 ROUTES = [
-    ("POST", _MODEL_PATH + r"(?P<action>generateContent|streamGenerateContent)$", "gemini",
-     generate),
-    ("POST", _MODEL_PATH + r"(?P<action>embedContent|batchEmbedContents|predict)$", "gemini",
-     _embed),
+    (
+        "POST",
+        _MODEL_PATH + r"(?P<action>generateContent|streamGenerateContent)$",
+        "gemini",
+        generate,
+    ),
+    (
+        "POST",
+        _MODEL_PATH + r"(?P<action>embedContent|batchEmbedContents|predict)$",
+        "gemini",
+        _embed,
+    ),
 ]

@@ -27,9 +27,12 @@ from agentops_otel.testing._common import (
     split_text,
 )
 
-_TIMINGS = {"total_duration": 1_000_000, "load_duration": 100_000,
-            "prompt_eval_duration": 200_000, "eval_duration": 700_000}
-
+_TIMINGS = {
+    "total_duration": 1_000_000,
+    "load_duration": 100_000,
+    "prompt_eval_duration": 200_000,
+    "eval_duration": 700_000,
+}
 
 
 def _ndjson_line(_event: str | None, data: str) -> bytes:
@@ -49,9 +52,18 @@ def _json_arguments(messages: list[Any]) -> list[Any]:
     out = []
     for message in messages:
         if isinstance(message, dict) and message.get("tool_calls"):
-            calls = [{**call, "function": {**call.get("function", {}), "arguments": json.dumps(
-                call.get("function", {}).get("arguments") or {}, separators=(",", ":"))}}
-                for call in message["tool_calls"]]
+            calls = [
+                {
+                    **call,
+                    "function": {
+                        **call.get("function", {}),
+                        "arguments": json.dumps(
+                            call.get("function", {}).get("arguments") or {}, separators=(",", ":")
+                        ),
+                    },
+                }
+                for call in message["tool_calls"]
+            ]
             message = {**message, "tool_calls": calls}
         out.append(message)
     return out
@@ -64,11 +76,11 @@ def _decision(conv: Conversation, ctx: Context, fmt: Any) -> Decision:
     return decision
 
 
-def _final(model: str, conv: Conversation, decision: Decision, ctx: Context
-           ) -> tuple[dict[str, Any], dict[str, int] | None]:
+def _final(
+    model: str, conv: Conversation, decision: Decision, ctx: Context
+) -> tuple[dict[str, Any], dict[str, int] | None]:
     """The fields of the last object (``done: true``) and the usage for the log."""
-    done = {"model": model, "created_at": _now(), "done": True, "done_reason": "stop",
-            **_TIMINGS}
+    done = {"model": model, "created_at": _now(), "done": True, "done_reason": "stop", **_TIMINGS}
     if not ctx.report_usage:
         return done, None
     total_in, out = input_tokens(conv), output_tokens(decision.output_text)
@@ -88,22 +100,31 @@ def _answer(body: dict[str, Any], ctx: Context, conv: Conversation, field: str) 
     if field == "message":
         message: dict[str, Any] = {"role": "assistant", "content": decision.text}
         if decision.tool_name:
-            message["tool_calls"] = [{"function": {
-                "name": decision.tool_name, "arguments": json.loads(decision.tool_arguments)}}]
+            message["tool_calls"] = [
+                {
+                    "function": {
+                        "name": decision.tool_name,
+                        "arguments": json.loads(decision.tool_arguments),
+                    }
+                }
+            ]
         whole: Any = message
-        pieces = [message] if decision.tool_name else [
-            {"role": "assistant", "content": p} for p in split_text(decision.text)]
+        pieces = (
+            [message]
+            if decision.tool_name
+            else [{"role": "assistant", "content": p} for p in split_text(decision.text)]
+        )
         last: Any = {"role": "assistant", "content": ""}
     else:
         whole, pieces, last = decision.text, split_text(decision.text), ""
         final["context"] = [1, 2, 3]
     if not body.get("stream", True):
         return Result(body={**final, field: whole}, usage=usage)
-    lines = [{"model": model, "created_at": _now(), field: piece, "done": False}
-             for piece in pieces]
+    lines = [
+        {"model": model, "created_at": _now(), field: piece, "done": False} for piece in pieces
+    ]
     lines.append({**final, field: last})
-    return Result(events=[(None, json.dumps(line)) for line in lines], usage=usage,
-                  framing=NDJSON)
+    return Result(events=[(None, json.dumps(line)) for line in lines], usage=usage, framing=NDJSON)
 
 
 def chat(body: dict[str, Any], ctx: Context) -> Result:
@@ -117,8 +138,9 @@ def generate(body: dict[str, Any], ctx: Context) -> Result:
     """``POST /api/generate``, plain or streamed (NDJSON)."""
     prompt = str(body.get("prompt") or "")
     texts = [str(body["system"])] if body.get("system") else []
-    conv = Conversation(model=str(body.get("model") or ""), texts=[*texts, prompt],
-                        last_user_text=prompt)
+    conv = Conversation(
+        model=str(body.get("model") or ""), texts=[*texts, prompt], last_user_text=prompt
+    )
     return _answer(body, ctx, conv, "response")
 
 
@@ -128,9 +150,12 @@ def embed(body: dict[str, Any], ctx: Context) -> Result:
     texts = [str(x) for x in raw] if isinstance(raw, list) else [str(raw or "")]
     dimensions = int(body.get("dimensions") or 8)
     model = str(body.get("model") or "")
-    out: dict[str, Any] = {"model": model,
-                           "embeddings": [_openai._vector(t, dimensions) for t in texts],
-                           "total_duration": 1_000_000, "load_duration": 100_000}
+    out: dict[str, Any] = {
+        "model": model,
+        "embeddings": [_openai._vector(t, dimensions) for t in texts],
+        "total_duration": 1_000_000,
+        "load_duration": 100_000,
+    }
     if not ctx.report_usage:
         return Result(body=out)
     total_in = input_tokens(Conversation(model=model, texts=texts))

@@ -37,23 +37,29 @@ def _stream(completion: dict[str, Any], place_usage: _Place) -> list[tuple[str |
             calls = [{**call, "index": i} for i, call in enumerate(message["tool_calls"])]
             events.append(chunk(index, {"tool_calls": calls}))
         else:
-            events.extend(chunk(index, {"content": piece})
-                          for piece in split_text(message["content"]))
+            events.extend(
+                chunk(index, {"content": piece}) for piece in split_text(message["content"])
+            )
         events.append(chunk(index, {}, choice["finish_reason"]))
     if completion.get("usage"):
         place_usage(events[-1], completion["usage"])
     return [*(sse_event(e) for e in events), (None, "[DONE]")]
 
 
-def _chat(body: dict[str, Any], ctx: Context, place_usage: _Place,
-          usage_wire: Callable[[Result], dict[str, Any]] | None = None) -> Result:
+def _chat(
+    body: dict[str, Any],
+    ctx: Context,
+    place_usage: _Place,
+    usage_wire: Callable[[Result], dict[str, Any]] | None = None,
+) -> Result:
     """OpenAI's answer, its usage rewritten by ``usage_wire``, streamed the provider's way."""
     result = _openai.chat_completions({**body, "stream": False}, ctx)
     completion = result.body or {}
     if usage_wire is not None and result.usage is not None:
         completion["usage"] = usage_wire(result)
-        result.usage = normalized_usage(result.usage["input_tokens"],
-                                        result.usage["output_tokens"], 0, 0, 0)
+        result.usage = normalized_usage(
+            result.usage["input_tokens"], result.usage["output_tokens"], 0, 0, 0
+        )
     if body.get("stream"):
         result.events, result.body = _stream(completion, place_usage), None
     return result

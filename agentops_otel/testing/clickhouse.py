@@ -27,8 +27,10 @@ TEXT_INDEX_SINCE = (26, 2)
 
 _CODEC = "CODEC(ZSTD(1))"
 _MAP = "Map(LowCardinality(String), String)"
-_ITEMS = ("{name} Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), "
-          "CAST({column}, 'Array(Tuple(String, String))')),")
+_ITEMS = (
+    "{name} Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), "
+    "CAST({column}, 'Array(Tuple(String, String))')),"
+)
 _TEXT = "TYPE text(tokenizer = 'array')"
 _MAP_INDEXES = {
     "text": f"""
@@ -87,36 +89,52 @@ _ORDER = "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)"
 
 def _map_ddl(name: str, index: str) -> str:
     """``traces_table.sql`` of today's exporter (Map mode) with the given index kind."""
-    items = "\n    ".join(_ITEMS.format(name=f"{kind}AttributeItems", column=f"{kind}Attributes")
-                          for kind in ("Resource", "Span"))
-    return _ddl(name, f"""ResourceAttributes {_MAP} {_CODEC},
+    items = "\n    ".join(
+        _ITEMS.format(name=f"{kind}AttributeItems", column=f"{kind}Attributes")
+        for kind in ("Resource", "Span")
+    )
+    return _ddl(
+        name,
+        f"""ResourceAttributes {_MAP} {_CODEC},
     {_SCOPE}
     SpanAttributes {_MAP} {_CODEC},
-    Duration UInt64 CODEC(T64, ZSTD(1)),""", f"\n    {items}{_MAP_INDEXES[index]}", f""",
+    Duration UInt64 CODEC(T64, ZSTD(1)),""",
+        f"\n    {items}{_MAP_INDEXES[index]}",
+        f""",
     INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8{_ENGINE}\
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
-{_ORDER}""", delta="(8)")
+{_ORDER}""",
+        delta="(8)",
+    )
 
 
 def _json_ddl(name: str) -> str:
     """``traces_json_table.sql`` of today's exporter, with the attribute-key columns."""
-    return _ddl(name, f"""ResourceAttributes JSON {_CODEC},
+    return _ddl(
+        name,
+        f"""ResourceAttributes JSON {_CODEC},
     ResourceAttributesKeys Array(LowCardinality(String)) {_CODEC},
     {_SCOPE}
     SpanAttributes JSON {_CODEC},
     SpanAttributesKeys Array(LowCardinality(String)) {_CODEC},
-    Duration UInt64 {_CODEC},""", """
+    Duration UInt64 {_CODEC},""",
+        """
     INDEX idx_res_attr_keys ResourceAttributesKeys TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_span_attr_keys SpanAttributesKeys TYPE bloom_filter(0.01) GRANULARITY 1,""",
-                f"{_ENGINE}{_ORDER}")
+        f"{_ENGINE}{_ORDER}",
+    )
 
 
 def _legacy_ddl(name: str) -> str:
     """The table of releases before the scope columns (signed ``Duration``)."""
-    return _ddl(name, f"""ResourceAttributes {_MAP} {_CODEC},
+    return _ddl(
+        name,
+        f"""ResourceAttributes {_MAP} {_CODEC},
     SpanAttributes {_MAP} {_CODEC},
-    Duration Int64 {_CODEC},""", _MAP_INDEXES["bloom"],
-                f"{_ENGINE}ORDER BY (ServiceName, SpanName, toUnixTimestamp(Timestamp), TraceId)")
+    Duration Int64 {_CODEC},""",
+        _MAP_INDEXES["bloom"],
+        f"{_ENGINE}ORDER BY (ServiceName, SpanName, toUnixTimestamp(Timestamp), TraceId)",
+    )
 
 
 def exporter_index(client: Any) -> str:
@@ -126,8 +144,13 @@ def exporter_index(client: Any) -> str:
     return "text" if (major, minor) >= TEXT_INDEX_SINCE else "bloom"
 
 
-def create_tables(client: Any, database: str, table: str = "otel_traces",
-                  mode: str = "map", index: str | None = None) -> None:
+def create_tables(
+    client: Any,
+    database: str,
+    table: str = "otel_traces",
+    mode: str = "map",
+    index: str | None = None,
+) -> None:
     """The database, the traces table, and the exporter's trace-id lookup table and view.
     ``index`` (Map mode): ``text`` or ``bloom``; by default what the exporter picks for the
     server's version."""
@@ -157,13 +180,37 @@ FROM {name} WHERE TraceId != '' GROUP BY TraceId""")
 
 
 # The exporter's insert column list (legacy: without the scope columns).
-COLUMNS = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName",
-           "SpanKind", "ServiceName", "ResourceAttributes", "ScopeName", "ScopeVersion",
-           "SpanAttributes", "Duration", "StatusCode", "StatusMessage", "Events.Timestamp",
-           "Events.Name", "Events.Attributes", "Links.TraceId", "Links.SpanId",
-           "Links.TraceState", "Links.Attributes")
-_KINDS = {"INTERNAL": "Internal", "SERVER": "Server", "CLIENT": "Client",
-          "PRODUCER": "Producer", "CONSUMER": "Consumer"}
+COLUMNS = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "TraceState",
+    "SpanName",
+    "SpanKind",
+    "ServiceName",
+    "ResourceAttributes",
+    "ScopeName",
+    "ScopeVersion",
+    "SpanAttributes",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "Events.Timestamp",
+    "Events.Name",
+    "Events.Attributes",
+    "Links.TraceId",
+    "Links.SpanId",
+    "Links.TraceState",
+    "Links.Attributes",
+)
+_KINDS = {
+    "INTERNAL": "Internal",
+    "SERVER": "Server",
+    "CLIENT": "Client",
+    "PRODUCER": "Producer",
+    "CONSUMER": "Consumer",
+}
 
 
 def as_string(value: Any) -> str:
@@ -198,8 +245,13 @@ def as_json(value: Any) -> str:
             raise ValueError(f"the exporter cannot marshal {value!r} as JSON")
         return _float(value)
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{as_json(v)}"
-                              for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(str(k), ensure_ascii=False)}:{as_json(v)}" for k, v in value.items()
+            )
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(as_json(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
@@ -238,24 +290,42 @@ def row(span: ReadableSpan, mode: str = "map") -> list[Any]:
     state = ctx.trace_state.to_header() if ctx.trace_state else ""
     start = span.start_time or 0
     return [
-        start, _hex(ctx.trace_id, 32), _hex(ctx.span_id, 16),
-        _hex(span.parent.span_id, 16) if span.parent else "", state, span.name, kind,
-        as_string(resource.get("service.name", "")), _attributes(resource, mode),
-        scope_name, scope_version, _attributes(attrs, mode), (span.end_time or start) - start,
-        status, span.status.description or "",
-        [e.timestamp for e in span.events], [e.name for e in span.events],
+        start,
+        _hex(ctx.trace_id, 32),
+        _hex(ctx.span_id, 16),
+        _hex(span.parent.span_id, 16) if span.parent else "",
+        state,
+        span.name,
+        kind,
+        as_string(resource.get("service.name", "")),
+        _attributes(resource, mode),
+        scope_name,
+        scope_version,
+        _attributes(attrs, mode),
+        (span.end_time or start) - start,
+        status,
+        span.status.description or "",
+        [e.timestamp for e in span.events],
+        [e.name for e in span.events],
         [_attributes(e.attributes, mode) for e in span.events],
         [_hex(link.context.trace_id, 32) for link in span.links],
         [_hex(link.context.span_id, 16) for link in span.links],
-        [link.context.trace_state.to_header() if link.context.trace_state else ""
-         for link in span.links],
+        [
+            link.context.trace_state.to_header() if link.context.trace_state else ""
+            for link in span.links
+        ],
         [_attributes(link.attributes, mode) for link in span.links],
         *([sorted(resource), sorted(attrs)] if mode == "json" else []),
     ]
 
 
-def insert(client: Any, database: str, spans: Sequence[ReadableSpan],
-           table: str = "otel_traces", mode: str = "map") -> None:
+def insert(
+    client: Any,
+    database: str,
+    spans: Sequence[ReadableSpan],
+    table: str = "otel_traces",
+    mode: str = "map",
+) -> None:
     """Insert ``spans`` as one batch, as the exporter does per export call."""
     rows = [row(span, mode) for span in spans]
     columns = list(COLUMNS)
@@ -263,8 +333,8 @@ def insert(client: Any, database: str, spans: Sequence[ReadableSpan],
         columns += ["ResourceAttributesKeys", "SpanAttributesKeys"]
     if mode == "legacy":
         scope = columns.index("ScopeName")
-        del columns[scope:scope + 2]
+        del columns[scope : scope + 2]
         for values in rows:
-            del values[scope:scope + 2]
+            del values[scope : scope + 2]
     if rows:
         client.insert(table, rows, column_names=columns, database=database)

@@ -253,9 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
             if result.events is not None:
                 self._send_stream(entry["request_id"], result, faults)
             else:
-                self._send_json(
-                    entry["request_id"], 200, result.body or {}, faults, result.headers
-                )
+                self._send_json(entry["request_id"], 200, result.body or {}, faults, result.headers)
         except OSError:  # the client went away
             self.close_connection = True
 

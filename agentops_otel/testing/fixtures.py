@@ -77,8 +77,9 @@ def instrumenting(capture: SpanCapture, *instrumentors: Any) -> Iterator[None]:
             instrumentor.uninstrument()
 
 
-def instrumented_fixtures(instrumentor: Callable[[], Any],
-                          *providers: Callable[[], Any]) -> tuple[Any, Any]:
+def instrumented_fixtures(
+    instrumentor: Callable[[], Any], *providers: Callable[[], Any]
+) -> tuple[Any, Any]:
     """The two fixtures of a framework instrumentor's tests, for its ``conftest.py``::
 
         providers_instrumented, instrumented = instrumented_fixtures(Mine, OpenAIInstrumentor)

@@ -37,8 +37,10 @@ def one(spans: list[ReadableSpan]) -> ReadableSpan:
 
 def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
     """(input, output) tokens the fake server reported for ``requests``."""
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
+    return (
+        sum(r["usage"]["input_tokens"] for r in requests),
+        sum(r["usage"]["output_tokens"] for r in requests),
+    )
 
 
 def totals(span: ReadableSpan) -> tuple[int, int]:
@@ -52,8 +54,9 @@ def tool_names(request: dict[str, Any]) -> list[str]:
     return [t["function"]["name"] for t in request["body"].get("tools", [])]
 
 
-def assert_calls_under(capture: SpanCapture, span: ReadableSpan,
-                       requests: list[dict[str, Any]]) -> None:
+def assert_calls_under(
+    capture: SpanCapture, span: ReadableSpan, requests: list[dict[str, Any]]
+) -> None:
     """Every LLM span is a child of ``span``, whose totals are those of ``requests``."""
     llms = capture.of_kind(A.KIND_LLM)
     assert llms and all(capture.parent_of(s) is span for s in llms)
@@ -62,8 +65,7 @@ def assert_calls_under(capture: SpanCapture, span: ReadableSpan,
 
 def run_checked(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a process to completion (5 minutes at most); it must succeed."""
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False,
-                          **kwargs)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, **kwargs)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -129,11 +131,17 @@ def opentelemetry_instrument(app: str, tmp_path: Path) -> tuple[str, Path]:
     script = tmp_path / "app.py"
     script.write_text(app)
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    done = run_checked([str(bindir / "opentelemetry-instrument"), sys.executable, str(script)],
-                       env=env, cwd=tmp_path)
+    done = run_checked(
+        [str(bindir / "opentelemetry-instrument"), sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+    )
     return done.stdout, tmp_path / "home" / "traces.db"
 
 

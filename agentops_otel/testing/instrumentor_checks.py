@@ -1,9 +1,9 @@
 """Checks that every provider instrumentor's tests make, written once.
 
-    span = only_llm(capture)
-    assert output_parts(span) == [{"type": "text", "content": text}]
-    check_chaining_theirs_over_ours(MyInstrumentor(), Models, "_generate_content", call)
-    check_counted_once_when_nested(capture, call)
+span = only_llm(capture)
+assert output_parts(span) == [{"type": "text", "content": text}]
+check_chaining_theirs_over_ours(MyInstrumentor(), Models, "_generate_content", call)
+check_counted_once_when_nested(capture, call)
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def output_parts(span: Any) -> list[dict[str, Any]]:
     return messages[0]["parts"]
 
 
-def check_chaining_theirs_over_ours(instrumentor: Any, owner: type, name: str,
-                                    call: Callable[[], Any]) -> None:
+def check_chaining_theirs_over_ours(
+    instrumentor: Any, owner: type, name: str, call: Callable[[], Any]
+) -> None:
     """Another vendor wraps ``owner.name`` over ours: both run; once ours is uninstrumented,
     theirs still runs and ours records nothing. ``owner.name`` is restored afterwards."""
     import wrapt
@@ -60,8 +61,9 @@ def check_counted_once_when_nested(cap: SpanCapture, call: Callable[[], Any]) ->
     """A framework's LLM span already current: the SDK call adds no second LLM span."""
     from agentops_otel.genai import start_llm_call
 
-    outer = start_llm_call(cap.provider.get_tracer("framework"), operation="chat",
-                           provider="framework", model="m")
+    outer = start_llm_call(
+        cap.provider.get_tracer("framework"), operation="chat", provider="framework", model="m"
+    )
     assert outer is not None
     with outer:
         call()

@@ -19,8 +19,9 @@ def _raw(owner: Any, name: str) -> Any:
     return owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
 
 
-def assert_uninstrument_restores(instrumentor: TargetsInstrumentor, capture: SpanCapture,
-                                 places: list[tuple[Any, str]]) -> None:
+def assert_uninstrument_restores(
+    instrumentor: TargetsInstrumentor, capture: SpanCapture, places: list[tuple[Any, str]]
+) -> None:
     """Instrument: every ``(owner, attribute)`` of ``places`` is wrapped; uninstrument: every
     one is the original object again."""
     originals = [_raw(owner, name) for owner, name in places]
@@ -34,13 +35,19 @@ def assert_uninstrument_restores(instrumentor: TargetsInstrumentor, capture: Spa
 
 
 @contextmanager
-def moved_target(instrumentor: TargetsInstrumentor, capture: SpanCapture,
-                 caplog: pytest.LogCaptureFixture, old: str, new: str) -> Iterator[None]:
+def moved_target(
+    instrumentor: TargetsInstrumentor,
+    capture: SpanCapture,
+    caplog: pytest.LogCaptureFixture,
+    old: str,
+    new: str,
+) -> Iterator[None]:
     """Instrumented for a block as if a release had renamed target ``old`` to ``new``: exactly
     one debug log names the missing target. Uninstrumented after."""
     real = instrumentor.targets
     instrumentor.targets = lambda tracer: [  # type: ignore[method-assign]
-        (module, path.replace(old, new), wrapper) for module, path, wrapper in real(tracer)]
+        (module, path.replace(old, new), wrapper) for module, path, wrapper in real(tracer)
+    ]
     try:
         with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
             instrumentor.instrument(tracer_provider=capture.provider)

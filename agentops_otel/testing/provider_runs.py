@@ -45,10 +45,20 @@ __all__ = [
 ]
 
 WEATHER_QUESTION = [{"role": "user", "content": "What is the weather in Paris?"}]
-WEATHER_TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}]
+WEATHER_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
 _USAGE_ATTRIBUTES = (
     ("input_tokens", A.GEN_AI_USAGE_INPUT_TOKENS),
     ("output_tokens", A.GEN_AI_USAGE_OUTPUT_TOKENS),
@@ -108,8 +118,9 @@ def assert_tool_round_trip(ask: Any, answer: Any, call_id: Any, server: Any) -> 
     ``sunny`` sent back under ``call_id`` on the second, each span's usage its request's."""
     assert span_json(ask, A.GEN_AI_TOOL_DEFINITIONS)[0]["function"]["name"] == "get_weather"
     assert span_json(answer, A.GEN_AI_INPUT_MESSAGES)[-1] == {
-        "role": "tool", "parts": [{"type": "tool_call_response", "id": call_id,
-                                   "response": "sunny"}]}
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": call_id, "response": "sunny"}],
+    }
     for span, entry in zip((ask, answer), server.requests, strict=True):
         assert_usage(span.attributes, entry["usage"])
 
@@ -121,8 +132,9 @@ def assert_streamed_reply(capture: SpanCapture, server: Any, text: str) -> Any:
     assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
     assert_usage(span.attributes, server.requests[-1]["usage"])
-    assert span_json(span) == [{"role": "assistant", "finish_reason": "stop",
-                                "parts": [{"type": "text", "content": text}]}]
+    assert span_json(span) == [
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": text}]}
+    ]
     return span
 
 
@@ -135,8 +147,9 @@ def check_broken_stream(capture: SpanCapture, stream: Any) -> None:
     assert_error(one_llm_span(capture), info.value)
 
 
-def check_early_close(capture: SpanCapture, stream: Any,
-                      close: Callable[[], Any] | None = None) -> None:
+def check_early_close(
+    capture: SpanCapture, stream: Any, close: Callable[[], Any] | None = None
+) -> None:
     """Read one item of a sync ``stream`` and close it twice (``close``, by default
     ``stream.close``): the span ends at the first close, once, without error or usage."""
     next(stream)
@@ -161,8 +174,9 @@ def check_abandoned(capture: SpanCapture, open_stream: Callable[[], Any]) -> Non
 
 
 @contextmanager
-def exceptions_below(instrumentor: Any, provider: Any, owner: type, name: str
-                     ) -> Iterator[list[BaseException]]:
+def exceptions_below(
+    instrumentor: Any, provider: Any, owner: type, name: str
+) -> Iterator[list[BaseException]]:
     """``instrumentor`` re-applied over a wrapper on the sync method ``owner.name`` that
     records the exceptions the SDK raises beneath ours; both removed on exit."""
     seen: list[BaseException] = []
@@ -200,14 +214,22 @@ print(json.dumps([{{"name": s.name, "scope": s.instrumentation_scope.name,
 
 
 def _run(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False,
-                          env={**env, "AGENTOPS_API_KEY": ""}, cwd=cwd)
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**env, "AGENTOPS_API_KEY": ""},
+        cwd=cwd,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
 
-def assert_session_totals(attributes: Mapping[str, Any], server: Any, calls: int,
-                          priced: bool = True) -> None:
+def assert_session_totals(
+    attributes: Mapping[str, Any], server: Any, calls: int, priced: bool = True
+) -> None:
     """A session's roll-ups equal the fake server's log: ``calls`` requests, their tokens,
     and a cost above zero (``priced``) or none."""
     usage = server.total_usage()
@@ -218,8 +240,9 @@ def assert_session_totals(attributes: Mapping[str, Any], server: Any, calls: int
     assert (attributes.get(A.TOTAL_COST_USD, 0.0) > 0) is priced
 
 
-def check_init_run(code: str, server: Any, *, module: str, scope: str, calls: int,
-                   priced: bool = True) -> list[dict[str, Any]]:
+def check_init_run(
+    code: str, server: Any, *, module: str, scope: str, calls: int, priced: bool = True
+) -> list[dict[str, Any]]:
     """Run ``code`` in a fresh interpreter after ``agentops_otel.init()`` (which must leave
     ``module`` unimported) and check that the instrumentor ``scope`` made one LLM span per
     request and the session's totals equal the server's log; the spans as dicts."""
@@ -232,8 +255,9 @@ def check_init_run(code: str, server: Any, *, module: str, scope: str, calls: in
     return spans
 
 
-def check_opentelemetry_instrument_run(code: str, server: Any, tmp_path: Path, *, calls: int,
-                                       priced: bool = True) -> None:
+def check_opentelemetry_instrument_run(
+    code: str, server: Any, tmp_path: Path, *, calls: int, priced: bool = True
+) -> None:
     """Run ``code`` under ``opentelemetry-instrument`` and check the local store: one LLM span
     per request, and the session's totals equal the server's log."""
     server.clear()
@@ -241,8 +265,10 @@ def check_opentelemetry_instrument_run(code: str, server: Any, tmp_path: Path, *
     usage = server.total_usage()
     assert session.llm_calls == len(server.requests) == calls
     assert len([s for s in spans if s.agentops_kind == A.KIND_LLM]) == calls
-    assert (session.input_tokens, session.output_tokens) == (usage["input_tokens"],
-                                                             usage["output_tokens"])
+    assert (session.input_tokens, session.output_tokens) == (
+        usage["input_tokens"],
+        usage["output_tokens"],
+    )
     assert (session.cost_usd > 0) is priced
 
 
@@ -261,8 +287,11 @@ def run_with_opentelemetry_instrument(code: str, tmp_path: Path) -> tuple[Any, l
     app = tmp_path / "app.py"
     app.write_text(code)
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     _run([str(bindir / "opentelemetry-instrument"), sys.executable, str(app)], env, tmp_path)
     with Store.open(tmp_path / "home" / "traces.db") as store:

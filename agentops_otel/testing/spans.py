@@ -50,8 +50,12 @@ class SpanCapture:
     @contextmanager
     def session(self, **attributes: Any) -> Iterator[Span]:
         """A session span (id ``s1``) made current around a run, as ``init()`` would."""
-        span = start_span(self.provider.get_tracer("t"), A.KIND_SESSION, "test",
-                          attributes={A.SESSION_ID: "s1", **attributes})
+        span = start_span(
+            self.provider.get_tracer("t"),
+            A.KIND_SESSION,
+            "test",
+            attributes={A.SESSION_ID: "s1", **attributes},
+        )
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield span

@@ -36,35 +36,54 @@ print(json.dumps([{{"name": s.name, "id": s.context.span_id, "scope": s.instrume
 
 def _env(extra: dict[str, str] | None) -> dict[str, str]:
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "AGENTOPS_API_KEY": "",
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", **(extra or {})}
+    env = {
+        **os.environ,
+        "AGENTOPS_API_KEY": "",
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        **(extra or {}),
+    }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     return env
 
 
-def run_with_init(app: str, tests_dir: Path, *, lazy: tuple[str, ...] = (),
-                  env: dict[str, str] | None = None) -> tuple[str, list[dict[str, Any]]]:
+def run_with_init(
+    app: str, tests_dir: Path, *, lazy: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """Run ``app`` (code; ``tests_dir`` is on ``sys.path``) after ``init()``; its stdout and the
     spans exported (dicts with name, id, scope, parent, attrs). ``lazy``: modules that must not
     be imported by ``init()`` itself."""
     code = _INIT.format(tests=str(tests_dir), lazy=lazy, app=textwrap.dedent(app))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, check=False, env=_env(env))
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_env(env),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_instrumented(app: str, tests_dir: Path, tmp_path: Path,
-                     env: dict[str, str] | None = None) -> tuple[str, Any, list[Any]]:
+def run_instrumented(
+    app: str, tests_dir: Path, tmp_path: Path, env: dict[str, str] | None = None
+) -> tuple[str, Any, list[Any]]:
     """Run ``app`` under ``opentelemetry-instrument`` with our distro and the local store; its
     stdout, the one session stored and that session's spans."""
     script = tmp_path / "app.py"
-    script.write_text(f"import sys\nsys.path.insert(0, {str(tests_dir)!r})\n"
-                      + textwrap.dedent(app))
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(tests_dir)!r})\n" + textwrap.dedent(app)
+    )
     bindir = Path(sys.executable).parent
-    done = subprocess.run([str(bindir / "opentelemetry-instrument"), sys.executable, str(script)],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
-                          env=_env({"AGENTOPS_OTEL_HOME": str(tmp_path / "home"), **(env or {})}))
+    done = subprocess.run(
+        [str(bindir / "opentelemetry-instrument"), sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        check=False,
+        env=_env({"AGENTOPS_OTEL_HOME": str(tmp_path / "home"), **(env or {})}),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with Store.open(tmp_path / "home" / "traces.db") as store:
         (session,) = store.list_sessions(limit=10)

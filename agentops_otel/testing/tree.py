@@ -31,5 +31,7 @@ def totals(span: ReadableSpan) -> tuple[int, int]:
 
 def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
     """(input, output) tokens the fake server reported for ``requests`` (its log entries)."""
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
+    return (
+        sum(r["usage"]["input_tokens"] for r in requests),
+        sum(r["usage"]["output_tokens"] for r in requests),
+    )

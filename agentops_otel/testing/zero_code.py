@@ -33,15 +33,17 @@ print(json.dumps([dict(s.attributes) for s in _exporter.get_finished_spans()]))
 
 
 def _run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=180,
-                          check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=180, check=False
+    )
     if done.returncode != 0:
         raise AssertionError(f"exit {done.returncode}: {done.stderr[-3000:]}")
     return done.stdout
 
 
-def run_under_init(code: str, modules: tuple[str, ...] = (),
-                   env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run_under_init(
+    code: str, modules: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Span attributes exported by ``code`` run after ``init()``; ``modules`` must not be
     imported by ``init()`` itself."""
     script = _INIT.format(modules=list(modules), code=textwrap.dedent(code))
@@ -49,26 +51,33 @@ def run_under_init(code: str, modules: tuple[str, ...] = (),
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_under_opentelemetry_instrument(code: str, tmp_path: Path,
-                                       env: dict[str, str] | None = None) -> Any:
+def run_under_opentelemetry_instrument(
+    code: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> Any:
     """The session recorded in the local store by ``opentelemetry-instrument python app.py``."""
     from agentops_otel.store import Store
 
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(code))
     bindir = Path(sys.executable).parent
-    full_env = {**os.environ, **(env or {}), "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
-                "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     full_env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    _run([str(bindir / "opentelemetry-instrument"), sys.executable, str(app)], env=full_env,
-         cwd=tmp_path)
+    _run(
+        [str(bindir / "opentelemetry-instrument"), sys.executable, str(app)],
+        env=full_env,
+        cwd=tmp_path,
+    )
     with Store.open(tmp_path / "home" / "traces.db") as store:
         (session,) = store.list_sessions(limit=10)
         return session
 
 
-def assert_init_totals(spans: list[dict[str, Any]], server: Any, provider: str,
-                       calls: int) -> None:
+def assert_init_totals(spans: list[dict[str, Any]], server: Any, provider: str, calls: int) -> None:
     """``calls`` priced LLM spans of ``provider``, one per logged request, and a session whose
     token totals equal the server's log and whose cost is the sum of the calls'."""
     import pytest

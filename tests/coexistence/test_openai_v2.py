@@ -23,8 +23,11 @@ def server():
 
 
 def _llm_like(store, session_id):
-    return [s for s in store.session_spans(session_id)
-            if s.attributes.get("gen_ai.operation.name") == "chat"]
+    return [
+        s
+        for s in store.session_spans(session_id)
+        if s.attributes.get("gen_ai.operation.name") == "chat"
+    ]
 
 
 def test_ours_stands_the_official_instrumentor_down(tmp_path, server):
@@ -52,6 +55,7 @@ def test_both_allowed_cost_counts_once(tmp_path, server):
         assert all(s.attributes.get("agentops.llm.duplicate") for s in theirs)
         assert session.llm_calls == 2
         assert session.cost_usd == pytest.approx(
-            sum(s.attributes["agentops.cost.usd"] for s in ours))
+            sum(s.attributes["agentops.cost.usd"] for s in ours)
+        )
         expected_in = sum(r["usage"]["input_tokens"] for r in server.requests)
         assert session.input_tokens == expected_in

@@ -13,7 +13,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 
-TRACED_CALL = textwrap.dedent('''
+TRACED_CALL = textwrap.dedent("""
     import json, openai
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     import agentops_otel
@@ -28,20 +28,24 @@ TRACED_CALL = textwrap.dedent('''
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
         agentops_otel.flush(5)
     print(json.dumps([{"name": s.name, **dict(s.attributes)} for s in spans.get_finished_spans()]))
-''')
+""")
 
 
 def _run(*cmd: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=BIN,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, cwd=BIN, env={**os.environ, **(env or {})}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
 def test_imports_come_from_the_installed_wheels() -> None:
-    out = _run(str(BIN / "python"), "-c",
-               "import agentops_otel, agentops_openai; print(agentops_otel.__file__, "
-               "agentops_openai.__file__)")
+    out = _run(
+        str(BIN / "python"),
+        "-c",
+        "import agentops_otel, agentops_openai; print(agentops_otel.__file__, "
+        "agentops_openai.__file__)",
+    )
     assert out.count("site-packages") == 2, out
 
 

@@ -42,15 +42,27 @@ def serve(tmp_path):
 def app_env(serve: Server, fake: FakeLLMServer, **extra: str) -> dict[str, str]:
     """The environment of an app: OTLP to serve, OpenAI to the fake server, nothing else."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
-    env.update(OTEL_EXPORTER_OTLP_ENDPOINT=serve.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-               OPENAI_BASE_URL=fake.openai_base_url, OPENAI_API_KEY="sk-test",
-               TRACELOOP_BASE_URL=serve.url, TRACELOOP_TELEMETRY="false", **extra)
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=serve.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+        OPENAI_BASE_URL=fake.openai_base_url,
+        OPENAI_API_KEY="sk-test",
+        TRACELOOP_BASE_URL=serve.url,
+        TRACELOOP_TELEMETRY="false",
+        **extra,
+    )
     return env
 
 
 def run_python_app(name: str, serve: Server, fake: FakeLLMServer, **extra: str) -> str:
-    result = subprocess.run([sys.executable, str(APPS / name)], env=app_env(serve, fake, **extra),
-                            cwd=APPS, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(APPS / name)],
+        env=app_env(serve, fake, **extra),
+        cwd=APPS,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return result.stderr
 
@@ -91,10 +103,15 @@ def _never(request: dict[str, Any]) -> bool:
     return False
 
 
-def assert_matches_fake(found: Stored, fake: FakeLLMServer, *, provider: str = "openai",
-                        reports_cache: bool = True,
-                        no_usage: Callable[[dict[str, Any]], bool] = _never,
-                        counts_output: Callable[[dict[str, Any]], bool] = _never) -> None:
+def assert_matches_fake(
+    found: Stored,
+    fake: FakeLLMServer,
+    *,
+    provider: str = "openai",
+    reports_cache: bool = True,
+    no_usage: Callable[[dict[str, Any]], bool] = _never,
+    counts_output: Callable[[dict[str, Any]], bool] = _never,
+) -> None:
     """Every model request the fake server logged is one stored LLM call, and the session's
     tokens and cost are the usage the server reported, counted once.
 
@@ -114,17 +131,35 @@ def assert_matches_fake(found: Stored, fake: FakeLLMServer, *, provider: str = "
         if counts_output(r):
             output = by_response[r["response_id"]].output_tokens
             assert output > 0
-        sent.append((r["model"], usage["input_tokens"], output,
-                     usage["cache_read_tokens"] if reports_cache else None))
-    totals = [sum(getattr(s, key) for s in found.sessions)
-              for key in ("llm_calls", "input_tokens", "output_tokens", "cost_usd")]
+        sent.append(
+            (
+                r["model"],
+                usage["input_tokens"],
+                output,
+                usage["cache_read_tokens"] if reports_cache else None,
+            )
+        )
+    totals = [
+        sum(getattr(s, key) for s in found.sessions)
+        for key in ("llm_calls", "input_tokens", "output_tokens", "cost_usd")
+    ]
     assert (totals[0], len(llm)) == (len(calls), len(calls))
     assert totals[1] == sum(c[1] for c in sent) == sum(s.input_tokens or 0 for s in llm)
     assert totals[2] == sum(c[2] for c in sent) == sum(s.output_tokens or 0 for s in llm)
-    assert sorted((s.attributes.get("gen_ai.usage.cache_read.input_tokens") for s in llm
-                   if s.input_tokens is not None), key=str) == sorted((c[3] for c in sent), key=str)
-    cost = sum(cost_for(provider, model, input_tokens=i, output_tokens=o,
-                        cache_read_tokens=c or 0).total_usd for model, i, o, c in sent)
+    assert sorted(
+        (
+            s.attributes.get("gen_ai.usage.cache_read.input_tokens")
+            for s in llm
+            if s.input_tokens is not None
+        ),
+        key=str,
+    ) == sorted((c[3] for c in sent), key=str)
+    cost = sum(
+        cost_for(
+            provider, model, input_tokens=i, output_tokens=o, cache_read_tokens=c or 0
+        ).total_usd
+        for model, i, o, c in sent
+    )
     assert cost > 0
     assert totals[3] == pytest.approx(float(cost), rel=1e-9)
     assert all(s.model for s in llm) and {s.provider for s in llm} == {provider}

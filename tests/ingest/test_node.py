@@ -25,14 +25,24 @@ def node_app() -> Path:
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         result = subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--cache", str(NPM_CACHE)],
-            cwd=NODE, capture_output=True, text=True, timeout=900)
+            cwd=NODE,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
     return NODE
 
 
 def run_node(mode: str, node_app: Path, serve, fake) -> None:
-    result = subprocess.run(["node", "app.js", mode], cwd=node_app, env=app_env(serve, fake),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["node", "app.js", mode],
+        cwd=node_app,
+        env=app_env(serve, fake),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
 
 
@@ -44,7 +54,10 @@ def test_vercel_ai_sdk_6(node_app, serve, fake):
     assert sorted(s.name for s in operations) == ["ai.generateText", "ai.streamText"]
     assert all(s.attributes["ai.usage.inputTokens"] > 0 for s in operations)
     assert sorted(s.name for s in found.of_kind("llm")) == [
-        "ai.generateText.doGenerate", "ai.generateText.doGenerate", "ai.streamText.doStream"]
+        "ai.generateText.doGenerate",
+        "ai.generateText.doGenerate",
+        "ai.streamText.doStream",
+    ]
     (tool,) = found.of_kind("tool")
     assert tool.attributes["gen_ai.tool.name"] == "get_weather"
     for span in [tool, *found.of_kind("llm")]:

@@ -40,15 +40,20 @@ def test_openllmetry(serve, fake):
     assert tool.attributes["gen_ai.tool.name"] == "get_weather"
     assert found.parent(agent) is workflow and found.parent(tool) is agent
     assert all(agent in found.ancestors(s) for s in found.of_kind("llm"))
-    assert all(s.attributes.get("agentops.agent.name") == "forecaster"
-               for s in found.of_kind("llm"))
+    assert all(
+        s.attributes.get("agentops.agent.name") == "forecaster" for s in found.of_kind("llm")
+    )
 
 
 def _run_openai_v2(serve, fake, mode):
     # with opentelemetry-util-genai 1.1b0, 2.4b0 always takes its latest-conventions path
-    run_python_app("openai_v2_app.py", serve, fake,
-                   OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental",
-                   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=mode)
+    run_python_app(
+        "openai_v2_app.py",
+        serve,
+        fake,
+        OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=mode,
+    )
     found = stored(serve)
     assert_matches_fake(found, fake, reports_cache=False)  # 2.4b0 records no cached tokens
     (root,) = [s for s in found.spans if s.parent_span_id is None]
@@ -85,7 +90,8 @@ def test_pydantic_ai(serve, fake):
     run_python_app("pydantic_ai_app.py", serve, fake)
     found = stored(serve, sessions=2)  # each run is one gen_ai.conversation.id: one session
     assert {s.id for s in found.sessions} == {
-        s.attributes["gen_ai.conversation.id"] for s in found.of_kind("agent")}
+        s.attributes["gen_ai.conversation.id"] for s in found.of_kind("agent")
+    }
     assert_matches_fake(found, fake)
     agents = found.of_kind("agent")
     assert len(agents) == 2

@@ -47,8 +47,7 @@ def _name(agent: Any) -> str:
 
 def _conversation(instance: Any, args: tuple, kwargs: dict) -> SpanSpec:
     recipient = arg(args, kwargs, 0, "recipient")
-    name = f"{_name(instance)} -> {_name(recipient)}" if recipient is not None else _name(
-        instance)
+    name = f"{_name(instance)} -> {_name(recipient)}" if recipient is not None else _name(instance)
     return SpanSpec(A.KIND_WORKFLOW, name, input=arg(args, kwargs, 7, "message"))
 
 
@@ -69,8 +68,13 @@ def _reply(instance: Any, args: tuple, kwargs: dict) -> SpanSpec:
             sender = arg(args, kwargs, 1, "sender")
             messages = getattr(instance, "chat_messages", {}).get(sender)
         trigger = messages[-1] if messages else None
-    return SpanSpec(A.KIND_AGENT, _name(instance), role=role,
-                    attributes={A.GEN_AI_AGENT_DESCRIPTION: role}, input=trigger)
+    return SpanSpec(
+        A.KIND_AGENT,
+        _name(instance),
+        role=role,
+        attributes={A.GEN_AI_AGENT_DESCRIPTION: role},
+        input=trigger,
+    )
 
 
 def _reply_done(span: Span, result: Any) -> None:
@@ -87,8 +91,7 @@ def _tool(instance: Any, args: tuple, kwargs: dict) -> SpanSpec:
         except ValueError:
             pass
     call_id = arg(args, kwargs, 1, "call_id")
-    return SpanSpec(A.KIND_TOOL, name, attributes={A.GEN_AI_TOOL_CALL_ID: call_id},
-                    input=arguments)
+    return SpanSpec(A.KIND_TOOL, name, attributes={A.GEN_AI_TOOL_CALL_ID: call_id}, input=arguments)
 
 
 def _tool_done(span: Span, result: Any) -> None:

@@ -56,14 +56,14 @@ class _Opened(NamedTuple):
     token: object
 
 
-def _open(tracer: Tracer, describe: Describe, instance: Any, args: tuple,
-          kwargs: dict) -> _Opened | None:
+def _open(
+    tracer: Tracer, describe: Describe, instance: Any, args: tuple, kwargs: dict
+) -> _Opened | None:
     try:
         spec = describe(instance, args, kwargs)
         if spec is None:
             return None
-        span = start_span(tracer, spec.kind, spec.name, role=spec.role,
-                          attributes=spec.attributes)
+        span = start_span(tracer, spec.kind, spec.name, role=spec.role, attributes=spec.attributes)
         record_input(span, spec.kind, spec.input)
         return _Opened(span, otel_context.attach(trace.set_span_in_context(span)))
     except Exception:  # noqa: BLE001
@@ -71,8 +71,9 @@ def _open(tracer: Tracer, describe: Describe, instance: Any, args: tuple,
         return None
 
 
-def _close(opened: _Opened, finish: Finish | None, result: Any = None,
-           error: BaseException | None = None) -> None:
+def _close(
+    opened: _Opened, finish: Finish | None, result: Any = None, error: BaseException | None = None
+) -> None:
     try:
         otel_context.detach(opened.token)
     except Exception:  # noqa: BLE001
@@ -106,8 +107,7 @@ def sync_wrapper(tracer: Tracer, describe: Describe, finish: Finish | None = Non
 def async_wrapper(tracer: Tracer, describe: Describe, finish: Finish | None = None) -> Any:
     """The same for a coroutine method: the span opens and closes inside the awaiting task."""
 
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                      kwargs: dict) -> Any:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         opened = _open(tracer, describe, instance, args, kwargs)
         if opened is None:
             return await wrapped(*args, **kwargs)

@@ -63,10 +63,12 @@ def _turn(middleware: _Tracing, args: tuple, kwargs: dict) -> SpanSpec:
     agent = middleware.agent
     stream_id = getattr(getattr(context, "stream", None), "id", None)
     return SpanSpec(
-        A.KIND_AGENT, str(getattr(agent, "name", None) or type(agent).__name__),
+        A.KIND_AGENT,
+        str(getattr(agent, "name", None) or type(agent).__name__),
         role=_role(agent),
         attributes={A.GEN_AI_CONVERSATION_ID: None if stream_id is None else str(stream_id)},
-        input=_text(getattr(event, "parts", None)) if capture_content() else None)
+        input=_text(getattr(event, "parts", None)) if capture_content() else None,
+    )
 
 
 def _turn_done(span: Span, response: Any) -> None:
@@ -81,17 +83,19 @@ def _tool(middleware: _Tracing, args: tuple, kwargs: dict) -> SpanSpec:
             arguments = json.loads(arguments)
         except ValueError:
             pass
-    return SpanSpec(A.KIND_TOOL, str(getattr(event, "name", None) or "tool"),
-                    attributes={A.GEN_AI_TOOL_CALL_ID: getattr(event, "id", None)},
-                    input=arguments)
+    return SpanSpec(
+        A.KIND_TOOL,
+        str(getattr(event, "name", None) or "tool"),
+        attributes={A.GEN_AI_TOOL_CALL_ID: getattr(event, "id", None)},
+        input=arguments,
+    )
 
 
 def _tool_done(span: Span, result: Any) -> None:
     error = getattr(result, "error", None)
     if isinstance(error, BaseException):
         mark_failed(span, type(error).__qualname__, str(error))
-    record_output(span, A.KIND_TOOL,
-                  _text(getattr(getattr(result, "result", None), "parts", None)))
+    record_output(span, A.KIND_TOOL, _text(getattr(getattr(result, "result", None), "parts", None)))
 
 
 class _Tracing(BaseMiddleware):

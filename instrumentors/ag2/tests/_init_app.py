@@ -13,8 +13,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import agentops_otel
 
 exporter = InMemorySpanExporter()
-agentops_otel.init(exporters=[exporter], local_store=False, instrument=["openai", "ag2"],
-                   session_name="app")
+agentops_otel.init(
+    exporters=[exporter], local_store=False, instrument=["openai", "ag2"], session_name="app"
+)
 
 
 def get_weather(city: str) -> str:
@@ -25,12 +26,23 @@ def get_weather(city: str) -> str:
 def classic(base_url: str) -> None:
     from autogen import ConversableAgent, register_function
 
-    config = {"config_list": [{"model": "gpt-4o-mini", "api_key": "sk-test", "base_url": base_url,
-                               "api_type": "openai"}], "cache_seed": None}
-    assistant = ConversableAgent("assistant", llm_config=config, human_input_mode="NEVER",
-                                 code_execution_config=False)
-    user = ConversableAgent("user", llm_config=False, human_input_mode="NEVER",
-                            code_execution_config=False)
+    config = {
+        "config_list": [
+            {
+                "model": "gpt-4o-mini",
+                "api_key": "sk-test",
+                "base_url": base_url,
+                "api_type": "openai",
+            }
+        ],
+        "cache_seed": None,
+    }
+    assistant = ConversableAgent(
+        "assistant", llm_config=config, human_input_mode="NEVER", code_execution_config=False
+    )
+    user = ConversableAgent(
+        "user", llm_config=False, human_input_mode="NEVER", code_execution_config=False
+    )
     register_function(get_weather, caller=assistant, executor=user, description="Weather")
     user.initiate_chat(assistant, message="Weather in Paris?", max_turns=2, silent=True)
 
@@ -39,8 +51,7 @@ def v1(base_url: str) -> None:
     from ag2 import Agent, tool
     from ag2.config import OpenAIConfig
 
-    config = OpenAIConfig(model="gpt-4o-mini", api_key="sk-test", base_url=base_url,
-                          max_retries=0)
+    config = OpenAIConfig(model="gpt-4o-mini", api_key="sk-test", base_url=base_url, max_retries=0)
     asyncio.run(Agent("assistant", config=config, tools=[tool(get_weather)]).ask("Weather?"))
 
 
@@ -49,5 +60,14 @@ agentops_otel.end_session()
 agentops_otel.flush(5)
 for span in exporter.get_finished_spans():
     parent = span.parent.span_id if span.parent else None
-    print(json.dumps({"name": span.name, "id": span.context.span_id, "parent": parent,
-                      "attributes": dict(span.attributes or {})}, default=list))
+    print(
+        json.dumps(
+            {
+                "name": span.name,
+                "id": span.context.span_id,
+                "parent": parent,
+                "attributes": dict(span.attributes or {}),
+            },
+            default=list,
+        )
+    )

@@ -26,8 +26,6 @@ LINE = _installed_line()
 collect_ignore = ["test_ag2_v1.py"] if LINE == "classic" else ["test_ag2_classic.py"]
 
 
-
-
 @pytest.fixture
 def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
     server.clear()
@@ -42,10 +40,14 @@ def capture(server: FakeLLMServer) -> Iterator[SpanCapture]:
         cap.shutdown()
 
 
-
-
-CONTENT_KEYS = (A.INPUT, A.OUTPUT, A.GEN_AI_TOOL_CALL_ARGUMENTS, A.GEN_AI_TOOL_CALL_RESULT,
-                A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES)
+CONTENT_KEYS = (
+    A.INPUT,
+    A.OUTPUT,
+    A.GEN_AI_TOOL_CALL_ARGUMENTS,
+    A.GEN_AI_TOOL_CALL_RESULT,
+    A.GEN_AI_INPUT_MESSAGES,
+    A.GEN_AI_OUTPUT_MESSAGES,
+)
 
 
 def in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:

@@ -21,25 +21,39 @@ from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 
 
 def _llm_config(server: FakeLLMServer) -> dict[str, Any]:
-    return {"config_list": [{"model": "gpt-4o-mini", "api_key": "sk-test",
-                             "base_url": server.openai_base_url, "api_type": "openai"}],
-            "cache_seed": None}
+    return {
+        "config_list": [
+            {
+                "model": "gpt-4o-mini",
+                "api_key": "sk-test",
+                "base_url": server.openai_base_url,
+                "api_type": "openai",
+            }
+        ],
+        "cache_seed": None,
+    }
 
 
 def _agent(name: str, llm_config: Any, **kwargs: Any) -> ConversableAgent:
-    return ConversableAgent(name, llm_config=llm_config, human_input_mode="NEVER",
-                            code_execution_config=False, **kwargs)
+    return ConversableAgent(
+        name, llm_config=llm_config, human_input_mode="NEVER", code_execution_config=False, **kwargs
+    )
 
 
 def get_weather(city: str) -> str:
     return f"sunny in {city}"
 
 
-def _tool_pair(server: FakeLLMServer, tool: Any = get_weather) -> tuple[ConversableAgent,
-                                                                         ConversableAgent]:
+def _tool_pair(
+    server: FakeLLMServer, tool: Any = get_weather
+) -> tuple[ConversableAgent, ConversableAgent]:
     """An assistant that calls ``tool`` and a user agent (no LLM) that executes it."""
-    assistant = _agent("assistant", _llm_config(server), system_message="Use the tools.",
-                       description="Answers with tools")
+    assistant = _agent(
+        "assistant",
+        _llm_config(server),
+        system_message="Use the tools.",
+        description="Answers with tools",
+    )
     user = _agent("user", False)
     register_function(tool, caller=assistant, executor=user, description="Weather in a city")
     return assistant, user
@@ -50,13 +64,20 @@ def _agent_spans(capture: SpanCapture) -> list[Any]:
 
 
 def test_two_agents_conversing(capture: SpanCapture, server: FakeLLMServer) -> None:
-    writer = _agent("writer", _llm_config(server), system_message="You write haiku.",
-                    description="Writes haiku")
-    critic = _agent("critic", _llm_config(server), system_message="You critique haiku.",
-                    description="Critiques haiku")
+    writer = _agent(
+        "writer", _llm_config(server), system_message="You write haiku.", description="Writes haiku"
+    )
+    critic = _agent(
+        "critic",
+        _llm_config(server),
+        system_message="You critique haiku.",
+        description="Critiques haiku",
+    )
 
-    result = in_session(capture, lambda: writer.initiate_chat(
-        critic, message="Write a haiku about tests", max_turns=2))
+    result = in_session(
+        capture,
+        lambda: writer.initiate_chat(critic, message="Write a haiku about tests", max_turns=2),
+    )
 
     assert len(result.chat_history) == 4
     (session,) = capture.of_kind(A.KIND_SESSION)
@@ -69,8 +90,11 @@ def test_two_agents_conversing(capture: SpanCapture, server: FakeLLMServer) -> N
     assert json.loads(attr(workflow, A.INPUT)) == "Write a haiku about tests"
 
     agents = _agent_spans(capture)
-    assert [s.name for s in agents] == ["invoke_agent critic", "invoke_agent writer",
-                                        "invoke_agent critic"]
+    assert [s.name for s in agents] == [
+        "invoke_agent critic",
+        "invoke_agent writer",
+        "invoke_agent critic",
+    ]
     assert all(capture.parent_of(s) is workflow for s in agents)
     assert attr(agents[0], A.AGENT_ROLE) == "Critiques haiku"
     assert attr(agents[1], A.GEN_AI_AGENT_DESCRIPTION) == "Writes haiku"
@@ -94,14 +118,18 @@ def test_two_agents_conversing(capture: SpanCapture, server: FakeLLMServer) -> N
 def test_tool_round_trip(capture: SpanCapture, server: FakeLLMServer) -> None:
     assistant, user = _tool_pair(server)
 
-    in_session(capture, lambda: user.initiate_chat(assistant, message="Weather in Paris?",
-                                                   max_turns=2))
+    in_session(
+        capture, lambda: user.initiate_chat(assistant, message="Weather in Paris?", max_turns=2)
+    )
 
     (workflow,) = capture.of_kind(A.KIND_WORKFLOW)
     assert workflow.name == "invoke_workflow user -> assistant"
     agents = _agent_spans(capture)
-    assert [s.name for s in agents] == ["invoke_agent assistant", "invoke_agent user",
-                                        "invoke_agent assistant"]
+    assert [s.name for s in agents] == [
+        "invoke_agent assistant",
+        "invoke_agent user",
+        "invoke_agent assistant",
+    ]
     (tool,) = capture.of_kind(A.KIND_TOOL)
     assert tool.name == "execute_tool get_weather"
     assert capture.parent_of(tool) is agents[1]
@@ -130,8 +158,11 @@ def test_async_tool_round_trip(capture: SpanCapture, server: FakeLLMServer) -> N
 
     (workflow,) = capture.of_kind(A.KIND_WORKFLOW)
     agents = _agent_spans(capture)
-    assert [s.name for s in agents] == ["invoke_agent assistant", "invoke_agent user",
-                                        "invoke_agent assistant"]
+    assert [s.name for s in agents] == [
+        "invoke_agent assistant",
+        "invoke_agent user",
+        "invoke_agent assistant",
+    ]
     assert all(capture.parent_of(s) is workflow for s in agents)
     (tool,) = capture.of_kind(A.KIND_TOOL)
     assert capture.parent_of(tool) is agents[1]
@@ -159,20 +190,24 @@ def test_group_chat(capture: SpanCapture, server: FakeLLMServer) -> None:
     alice = _agent("alice", config, description="Proposes ideas")
     bob = _agent("bob", config, description="Reviews ideas")
     user = _agent("user", False)
-    chat = GroupChat(agents=[user, alice, bob], messages=[], max_round=3,
-                     speaker_selection_method="round_robin")
+    chat = GroupChat(
+        agents=[user, alice, bob], messages=[], max_round=3, speaker_selection_method="round_robin"
+    )
     manager = GroupChatManager(chat, llm_config=config, name="manager")
 
     in_session(capture, lambda: user.initiate_chat(manager, message="Plan a picnic"))
 
-    (conversation,) = [s for s in capture.of_kind(A.KIND_WORKFLOW)
-                       if s.name == "invoke_workflow user -> manager"]
+    (conversation,) = [
+        s for s in capture.of_kind(A.KIND_WORKFLOW) if s.name == "invoke_workflow user -> manager"
+    ]
     (group,) = capture.named("invoke_workflow manager")
     (manager_span,) = capture.named("invoke_agent manager")
     assert capture.parent_of(manager_span) is conversation
     assert capture.parent_of(group) is manager_span
-    speakers = sorted((s for s in capture.of_kind(A.KIND_AGENT) if capture.parent_of(s) is group),
-                      key=lambda s: s.start_time)
+    speakers = sorted(
+        (s for s in capture.of_kind(A.KIND_AGENT) if capture.parent_of(s) is group),
+        key=lambda s: s.start_time,
+    )
     assert [s.name for s in speakers] == ["invoke_agent alice", "invoke_agent bob"]
     for call in capture.of_kind(A.KIND_LLM):
         assert capture.parent_of(call) in speakers
@@ -187,8 +222,9 @@ class ReplyFailed(Exception):
 def test_user_exception_passes_through(capture: SpanCapture, server: FakeLLMServer) -> None:
     error = ReplyFailed("no reply")
 
-    def failing_reply(recipient: Any, messages: Any = None, sender: Any = None,
-                      config: Any = None) -> tuple[bool, Any]:
+    def failing_reply(
+        recipient: Any, messages: Any = None, sender: Any = None, config: Any = None
+    ) -> tuple[bool, Any]:
         raise error
 
     writer = _agent("writer", False)
@@ -220,11 +256,14 @@ def test_uninstrument_restores(capture: SpanCapture, server: FakeLLMServer) -> N
     AG2Instrumentor().instrument(tracer_provider=capture.provider)  # for the fixture teardown
 
 
-def test_moved_method_degrades(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch,
-                               caplog: pytest.LogCaptureFixture) -> None:
+def test_moved_method_degrades(
+    server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A release that renames a wrapped method: fewer spans and a debug log, nothing raised."""
-    moved = [t if t[2] != "execute_function" else (*t[:2], "execute_function_v2", *t[3:])
-             for t in _classic._TARGETS]
+    moved = [
+        t if t[2] != "execute_function" else (*t[:2], "execute_function_v2", *t[3:])
+        for t in _classic._TARGETS
+    ]
     monkeypatch.setattr(_classic, "_TARGETS", moved)
     capture = SpanCapture()
     with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):

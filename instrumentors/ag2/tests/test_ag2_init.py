@@ -18,9 +18,19 @@ from conftest import LINE
 def test_init_app(server: FakeLLMServer, tmp_path: Any) -> None:
     server.clear()
     env = {**os.environ, "HOME": str(tmp_path), "AGENTOPS_LOCAL_STORE": "false"}
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_init_app.py")),
-                           server.openai_base_url, str(LINE)], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("_init_app.py")),
+            server.openai_base_url,
+            str(LINE),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     spans = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     by_id = {s["id"]: s for s in spans}
@@ -34,5 +44,6 @@ def test_init_app(server: FakeLLMServer, tmp_path: Any) -> None:
         assert agent["name"] == "invoke_agent assistant"
         assert call["attributes"][A.AGENT_NAME] == "assistant"
     assert session["attributes"][A.TOTAL_INPUT_TOKENS] == sum(
-        r["usage"]["input_tokens"] for r in server.requests)
+        r["usage"]["input_tokens"] for r in server.requests
+    )
     assert session["attributes"][A.TOTAL_COST_USD] > 0

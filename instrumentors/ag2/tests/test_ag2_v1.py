@@ -21,8 +21,9 @@ from conftest import CONTENT_KEYS, assert_totals, attr, in_session
 
 
 def _config(server: FakeLLMServer) -> OpenAIConfig:
-    return OpenAIConfig(model="gpt-4o-mini", api_key="sk-test", base_url=server.openai_base_url,
-                        max_retries=0)
+    return OpenAIConfig(
+        model="gpt-4o-mini", api_key="sk-test", base_url=server.openai_base_url, max_retries=0
+    )
 
 
 @tool
@@ -37,10 +38,15 @@ def _by_start(spans: list[Any]) -> list[Any]:
 
 def test_delegating_conversation(capture: SpanCapture, server: FakeLLMServer) -> None:
     """A coordinator delegates to a researcher agent (which calls a tool), over two turns."""
-    researcher = Agent("researcher", "You research the weather.", config=_config(server),
-                       tools=[get_weather])
-    coordinator = Agent("coordinator", "You coordinate weather reports.", config=_config(server),
-                        tools=[researcher.as_tool(description="Researches the weather")])
+    researcher = Agent(
+        "researcher", "You research the weather.", config=_config(server), tools=[get_weather]
+    )
+    coordinator = Agent(
+        "coordinator",
+        "You coordinate weather reports.",
+        config=_config(server),
+        tools=[researcher.as_tool(description="Researches the weather")],
+    )
 
     async def converse() -> list[Any]:
         first = await coordinator.ask("Weather report for Paris")
@@ -51,8 +57,9 @@ def test_delegating_conversation(capture: SpanCapture, server: FakeLLMServer) ->
 
     assert all(r.body for r in replies)
     (session,) = capture.of_kind(A.KIND_SESSION)
-    turns = _by_start([s for s in capture.of_kind(A.KIND_AGENT)
-                       if s.name == "invoke_agent coordinator"])
+    turns = _by_start(
+        [s for s in capture.of_kind(A.KIND_AGENT) if s.name == "invoke_agent coordinator"]
+    )
     assert len(turns) == 2
     assert all(capture.parent_of(t) is session for t in turns)
     assert attr(turns[0], A.AGENT_ROLE) == "You coordinate weather reports."
@@ -63,14 +70,16 @@ def test_delegating_conversation(capture: SpanCapture, server: FakeLLMServer) ->
     assert json.loads(attr(turns[1], A.OUTPUT)) == replies[1].body
 
     for turn in turns:
-        (delegation,) = [s for s in capture.children_of(turn)
-                         if attr(s, A.SPAN_KIND) == A.KIND_TOOL]
+        (delegation,) = [
+            s for s in capture.children_of(turn) if attr(s, A.SPAN_KIND) == A.KIND_TOOL
+        ]
         assert delegation.name == "execute_tool task_researcher"  # AG2 names it
         (research,) = capture.children_of(delegation)
         assert research.name == "invoke_agent researcher"
         assert attr(research, A.AGENT_ROLE) == "You research the weather."
-        (weather,) = [s for s in capture.children_of(research)
-                      if attr(s, A.SPAN_KIND) == A.KIND_TOOL]
+        (weather,) = [
+            s for s in capture.children_of(research) if attr(s, A.SPAN_KIND) == A.KIND_TOOL
+        ]
         assert weather.name == "execute_tool get_weather"
         assert attr(weather, A.AGENT_NAME) == "researcher"
         assert json.loads(attr(weather, A.GEN_AI_TOOL_CALL_RESULT)) == "sunny in test"
@@ -105,8 +114,11 @@ def test_two_agents_taking_turns(capture: SpanCapture, server: FakeLLMServer) ->
     in_session(capture, lambda: asyncio.run(converse()))
 
     agents = _by_start(capture.of_kind(A.KIND_AGENT))
-    assert [s.name for s in agents] == ["invoke_agent writer", "invoke_agent critic",
-                                        "invoke_agent writer"]
+    assert [s.name for s in agents] == [
+        "invoke_agent writer",
+        "invoke_agent critic",
+        "invoke_agent writer",
+    ]
     llm = _by_start(capture.of_kind(A.KIND_LLM))
     assert len(llm) == 3
     for agent, call, request in zip(agents, llm, server.requests, strict=True):
@@ -136,8 +148,12 @@ def test_failing_tool_marks_its_span(capture: SpanCapture, server: FakeLLMServer
 
 def test_user_exception_passes_through(capture: SpanCapture, server: FakeLLMServer) -> None:
     """A model error reaches the caller unchanged; the agent span records it."""
-    agent = Agent("broken", config=OpenAIConfig(model="error-500", api_key="sk-test",
-                                                base_url=server.openai_base_url, max_retries=0))
+    agent = Agent(
+        "broken",
+        config=OpenAIConfig(
+            model="error-500", api_key="sk-test", base_url=server.openai_base_url, max_retries=0
+        ),
+    )
     caught: list[BaseException] = []
 
     async def run() -> None:
@@ -168,8 +184,9 @@ def test_uninstrument_restores(capture: SpanCapture, server: FakeLLMServer) -> N
     AG2Instrumentor().instrument(tracer_provider=capture.provider)  # for the fixture teardown
 
 
-def test_moved_method_degrades(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch,
-                               caplog: pytest.LogCaptureFixture) -> None:
+def test_moved_method_degrades(
+    server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A release that renames the turn scope: no AG2 spans and a debug log, nothing raised."""
     monkeypatch.setattr(_v1, "_TURN_SCOPE", ("ag2.agent", "Agent._turn_scope_v2"))
     capture = SpanCapture()
@@ -209,13 +226,20 @@ def test_with_ag2_telemetry_middleware(capture: SpanCapture, server: FakeLLMServ
     """AG2's own TelemetryMiddleware beside ours: its chat span is flagged, nothing counts twice."""
     from ag2.middleware import TelemetryMiddleware
 
-    agent = Agent("forecaster", config=_config(server), tools=[get_weather],
-                  middleware=[TelemetryMiddleware(tracer_provider=capture.provider,
-                                                  agent_name="forecaster")])
+    agent = Agent(
+        "forecaster",
+        config=_config(server),
+        tools=[get_weather],
+        middleware=[TelemetryMiddleware(tracer_provider=capture.provider, agent_name="forecaster")],
+    )
     in_session(capture, lambda: asyncio.run(agent.ask("Weather?")))
 
-    theirs = [s for s in capture.spans if s.instrumentation_scope.name != "agentops_ag2"
-              and A.SPAN_KIND not in (s.attributes or {})]
+    theirs = [
+        s
+        for s in capture.spans
+        if s.instrumentation_scope.name != "agentops_ag2"
+        and A.SPAN_KIND not in (s.attributes or {})
+    ]
     chats = [s for s in theirs if s.name.startswith("chat")]
     assert len(chats) == 2
     assert all(attr(s, A.LLM_DUPLICATE) is True for s in chats)

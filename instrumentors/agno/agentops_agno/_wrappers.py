@@ -50,14 +50,16 @@ def _model_id(owner: Any) -> str | None:
     return model_id if isinstance(model_id, str) else None
 
 
-def _agent_span(tracer: Tracer, owner: Any, role: str | None,
-                context: Context | None = None) -> Span:
+def _agent_span(
+    tracer: Tracer, owner: Any, role: str | None, context: Context | None = None
+) -> Span:
     name = one_line(getattr(owner, "name", None), _NAME_LIMIT) or type(owner).__name__
     description = getattr(owner, "description", None)
-    attributes = {A.GEN_AI_AGENT_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
-                  A.GEN_AI_REQUEST_MODEL: _model_id(owner)}
-    return start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes,
-                      context=context)
+    attributes = {
+        A.GEN_AI_AGENT_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
+        A.GEN_AI_REQUEST_MODEL: _model_id(owner),
+    }
+    return start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes, context=context)
 
 
 def agent_run(tracer: Tracer) -> Wrapper:
@@ -85,8 +87,12 @@ def team_run(tracer: Tracer) -> Wrapper:
             workflow = start_span(tracer, A.KIND_WORKFLOW, name)
             record_input(workflow, A.KIND_WORKFLOW, _input(args, kwargs))
             role = getattr(team, "role", None)  # a team nested in a team has a role
-            leader = _agent_span(tracer, team, one_line(role, _NAME_LIMIT) if role else TEAM_LEADER,
-                                 trace.set_span_in_context(workflow))
+            leader = _agent_span(
+                tracer,
+                team,
+                one_line(role, _NAME_LIMIT) if role else TEAM_LEADER,
+                trace.set_span_in_context(workflow),
+            )
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: starting an Agno team span failed", exc_info=True)
             if workflow is not None:
@@ -138,9 +144,15 @@ def tool_execute(tracer: Tracer) -> Wrapper:
             function = getattr(call, "function", None)
             name = one_line(getattr(function, "name", None), _NAME_LIMIT) or "tool"
             description = getattr(function, "description", None)
-            span = start_span(tracer, A.KIND_TOOL, name, attributes={
-                A.GEN_AI_TOOL_CALL_ID: getattr(call, "call_id", None),
-                A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None})
+            span = start_span(
+                tracer,
+                A.KIND_TOOL,
+                name,
+                attributes={
+                    A.GEN_AI_TOOL_CALL_ID: getattr(call, "call_id", None),
+                    A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
+                },
+            )
             record_input(span, A.KIND_TOOL, getattr(call, "arguments", None))
             finish = _tool_finish(span, call)
         except Exception:  # noqa: BLE001

@@ -29,8 +29,11 @@ def run_team(server: FakeLLMServer, capture: SpanCapture, stream: bool = False) 
         if not stream:
             return team.run(TASK).content
         events = list(team.run(TASK, stream=True))
-    return "".join(e.content for e in events
-                   if type(e).__name__.endswith("ContentEvent") and isinstance(e.content, str))
+    return "".join(
+        e.content
+        for e in events
+        if type(e).__name__.endswith("ContentEvent") and isinstance(e.content, str)
+    )
 
 
 def assert_team_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
@@ -71,8 +74,7 @@ def assert_team_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert attrs(researcher)[A.LLM_CALLS] == 2
 
     expected = usage_of(requests)
-    assert expected == (server.total_usage()["input_tokens"],
-                        server.total_usage()["output_tokens"])
+    assert expected == (server.total_usage()["input_tokens"], server.total_usage()["output_tokens"])
     cost = sum(attrs(s)[A.COST_USD] for s in llms)
     for span in (root, team, leader):
         assert totals(span) == expected
@@ -81,7 +83,8 @@ def assert_team_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
 
 
 def test_team_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor
+) -> None:
     answer = run_team(server, capture)
     assert FACTS in answer
     assert_team_tree(capture, server)
@@ -91,13 +94,15 @@ def test_team_tree_totals_and_costs(
 
 
 def test_streamed_team_run_keeps_the_tree(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor
+) -> None:
     assert FACTS in run_team(server, capture, stream=True)
     assert_team_tree(capture, server)
 
 
 def test_async_agent_tool_round_trip(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor
+) -> None:
     researcher = build_researcher(server.openai_base_url)
     server.clear()
 
@@ -119,7 +124,8 @@ class Boom(Exception):
 
 
 def test_failing_tool_is_marked_and_the_run_goes_on(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: AgnoInstrumentor
+) -> None:
     def broken_lookup(topic: str) -> str:
         """Look up facts about a topic.
 
@@ -128,8 +134,9 @@ def test_failing_tool_is_marked_and_the_run_goes_on(
         """
         raise Boom("lookup service down")
 
-    agent = Agent(name="unlucky", model=model(server.openai_base_url), tools=[broken_lookup],
-                  telemetry=False)
+    agent = Agent(
+        name="unlucky", model=model(server.openai_base_url), tools=[broken_lookup], telemetry=False
+    )
     server.clear()
     with capture.session():
         agent.run("Research otters")
@@ -142,9 +149,11 @@ def test_failing_tool_is_marked_and_the_run_goes_on(
 
 
 def test_uninstrument_restores_agno(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
-    assert_uninstrument_restores(AgnoInstrumentor(), capture,
-                                 [(Agent, "run"), (Team, "run"), (FunctionCall, "execute")])
+    server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None
+) -> None:
+    assert_uninstrument_restores(
+        AgnoInstrumentor(), capture, [(Agent, "run"), (Team, "run"), (FunctionCall, "execute")]
+    )
 
     assert FACTS in run_team(server, capture)
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -152,8 +161,11 @@ def test_uninstrument_restores_agno(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
-        caplog: pytest.LogCaptureFixture) -> None:
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    providers_instrumented: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with moved_target(AgnoInstrumentor(), capture, caplog, "Team.run", "Team.run_moved"):
         assert FACTS in run_team(server, capture)
     assert not capture.of_kind(A.KIND_WORKFLOW)

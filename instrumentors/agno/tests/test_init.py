@@ -21,19 +21,22 @@ print("RESULT", build_team({url!r}).run(TASK).content)
 
 def test_init_instruments_agno(server: FakeLLMServer) -> None:
     server.clear()
-    out, spans = run_with_init(_APP.format(url=server.openai_base_url), _TESTS, lazy=("agno",),
-                               env=_ENV)
+    out, spans = run_with_init(
+        _APP.format(url=server.openai_base_url), _TESTS, lazy=("agno",), env=_ENV
+    )
     assert FACTS in out
     assert_calls_owned(spans, server)
-    roles = sorted(s["attrs"][A.AGENT_ROLE] for s in spans
-                   if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT)
+    roles = sorted(
+        s["attrs"][A.AGENT_ROLE] for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT
+    )
     assert roles == ["Finds facts about animals", "team leader"]
 
 
 def test_opentelemetry_instrument_traces_agno(server: FakeLLMServer, tmp_path: Path) -> None:
     server.clear()
-    out, session, spans = run_instrumented(_APP.format(url=server.openai_base_url), _TESTS,
-                                           tmp_path, env=_ENV)
+    out, session, spans = run_instrumented(
+        _APP.format(url=server.openai_base_url), _TESTS, tmp_path, env=_ENV
+    )
     assert FACTS in out
     assert session.llm_calls == len(server.requests) == 4
     assert session.input_tokens == server.total_usage()["input_tokens"]

@@ -39,11 +39,18 @@ def part(block: Any) -> dict[str, Any]:
     if kind == "text":
         return {"type": "text", "content": get(block, "text")}
     if kind in ("tool_use", "server_tool_use", "mcp_tool_use"):
-        return {"type": "tool_call", "id": get(block, "id"), "name": get(block, "name"),
-                "arguments": get(block, "input")}
+        return {
+            "type": "tool_call",
+            "id": get(block, "id"),
+            "name": get(block, "name"),
+            "arguments": get(block, "input"),
+        }
     if kind == "tool_result" or (isinstance(kind, str) and kind.endswith("_tool_result")):
-        return {"type": "tool_call_response", "id": get(block, "tool_use_id"),
-                "response": _result_content(get(block, "content"))}
+        return {
+            "type": "tool_call_response",
+            "id": get(block, "tool_use_id"),
+            "response": _result_content(get(block, "content")),
+        }
     if kind == "thinking":
         return {"type": "reasoning", "content": get(block, "thinking")}
     if kind in ("image", "document"):
@@ -67,8 +74,12 @@ def _media(kind: str, source: Any) -> dict[str, Any]:
     modality = "image" if kind == "image" else "document"
     source_type = get(source, "type")
     if source_type == "base64":
-        return {"type": "blob", "modality": modality, "mime_type": get(source, "media_type"),
-                "content": get(source, "data")}
+        return {
+            "type": "blob",
+            "modality": modality,
+            "mime_type": get(source, "media_type"),
+            "content": get(source, "data"),
+        }
     if source_type == "url":
         return {"type": "uri", "modality": modality, "uri": get(source, "url")}
     if source_type == "text":
@@ -110,14 +121,20 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
     for tool in tools:
         kind = get(tool, "type")
         if kind in (None, "custom"):
-            out.append({"type": "function", "name": get(tool, "name"),
-                        "description": get(tool, "description"),
-                        "parameters": get(tool, "input_schema")})
+            out.append(
+                {
+                    "type": "function",
+                    "name": get(tool, "name"),
+                    "description": get(tool, "description"),
+                    "parameters": get(tool, "input_schema"),
+                }
+            )
         else:
             out.append({"type": kind, "name": get(tool, "name")})
     return out
 
 
 def output_messages(content: Any, stop_reason: Any) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "parts": parts(content),
-             "finish_reason": finish_reason(stop_reason)}]
+    return [
+        {"role": "assistant", "parts": parts(content), "finish_reason": finish_reason(stop_reason)}
+    ]

@@ -62,15 +62,22 @@ def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], stream: bool) 
     messages = kwargs.get("messages")
     provider, host, port = _client_info(instance)
     call = start_llm_call(
-        tracer, operation=A.OP_CHAT, provider=provider, model=model, server_address=host,
-        server_port=port, attributes=_request_attributes(kwargs, stream),
-        fingerprint=(provider, model, messages))
+        tracer,
+        operation=A.OP_CHAT,
+        provider=provider,
+        model=model,
+        server_address=host,
+        server_port=port,
+        attributes=_request_attributes(kwargs, stream),
+        fingerprint=(provider, model, messages),
+    )
     if call is not None and capture_content():
         try:
             call.set_input(
                 _convert.input_messages(messages),
                 system=_convert.system_instructions(kwargs.get("system")),
-                tools=_convert.tool_definitions(kwargs.get("tools")))
+                tools=_convert.tool_definitions(kwargs.get("tools")),
+            )
         except Exception:  # noqa: BLE001 - odd input shapes only lose the content
             pass
     return call
@@ -87,15 +94,22 @@ def _set_usage(call: LLMCall, usage: Any) -> None:
     write = _convert.get(usage, "cache_creation_input_tokens")
     counts = [v for v in (fresh, read, write) if isinstance(v, int) and not isinstance(v, bool)]
     details = _convert.get(usage, "output_tokens_details")
-    call.set_usage(sum(counts) if counts else None, _convert.get(usage, "output_tokens"),
-                   cache_read=read, cache_write=write,
-                   reasoning=_convert.get(details, "thinking_tokens") if details else None)
+    call.set_usage(
+        sum(counts) if counts else None,
+        _convert.get(usage, "output_tokens"),
+        cache_read=read,
+        cache_write=write,
+        reasoning=_convert.get(details, "thinking_tokens") if details else None,
+    )
 
 
 def _record_message(call: LLMCall, message: Any) -> None:
     stop_reason = _convert.get(message, "stop_reason")
-    call.set_response(response_id=_convert.get(message, "id"), model=_convert.get(message, "model"),
-                      finish_reasons=(stop_reason,) if isinstance(stop_reason, str) else None)
+    call.set_response(
+        response_id=_convert.get(message, "id"),
+        model=_convert.get(message, "model"),
+        finish_reasons=(stop_reason,) if isinstance(stop_reason, str) else None,
+    )
     _set_usage(call, _convert.get(message, "usage"))
     if capture_content():
         call.set_output(_convert.output_messages(_convert.get(message, "content"), stop_reason))
@@ -170,8 +184,13 @@ class _Accumulator:
         for source in (self._start_usage, self._delta_usage):
             if source is None:
                 continue
-            for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
-                        "cache_creation_input_tokens", "output_tokens_details"):
+            for key in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_input_tokens",
+                "cache_creation_input_tokens",
+                "output_tokens_details",
+            ):
                 value = getattr(source, key, None)
                 if value is not None:
                     usage[key] = value
@@ -192,15 +211,24 @@ class _Accumulator:
                     arguments = json.loads(text) if text else getattr(start, "input", None)
                 except ValueError:
                     arguments = text  # a stream cut short leaves partial JSON
-                blocks.append({"type": kind, "id": getattr(start, "id", None),
-                               "name": getattr(start, "name", None), "input": arguments})
+                blocks.append(
+                    {
+                        "type": kind,
+                        "id": getattr(start, "id", None),
+                        "name": getattr(start, "name", None),
+                        "input": arguments,
+                    }
+                )
             else:
                 blocks.append(start)
         return blocks
 
     def finish(self, call: LLMCall) -> None:
-        call.set_response(response_id=self._id, model=self._model,
-                          finish_reasons=(self._stop_reason,) if self._stop_reason else None)
+        call.set_response(
+            response_id=self._id,
+            model=self._model,
+            finish_reasons=(self._stop_reason,) if self._stop_reason else None,
+        )
         _set_usage(call, self._usage())
         if self._blocks is not None:
             call.set_output(_convert.output_messages(self._content(), self._stop_reason))

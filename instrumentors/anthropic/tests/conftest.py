@@ -28,13 +28,11 @@ def capture(caplog):
 
 @pytest.fixture
 def client(server):
-    return anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="sk-test",
-                               max_retries=0)
+    return anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="sk-test", max_retries=0)
 
 
 @pytest.fixture
 def aclient(server):
-    return anthropic.AsyncAnthropic(base_url=server.anthropic_base_url, api_key="sk-test",
-                                    max_retries=0)
-
-
+    return anthropic.AsyncAnthropic(
+        base_url=server.anthropic_base_url, api_key="sk-test", max_retries=0
+    )

@@ -30,12 +30,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:Depre
 # Long enough for non-zero cache read (T // 4) and cache write (T // 8) counts at the fake server.
 PROMPT = "Please describe the weather in Paris for a walk along the Seine this afternoon, briefly."
 USER = [{"role": "user", "content": PROMPT}]
-TOOLS = [{
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                     "required": ["city"]},
-}]
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "input_schema": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+]
 # Features of newer SDKs; the suite also runs against anthropic 0.40 (the oldest supported).
 HAS_PARSE = hasattr(Messages, "parse")
 HAS_BETA_STREAM = hasattr(BetaMessages, "stream")
@@ -127,8 +132,13 @@ class AsyncRecordingClient(_Recording, anthropic.AsyncAnthropic):
 # -- plain calls -------------------------------------------------------------------------------
 def test_create_records_request_response_usage_and_content(capture, client, server):
     message = client.messages.create(
-        model=SONNET, max_tokens=100, system="You are terse.", messages=USER,
-        stop_sequences=["END"], extra_body={"temperature": 0.2, "top_p": 0.9, "top_k": 5})
+        model=SONNET,
+        max_tokens=100,
+        system="You are terse.",
+        messages=USER,
+        stop_sequences=["END"],
+        extra_body={"temperature": 0.2, "top_p": 0.9, "top_k": 5},
+    )
     span = only_llm(capture)
     assert_ok(span, server)
     attrs = span.attributes
@@ -139,20 +149,27 @@ def test_create_records_request_response_usage_and_content(capture, client, serv
     assert attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] == ("END",)
     assert attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert json.loads(attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
-        {"type": "text", "content": "You are terse."}]
+        {"type": "text", "content": "You are terse."}
+    ]
     assert json.loads(attrs[A.GEN_AI_INPUT_MESSAGES]) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}
+    ]
     assert output_parts(span) == [{"type": "text", "content": message.content[0].text}]
     assert json.loads(attrs[A.GEN_AI_OUTPUT_MESSAGES])[0]["finish_reason"] == "stop"
 
 
 def test_content_off_records_no_content_but_usage(capture, client, server, no_content):
-    client.messages.create(model=SONNET, max_tokens=100, system="Terse.", messages=USER,
-                           tools=TOOLS)
+    client.messages.create(
+        model=SONNET, max_tokens=100, system="Terse.", messages=USER, tools=TOOLS
+    )
     span = only_llm(capture)
     assert_ok(span, server)
-    for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
-                A.GEN_AI_TOOL_DEFINITIONS):
+    for key in (
+        A.GEN_AI_INPUT_MESSAGES,
+        A.GEN_AI_OUTPUT_MESSAGES,
+        A.GEN_AI_SYSTEM_INSTRUCTIONS,
+        A.GEN_AI_TOOL_DEFINITIONS,
+    ):
         assert key not in span.attributes
 
 
@@ -219,8 +236,9 @@ def test_one_shot_iterables_are_left_to_the_sdk(capture, client, server):
     """Messages, content and tools given as generators reach the server whole."""
     content = ({"type": "text", "text": PROMPT} for _ in range(1))
     messages = (m for m in [{"role": "user", "content": content}])
-    client.messages.create(model=SONNET, max_tokens=100, messages=messages,
-                           tools=(t for t in TOOLS))
+    client.messages.create(
+        model=SONNET, max_tokens=100, messages=messages, tools=(t for t in TOOLS)
+    )
     body = server.requests[-1]["body"]
     assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}]
     assert body["tools"] == TOOLS
@@ -232,42 +250,63 @@ def test_tool_use_round_trip(capture, client, server):
     first = client.messages.create(model=SONNET, max_tokens=200, messages=USER, tools=TOOLS)
     tool_use = first.content[0]
     assert tool_use.type == "tool_use"
-    history = [*USER, {"role": "assistant", "content": first.content},
-               {"role": "user", "content": [
-                   {"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}]}]
+    history = [
+        *USER,
+        {"role": "assistant", "content": first.content},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}
+            ],
+        },
+    ]
     second = client.messages.create(model=SONNET, max_tokens=200, messages=history, tools=TOOLS)
     call_span, answer_span = capture.of_kind(A.KIND_LLM)
     assert_usage(answer_span, server.requests[-1]["usage"])
 
-    tool_call = {"type": "tool_call", "id": tool_use.id, "name": "get_weather",
-                 "arguments": {"city": "test"}}
+    tool_call = {
+        "type": "tool_call",
+        "id": tool_use.id,
+        "name": "get_weather",
+        "arguments": {"city": "test"},
+    }
     assert call_span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_use",)
     assert output_parts(call_span) == [tool_call]
     assert json.loads(call_span.attributes[A.GEN_AI_OUTPUT_MESSAGES])[0]["finish_reason"] == (
-        "tool_call")
+        "tool_call"
+    )
     definitions = json.loads(call_span.attributes[A.GEN_AI_TOOL_DEFINITIONS])
-    assert definitions == [{"type": "function", "name": "get_weather",
-                            "description": "Current weather for a city",
-                            "parameters": TOOLS[0]["input_schema"]}]
+    assert definitions == [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": TOOLS[0]["input_schema"],
+        }
+    ]
 
     inputs = json.loads(answer_span.attributes[A.GEN_AI_INPUT_MESSAGES])
     assert inputs[1] == {"role": "assistant", "parts": [tool_call]}
-    assert inputs[2] == {"role": "user", "parts": [
-        {"type": "tool_call_response", "id": tool_use.id, "response": "sunny, 21C"}]}
+    assert inputs[2] == {
+        "role": "user",
+        "parts": [{"type": "tool_call_response", "id": tool_use.id, "response": "sunny, 21C"}],
+    }
     assert output_parts(answer_span) == [{"type": "text", "content": second.content[0].text}]
     assert "sunny, 21C" in second.content[0].text
 
 
 def test_streamed_tool_use_is_a_tool_call(capture, client, server):
-    stream = client.messages.create(model=SONNET, max_tokens=200, messages=USER, tools=TOOLS,
-                                    stream=True)
+    stream = client.messages.create(
+        model=SONNET, max_tokens=200, messages=USER, tools=TOOLS, stream=True
+    )
     tool_id = next(e.content_block.id for e in stream if e.type == "content_block_start")
     for _ in stream:
         pass
     span = only_llm(capture)
     assert_ok(span, server, stream=True)
-    assert output_parts(span) == [{"type": "tool_call", "id": tool_id, "name": "get_weather",
-                                   "arguments": {"city": "test"}}]
+    assert output_parts(span) == [
+        {"type": "tool_call", "id": tool_id, "name": "get_weather", "arguments": {"city": "test"}}
+    ]
 
 
 # -- create(stream=True) --------------------------------------------------------------------
@@ -282,8 +321,7 @@ def test_stream_create_exhausted(capture, client, server):
 
 
 def test_stream_create_as_context_manager(capture, client, server):
-    with client.messages.create(model=SONNET, max_tokens=100, messages=USER,
-                                stream=True) as stream:
+    with client.messages.create(model=SONNET, max_tokens=100, messages=USER, stream=True) as stream:
         for _ in stream:
             pass
     assert_ok(only_llm(capture), server, stream=True)
@@ -311,8 +349,7 @@ def test_stream_create_abandoned(capture, client):
 
 
 async def test_async_stream_create(capture, aclient, server):
-    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER,
-                                           stream=True)
+    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER, stream=True)
     assert stream.__class__ is anthropic.AsyncStream
     async for _ in stream:
         pass
@@ -320,8 +357,7 @@ async def test_async_stream_create(capture, aclient, server):
 
 
 async def test_async_stream_create_closed_early(capture, aclient):
-    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER,
-                                           stream=True)
+    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER, stream=True)
     await stream.__anext__()
     await stream.close()
     span = only_llm(capture)
@@ -331,8 +367,7 @@ async def test_async_stream_create_closed_early(capture, aclient):
 
 
 async def test_async_stream_create_abandoned(capture, aclient):
-    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER,
-                                           stream=True)
+    stream = await aclient.messages.create(model=SONNET, max_tokens=100, messages=USER, stream=True)
     await stream.__anext__()
     del stream
     gc.collect()
@@ -353,8 +388,7 @@ def test_stream_manager_text_stream(capture, client, server):
 
 
 def test_stream_manager_get_final_message(capture, client, server):
-    with client.messages.stream(model=HAIKU, max_tokens=100, messages=USER,
-                                tools=TOOLS) as stream:
+    with client.messages.stream(model=HAIKU, max_tokens=100, messages=USER, tools=TOOLS) as stream:
         final = stream.get_final_message()
     span = only_llm(capture)
     assert_ok(span, server, model=HAIKU, stream=True)
@@ -427,8 +461,10 @@ async def test_async_stream_manager_closed_early(capture, aclient):
 
 
 # -- errors and bad input -------------------------------------------------------------------
-@pytest.mark.parametrize(("model", "error_class"), [
-    ("error-429", anthropic.RateLimitError), ("error-500", anthropic.InternalServerError)])
+@pytest.mark.parametrize(
+    ("model", "error_class"),
+    [("error-429", anthropic.RateLimitError), ("error-500", anthropic.InternalServerError)],
+)
 def test_http_errors_pass_through_unchanged(capture, server, model, error_class):
     client = RecordingClient(base_url=server.anthropic_base_url, api_key="k", max_retries=0)
     client.made = []
@@ -475,10 +511,12 @@ def test_no_usage(capture, client):
 
 
 FAULT_CALLS = {
-    "create-stream": lambda c, m: list(c.messages.create(model=m, max_tokens=10, messages=USER,
-                                                         stream=True)),
-    "manager": lambda c, m: c.messages.stream(model=m, max_tokens=10,
-                                              messages=USER).__enter__().get_final_message(),
+    "create-stream": lambda c, m: list(
+        c.messages.create(model=m, max_tokens=10, messages=USER, stream=True)
+    ),
+    "manager": lambda c, m: (
+        c.messages.stream(model=m, max_tokens=10, messages=USER).__enter__().get_final_message()
+    ),
     "manager-with": lambda c, m: _manager_text(c, m),
     "plain": lambda c, m: c.messages.create(model=m, max_tokens=10, messages=USER),
 }
@@ -600,8 +638,14 @@ def global_provider_run() -> dict[str, Any]:
     """The same calls in a fresh process with an SDK provider as the global one: first without
     our instrumentor, then with it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_SCRIPT], env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _GLOBAL_PROVIDER_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -638,7 +682,8 @@ def _originals() -> list[Any]:
     import anthropic._base_client as base
 
     return [c.__dict__.get(m) for c in _CLASSES for m in _METHODS] + [
-        getattr(base, "start_api_call_span", None)]
+        getattr(base, "start_api_call_span", None)
+    ]
 
 
 def test_uninstrument_restores_the_originals(server, client):
@@ -701,8 +746,12 @@ def test_nested_under_another_llm_span_is_counted_once(capture, client):
     """A framework's LLM span already current: the SDK call adds no second LLM span."""
     from agentops_otel.genai import start_llm_call
 
-    outer = start_llm_call(capture.provider.get_tracer("framework"), operation="chat",
-                           provider="anthropic", model=SONNET)
+    outer = start_llm_call(
+        capture.provider.get_tracer("framework"),
+        operation="chat",
+        provider="anthropic",
+        model=SONNET,
+    )
     with outer:
         client.messages.create(model=SONNET, max_tokens=10, messages=USER)
     outer.end()

@@ -71,8 +71,9 @@ def _targets(w: Wrappers) -> list[tuple[str, str, Any]]:
         (_TOOLS, "BaseStreamTool.run_json_stream", w.run_json_stream),
         (_TOOLS, "trace_tool_span", stand_in_wrapper),
     ]
-    targets += [(module, f"{cls}.on_messages_stream", w.agent_stream)
-                for module, cls in _AGENT_STREAMS]
+    targets += [
+        (module, f"{cls}.on_messages_stream", w.agent_stream) for module, cls in _AGENT_STREAMS
+    ]
     return targets
 
 

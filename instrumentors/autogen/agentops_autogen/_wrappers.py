@@ -25,8 +25,9 @@ _log = logging.getLogger(__name__)
 
 # Name of the agent whose span is current: the other entry points of the same agent invocation
 # (run → on_messages → on_messages_stream, a team turn → on_messages_stream) add no second span.
-_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentops_autogen_agent",
-                                                                    default=None)
+_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agentops_autogen_agent", default=None
+)
 # Set with each attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_autogen_scope")
 _Tokens = tuple[contextvars.Token, contextvars.Token | None, object]
@@ -86,13 +87,18 @@ def _task_input(task: Any) -> Any:
 
 def _result_output(result: Any) -> dict[str, Any]:
     messages = getattr(result, "messages", None) or ()
-    return {"stop_reason": getattr(result, "stop_reason", None),
-            "last_message": _text(messages[-1]) if messages else None}
+    return {
+        "stop_reason": getattr(result, "stop_reason", None),
+        "last_message": _text(messages[-1]) if messages else None,
+    }
 
 
-async def _traced(agen: AsyncIterator[Any], start: Callable[[], tuple[Span, str | None]],
-                  on_item: Callable[[Span, Any], None] | None = None,
-                  on_end: Callable[[Span], None] | None = None) -> AsyncIterator[Any]:
+async def _traced(
+    agen: AsyncIterator[Any],
+    start: Callable[[], tuple[Span, str | None]],
+    on_item: Callable[[Span, Any], None] | None = None,
+    on_end: Callable[[Span], None] | None = None,
+) -> AsyncIterator[Any]:
     """Iterate ``agen`` under the span ``start()`` opens (on our failure: untraced)."""
     opened = _contained("starting a span", start)
     if opened is None:
@@ -163,13 +169,18 @@ class Wrappers:
         self._tracer = tracer
 
     # -- teams ---------------------------------------------------------------------------
-    def team_run_stream(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                        kwargs: dict) -> Any:
+    def team_run_stream(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """``BaseGroupChat.run_stream`` (``run`` goes through it): a workflow span."""
+
         def start() -> tuple[Span, None]:
-            span = start_span(self._tracer, A.KIND_WORKFLOW,
-                              getattr(instance, "name", None) or type(instance).__name__,
-                              context=_parent_context())
+            span = start_span(
+                self._tracer,
+                A.KIND_WORKFLOW,
+                getattr(instance, "name", None) or type(instance).__name__,
+                context=_parent_context(),
+            )
             _WORKFLOWS[span.get_span_context().span_id] = span
             if capture_content():
                 record_input(span, A.KIND_WORKFLOW, _task_input(kwargs.get("task")))
@@ -183,11 +194,18 @@ class Wrappers:
     # -- agents --------------------------------------------------------------------------
     def _agent_span(self, name: str, description: str | None) -> Span:
         attrs = {A.GEN_AI_AGENT_DESCRIPTION: description}
-        return start_span(self._tracer, A.KIND_AGENT, name, role=description or None,
-                          attributes=attrs, context=_parent_context())
+        return start_span(
+            self._tracer,
+            A.KIND_AGENT,
+            name,
+            role=description or None,
+            attributes=attrs,
+            context=_parent_context(),
+        )
 
-    def agent_stream(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                     kwargs: dict) -> Any:
+    def agent_stream(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """``run_stream`` and the agents' ``on_messages_stream``: an agent span, unless this
         agent's span is already current (then its input and output are recorded on that one)."""
         agen = wrapped(*args, **kwargs)
@@ -214,8 +232,9 @@ class Wrappers:
 
         return _traced(agen, start, _record_response)
 
-    def invoke_agent_span(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                          kwargs: dict) -> Any:
+    def invoke_agent_span(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """Replaces autogen-core's ``trace_invoke_agent_span`` (``BaseChatAgent.run`` and a
         team's turn): our agent span instead of theirs."""
         name = kwargs.get("agent_name", args[0] if args else None)
@@ -226,32 +245,44 @@ class Wrappers:
 
     # -- tools ---------------------------------------------------------------------------
     def _tool_span(self, name: Any, description: Any, call_id: Any, args: Any = None) -> Span:
-        span = start_span(self._tracer, A.KIND_TOOL, str(name), attributes={
-            A.GEN_AI_TOOL_DESCRIPTION: description, A.GEN_AI_TOOL_CALL_ID: call_id})
+        span = start_span(
+            self._tracer,
+            A.KIND_TOOL,
+            str(name),
+            attributes={A.GEN_AI_TOOL_DESCRIPTION: description, A.GEN_AI_TOOL_CALL_ID: call_id},
+        )
         if capture_content() and args is not None:
             record_input(span, A.KIND_TOOL, dict(args))
         return span
 
-    def run_json(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                 kwargs: dict) -> Any:
+    def run_json(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """``BaseTool.run_json``: a tool span with arguments and result."""
         call_args = kwargs.get("args", args[0] if args else None)
         call_id = kwargs.get("call_id", args[2] if len(args) > 2 else None)
 
         async def run() -> Any:
-            with _scoped(lambda: self._tool_span(
-                    getattr(instance, "name", "tool"), getattr(instance, "description", None),
-                    call_id, call_args)) as span:
+            with _scoped(
+                lambda: self._tool_span(
+                    getattr(instance, "name", "tool"),
+                    getattr(instance, "description", None),
+                    call_id,
+                    call_args,
+                )
+            ) as span:
                 result = await wrapped(*args, **kwargs)
                 if span is not None and capture_content():
-                    _contained("recording a tool result",
-                               lambda: record_output(span, A.KIND_TOOL, result))
+                    _contained(
+                        "recording a tool result", lambda: record_output(span, A.KIND_TOOL, result)
+                    )
             return result
 
         return run()
 
-    def run_json_stream(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                        kwargs: dict) -> Any:
+    def run_json_stream(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """``BaseStreamTool.run_json_stream`` (agents and teams used as tools); the last item
         is the tool's result."""
         call_args = kwargs.get("args", args[0] if args else None)
@@ -259,18 +290,27 @@ class Wrappers:
         last: list[Any] = []
 
         def start() -> tuple[Span, None]:
-            return self._tool_span(getattr(instance, "name", "tool"),
-                                   getattr(instance, "description", None), call_id, call_args), None
+            return self._tool_span(
+                getattr(instance, "name", "tool"),
+                getattr(instance, "description", None),
+                call_id,
+                call_args,
+            ), None
 
         def on_end(span: Span) -> None:
             if last:
                 record_output(span, A.KIND_TOOL, last[0])
 
-        return _traced(wrapped(*args, **kwargs), start,
-                       lambda span, item: last.__setitem__(slice(None), [item]), on_end)
+        return _traced(
+            wrapped(*args, **kwargs),
+            start,
+            lambda span, item: last.__setitem__(slice(None), [item]),
+            on_end,
+        )
 
-    def tool_span(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-                  kwargs: dict) -> Any:
+    def tool_span(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+    ) -> Any:
         """Replaces ``trace_tool_span`` where a tool runs outside ``run_json`` (MCP)."""
         name = kwargs.get("tool_name", args[0] if args else "tool")
         description, call_id = kwargs.get("tool_description"), kwargs.get("tool_call_id")
@@ -283,8 +323,7 @@ def stand_in(*args: Any, **kwargs: Any) -> Iterator[Span]:
     yield trace.get_current_span()
 
 
-def stand_in_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                     kwargs: dict) -> Any:
+def stand_in_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
     return stand_in()
 
 

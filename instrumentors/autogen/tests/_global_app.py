@@ -42,11 +42,25 @@ def get_weather(city: str) -> str:
 
 async def main() -> None:
     client = OpenAIChatCompletionClient(
-        model="gpt-4o-mini", base_url=sys.argv[1], api_key="sk-test", max_retries=0,
-        model_info=ModelInfo(vision=False, function_calling=True, json_output=False,
-                             family="gpt-4o", structured_output=False))
-    weather = AssistantAgent("weather", model_client=client, tools=[get_weather],
-                             description="Looks up the weather", reflect_on_tool_use=True)
+        model="gpt-4o-mini",
+        base_url=sys.argv[1],
+        api_key="sk-test",
+        max_retries=0,
+        model_info=ModelInfo(
+            vision=False,
+            function_calling=True,
+            json_output=False,
+            family="gpt-4o",
+            structured_output=False,
+        ),
+    )
+    weather = AssistantAgent(
+        "weather",
+        model_client=client,
+        tools=[get_weather],
+        description="Looks up the weather",
+        reflect_on_tool_use=True,
+    )
     writer = AssistantAgent("writer", model_client=client, description="Writes the answer")
     team = RoundRobinGroupChat([weather, writer], termination_condition=MaxMessageTermination(4))
     await team.run(task="weather in Paris?")
@@ -56,7 +70,15 @@ asyncio.run(main())
 agentops_otel.end_session()
 agentops_otel.flush(5)
 for span in exporter.get_finished_spans():
-    print(json.dumps({
-        "name": span.name, "scope": span.instrumentation_scope.name, "id": span.context.span_id,
-        "parent": span.parent.span_id if span.parent else None,
-        "attributes": dict(span.attributes or {})}, default=list))
+    print(
+        json.dumps(
+            {
+                "name": span.name,
+                "scope": span.instrumentation_scope.name,
+                "id": span.context.span_id,
+                "parent": span.parent.span_id if span.parent else None,
+                "attributes": dict(span.attributes or {}),
+            },
+            default=list,
+        )
+    )

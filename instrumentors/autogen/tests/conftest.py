@@ -18,15 +18,14 @@ from agentops_openai import OpenAIInstrumentor
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 
-MODEL_INFO = ModelInfo(vision=False, function_calling=True, json_output=False, family="gpt-4o",
-                       structured_output=False)
+MODEL_INFO = ModelInfo(
+    vision=False, function_calling=True, json_output=False, family="gpt-4o", structured_output=False
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # The fake server answers with a dated model name; autogen warns about the mismatch.
     config.addinivalue_line("filterwarnings", "ignore:Resolved model mismatch:UserWarning")
-
-
 
 
 @pytest.fixture
@@ -35,9 +34,14 @@ def model_client(server: FakeLLMServer) -> Callable[..., OpenAIChatCompletionCli
     server.clear()
 
     def make(model: str = "gpt-4o-mini", **kwargs: object) -> OpenAIChatCompletionClient:
-        return OpenAIChatCompletionClient(model=model, base_url=server.openai_base_url,
-                                          api_key="sk-test", model_info=MODEL_INFO,
-                                          max_retries=0, **kwargs)
+        return OpenAIChatCompletionClient(
+            model=model,
+            base_url=server.openai_base_url,
+            api_key="sk-test",
+            model_info=MODEL_INFO,
+            max_retries=0,
+            **kwargs,
+        )
 
     return make
 

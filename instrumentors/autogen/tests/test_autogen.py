@@ -33,13 +33,22 @@ def get_weather(city: str) -> str:
 
 def _team(model_client: Callable[..., Any], **client_args: Any) -> RoundRobinGroupChat:
     """Two assistants taking turns, the first with a tool; four messages end the run."""
-    weather = AssistantAgent("weather", model_client=model_client(**client_args),
-                             tools=[get_weather], description="Looks up the weather",
-                             system_message=WEATHER_PROMPT, reflect_on_tool_use=True,
-                             model_client_stream=bool(client_args))
-    writer = AssistantAgent("writer", model_client=model_client(**client_args),
-                            description="Writes the answer", system_message=WRITER_PROMPT,
-                            model_client_stream=bool(client_args))
+    weather = AssistantAgent(
+        "weather",
+        model_client=model_client(**client_args),
+        tools=[get_weather],
+        description="Looks up the weather",
+        system_message=WEATHER_PROMPT,
+        reflect_on_tool_use=True,
+        model_client_stream=bool(client_args),
+    )
+    writer = AssistantAgent(
+        "writer",
+        model_client=model_client(**client_args),
+        description="Writes the answer",
+        system_message=WRITER_PROMPT,
+        model_client_stream=bool(client_args),
+    )
     return RoundRobinGroupChat([weather, writer], termination_condition=MaxMessageTermination(4))
 
 
@@ -80,8 +89,13 @@ def _one(capture: SpanCapture, name: str) -> Any:
 
 @pytest.mark.parametrize("streaming", [False, True])
 @pytest.mark.parametrize("entry", [_team_run, _team_run_stream])
-def test_round_robin_team(capture: SpanCapture, server: FakeLLMServer,
-                          model_client: Callable[..., Any], entry: Any, streaming: bool) -> None:
+def test_round_robin_team(
+    capture: SpanCapture,
+    server: FakeLLMServer,
+    model_client: Callable[..., Any],
+    entry: Any,
+    streaming: bool,
+) -> None:
     client_args = {"stream_options": {"include_usage": True}} if streaming else {}
     team = _team(model_client, **client_args)
     result = _in_session(capture, lambda: asyncio.run(entry(team, "weather in Paris?")))
@@ -119,8 +133,10 @@ def test_round_robin_team(capture: SpanCapture, server: FakeLLMServer,
     assert json.loads(workflow.attributes[A.OUTPUT])["stop_reason"] == result.stop_reason
 
     # Identity: name and role (the agent's description) on every span beneath each turn.
-    for turn, role in [*((t, "Looks up the weather") for t in weather_turns),
-                       (writer, "Writes the answer")]:
+    for turn, role in [
+        *((t, "Looks up the weather") for t in weather_turns),
+        (writer, "Writes the answer"),
+    ]:
         assert turn.attributes[A.AGENT_ROLE] == role
         for child in capture.children_of(turn):
             assert child.attributes[A.AGENT_NAME] == turn.attributes[A.AGENT_NAME]
@@ -132,11 +148,16 @@ def test_round_robin_team(capture: SpanCapture, server: FakeLLMServer,
     weather_requests = _by_agent(requests, WEATHER_PROMPT)
     writer_requests = _by_agent(requests, WRITER_PROMPT)
     assert len(weather_requests) == 4 and len(writer_requests) == 1
-    for spans, reqs in (([session], requests), ([workflow], requests), ([writer], writer_requests),
-                        (weather_turns, weather_requests)):
+    for spans, reqs in (
+        ([session], requests),
+        ([workflow], requests),
+        ([writer], writer_requests),
+        (weather_turns, weather_requests),
+    ):
         assert sum(s.attributes[A.TOTAL_INPUT_TOKENS] for s in spans) == _sum(reqs, "input_tokens")
         assert sum(s.attributes[A.TOTAL_OUTPUT_TOKENS] for s in spans) == _sum(
-            reqs, "output_tokens")
+            reqs, "output_tokens"
+        )
         assert sum(s.attributes[A.LLM_CALLS] for s in spans) == len(reqs)
     cost = sum(s.attributes[A.COST_USD] for s in llms)
     assert cost > 0
@@ -144,11 +165,13 @@ def test_round_robin_team(capture: SpanCapture, server: FakeLLMServer,
 
 
 @pytest.mark.parametrize("how", ["run", "run_stream", "on_messages"])
-def test_single_agent_is_one_agent_span(capture: SpanCapture, server: FakeLLMServer,
-                                        model_client: Callable[..., Any], how: str) -> None:
+def test_single_agent_is_one_agent_span(
+    capture: SpanCapture, server: FakeLLMServer, model_client: Callable[..., Any], how: str
+) -> None:
     """run → on_messages → on_messages_stream is one invocation: one agent span."""
-    agent = AssistantAgent("solo", model_client=model_client(), tools=[get_weather],
-                           description="Works alone")
+    agent = AssistantAgent(
+        "solo", model_client=model_client(), tools=[get_weather], description="Works alone"
+    )
 
     async def go() -> None:
         if how == "run":
@@ -157,8 +180,9 @@ def test_single_agent_is_one_agent_span(capture: SpanCapture, server: FakeLLMSer
             async for _ in agent.run_stream(task="weather?"):
                 pass
         else:
-            await agent.on_messages([TextMessage(content="weather?", source="user")],
-                                    CancellationToken())
+            await agent.on_messages(
+                [TextMessage(content="weather?", source="user")], CancellationToken()
+            )
 
     _in_session(capture, lambda: asyncio.run(go()))
     solo = _one(capture, "invoke_agent solo")
@@ -180,8 +204,9 @@ def broken(city: str) -> str:
     raise ERROR
 
 
-def test_tool_errors(capture: SpanCapture, server: FakeLLMServer,
-                     model_client: Callable[..., Any]) -> None:
+def test_tool_errors(
+    capture: SpanCapture, server: FakeLLMServer, model_client: Callable[..., Any]
+) -> None:
     # Called directly, the user's exception object comes out unchanged.
     tool = FunctionTool(broken, description="Always fails")
     with pytest.raises(KeyError) as caught:
@@ -200,8 +225,9 @@ def test_tool_errors(capture: SpanCapture, server: FakeLLMServer,
     assert capture.parent_of(tool_span) is _one(capture, "invoke_agent fragile")
 
 
-def test_model_error_passes_through(capture: SpanCapture, server: FakeLLMServer,
-                                    model_client: Callable[..., Any]) -> None:
+def test_model_error_passes_through(
+    capture: SpanCapture, server: FakeLLMServer, model_client: Callable[..., Any]
+) -> None:
     import openai
 
     agent = AssistantAgent("unlucky", model_client=model_client(model="error-500"))
@@ -214,8 +240,9 @@ def test_model_error_passes_through(capture: SpanCapture, server: FakeLLMServer,
     assert unlucky.attributes[A.ERROR_TYPE] == "InternalServerError"
 
 
-def test_uninstrument_restores_autogen(capture: SpanCapture, server: FakeLLMServer,
-                                       model_client: Callable[..., Any]) -> None:
+def test_uninstrument_restores_autogen(
+    capture: SpanCapture, server: FakeLLMServer, model_client: Callable[..., Any]
+) -> None:
     import autogen_agentchat.agents._base_chat_agent as base_agent
     import autogen_core
     from autogen_agentchat.teams._group_chat._base_group_chat import BaseGroupChat
@@ -234,10 +261,13 @@ def test_uninstrument_restores_autogen(capture: SpanCapture, server: FakeLLMServ
     assert _one(capture, "invoke_workflow RoundRobinGroupChat")
 
 
-def test_moved_internal_method_degrades(capture: SpanCapture, server: FakeLLMServer,
-                                        model_client: Callable[..., Any],
-                                        monkeypatch: pytest.MonkeyPatch,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_moved_internal_method_degrades(
+    capture: SpanCapture,
+    server: FakeLLMServer,
+    model_client: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A team module that moved: no workflow span, a debug log, agents still traced."""
     import agentops_autogen
     from agentops_autogen import AutoGenInstrumentor
@@ -261,9 +291,19 @@ def _global_app(server: FakeLLMServer, mode: str, tmp_path: Any) -> list[dict[st
 
     server.clear()
     env = {**os.environ, "HOME": str(tmp_path), "AGENTOPS_LOCAL_STORE": "false"}
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_global_app.py")),
-                           server.openai_base_url, mode], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("_global_app.py")),
+            server.openai_base_url,
+            mode,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
@@ -272,9 +312,15 @@ def test_autogen_core_spans_without_us(server: FakeLLMServer, tmp_path: Any) -> 
     """The control: uninstrumented, autogen-core emits its GenAI spans on the global provider."""
     spans = _global_app(server, "bare", tmp_path)
     names = sorted(s["name"] for s in spans if s["scope"] == "autogen-core")
-    assert names == ["create_agent weather", "create_agent writer", "execute_tool get_weather",
-                     "execute_tool get_weather", "invoke_agent weather", "invoke_agent weather",
-                     "invoke_agent writer"]
+    assert names == [
+        "create_agent weather",
+        "create_agent writer",
+        "execute_tool get_weather",
+        "execute_tool get_weather",
+        "invoke_agent weather",
+        "invoke_agent weather",
+        "invoke_agent writer",
+    ]
 
 
 def test_autogen_core_spans_are_adopted(server: FakeLLMServer, tmp_path: Any) -> None:
@@ -295,17 +341,20 @@ def test_autogen_core_spans_are_adopted(server: FakeLLMServer, tmp_path: Any) ->
     assert len(llms) == len(server.requests) == 5 and all(s["parent"] in turn_ids for s in llms)
     assert session["attributes"][A.TOTAL_INPUT_TOKENS] == _sum(server.requests, "input_tokens")
     assert session["attributes"][A.TOTAL_COST_USD] == pytest.approx(
-        sum(s["attributes"][A.COST_USD] for s in llms))
+        sum(s["attributes"][A.COST_USD] for s in llms)
+    )
 
 
-def test_agent_as_tool_nests_under_the_tool(capture: SpanCapture, server: FakeLLMServer,
-                                            model_client: Callable[..., Any]) -> None:
+def test_agent_as_tool_nests_under_the_tool(
+    capture: SpanCapture, server: FakeLLMServer, model_client: Callable[..., Any]
+) -> None:
     """An AgentTool runs through ``run_json_stream``: tool span, then the inner agent's span."""
     from autogen_agentchat.tools import AgentTool
 
     helper = AssistantAgent("helper", model_client=model_client(), description="Helps out")
-    boss = AssistantAgent("boss", model_client=model_client(), tools=[AgentTool(helper)],
-                          description="Delegates")
+    boss = AssistantAgent(
+        "boss", model_client=model_client(), tools=[AgentTool(helper)], description="Delegates"
+    )
     _in_session(capture, lambda: asyncio.run(boss.run(task="help me")))
     boss_span, tool = _one(capture, "invoke_agent boss"), _one(capture, "execute_tool helper")
     inner = _one(capture, "invoke_agent helper")

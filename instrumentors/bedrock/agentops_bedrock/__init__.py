@@ -45,5 +45,6 @@ class BedrockInstrumentor(PatchingInstrumentor):
     target_modules = ("botocore.client",)  # init() instruments when botocore is first imported
 
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        patches.wrap("botocore.client", "BaseClient._make_api_call",
-                     _wrappers.make_api_call(tracer))
+        patches.wrap(
+            "botocore.client", "BaseClient._make_api_call", _wrappers.make_api_call(tracer)
+        )

@@ -27,12 +27,21 @@ _FINISH_REASONS = {
 # Request parameters under each vendor's name (top level, ``inferenceConfig`` or
 # ``textGenerationConfig``) → our attribute key.
 PARAMETERS = {
-    "max_tokens": "max_tokens", "maxTokens": "max_tokens", "max_gen_len": "max_tokens",
-    "maxTokenCount": "max_tokens", "max_new_tokens": "max_tokens",
+    "max_tokens": "max_tokens",
+    "maxTokens": "max_tokens",
+    "max_gen_len": "max_tokens",
+    "maxTokenCount": "max_tokens",
+    "max_new_tokens": "max_tokens",
     "temperature": "temperature",
-    "top_p": "top_p", "topP": "top_p", "p": "top_p",
-    "top_k": "top_k", "topK": "top_k", "k": "top_k",
-    "stop_sequences": "stop", "stopSequences": "stop", "stop": "stop",
+    "top_p": "top_p",
+    "topP": "top_p",
+    "p": "top_p",
+    "top_k": "top_k",
+    "topK": "top_k",
+    "k": "top_k",
+    "stop_sequences": "stop",
+    "stopSequences": "stop",
+    "stop": "stop",
 }
 _NESTED = ("inferenceConfig", "textGenerationConfig", "additionalModelRequestFields")
 
@@ -65,13 +74,18 @@ def usage(raw: dict[str, Any]) -> tuple[int | None, int | None, int | None, int 
     """
     if "input_tokens" in raw or "output_tokens" in raw:  # Anthropic
         read, write = raw.get("cache_read_input_tokens"), raw.get("cache_creation_input_tokens")
-        return (_total(raw.get("input_tokens"), read, write), _count(raw.get("output_tokens")),
-                _count(read), _count(write))
+        return (
+            _total(raw.get("input_tokens"), read, write),
+            _count(raw.get("output_tokens")),
+            _count(read),
+            _count(write),
+        )
     if "inputTokens" in raw or "outputTokens" in raw:  # Converse, Nova
         read = raw.get("cacheReadInputTokens", raw.get("cacheReadInputTokenCount"))
         write = raw.get("cacheWriteInputTokens", raw.get("cacheWriteInputTokenCount"))
-        inp, out, total = (_count(raw.get(k)) for k in ("inputTokens", "outputTokens",
-                                                        "totalTokens"))
+        inp, out, total = (
+            _count(raw.get(k)) for k in ("inputTokens", "outputTokens", "totalTokens")
+        )
         if read is None and write is None and None not in (inp, out, total):
             # botocore releases before the cache fields drop them; the total still has them.
             inp = max(inp, total - out)  # type: ignore[operator, type-var]
@@ -79,13 +93,18 @@ def usage(raw: dict[str, Any]) -> tuple[int | None, int | None, int | None, int 
     if "prompt_tokens" in raw:  # Mistral's chat format
         return _count(raw["prompt_tokens"]), _count(raw.get("completion_tokens")), None, None
     if "prompt_token_count" in raw or "generation_token_count" in raw:  # Llama
-        return (_count(raw.get("prompt_token_count")), _count(raw.get("generation_token_count")),
-                None, None)
+        return (
+            _count(raw.get("prompt_token_count")),
+            _count(raw.get("generation_token_count")),
+            None,
+            None,
+        )
     if "inputTextTokenCount" in raw:  # Titan
         output = raw.get("totalOutputTextTokenCount")
         if output is None:
-            output = _total(*(r.get("tokenCount") for r in raw.get("results") or ()
-                              if isinstance(r, dict)))
+            output = _total(
+                *(r.get("tokenCount") for r in raw.get("results") or () if isinstance(r, dict))
+            )
         return _count(raw["inputTextTokenCount"]), _count(output), None, None
     if "inputTokenCount" in raw:  # amazon-bedrock-invocationMetrics
         return _count(raw["inputTokenCount"]), _count(raw.get("outputTokenCount")), None, None
@@ -127,18 +146,32 @@ def _part(block: Any) -> dict[str, Any]:
         return {"type": "text", "content": block["text"]}
     if "toolUse" in block:
         use = block["toolUse"]
-        return {"type": "tool_call", "id": use.get("toolUseId"), "name": use.get("name"),
-                "arguments": use.get("input")}
+        return {
+            "type": "tool_call",
+            "id": use.get("toolUseId"),
+            "name": use.get("name"),
+            "arguments": use.get("input"),
+        }
     if kind == "tool_use":
-        return {"type": "tool_call", "id": block.get("id"), "name": block.get("name"),
-                "arguments": block.get("input")}
+        return {
+            "type": "tool_call",
+            "id": block.get("id"),
+            "name": block.get("name"),
+            "arguments": block.get("input"),
+        }
     if "toolResult" in block:
         result = block["toolResult"]
-        return {"type": "tool_call_response", "id": result.get("toolUseId"),
-                "response": [_result_part(p) for p in result.get("content") or ()]}
+        return {
+            "type": "tool_call_response",
+            "id": result.get("toolUseId"),
+            "response": [_result_part(p) for p in result.get("content") or ()],
+        }
     if kind == "tool_result":
-        return {"type": "tool_call_response", "id": block.get("tool_use_id"),
-                "response": block.get("content")}
+        return {
+            "type": "tool_call_response",
+            "id": block.get("tool_use_id"),
+            "response": block.get("content"),
+        }
     if "reasoningContent" in block or kind == "thinking":
         text = (block.get("reasoningContent") or {}).get("reasoningText", {}).get("text")
         return {"type": "reasoning", "content": block.get("thinking", text)}
@@ -183,8 +216,11 @@ def request_content(body: dict[str, Any]) -> tuple[Any, Any, Any]:
     if prompt is None:
         return None, None, None
     system = body.get("preamble")
-    return ([{"role": "user", "parts": [{"type": "text", "content": prompt}]}],
-            _parts(system) if system else None, None)
+    return (
+        [{"role": "user", "parts": [{"type": "text", "content": prompt}]}],
+        _parts(system) if system else None,
+        None,
+    )
 
 
 def tools(body: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -200,8 +236,14 @@ def tools(body: dict[str, Any]) -> list[dict[str, Any]] | None:
         schema = tool.get("inputSchema", tool.get("input_schema"))
         if isinstance(schema, dict) and "json" in schema:
             schema = schema["json"]
-        out.append({"type": "function", "name": tool.get("name"),
-                    "description": tool.get("description"), "parameters": schema})
+        out.append(
+            {
+                "type": "function",
+                "name": tool.get("name"),
+                "description": tool.get("description"),
+                "parameters": schema,
+            }
+        )
     return out or None
 
 
@@ -215,8 +257,7 @@ def response_content(body: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("generation", "text", "completion", "outputText"):
         if isinstance(body.get(key), str):
             return [{"type": "text", "content": body[key]}]
-    for key, text_key in (("outputs", "text"), ("results", "outputText"),
-                          ("generations", "text")):
+    for key, text_key in (("outputs", "text"), ("results", "outputText"), ("generations", "text")):
         items = body.get(key)
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return [{"type": "text", "content": items[0].get(text_key)}]

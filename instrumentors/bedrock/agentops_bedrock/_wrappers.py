@@ -68,8 +68,9 @@ def _server(instance: Any) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _start(tracer: Tracer, instance: Any, name: str, params: dict[str, Any]
-           ) -> tuple[LLMCall | None, str]:
+def _start(
+    tracer: Tracer, instance: Any, name: str, params: dict[str, Any]
+) -> tuple[LLMCall | None, str]:
     model = model_id(params)
     request = params if name.startswith("Converse") else _convert.load_body(params.get("body"))
     operation = _operation(name, model, request)
@@ -78,11 +79,21 @@ def _start(tracer: Tracer, instance: Any, name: str, params: dict[str, Any]
     if request is not None:
         prompt = request.get("messages", request.get("prompt", request.get("inputText")))
     call = start_llm_call(
-        tracer, operation=operation, provider=PROVIDER, model=model, server_address=host,
-        server_port=port, attributes=_request_attributes(request, name in _STREAMS),
-        fingerprint=(PROVIDER, model, prompt) if operation != A.OP_EMBEDDINGS else None)
-    if call is not None and request is not None and capture_content() and (
-            operation != A.OP_EMBEDDINGS):
+        tracer,
+        operation=operation,
+        provider=PROVIDER,
+        model=model,
+        server_address=host,
+        server_port=port,
+        attributes=_request_attributes(request, name in _STREAMS),
+        fingerprint=(PROVIDER, model, prompt) if operation != A.OP_EMBEDDINGS else None,
+    )
+    if (
+        call is not None
+        and request is not None
+        and capture_content()
+        and (operation != A.OP_EMBEDDINGS)
+    ):
         try:
             messages, system, tools = _convert.request_content(request)
             call.set_input(messages, system=system, tools=tools)
@@ -109,12 +120,15 @@ def _header_usage(result: dict[str, Any]) -> tuple[Any, ...] | None:
     return counts[0], counts[1], None, None
 
 
-def _record_body(call: LLMCall, body: dict[str, Any], result: dict[str, Any],
-                 operation: str) -> None:
+def _record_body(
+    call: LLMCall, body: dict[str, Any], result: dict[str, Any], operation: str
+) -> None:
     reason = _convert.finish_reason(body)
-    call.set_response(response_id=body.get("id") or body.get("generation_id"),
-                      model=body.get("model") if isinstance(body.get("model"), str) else None,
-                      finish_reasons=(reason,) if reason else None)
+    call.set_response(
+        response_id=body.get("id") or body.get("generation_id"),
+        model=body.get("model") if isinstance(body.get("model"), str) else None,
+        finish_reasons=(reason,) if reason else None,
+    )
     if not _set_usage(call, _convert.body_usage(body)):
         _set_usage(call, _header_usage(result))
     if capture_content() and operation != A.OP_EMBEDDINGS:
@@ -208,13 +222,18 @@ class _Accumulator:
             self._merge(p.get("usage"))
         elif kind == "content_block_start":
             block = p.get("content_block") or {}
-            self._start_block(p.get("index", 0), block.get("id"), block.get("name"),
-                              block.get("type") == "tool_use")
+            self._start_block(
+                p.get("index", 0),
+                block.get("id"),
+                block.get("name"),
+                block.get("type") == "tool_use",
+            )
         elif kind == "content_block_delta":
             delta = p.get("delta") or {}
             self._piece(p.get("index", 0), delta.get("text", delta.get("partial_json")))
-        elif any(k in p for k in ("contentBlockStart", "contentBlockDelta", "messageStop",
-                                  "metadata")):
+        elif any(
+            k in p for k in ("contentBlockStart", "contentBlockDelta", "messageStop", "metadata")
+        ):
             self._converse(p)
         else:  # a prompt-style model: one piece of text per chunk, counts on some
             self._reason = _convert.finish_reason(p) or self._reason
@@ -237,8 +256,9 @@ class _Accumulator:
         elif "contentBlockStart" in p:
             event = p["contentBlockStart"]
             use = (event.get("start") or {}).get("toolUse") or {}
-            self._start_block(event.get("contentBlockIndex", 0), use.get("toolUseId"),
-                              use.get("name"), bool(use))
+            self._start_block(
+                event.get("contentBlockIndex", 0), use.get("toolUseId"), use.get("name"), bool(use)
+            )
         elif "messageStop" in p:
             self._reason = p["messageStop"].get("stopReason")
         elif "metadata" in p:
@@ -264,21 +284,31 @@ class _Accumulator:
                 arguments = json.loads(text) if text else {}
             except ValueError:
                 arguments = text  # a stream cut short leaves partial JSON
-            parts.append({"type": "tool_call", "id": tool[0], "name": tool[1],
-                          "arguments": arguments})
+            parts.append(
+                {"type": "tool_call", "id": tool[0], "name": tool[1], "arguments": arguments}
+            )
         return parts
 
     def finish(self, call: LLMCall) -> None:
-        call.set_response(response_id=self._id, model=self._model,
-                          finish_reasons=(self._reason,) if self._reason else None)
+        call.set_response(
+            response_id=self._id,
+            model=self._model,
+            finish_reasons=(self._reason,) if self._reason else None,
+        )
         if not (self._usage and _set_usage(call, _convert.usage(self._usage))):
             _set_usage(call, _convert.usage(self._metrics or {}))
         if self._blocks is not None:
             call.set_output(_convert.output_messages(self._parts(), self._reason))
 
 
-_COUNT_KEYS = frozenset({"prompt_token_count", "generation_token_count", "inputTextTokenCount",
-                         "totalOutputTextTokenCount"})
+_COUNT_KEYS = frozenset(
+    {
+        "prompt_token_count",
+        "generation_token_count",
+        "inputTextTokenCount",
+        "totalOutputTextTokenCount",
+    }
+)
 
 
 # -- the wrapper ----------------------------------------------------------------------------------
@@ -298,8 +328,7 @@ def make_api_call(tracer: Tracer) -> Wrapper:
         if name not in _OPERATIONS or not _is_bedrock_runtime(instance):
             return wrapped(*args, **kwargs)
         params = args[1] if len(args) > 1 else kwargs.get("api_params")
-        call, operation = _start(tracer, instance, name,
-                                 params if isinstance(params, dict) else {})
+        call, operation = _start(tracer, instance, name, params if isinstance(params, dict) else {})
         if call is None:
             return wrapped(*args, **kwargs)
         with call:
@@ -308,8 +337,9 @@ def make_api_call(tracer: Tracer) -> Wrapper:
         if key is None:
             return _finish(call, name, operation, result)
         try:
-            result[key] = call.wrap_stream(result[key], _Accumulator(invoke=key == "body"),
-                                           asynchronous=False)
+            result[key] = call.wrap_stream(
+                result[key], _Accumulator(invoke=key == "body"), asynchronous=False
+            )
         except Exception:  # noqa: BLE001 - an unexpected shape: the span ends without usage
             call.end()
         return result

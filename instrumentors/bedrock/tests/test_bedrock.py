@@ -27,31 +27,67 @@ HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 NOVA = "amazon.nova-lite-v1:0"
 PROMPT = "Please describe the weather in Paris for a walk along the Seine this afternoon."
 MESSAGES = [{"role": "user", "content": [{"text": PROMPT}]}]
-TOOLS = {"tools": [{"toolSpec": {
-    "name": "get_weather", "description": "Current weather for a city",
-    "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}},
-                             "required": ["city"]}}}}]}
+TOOLS = {
+    "tools": [
+        {
+            "toolSpec": {
+                "name": "get_weather",
+                "description": "Current weather for a city",
+                "inputSchema": {
+                    "json": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}},
+                        "required": ["city"],
+                    }
+                },
+            }
+        }
+    ]
+}
 # USD per million tokens: input, output, cache read, cache write (the bundled table's prices).
 RATES = {SONNET: (3.3, 16.5, 0.33, 4.125), NOVA: (0.06, 0.24, 0.015, 0.06)}
 # InvokeModel: one body per vendor format, the operation it is, and where its text is.
-ANTHROPIC_BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "top_k": 5,
-                  "system": "Be brief.", "messages": [{"role": "user", "content": PROMPT}]}
+ANTHROPIC_BODY = {
+    "anthropic_version": "bedrock-2023-05-31",
+    "max_tokens": 100,
+    "top_k": 5,
+    "system": "Be brief.",
+    "messages": [{"role": "user", "content": PROMPT}],
+}
 INVOKE = [
     (HAIKU, ANTHROPIC_BODY, "chat"),
     ("eu.anthropic.claude-3-7-sonnet-20250219-v1:0", ANTHROPIC_BODY, "chat"),
-    ("meta.llama3-1-8b-instruct-v1:0",
-     {"prompt": PROMPT, "max_gen_len": 64, "temperature": 0.5, "top_p": 0.9}, "text_completion"),
+    (
+        "meta.llama3-1-8b-instruct-v1:0",
+        {"prompt": PROMPT, "max_gen_len": 64, "temperature": 0.5, "top_p": 0.9},
+        "text_completion",
+    ),
     ("us.meta.llama3-2-11b-instruct-v1:0", {"prompt": PROMPT}, "text_completion"),
-    ("amazon.nova-micro-v1:0", {"messages": MESSAGES, "system": [{"text": "Be brief."}],
-                                "inferenceConfig": {"max_new_tokens": 64}}, "chat"),
-    ("amazon.titan-text-express-v1",
-     {"inputText": PROMPT, "textGenerationConfig": {"maxTokenCount": 64}}, "text_completion"),
+    (
+        "amazon.nova-micro-v1:0",
+        {
+            "messages": MESSAGES,
+            "system": [{"text": "Be brief."}],
+            "inferenceConfig": {"max_new_tokens": 64},
+        },
+        "chat",
+    ),
+    (
+        "amazon.titan-text-express-v1",
+        {"inputText": PROMPT, "textGenerationConfig": {"maxTokenCount": 64}},
+        "text_completion",
+    ),
     ("cohere.command-r-v1:0", {"message": PROMPT, "max_tokens": 64, "p": 0.5}, "text_completion"),
-    ("mistral.mistral-large-2402-v1:0", {"prompt": f"<s>[INST] {PROMPT} [/INST]",
-                                         "max_tokens": 64, "stop": ["END"]}, "text_completion"),
+    (
+        "mistral.mistral-large-2402-v1:0",
+        {"prompt": f"<s>[INST] {PROMPT} [/INST]", "max_tokens": 64, "stop": ["END"]},
+        "text_completion",
+    ),
 ]
-EMBED = [("amazon.titan-embed-text-v2:0", {"inputText": PROMPT}),
-         ("cohere.embed-english-v3", {"texts": [PROMPT, "short"], "input_type": "search_query"})]
+EMBED = [
+    ("amazon.titan-embed-text-v2:0", {"inputText": PROMPT}),
+    ("cohere.embed-english-v3", {"texts": [PROMPT, "short"], "input_type": "search_query"}),
+]
 
 
 def _has_cache_counts() -> bool:
@@ -73,14 +109,22 @@ def assert_usage(span: Any, usage: dict[str, int], cache: bool = True) -> None:
     assert attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0) == usage["output_tokens"]
     if cache:
         assert attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0) == usage["cache_read_tokens"]
-        assert attrs.get(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0) == (
-            usage["cache_write_tokens"])
+        assert (
+            attrs.get(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0)
+            == (usage["cache_write_tokens"])
+        )
     assert attrs[A.COST_USD] > 0
     assert A.COST_UNKNOWN_MODEL not in attrs
 
 
-def assert_ok(span: Any, server: Any, model: str, operation: str = "chat",
-              stream: bool = False, converse: bool = False) -> None:
+def assert_ok(
+    span: Any,
+    server: Any,
+    model: str,
+    operation: str = "chat",
+    stream: bool = False,
+    converse: bool = False,
+) -> None:
     attrs = span.attributes
     assert span.name == f"{operation} {model}"
     assert span.kind == SpanKind.CLIENT
@@ -98,9 +142,16 @@ def assert_ok(span: Any, server: Any, model: str, operation: str = "chat",
 # -- Converse -------------------------------------------------------------------------------------
 def test_converse_records_request_response_usage_and_content(capture, client, server):
     response = client.converse(
-        modelId=SONNET, messages=MESSAGES, system=[{"text": "You are terse."}],
-        inferenceConfig={"maxTokens": 100, "temperature": 0.2, "topP": 0.9,
-                         "stopSequences": ["END"]})
+        modelId=SONNET,
+        messages=MESSAGES,
+        system=[{"text": "You are terse."}],
+        inferenceConfig={
+            "maxTokens": 100,
+            "temperature": 0.2,
+            "topP": 0.9,
+            "stopSequences": ["END"],
+        },
+    )
     span = only_llm(capture)
     assert_ok(span, server, SONNET, converse=True)
     attrs = span.attributes
@@ -110,17 +161,20 @@ def test_converse_records_request_response_usage_and_content(capture, client, se
     assert attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] == ("END",)
     assert attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert json.loads(attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
-        {"type": "text", "content": "You are terse."}]
+        {"type": "text", "content": "You are terse."}
+    ]
     assert json.loads(attrs[A.GEN_AI_INPUT_MESSAGES]) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}
+    ]
     text = response["output"]["message"]["content"][0]["text"]
     assert output_parts(span) == [{"type": "text", "content": text}]
     assert server.requests[-1]["path"] == f"/model/{SONNET.replace(':', '%3A')}/converse"
 
 
 @pytest.mark.parametrize("model", [SONNET, NOVA])
-def test_converse_input_includes_cache_and_each_token_is_charged_once(capture, client, server,
-                                                                      model):
+def test_converse_input_includes_cache_and_each_token_is_charged_once(
+    capture, client, server, model
+):
     response = client.converse(modelId=model, messages=MESSAGES)
     usage = server.requests[-1]["usage"]
     wire = response["usage"]
@@ -132,18 +186,27 @@ def test_converse_input_includes_cache_and_each_token_is_charged_once(capture, c
     if not CACHE_COUNTS:  # all input is charged at the uncached price
         read = write = 0
     p_in, p_out, p_read, p_write = RATES[model]
-    expected = ((usage["input_tokens"] - read - write) * p_in + read * p_read + write * p_write
-                + usage["output_tokens"] * p_out) / 1e6
+    expected = (
+        (usage["input_tokens"] - read - write) * p_in
+        + read * p_read
+        + write * p_write
+        + usage["output_tokens"] * p_out
+    ) / 1e6
     assert span.attributes[A.COST_USD] == pytest.approx(expected)
 
 
 def test_content_off_records_no_content_but_usage(capture, client, server, no_content):
-    client.converse(modelId=SONNET, messages=MESSAGES, system=[{"text": "Terse."}],
-                    toolConfig=TOOLS)
+    client.converse(
+        modelId=SONNET, messages=MESSAGES, system=[{"text": "Terse."}], toolConfig=TOOLS
+    )
     span = only_llm(capture)
     assert_usage(span, server.requests[-1]["usage"], cache=CACHE_COUNTS)
-    for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
-                A.GEN_AI_TOOL_DEFINITIONS):
+    for key in (
+        A.GEN_AI_INPUT_MESSAGES,
+        A.GEN_AI_OUTPUT_MESSAGES,
+        A.GEN_AI_SYSTEM_INSTRUCTIONS,
+        A.GEN_AI_TOOL_DEFINITIONS,
+    ):
         assert key not in span.attributes
 
 
@@ -151,24 +214,44 @@ def test_converse_tool_use_round_trip(capture, client, server):
     first = client.converse(modelId=SONNET, messages=MESSAGES, toolConfig=TOOLS)
     assert first["stopReason"] == "tool_use"
     use = first["output"]["message"]["content"][0]["toolUse"]
-    history = [*MESSAGES, first["output"]["message"], {"role": "user", "content": [
-        {"toolResult": {"toolUseId": use["toolUseId"], "content": [{"text": "sunny"}]}}]}]
+    history = [
+        *MESSAGES,
+        first["output"]["message"],
+        {
+            "role": "user",
+            "content": [
+                {"toolResult": {"toolUseId": use["toolUseId"], "content": [{"text": "sunny"}]}}
+            ],
+        },
+    ]
     second = client.converse(modelId=SONNET, messages=history, toolConfig=TOOLS)
     assert "sunny" in second["output"]["message"]["content"][0]["text"]
     spans = capture.of_kind(A.KIND_LLM)
     assert len(spans) == 2
     definitions = json.loads(spans[0].attributes[A.GEN_AI_TOOL_DEFINITIONS])
-    assert definitions == [{"type": "function", "name": "get_weather",
-                            "description": "Current weather for a city",
-                            "parameters": TOOLS["tools"][0]["toolSpec"]["inputSchema"]["json"]}]
+    assert definitions == [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": TOOLS["tools"][0]["toolSpec"]["inputSchema"]["json"],
+        }
+    ]
     out = json.loads(spans[0].attributes[A.GEN_AI_OUTPUT_MESSAGES])[0]
     assert out["finish_reason"] == "tool_call"
-    assert out["parts"] == [{"type": "tool_call", "id": use["toolUseId"], "name": "get_weather",
-                             "arguments": {"city": "test"}}]
+    assert out["parts"] == [
+        {
+            "type": "tool_call",
+            "id": use["toolUseId"],
+            "name": "get_weather",
+            "arguments": {"city": "test"},
+        }
+    ]
     sent = json.loads(spans[1].attributes[A.GEN_AI_INPUT_MESSAGES])
     assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
-    assert sent[2]["parts"] == [{"type": "tool_call_response", "id": use["toolUseId"],
-                                 "response": ["sunny"]}]
+    assert sent[2]["parts"] == [
+        {"type": "tool_call_response", "id": use["toolUseId"], "response": ["sunny"]}
+    ]
     for span, request in zip(spans, server.requests[-2:], strict=True):
         assert_usage(span, request["usage"], cache=CACHE_COUNTS)
 
@@ -176,8 +259,9 @@ def test_converse_tool_use_round_trip(capture, client, server):
 # -- ConverseStream -------------------------------------------------------------------------------
 def test_converse_stream_exhausted(capture, client, server):
     events = list(client.converse_stream(modelId=SONNET, messages=MESSAGES)["stream"])
-    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events
-                   if "contentBlockDelta" in e)
+    text = "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
     span = only_llm(capture)
     assert_ok(span, server, SONNET, stream=True, converse=True)
     assert span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
@@ -213,8 +297,12 @@ def test_converse_stream_abandoned(capture, client):
 
 # -- InvokeModel ----------------------------------------------------------------------------------
 def _invoke(client: Any, model: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.invoke_model(modelId=model, body=json.dumps(body),
-                                   contentType="application/json", accept="application/json")
+    response = client.invoke_model(
+        modelId=model,
+        body=json.dumps(body),
+        contentType="application/json",
+        accept="application/json",
+    )
     return json.loads(response["body"].read())
 
 
@@ -280,8 +368,9 @@ def test_invoke_stream_per_body_format(capture, client, server, model, body, ope
 
 
 def test_invoke_stream_closed_early(capture, client):
-    response = client.invoke_model_with_response_stream(modelId=HAIKU,
-                                                        body=json.dumps(ANTHROPIC_BODY))
+    response = client.invoke_model_with_response_stream(
+        modelId=HAIKU, body=json.dumps(ANTHROPIC_BODY)
+    )
     next(iter(response["body"]))
     response["body"].close()
     assert only_llm(capture).status.status_code != StatusCode.ERROR
@@ -302,9 +391,13 @@ def made_errors(monkeypatch) -> list[BaseException]:
     return made
 
 
-@pytest.mark.parametrize(("model", "code"), [("anthropic.claude-error-429", "ThrottlingException"),
-                                             ("anthropic.claude-error-500",
-                                              "InternalServerException")])
+@pytest.mark.parametrize(
+    ("model", "code"),
+    [
+        ("anthropic.claude-error-429", "ThrottlingException"),
+        ("anthropic.claude-error-500", "InternalServerException"),
+    ],
+)
 @pytest.mark.parametrize("operation", ["converse", "converse_stream"])
 def test_errors_pass_through_unchanged(capture, client, made_errors, model, code, operation):
     with pytest.raises(botocore.exceptions.ClientError) as caught:
@@ -324,8 +417,9 @@ def _outcome(fn: Any) -> tuple[Any, Any]:
         return type(exc), str(exc)
 
 
-@pytest.mark.parametrize("model", ["anthropic.claude-malformed-sse",
-                                   "anthropic.claude-reset-mid-stream"])
+@pytest.mark.parametrize(
+    "model", ["anthropic.claude-malformed-sse", "anthropic.claude-reset-mid-stream"]
+)
 def test_stream_faults_behave_as_the_sdk(capture, client, model):
     def run() -> Any:
         return list(client.converse_stream(modelId=model, messages=MESSAGES)["stream"])
@@ -376,15 +470,23 @@ def test_other_services_and_operations_are_untouched(capture, server):
         s3.list_buckets()  # the fake has no S3: a 404
     runtime = make_client(server)
     with pytest.raises(botocore.exceptions.ClientError):
-        runtime.apply_guardrail(guardrailIdentifier="g", guardrailVersion="1", source="INPUT",
-                                content=[{"text": {"text": "hi"}}])
+        runtime.apply_guardrail(
+            guardrailIdentifier="g",
+            guardrailVersion="1",
+            source="INPUT",
+            content=[{"text": {"text": "hi"}}],
+        )
     assert capture.spans == []
 
 
 def test_pricing_of_bedrock_ids_and_inference_profiles(capture, client):
     models = [m for m, _, _ in INVOKE] + [
-        SONNET, "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "apac.amazon.nova-pro-v1:0",
-        EMBED[0][0], EMBED[1][0]]
+        SONNET,
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "apac.amazon.nova-pro-v1:0",
+        EMBED[0][0],
+        EMBED[1][0],
+    ]
     for model in models:
         client.converse(modelId=model, messages=MESSAGES)
     spans = capture.of_kind(A.KIND_LLM)
@@ -407,10 +509,14 @@ def test_uninstrument_restores_the_original(server, client):
 
 def test_chaining_theirs_over_ours(server, client):
     check_chaining_theirs_over_ours(
-        BedrockInstrumentor(), botocore.client.BaseClient, "_make_api_call",
-        lambda: client.converse(modelId=SONNET, messages=MESSAGES))
+        BedrockInstrumentor(),
+        botocore.client.BaseClient,
+        "_make_api_call",
+        lambda: client.converse(modelId=SONNET, messages=MESSAGES),
+    )
 
 
 def test_nested_under_another_llm_span_is_counted_once(capture, client):
     check_counted_once_when_nested(
-        capture, lambda: client.converse(modelId=SONNET, messages=MESSAGES))
+        capture, lambda: client.converse(modelId=SONNET, messages=MESSAGES)
+    )

@@ -14,8 +14,12 @@ from agentops_otel.testing.zero_code import (
     run_under_opentelemetry_instrument,
 )
 
-_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_SESSION_TOKEN": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_SESSION_TOKEN": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 _CALLS = """
 import json
 import boto3
@@ -41,6 +45,5 @@ def test_init_instruments_bedrock(server: FakeLLMServer) -> None:
 
 def test_opentelemetry_instrument(server: FakeLLMServer, tmp_path: Path) -> None:
     server.clear()
-    session = run_under_opentelemetry_instrument(_CALLS.format(url=server.url), tmp_path,
-                                                 env=_ENV)
+    session = run_under_opentelemetry_instrument(_CALLS.format(url=server.url), tmp_path, env=_ENV)
     assert_store_totals(session, server, calls=4)

@@ -48,15 +48,26 @@ __version__ = "0.1.0"
 
 _PROVIDER = "cohere"
 _DEFAULT_SERVER = "https://api.cohere.com"
-_NUMBERS = (*COMMON_NUMBERS, ("p", A.GEN_AI_REQUEST_TOP_P), ("k", A.GEN_AI_REQUEST_TOP_K),
-            ("seed", A.GEN_AI_REQUEST_SEED))
-_FINISH_REASONS = {"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
-                   "TOOL_CALL": "tool_call", "ERROR": "error", "TIMEOUT": "error"}
+_NUMBERS = (
+    *COMMON_NUMBERS,
+    ("p", A.GEN_AI_REQUEST_TOP_P),
+    ("k", A.GEN_AI_REQUEST_TOP_K),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+)
+_FINISH_REASONS = {
+    "COMPLETE": "stop",
+    "STOP_SEQUENCE": "stop",
+    "MAX_TOKENS": "length",
+    "TOOL_CALL": "tool_call",
+    "ERROR": "error",
+    "TIMEOUT": "error",
+}
 
 
 def _server(instance: Any) -> tuple[str | None, int | None]:
     wrapper = getattr(instance, "_client_wrapper", None) or getattr(
-        getattr(instance, "_raw_client", None), "_client_wrapper", None)
+        getattr(instance, "_raw_client", None), "_client_wrapper", None
+    )
     get_base_url = getattr(wrapper, "get_base_url", None)
     return server_of(get_base_url() if callable(get_base_url) else _DEFAULT_SERVER)
 
@@ -66,17 +77,31 @@ def _record_usage(call: LLMCall, usage: Any) -> None:
     if usage is None:
         return
     billed = S.field(usage, "billed_units")
-    counts = billed if (S.field(billed, "input_tokens") is not None
-                        or S.field(billed, "output_tokens") is not None) else (
-        S.field(usage, "tokens"))
-    call.set_usage(S.field(counts, "input_tokens"), S.field(counts, "output_tokens"),
-                   cache_read=S.field(usage, "cached_tokens") or None)
+    counts = (
+        billed
+        if (
+            S.field(billed, "input_tokens") is not None
+            or S.field(billed, "output_tokens") is not None
+        )
+        else (S.field(usage, "tokens"))
+    )
+    call.set_usage(
+        S.field(counts, "input_tokens"),
+        S.field(counts, "output_tokens"),
+        cache_read=S.field(usage, "cached_tokens") or None,
+    )
 
 
 def _output(message: Any, reason: Any) -> list[dict[str, Any]]:
     """An assistant reply as GenAI output messages (``tool_plan`` as a reasoning part)."""
-    out = S.chat_output_messages([{"message": message, "finish_reason": _FINISH_REASONS.get(
-        reason, str(reason or "").lower())}])
+    out = S.chat_output_messages(
+        [
+            {
+                "message": message,
+                "finish_reason": _FINISH_REASONS.get(reason, str(reason or "").lower()),
+            }
+        ]
+    )
     plan = S.field(message, "tool_plan")
     if plan:
         out[0]["parts"].insert(0, {"type": "reasoning", "content": plan})
@@ -117,20 +142,25 @@ class _StreamAccumulator:
             tool_call = S.field(message, "tool_calls")
             function = S.field(tool_call, "function")
             if kind == "tool-call-start":
-                self._tool_calls.append((S.field(tool_call, "id"), S.field(function, "name"),
-                                         []))
+                self._tool_calls.append((S.field(tool_call, "id"), S.field(function, "name"), []))
             if self._tool_calls:
                 self._tool_calls[-1][2].append(S.field(function, "arguments") or "")
 
     def finish(self, call: LLMCall) -> None:
-        call.set_response(response_id=self._id,
-                          finish_reasons=[self._reason] if self._reason else None)
+        call.set_response(
+            response_id=self._id, finish_reasons=[self._reason] if self._reason else None
+        )
         _record_usage(call, self._usage)
         if self._content and (self._text or self._tool_calls):
-            message = {"role": "assistant", "content": "".join(self._text) or None,
-                       "tool_plan": "".join(self._plan),
-                       "tool_calls": [{"id": i, "function": {"name": n, "arguments": "".join(a)}}
-                                      for i, n, a in self._tool_calls]}
+            message = {
+                "role": "assistant",
+                "content": "".join(self._text) or None,
+                "tool_plan": "".join(self._plan),
+                "tool_calls": [
+                    {"id": i, "function": {"name": n, "arguments": "".join(a)}}
+                    for i, n, a in self._tool_calls
+                ],
+            }
             call.set_output(_output(message, self._reason))
 
 
@@ -144,18 +174,20 @@ def _chat_attributes(kwargs: dict[str, Any], stream: bool) -> dict[str, Any]:
 
 
 def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
-        return start_chat(tracer, _PROVIDER, kwargs, _server(instance),
-                          _chat_attributes(kwargs, stream), content)
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
+        return start_chat(
+            tracer, _PROVIDER, kwargs, _server(instance), _chat_attributes(kwargs, stream), content
+        )
 
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
+    def finish(
+        call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any], content: bool
+    ) -> Any:
         if stream:
             return call.wrap_stream(result, _StreamAccumulator(content))
         reason = S.field(result, "finish_reason")
-        call.set_response(response_id=S.field(result, "id"),
-                          finish_reasons=[reason] if reason else None)
+        call.set_response(
+            response_id=S.field(result, "id"), finish_reasons=[reason] if reason else None
+        )
         _record_usage(call, S.field(result, "usage"))
         if content:
             call.set_output(_output(S.field(result, "message"), reason))
@@ -168,8 +200,7 @@ def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
 def _other(tracer: Tracer, operation: str) -> tuple[Any, Any]:
     """``embed`` (``embeddings``) or ``rerank``: no content, usage from ``meta``."""
 
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
         model = kwargs.get("model")
         host, port = _server(instance)
         attrs: dict[str, Any] = {}
@@ -178,12 +209,19 @@ def _other(tracer: Tracer, operation: str) -> tuple[Any, Any]:
             attrs[A.GEN_AI_REQUEST_ENCODING_FORMATS] = [str(t) for t in types]
         if type(kwargs.get("output_dimension")) is int:
             attrs[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = kwargs["output_dimension"]
-        return start_llm_call(tracer, operation=operation, provider=_PROVIDER,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port, attributes=attrs)
+        return start_llm_call(
+            tracer,
+            operation=operation,
+            provider=_PROVIDER,
+            model=model if isinstance(model, str) else None,
+            server_address=host,
+            server_port=port,
+            attributes=attrs,
+        )
 
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
+    def finish(
+        call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any], content: bool
+    ) -> Any:
         call.set_response(response_id=S.field(result, "id"))
         _record_usage(call, S.field(result, "meta"))
         embeddings = S.field(result, "embeddings")
@@ -210,8 +248,10 @@ class CohereInstrumentor(PatchingInstrumentor):
         embed, embed_async = _other(tracer, A.OP_EMBEDDINGS)
         rerank, rerank_async = _other(tracer, A.OP_RERANK)
         for method, sync_wrapper, async_wrapper in (
-            ("chat", chat, chat_async), ("chat_stream", chat_stream, chat_stream),
-            ("embed", embed, embed_async), ("rerank", rerank, rerank_async),
+            ("chat", chat, chat_async),
+            ("chat_stream", chat_stream, chat_stream),
+            ("embed", embed, embed_async),
+            ("rerank", rerank, rerank_async),
         ):
             patches.wrap(module, f"V2Client.{method}", sync_wrapper)
             patches.wrap(module, f"AsyncV2Client.{method}", async_wrapper)

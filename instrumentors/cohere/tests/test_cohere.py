@@ -20,8 +20,16 @@ USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_chat(client, server, capture):
-    result = client.chat(model=MODEL, messages=USER, temperature=0.2, p=0.9, k=5,
-                         max_tokens=50, seed=7, stop_sequences=["END"])
+    result = client.chat(
+        model=MODEL,
+        messages=USER,
+        temperature=0.2,
+        p=0.9,
+        k=5,
+        max_tokens=50,
+        seed=7,
+        stop_sequences=["END"],
+    )
     span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
@@ -35,12 +43,18 @@ def test_chat(client, server, capture):
     (entry,) = server.requests
     R.assert_usage(attrs, entry["usage"])  # billed units, not the template-inflated tokens
     assert result.usage.tokens.input_tokens == entry["usage"]["input_tokens"] + (
-        _cohere.TEMPLATE_TOKENS)
+        _cohere.TEMPLATE_TOKENS
+    )
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
     R.assert_question_recorded(span)
-    assert R.span_json(span) == [{"role": "assistant", "finish_reason": "stop", "parts": [
-        {"type": "text", "content": result.message.content[0].text}]}]
+    assert R.span_json(span) == [
+        {
+            "role": "assistant",
+            "finish_reason": "stop",
+            "parts": [{"type": "text", "content": result.message.content[0].text}],
+        }
+    ]
 
 
 async def test_async_chat(aclient, server, capture):
@@ -53,17 +67,30 @@ async def test_async_chat(aclient, server, capture):
 def test_tool_call_and_result(client, server, capture):
     first = client.chat(model=MODEL, messages=USER, tools=TOOLS)
     call = first.message.tool_calls[0]
-    followup = [*USER, {"role": "assistant", "tool_plan": first.message.tool_plan,
-                        "tool_calls": [call]},
-                {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    followup = [
+        *USER,
+        {"role": "assistant", "tool_plan": first.message.tool_plan, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
     second = client.chat(model=MODEL, messages=followup, tools=TOOLS)
     assert second.message.content[0].text == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
-    assert R.span_json(ask) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "reasoning", "content": first.message.tool_plan},
-        {"type": "tool_call", "id": call.id, "name": "get_weather",
-         "arguments": {"city": "test"}}]}]
+    assert R.span_json(ask) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [
+                {"type": "reasoning", "content": first.message.tool_plan},
+                {
+                    "type": "tool_call",
+                    "id": call.id,
+                    "name": "get_weather",
+                    "arguments": {"city": "test"},
+                },
+            ],
+        }
+    ]
     R.assert_tool_round_trip(ask, answer, call.id, server)
 
 
@@ -91,28 +118,40 @@ async def test_async_chat_stream_with_tools(aclient, server, capture):
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["TOOL_CALL"]
     parts = R.span_json(span)[0]["parts"]
     assert parts[0]["type"] == "reasoning"
-    assert parts[1] == {"type": "tool_call", "id": parts[1]["id"], "name": "get_weather",
-                        "arguments": {"city": "test"}}  # joined from three deltas
+    assert parts[1] == {
+        "type": "tool_call",
+        "id": parts[1]["id"],
+        "name": "get_weather",
+        "arguments": {"city": "test"},
+    }  # joined from three deltas
     R.assert_usage(span.attributes, server.requests[-1]["usage"])
 
 
 def test_embed(client, server, capture):
-    result = client.embed(model="embed-v4.0", texts=["first", "second"],
-                          input_type="search_document", embedding_types=["float"])
+    result = client.embed(
+        model="embed-v4.0",
+        texts=["first", "second"],
+        input_type="search_document",
+        embedding_types=["float"],
+    )
     span = R.one_llm_span(capture)
     assert span.name == "embeddings embed-v4.0"
     assert list(span.attributes[A.GEN_AI_REQUEST_ENCODING_FORMATS]) == ["float"]
-    assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(
-        result.embeddings.float_[0])
+    assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(result.embeddings.float_[0])
     R.assert_usage(span.attributes, server.requests[-1]["usage"])
     assert span.attributes[A.COST_USD] > 0
 
 
 async def test_async_embed_and_rerank(aclient, server, capture):
-    await aclient.embed(model="embed-english-v3.0", texts=["x y"], input_type="search_query",
-                        embedding_types=["float"])
-    result = await aclient.rerank(model="rerank-v3.5", query="paris weather",
-                                  documents=["weather in paris", "cats"], top_n=1)
+    await aclient.embed(
+        model="embed-english-v3.0",
+        texts=["x y"],
+        input_type="search_query",
+        embedding_types=["float"],
+    )
+    result = await aclient.rerank(
+        model="rerank-v3.5", query="paris weather", documents=["weather in paris", "cats"], top_n=1
+    )
     embed, rerank = capture.of_kind(A.KIND_LLM)
     R.assert_usage(embed.attributes, server.requests[0]["usage"])
     assert embed.attributes[A.COST_USD] > 0  # embed v3 is priced too
@@ -150,8 +189,10 @@ def test_abandoned_stream_ends_on_garbage_collection(client, capture):
     R.check_abandoned(capture, lambda: client.chat_stream(model=MODEL, messages=USER))
 
 
-@pytest.mark.parametrize("model,error", [("error-429", cohere.TooManyRequestsError),
-                                         ("error-500", cohere.InternalServerError)])
+@pytest.mark.parametrize(
+    "model,error",
+    [("error-429", cohere.TooManyRequestsError), ("error-500", cohere.InternalServerError)],
+)
 def test_error_passes_the_same_exception_through(server, instrumented, capture, model, error):
     with R.exceptions_below(CohereInstrumentor(), capture.provider, V2Client, "chat") as seen:
         # a client made now: the SDK binds its chat method when the client is created
@@ -193,16 +234,23 @@ def test_totals_equal_the_server_log(client, server, capture):
     with capture.session():
         client.chat(model=MODEL, messages=USER)
         list(client.chat_stream(model=MODEL, messages=USER, tools=TOOLS))
-        client.embed(model="embed-v4.0", texts=["text"], input_type="search_document",
-                     embedding_types=["float"])
+        client.embed(
+            model="embed-v4.0",
+            texts=["text"],
+            input_type="search_document",
+            embedding_types=["float"],
+        )
         client.rerank(model="rerank-v3.5", query="q", documents=["a", "b"])
     (session,) = capture.of_kind(A.KIND_SESSION)
     R.assert_session_totals(session.attributes, server, 4)
 
 
 def test_uninstrument_restores_the_sdk(client, capture):
-    methods = [(cls, m) for cls in (V2Client, AsyncV2Client)
-               for m in ("chat", "chat_stream", "embed", "rerank")]
+    methods = [
+        (cls, m)
+        for cls in (V2Client, AsyncV2Client)
+        for m in ("chat", "chat_stream", "embed", "rerank")
+    ]
     CohereInstrumentor().uninstrument()
     assert all(not hasattr(cls.__dict__[m], "__wrapped__") for cls, m in methods)
     client.chat(model=MODEL, messages=USER)
@@ -221,10 +269,16 @@ client.embed(model="embed-v4.0", texts=["text"], input_type="search_document",
 
 
 def test_init_instruments_cohere(server):
-    R.check_init_run(_APP.replace("URL", repr(server.url)), server, module="cohere",
-                   scope="agentops_cohere", calls=3)
+    R.check_init_run(
+        _APP.replace("URL", repr(server.url)),
+        server,
+        module="cohere",
+        scope="agentops_cohere",
+        calls=3,
+    )
 
 
 def test_opentelemetry_instrument_traces_cohere(server, tmp_path):
-    R.check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
-                                       calls=3)
+    R.check_opentelemetry_instrument_run(
+        _APP.replace("URL", repr(server.url)), server, tmp_path, calls=3
+    )

@@ -27,15 +27,13 @@ class Handoff:
     def __init__(self) -> None:
         self._pending: dict[int, Context] = {}
 
-    def give(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-             kwargs: dict) -> Any:
+    def give(self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if len(self._pending) >= _MAX_PENDING:
             self._pending.clear()
         self._pending[id(instance)] = otel_context.get_current()
         return wrapped(*args, **kwargs)
 
-    def adopt(self, wrapped: Callable[..., Any], instance: Any, args: tuple,
-              kwargs: dict) -> Any:
+    def adopt(self, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         ctx = self._pending.pop(id(instance), None)
         if ctx is None or trace.get_current_span().get_span_context().is_valid:
             return wrapped(*args, **kwargs)

@@ -78,8 +78,10 @@ def _agent_start(agent: Any, value: Any) -> _Start:
 
 def _agent_task(agent: Any, args: tuple, kwargs: dict) -> _Start:
     task = _arg(args, kwargs, 0, "task")
-    value = {"task": getattr(task, "description", None),
-             "context": _arg(args, kwargs, 1, "context")}
+    value = {
+        "task": getattr(task, "description", None),
+        "context": _arg(args, kwargs, 1, "context"),
+    }
     return _agent_start(agent, value)
 
 
@@ -89,16 +91,19 @@ def _agent_messages(agent: Any, args: tuple, kwargs: dict) -> _Start:
 
 def _task(task: Any, args: tuple, kwargs: dict) -> _Start:
     name = _text(getattr(task, "name", None) or getattr(task, "description", None), _NAME_LIMIT)
-    value = {"description": getattr(task, "description", None),
-             "expected_output": getattr(task, "expected_output", None)}
+    value = {
+        "description": getattr(task, "description", None),
+        "expected_output": getattr(task, "expected_output", None),
+    }
     return _Start(name or "task", {}, value)
 
 
 def _tool_start(tool: Any, value: Any) -> _Start:
     name = _text(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
     description = getattr(tool, "description", None)
-    attributes = {A.GEN_AI_TOOL_DESCRIPTION:
-                  _text(description, _DESCRIPTION_LIMIT) if description else None}
+    attributes = {
+        A.GEN_AI_TOOL_DESCRIPTION: _text(description, _DESCRIPTION_LIMIT) if description else None
+    }
     return _Start(name, attributes, value)
 
 
@@ -116,8 +121,9 @@ AGENT_KICKOFF = Spec(A.KIND_AGENT, _agent_messages)
 TASK = Spec(A.KIND_TASK, _task)
 TOOL_RUN = Spec(A.KIND_TOOL, _tool_run)
 # A CrewStructuredTool made from a BaseTool is the same tool: one span, not two.
-TOOL_INVOKE = Spec(A.KIND_TOOL, _tool_invoke,
-                   identity=lambda tool: getattr(tool, "_original_tool", None) or tool)
+TOOL_INVOKE = Spec(
+    A.KIND_TOOL, _tool_invoke, identity=lambda tool: getattr(tool, "_original_tool", None) or tool
+)
 
 
 def _output(result: Any) -> Any:
@@ -126,8 +132,9 @@ def _output(result: Any) -> Any:
     return raw if isinstance(raw, str) else result
 
 
-def _open(tracer: Tracer, spec: Spec, instance: Any, args: tuple,
-          kwargs: dict) -> tuple[Span, Context] | None:
+def _open(
+    tracer: Tracer, spec: Spec, instance: Any, args: tuple, kwargs: dict
+) -> tuple[Span, Context] | None:
     """Start the span and build the context it runs in; None to run the call bare."""
     try:
         if not is_instrumentation_enabled() or spec.skip(instance):
@@ -137,8 +144,14 @@ def _open(tracer: Tracer, spec: Spec, instance: Any, args: tuple,
         if ident in active:
             return None
         start = spec.describe(instance, args, kwargs)
-        span = start_span(tracer, spec.kind, start.name, role=start.role,
-                          agent_id=start.agent_id, attributes=start.attributes)
+        span = start_span(
+            tracer,
+            spec.kind,
+            start.name,
+            role=start.role,
+            agent_id=start.agent_id,
+            attributes=start.attributes,
+        )
         record_input(span, spec.kind, start.input)
         ctx = otel_context.set_value(_ACTIVE, active | {ident}, trace.set_span_in_context(span))
         return span, ctx
@@ -147,8 +160,7 @@ def _open(tracer: Tracer, spec: Spec, instance: Any, args: tuple,
         return None
 
 
-def _finish(span: Span, spec: Spec, result: Any = None,
-            error: BaseException | None = None) -> None:
+def _finish(span: Span, spec: Spec, result: Any = None, error: BaseException | None = None) -> None:
     if error is None:
         try:
             record_output(span, spec.kind, _output(result))
@@ -157,8 +169,9 @@ def _finish(span: Span, spec: Spec, result: Any = None,
     end_span(span, error)
 
 
-async def _finish_later(coro: Coroutine[Any, Any, Any], span: Span, ctx: Context,
-                        spec: Spec) -> Any:
+async def _finish_later(
+    coro: Coroutine[Any, Any, Any], span: Span, ctx: Context, spec: Spec
+) -> Any:
     """Await ``coro`` with the span current, then end the span."""
     token = otel_context.attach(ctx)
     try:

@@ -30,22 +30,37 @@ lookup_facts.result_as_answer = not NATIVE_TOOLS
 def script(server: FakeLLMServer) -> None:
     """The replies CrewAI's text prompting expects (native tool calls need no script)."""
     server.clear_rules()
-    server.add_rule(RESEARCH, 'Thought: I should look it up\nAction: lookup_facts\n'
-                              'Action Input: {"topic": "otters"}')
+    server.add_rule(
+        RESEARCH,
+        'Thought: I should look it up\nAction: lookup_facts\nAction Input: {"topic": "otters"}',
+    )
     server.add_rule(WRITE, f"Thought: I now know the final answer\nFinal Answer: {ANSWER}")
 
 
 def build_crew(base_url: str, model: str = "gpt-4o-mini") -> Crew:
     """Researcher (with the tool) → writer, sequential."""
     llm = LLM(model=f"openai/{model}", base_url=base_url, api_key="sk-test", max_retries=0)
-    researcher = Agent(role="Researcher", goal="Find facts about animals",
-                       backstory="A careful researcher", llm=llm, tools=[lookup_facts],
-                       max_iter=4, max_retry_limit=0)
-    writer = Agent(role="Writer", goal="Write short summaries", backstory="A concise writer",
-                   llm=llm, max_iter=4, max_retry_limit=0)
+    researcher = Agent(
+        role="Researcher",
+        goal="Find facts about animals",
+        backstory="A careful researcher",
+        llm=llm,
+        tools=[lookup_facts],
+        max_iter=4,
+        max_retry_limit=0,
+    )
+    writer = Agent(
+        role="Writer",
+        goal="Write short summaries",
+        backstory="A concise writer",
+        llm=llm,
+        max_iter=4,
+        max_retry_limit=0,
+    )
     tasks = [
         Task(name="research", description=RESEARCH, expected_output="facts", agent=researcher),
         Task(name="write", description=WRITE, expected_output="a summary", agent=writer),
     ]
-    return Crew(name="otter crew", agents=[researcher, writer], tasks=tasks,
-                process=Process.sequential)
+    return Crew(
+        name="otter crew", agents=[researcher, writer], tasks=tasks, process=Process.sequential
+    )

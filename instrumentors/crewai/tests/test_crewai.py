@@ -36,8 +36,11 @@ def one(spans: list[ReadableSpan]) -> ReadableSpan:
     return spans[0]
 
 
-def run_crew(server: FakeLLMServer, capture: SpanCapture,
-             kickoff: Callable[[Crew], Any] = lambda crew: crew.kickoff()) -> Any:
+def run_crew(
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    kickoff: Callable[[Crew], Any] = lambda crew: crew.kickoff(),
+) -> Any:
     crew = make_crew(server)
     server.clear()
     with capture.session():
@@ -45,8 +48,10 @@ def run_crew(server: FakeLLMServer, capture: SpanCapture,
 
 
 def usage_of(requests: list[dict[str, Any]]) -> tuple[int, int]:
-    return (sum(r["usage"]["input_tokens"] for r in requests),
-            sum(r["usage"]["output_tokens"] for r in requests))
+    return (
+        sum(r["usage"]["input_tokens"] for r in requests),
+        sum(r["usage"]["output_tokens"] for r in requests),
+    )
 
 
 def totals(span: ReadableSpan) -> tuple[int, int]:
@@ -71,9 +76,12 @@ def assert_crew_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert all(capture.parent_of(t) is workflow for t in tasks)
 
     agents = {}
-    for task, role, goal in zip(tasks, ("Researcher", "Writer"),
-                                ("Find facts about animals", "Write short summaries"),
-                                strict=True):
+    for task, role, goal in zip(
+        tasks,
+        ("Researcher", "Writer"),
+        ("Find facts about animals", "Write short summaries"),
+        strict=True,
+    ):
         agent = one(capture.children_of(task))
         a = attrs(agent)
         assert agent.name == f"invoke_agent {role}"
@@ -109,8 +117,10 @@ def assert_crew_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert capture.parent_of(tool_span) is agents["Researcher"]
     assert attrs(tool_span)[A.AGENT_ROLE] == "Researcher"
     assert FACTS in attrs(tool_span)[A.GEN_AI_TOOL_CALL_RESULT]
-    research_llms = sorted((s for s in llms if capture.parent_of(s) is agents["Researcher"]),
-                           key=lambda s: s.start_time)
+    research_llms = sorted(
+        (s for s in llms if capture.parent_of(s) is agents["Researcher"]),
+        key=lambda s: s.start_time,
+    )
     assert research_llms[0].end_time <= tool_span.start_time  # the model asked, then the tool ran
 
     expected = usage_of(requests)
@@ -125,7 +135,8 @@ def assert_crew_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
 
 
 def test_sequential_crew_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor
+) -> None:
     result = run_crew(server, capture)
     assert result.raw == ANSWER
     assert_crew_tree(capture, server)
@@ -134,7 +145,8 @@ def test_sequential_crew_tree_totals_and_costs(
 
 
 def test_threads_crewai_starts_stay_in_the_trace(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor
+) -> None:
     """An async task runs in its own thread; max_execution_time runs the agent in a pool."""
 
     def kickoff(crew: Crew) -> Any:
@@ -148,14 +160,16 @@ def test_threads_crewai_starts_stay_in_the_trace(
 
 
 def test_standalone_agent_kickoff_is_an_agent_span(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor
+) -> None:
     researcher = make_crew(server).agents[0]
     server.clear()
     with capture.session() as root:
         researcher.kickoff(RESEARCH)
     agent = one(capture.of_kind(A.KIND_AGENT))
     assert agent.name == "invoke_agent Researcher" and capture.parent_of(agent).context == (
-        root.get_span_context())
+        root.get_span_context()
+    )
     assert not capture.of_kind(A.KIND_WORKFLOW) and not capture.of_kind(A.KIND_TASK)
     llms = capture.of_kind(A.KIND_LLM)
     assert len(llms) == len(server.requests) >= 1
@@ -183,8 +197,8 @@ if "stream" in Crew.model_fields:
 
 @pytest.mark.parametrize("method", sorted(KICKOFFS))
 def test_other_kickoffs_nest_the_same_way(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor,
-        method: str) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor, method: str
+) -> None:
     result = run_crew(server, capture, KICKOFFS[method])
     assert result.raw == ANSWER
     assert_crew_tree(capture, server)
@@ -195,7 +209,8 @@ class Boom(Exception):
 
 
 def test_user_exception_passes_through_and_marks_spans(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: CrewAIInstrumentor
+) -> None:
     boom = Boom("user callback failed")
 
     def step_callback(step: Any) -> None:
@@ -215,7 +230,8 @@ def test_user_exception_passes_through_and_marks_spans(
 
 
 def test_uninstrument_restores_crewai(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None) -> None:
+    server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None
+) -> None:
     original = Crew.__dict__["kickoff"]
     instrumentor = CrewAIInstrumentor()
     instrumentor.instrument(tracer_provider=capture.provider)
@@ -232,11 +248,16 @@ def test_uninstrument_restores_crewai(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    openai_instrumented: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     targets = tuple(
         (module, path.replace("Agent.execute_task", "Agent.execute_task_moved"), spec)
-        for module, path, spec in agentops_crewai._TARGETS)
+        for module, path, spec in agentops_crewai._TARGETS
+    )
     monkeypatch.setattr(agentops_crewai, "_TARGETS", targets)
     instrumentor = CrewAIInstrumentor()
     with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):

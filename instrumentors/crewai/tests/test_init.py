@@ -38,8 +38,9 @@ def test_init_instruments_crewai(server: FakeLLMServer) -> None:
     script(server)
     server.clear()
     code = _SCRIPT.format(tests=str(Path(__file__).parent), url=server.openai_base_url)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert f"RESULT {ANSWER}" in lines
@@ -85,12 +86,21 @@ def test_opentelemetry_instrument_traces_the_crew(server: FakeLLMServer, tmp_pat
     app = tmp_path / "app.py"
     app.write_text(_APP.format(tests=str(Path(__file__).parent), url=server.openai_base_url))
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "AGENTOPS_OTEL_HOME": str(tmp_path / "home"),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    done = subprocess.run([str(bindir / "opentelemetry-instrument"), sys.executable, str(app)],
-                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
-                          check=False)
+    done = subprocess.run(
+        [str(bindir / "opentelemetry-instrument"), sys.executable, str(app)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"RESULT {ANSWER}" in done.stdout
     with Store.open(tmp_path / "home" / "traces.db") as store:

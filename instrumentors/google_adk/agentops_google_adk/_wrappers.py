@@ -59,8 +59,7 @@ class Runs:
         self._pending[id(runner)] = trace.set_span_in_context(span)
         return span, kind
 
-    def run_async(self, wrapped: Callable[..., Any], runner: Any, args: tuple,
-                  kwargs: dict) -> Any:
+    def run_async(self, wrapped: Callable[..., Any], runner: Any, args: tuple, kwargs: dict) -> Any:
         handed = self._pending.pop(id(runner), None)
         if handed is None:
             return self._run_async(wrapped, runner, args, kwargs)
@@ -83,8 +82,9 @@ def agent_run(tracer: Tracer) -> Wrapper:
         }
         span = start_span(tracer, A.KIND_AGENT, name, role=role, attributes=attributes)
         parent_context = call_arg(args, kwargs, 0, "parent_context")
-        record_input(span, A.KIND_AGENT,
-                     _message_text(getattr(parent_context, "user_content", None)))
+        record_input(
+            span, A.KIND_AGENT, _message_text(getattr(parent_context, "user_content", None))
+        )
         return span, A.KIND_AGENT
 
     return span_wrapper(open_span)
@@ -99,9 +99,15 @@ def tool_call(tracer: Tracer) -> Wrapper:
         name = one_line(getattr(tool, "name", None), _NAME_LIMIT) or type(tool).__name__
         tool_context = call_arg(args, kwargs, 2, "tool_context")
         description = getattr(tool, "description", None)
-        span = start_span(tracer, A.KIND_TOOL, name, attributes={
-            A.GEN_AI_TOOL_CALL_ID: getattr(tool_context, "function_call_id", None),
-            A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None})
+        span = start_span(
+            tracer,
+            A.KIND_TOOL,
+            name,
+            attributes={
+                A.GEN_AI_TOOL_CALL_ID: getattr(tool_context, "function_call_id", None),
+                A.GEN_AI_TOOL_DESCRIPTION: one_line(description, _DESCRIPTION_LIMIT) or None,
+            },
+        )
         record_input(span, A.KIND_TOOL, call_arg(args, kwargs, 1, "args"))
         return span, A.KIND_TOOL
 
@@ -119,20 +125,23 @@ def _placeholder(context: Context | None) -> Span:
     return NonRecordingSpan(trace.get_current_span(context).get_span_context())
 
 
-def stand_in_start_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
-                        kwargs: dict) -> Span:
+def stand_in_start_span(
+    _wrapped: Callable[..., Any], _tracer: Any, args: tuple, kwargs: dict
+) -> Span:
     """ADK's ``tracer.start_span(name, context=None, ...)``."""
     return _placeholder(call_arg(args, kwargs, 1, "context"))
 
 
-def stand_in_current_span(_wrapped: Callable[..., Any], _tracer: Any, args: tuple,
-                          kwargs: dict) -> contextlib.AbstractContextManager[Span]:
+def stand_in_current_span(
+    _wrapped: Callable[..., Any], _tracer: Any, args: tuple, kwargs: dict
+) -> contextlib.AbstractContextManager[Span]:
     """ADK's ``tracer.start_as_current_span(name, context=None, ...)``."""
     return _use(_placeholder(call_arg(args, kwargs, 1, "context")))
 
 
 @contextlib.contextmanager
 def _use(span: Span) -> Iterator[Span]:
-    with trace.use_span(span, end_on_exit=False, record_exception=False,
-                        set_status_on_exception=False):
+    with trace.use_span(
+        span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+    ):
         yield span

@@ -37,29 +37,41 @@ TASK = "Tell me about otters"
 APP = "otter_app"
 
 
-
 def model(base_url: str, model_id: str = "gpt-4o-mini") -> LiteLlm:
     return LiteLlm(model=f"openai/{model_id}", api_base=base_url, api_key="sk-test")
 
 
 def build_researcher(base_url: str) -> LlmAgent:
-    return LlmAgent(name="researcher", description="Finds facts about animals",
-                    instruction="Answer with facts.", model=model(base_url),
-                    tools=[lookup_facts], disallow_transfer_to_parent=True,
-                    disallow_transfer_to_peers=True)
+    return LlmAgent(
+        name="researcher",
+        description="Finds facts about animals",
+        instruction="Answer with facts.",
+        model=model(base_url),
+        tools=[lookup_facts],
+        disallow_transfer_to_parent=True,
+        disallow_transfer_to_peers=True,
+    )
 
 
 def build_pipeline(base_url: str) -> SequentialAgent:
-    writer = LlmAgent(name="writer", description="Writes short summaries",
-                      instruction="Summarize the facts.", model=model(base_url))
+    writer = LlmAgent(
+        name="writer",
+        description="Writes short summaries",
+        instruction="Summarize the facts.",
+        model=model(base_url),
+    )
     return SequentialAgent(name="pipeline", sub_agents=[build_researcher(base_url), writer])
 
 
 def build_coordinator(base_url: str) -> LlmAgent:
     researcher = build_researcher(base_url)
-    return LlmAgent(name="coordinator", description="Routes questions to specialists",
-                    instruction="Send animal questions to the researcher.",
-                    model=model(base_url), sub_agents=[researcher])
+    return LlmAgent(
+        name="coordinator",
+        description="Routes questions to specialists",
+        instruction="Send animal questions to the researcher.",
+        model=model(base_url),
+        sub_agents=[researcher],
+    )
 
 
 async def run_async(agent: LlmAgent, text: str = TASK) -> list[Any]:
@@ -67,8 +79,12 @@ async def run_async(agent: LlmAgent, text: str = TASK) -> list[Any]:
     runner = InMemoryRunner(agent=agent, app_name=APP)
     session = await runner.session_service.create_session(app_name=APP, user_id="u1")
     message = types.Content(role="user", parts=[types.Part(text=text)])
-    return [event async for event in runner.run_async(
-        user_id="u1", session_id=session.id, new_message=message)]
+    return [
+        event
+        async for event in runner.run_async(
+            user_id="u1", session_id=session.id, new_message=message
+        )
+    ]
 
 
 def run(agent: LlmAgent, text: str = TASK) -> list[Any]:
@@ -85,6 +101,9 @@ def run_sync(agent: LlmAgent, text: str = TASK) -> list[Any]:
 
 def final_text(events: list[Any]) -> str:
     """The text of the last event that has some."""
-    texts = ["".join(p.text or "" for p in (e.content.parts or [])) for e in events
-             if e.content is not None]
+    texts = [
+        "".join(p.text or "" for p in (e.content.parts or []))
+        for e in events
+        if e.content is not None
+    ]
     return next((t for t in reversed(texts) if t), "")

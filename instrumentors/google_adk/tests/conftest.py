@@ -12,4 +12,5 @@ from agentops_otel.testing.fixtures import instrumented_fixtures
 
 os.environ.update(LITELLM_LOCAL_MODEL_COST_MAP="True", OPENAI_API_KEY="sk-test")
 providers_instrumented, instrumented = instrumented_fixtures(
-    GoogleADKInstrumentor, LiteLLMInstrumentor, OpenAIInstrumentor)
+    GoogleADKInstrumentor, LiteLLMInstrumentor, OpenAIInstrumentor
+)

@@ -37,8 +37,9 @@ def run_agent(server: FakeLLMServer, capture: SpanCapture, build: Any = build_pi
         return final_text(run(agent))
 
 
-def assert_llm_spans_owned(capture: SpanCapture, server: FakeLLMServer,
-                           owners: list[ReadableSpan]) -> None:
+def assert_llm_spans_owned(
+    capture: SpanCapture, server: FakeLLMServer, owners: list[ReadableSpan]
+) -> None:
     """One litellm LLM span per request, in order, each under (and named for) its agent; ADK's
     own spans stood down."""
     requests = server.requests
@@ -53,8 +54,7 @@ def assert_llm_spans_owned(capture: SpanCapture, server: FakeLLMServer,
         assert attrs(span)[A.AGENT_ROLE] == attrs(owner)[A.AGENT_ROLE]
         assert attrs(span)[A.SESSION_ID] == "s1" and attrs(span)[A.COST_USD] > 0
     expected = usage_of(requests)
-    assert expected == (server.total_usage()["input_tokens"],
-                        server.total_usage()["output_tokens"])
+    assert expected == (server.total_usage()["input_tokens"], server.total_usage()["output_tokens"])
     cost = sum(attrs(s)[A.COST_USD] for s in llms)
     root = one(capture.of_kind(A.KIND_SESSION))
     workflow = one(capture.of_kind(A.KIND_WORKFLOW))
@@ -76,8 +76,8 @@ def assert_lookup(capture: SpanCapture, researcher: ReadableSpan) -> ReadableSpa
 
 @pytest.mark.parametrize("runner", [run, run_sync], ids=["run_async", "run"])
 def test_sequential_agents_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor,
-        runner: Any) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor, runner: Any
+) -> None:
     pipeline = build_pipeline(server.openai_base_url)
     server.clear()
     with capture.session():
@@ -104,10 +104,14 @@ def test_sequential_agents_tree_totals_and_costs(
     assert totals(pipeline) == usage_of(requests)
 
 
-@pytest.mark.skipif(not ENUM_TRANSFER, reason="the fake server can only name the sub-agent "
-                    "where ADK constrains transfer_to_agent's agent_name to an enum (>= 1.20)")
+@pytest.mark.skipif(
+    not ENUM_TRANSFER,
+    reason="the fake server can only name the sub-agent "
+    "where ADK constrains transfer_to_agent's agent_name to an enum (>= 1.20)",
+)
 def test_transfer_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor
+) -> None:
     assert FACTS in run_agent(server, capture, build_coordinator)
     workflow = one(capture.of_kind(A.KIND_WORKFLOW))
     agents = {attrs(s)[A.AGENT_NAME]: s for s in capture.of_kind(A.KIND_AGENT)}
@@ -134,7 +138,8 @@ class Boom(Exception):
 
 
 def test_user_exception_passes_through_and_marks_the_agent(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: GoogleADKInstrumentor
+) -> None:
     boom = Boom("callback failed")
 
     def explode(**_kwargs: Any) -> None:
@@ -153,10 +158,18 @@ def test_user_exception_passes_through_and_marks_the_agent(
 
 
 def test_uninstrument_restores_adk(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
-    assert_uninstrument_restores(GoogleADKInstrumentor(), capture, [
-        (BaseAgent, "run_async"), (Runner, "run_async"), (telemetry.tracer, "start_span"),
-        (telemetry.tracer, "start_as_current_span")])
+    server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None
+) -> None:
+    assert_uninstrument_restores(
+        GoogleADKInstrumentor(),
+        capture,
+        [
+            (BaseAgent, "run_async"),
+            (Runner, "run_async"),
+            (telemetry.tracer, "start_span"),
+            (telemetry.tracer, "start_as_current_span"),
+        ],
+    )
 
     assert run_agent(server, capture)
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -164,10 +177,14 @@ def test_uninstrument_restores_adk(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
-        caplog: pytest.LogCaptureFixture) -> None:
-    with moved_target(GoogleADKInstrumentor(), capture, caplog, "Runner.run_async",
-                      "Runner.run_async_moved"):
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    providers_instrumented: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with moved_target(
+        GoogleADKInstrumentor(), capture, caplog, "Runner.run_async", "Runner.run_async_moved"
+    ):
         assert run_agent(server, capture)
     assert not capture.of_kind(A.KIND_WORKFLOW)
     assert len(capture.of_kind(A.KIND_AGENT)) == 3 and len(capture.of_kind(A.KIND_TOOL)) == 1

@@ -20,25 +20,30 @@ print("RESULT", final_text(run(build_pipeline({url!r}))))
 
 def test_init_instruments_adk(server: FakeLLMServer) -> None:
     server.clear()
-    out, spans = run_with_init(_APP.format(url=server.openai_base_url), _TESTS,
-                               lazy=("google.adk",))
+    out, spans = run_with_init(
+        _APP.format(url=server.openai_base_url), _TESTS, lazy=("google.adk",)
+    )
     assert "RESULT Fake reply" in out
     assert not [s for s in spans if s["scope"] == "gcp.vertex.agent"]
     assert_calls_owned(spans, server)
-    agents = sorted(s["attrs"][A.AGENT_NAME] for s in spans
-                    if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT)
+    agents = sorted(
+        s["attrs"][A.AGENT_NAME] for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT
+    )
     assert agents == ["pipeline", "researcher", "writer"]
 
 
 def test_opentelemetry_instrument_traces_adk(server: FakeLLMServer, tmp_path: Path) -> None:
     server.clear()
-    out, session, spans = run_instrumented(_APP.format(url=server.openai_base_url), _TESTS,
-                                           tmp_path)
+    out, session, spans = run_instrumented(
+        _APP.format(url=server.openai_base_url), _TESTS, tmp_path
+    )
     assert "RESULT Fake reply" in out
     assert session.llm_calls == len(server.requests) == 3
     usage = server.total_usage()
-    assert (session.input_tokens, session.output_tokens) == (usage["input_tokens"],
-                                                             usage["output_tokens"])
+    assert (session.input_tokens, session.output_tokens) == (
+        usage["input_tokens"],
+        usage["output_tokens"],
+    )
     kinds = Counter(s.agentops_kind for s in spans)
     assert kinds[A.KIND_WORKFLOW] == 1 and kinds[A.KIND_AGENT] == 3 and kinds[A.KIND_TOOL] == 1
     by_id = {s.span_id: s for s in spans}

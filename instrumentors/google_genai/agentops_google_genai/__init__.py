@@ -44,14 +44,25 @@ class GoogleGenAIInstrumentor(PatchingInstrumentor):
 
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
         generate, embed = _wrappers.finish_generate, _wrappers.finish_embeddings
-        patches.wrap(_MODELS, "Models._generate_content",
-                     _wrappers.request(tracer, A.OP_GENERATE_CONTENT, generate))
+        patches.wrap(
+            _MODELS,
+            "Models._generate_content",
+            _wrappers.request(tracer, A.OP_GENERATE_CONTENT, generate),
+        )
         patches.wrap(_MODELS, "Models._generate_content_stream", _wrappers.generate_stream(tracer))
-        patches.wrap(_MODELS, "Models.embed_content",
-                     _wrappers.request(tracer, A.OP_EMBEDDINGS, embed))
-        patches.wrap(_MODELS, "AsyncModels._generate_content",
-                     _wrappers.async_request(tracer, A.OP_GENERATE_CONTENT, generate))
-        patches.wrap(_MODELS, "AsyncModels._generate_content_stream",
-                     _wrappers.async_generate_stream(tracer))
-        patches.wrap(_MODELS, "AsyncModels.embed_content",
-                     _wrappers.async_request(tracer, A.OP_EMBEDDINGS, embed))
+        patches.wrap(
+            _MODELS, "Models.embed_content", _wrappers.request(tracer, A.OP_EMBEDDINGS, embed)
+        )
+        patches.wrap(
+            _MODELS,
+            "AsyncModels._generate_content",
+            _wrappers.async_request(tracer, A.OP_GENERATE_CONTENT, generate),
+        )
+        patches.wrap(
+            _MODELS, "AsyncModels._generate_content_stream", _wrappers.async_generate_stream(tracer)
+        )
+        patches.wrap(
+            _MODELS,
+            "AsyncModels.embed_content",
+            _wrappers.async_request(tracer, A.OP_EMBEDDINGS, embed),
+        )

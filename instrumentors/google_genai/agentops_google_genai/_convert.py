@@ -69,12 +69,19 @@ def part(item: Any) -> dict[str, Any]:
         return {"type": "text", "content": item}
     call = get(item, "function_call")
     if call is not None:
-        return {"type": "tool_call", "id": get(call, "id"), "name": get(call, "name"),
-                "arguments": _plain(get(call, "args"))}
+        return {
+            "type": "tool_call",
+            "id": get(call, "id"),
+            "name": get(call, "name"),
+            "arguments": _plain(get(call, "args")),
+        }
     response = get(item, "function_response")
     if response is not None:
-        return {"type": "tool_call_response", "id": get(response, "id") or get(response, "name"),
-                "response": _plain(get(response, "response"))}
+        return {
+            "type": "tool_call_response",
+            "id": get(response, "id") or get(response, "name"),
+            "response": _plain(get(response, "response")),
+        }
     text = get(item, "text")
     if text is not None:
         return {"type": "reasoning" if get(item, "thought") else "text", "content": text}
@@ -139,8 +146,13 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
     out: list[dict[str, Any]] = []
     for tool in tools:
         if callable(tool) and not hasattr(tool, "model_dump"):
-            out.append({"type": "function", "name": getattr(tool, "__name__", None),
-                        "description": (getattr(tool, "__doc__", None) or "").strip() or None})
+            out.append(
+                {
+                    "type": "function",
+                    "name": getattr(tool, "__name__", None),
+                    "description": (getattr(tool, "__doc__", None) or "").strip() or None,
+                }
+            )
             continue
         declarations = get(tool, "function_declarations")
         if not declarations:
@@ -148,11 +160,17 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
             out.append({"type": kinds[0] if kinds else "unknown"})
             continue
         for declaration in declarations:
-            parameters = (get(declaration, "parameters")
-                          or get(declaration, "parameters_json_schema"))
-            out.append({"type": "function", "name": get(declaration, "name"),
-                        "description": get(declaration, "description"),
-                        "parameters": _plain(parameters)})
+            parameters = get(declaration, "parameters") or get(
+                declaration, "parameters_json_schema"
+            )
+            out.append(
+                {
+                    "type": "function",
+                    "name": get(declaration, "name"),
+                    "description": get(declaration, "description"),
+                    "parameters": _plain(parameters),
+                }
+            )
     return out
 
 
@@ -163,7 +181,13 @@ def output_messages(candidates: Any) -> list[dict[str, Any]]:
         content = get(candidate, "content")
         parts = [part(p) for p in get(content, "parts") or ()] if content is not None else []
         has_call = any(p["type"] == "tool_call" for p in parts)
-        out.append({"role": "assistant", "parts": parts,
-                    "finish_reason": finish_reason(
-                        enum_name(get(candidate, "finish_reason")), has_call)})
+        out.append(
+            {
+                "role": "assistant",
+                "parts": parts,
+                "finish_reason": finish_reason(
+                    enum_name(get(candidate, "finish_reason")), has_call
+                ),
+            }
+        )
     return out

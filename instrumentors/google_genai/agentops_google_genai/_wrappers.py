@@ -68,8 +68,9 @@ def _request_attributes(config: Any, stream: bool) -> dict[str, Any]:
     return attrs
 
 
-def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], operation: str,
-           stream: bool = False) -> LLMCall | None:
+def _start(
+    tracer: Tracer, instance: Any, kwargs: dict[str, Any], operation: str, stream: bool = False
+) -> LLMCall | None:
     model = model_id(kwargs.get("model"))
     contents = kwargs.get("contents")
     config = kwargs.get("config")
@@ -79,15 +80,22 @@ def _start(tracer: Tracer, instance: Any, kwargs: dict[str, Any], operation: str
         dimensions = number(get(config, "output_dimensionality")) if config else None
         attributes = {A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: dimensions}
     call = start_llm_call(
-        tracer, operation=operation, provider=provider, model=model, server_address=host,
-        server_port=port, attributes=attributes,
-        fingerprint=(provider, model, contents) if operation != A.OP_EMBEDDINGS else None)
+        tracer,
+        operation=operation,
+        provider=provider,
+        model=model,
+        server_address=host,
+        server_port=port,
+        attributes=attributes,
+        fingerprint=(provider, model, contents) if operation != A.OP_EMBEDDINGS else None,
+    )
     if call is not None and capture_content() and operation != A.OP_EMBEDDINGS:
         try:
             call.set_input(
                 _convert.input_messages(contents),
                 system=_convert.system_instructions(get(config, "system_instruction")),
-                tools=_convert.tool_definitions(get(config, "tools")))
+                tools=_convert.tool_definitions(get(config, "tools")),
+            )
         except Exception:  # noqa: BLE001 - odd input shapes only lose the content
             pass
     return call
@@ -113,10 +121,15 @@ def set_usage(call: LLMCall, usage: Any) -> None:
         # SDKs before thoughts_token_count drop it; the total still counts the thoughts.
         thoughts = max(0, total - prompt - tool_prompt - candidates) or None  # type: ignore[operator]
     input_tokens = prompt + tool_prompt if prompt is not None else None
-    output = None if candidates is None and thoughts is None else (candidates or 0) + (
-        thoughts or 0)
-    call.set_usage(input_tokens, output, cache_read=get(usage, "cached_content_token_count"),
-                   reasoning=thoughts)
+    output = (
+        None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    )
+    call.set_usage(
+        input_tokens,
+        output,
+        cache_read=get(usage, "cached_content_token_count"),
+        reasoning=thoughts,
+    )
 
 
 def _finish_reasons(candidates: Any) -> list[str]:
@@ -126,9 +139,11 @@ def _finish_reasons(candidates: Any) -> list[str]:
 
 def _record(call: LLMCall, response: Any) -> None:
     candidates = get(response, "candidates")
-    call.set_response(response_id=get(response, "response_id"),
-                      model=get(response, "model_version"),
-                      finish_reasons=_finish_reasons(candidates))
+    call.set_response(
+        response_id=get(response, "response_id"),
+        model=get(response, "model_version"),
+        finish_reasons=_finish_reasons(candidates),
+    )
     set_usage(call, get(response, "usage_metadata"))
     if capture_content():
         call.set_output(_convert.output_messages(candidates))
@@ -148,8 +163,10 @@ def finish_embeddings(call: LLMCall, response: Any) -> None:
     try:
         prompt = number(get(get(response, "usage_metadata"), "prompt_token_count"))
         if prompt is None:
-            counts = [number(get(get(e, "statistics"), "token_count"))
-                      for e in get(response, "embeddings") or ()]
+            counts = [
+                number(get(get(e, "statistics"), "token_count"))
+                for e in get(response, "embeddings") or ()
+            ]
             prompt = sum(counts) if counts and None not in counts else None  # type: ignore[arg-type]
         if prompt is not None:
             call.set_usage(prompt, 0)
@@ -200,8 +217,9 @@ class _Accumulator:
 
     def finish(self, call: LLMCall) -> None:
         reasons = [_convert.enum_name(self._finish[i]) for i in sorted(self._finish)]
-        call.set_response(response_id=self._id, model=self._model,
-                          finish_reasons=[r for r in reasons if r])
+        call.set_response(
+            response_id=self._id, model=self._model, finish_reasons=[r for r in reasons if r]
+        )
         set_usage(call, self._usage)
         if self._parts is not None:
             call.set_output(_convert.output_messages(self._candidates()))
@@ -224,8 +242,9 @@ def request(tracer: Tracer, operation: str, finish: Callable[[LLMCall, Any], Non
     return wrapper
 
 
-def async_request(tracer: Tracer, operation: str,
-                  finish: Callable[[LLMCall, Any], None]) -> Wrapper:
+def async_request(
+    tracer: Tracer, operation: str, finish: Callable[[LLMCall, Any], None]
+) -> Wrapper:
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         call = _start(tracer, instance, kwargs, operation)
         if call is None:

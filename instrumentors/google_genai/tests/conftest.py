@@ -27,6 +27,10 @@ def client(server):
 @pytest.fixture
 def vertex(server):
     """Vertex AI, project mode: a dummy OAuth token stands in for Google auth."""
-    return genai.Client(vertexai=True, project="test-project", location="us-central1",
-                        credentials=Credentials(token="test-token"),
-                        http_options={"base_url": server.url})
+    return genai.Client(
+        vertexai=True,
+        project="test-project",
+        location="us-central1",
+        credentials=Credentials(token="test-token"),
+        http_options={"base_url": server.url},
+    )

@@ -29,10 +29,17 @@ EMBED = "gemini-embedding-001"
 PROMPT = "Please describe the weather in Paris for a walk along the Seine this afternoon."
 # USD per million tokens: input, output, cache read (the bundled table's Gemini API prices).
 RATES = {FLASH: (0.3, 2.5, 0.03), FLASH_2: (0.1, 0.4, 0.025)}
-WEATHER_TOOL = types.Tool(function_declarations=[types.FunctionDeclaration(
-    name="get_weather", description="Current weather for a city",
-    parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")},
-                            required=["city"]))])
+WEATHER_TOOL = types.Tool(
+    function_declarations=[
+        types.FunctionDeclaration(
+            name="get_weather",
+            description="Current weather for a city",
+            parameters=types.Schema(
+                type="OBJECT", properties={"city": types.Schema(type="STRING")}, required=["city"]
+            ),
+        )
+    ]
+)
 HAS_RESPONSE_ID = "response_id" in types.GenerateContentResponse.model_fields
 HAS_EMBED_USAGE = "usage_metadata" in types.EmbedContentResponse.model_fields
 
@@ -46,8 +53,9 @@ def assert_usage(span: Any, usage: dict[str, int]) -> None:
     assert attrs[A.COST_USD] > 0
 
 
-def assert_ok(span: Any, server: Any, model: str = FLASH, provider: str = "gcp.gemini",
-              stream: bool = False) -> None:
+def assert_ok(
+    span: Any, server: Any, model: str = FLASH, provider: str = "gcp.gemini", stream: bool = False
+) -> None:
     attrs = span.attributes
     assert span.name == f"generate_content {model}"
     assert span.kind == SpanKind.CLIENT
@@ -74,8 +82,14 @@ def input_messages(span: Any) -> list[dict[str, Any]]:
 # -- plain calls -------------------------------------------------------------------------------
 def test_generate_content_records_request_response_usage_and_content(capture, client, server):
     config = types.GenerateContentConfig(
-        system_instruction="You are terse.", temperature=0.2, top_p=0.9, top_k=5,
-        max_output_tokens=100, stop_sequences=["END"], seed=7)
+        system_instruction="You are terse.",
+        temperature=0.2,
+        top_p=0.9,
+        top_k=5,
+        max_output_tokens=100,
+        stop_sequences=["END"],
+        seed=7,
+    )
     response = client.models.generate_content(model=FLASH, contents=PROMPT, config=config)
     span = only_llm(capture)
     assert_ok(span, server)
@@ -87,9 +101,11 @@ def test_generate_content_records_request_response_usage_and_content(capture, cl
     assert attrs[A.GEN_AI_REQUEST_SEED] == 7
     assert attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] == ("END",)
     assert json.loads(attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
-        {"type": "text", "content": "You are terse."}]
+        {"type": "text", "content": "You are terse."}
+    ]
     assert input_messages(span) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}
+    ]
     assert output_parts(span) == [{"type": "text", "content": response.text}]
     assert json.loads(attrs[A.GEN_AI_OUTPUT_MESSAGES])[0]["finish_reason"] == "stop"
     assert server.requests[-1]["path"].endswith(f"/models/{FLASH}:generateContent")  # v1 or v1beta
@@ -119,8 +135,12 @@ def test_content_off_records_no_content_but_usage(capture, client, server, no_co
     client.models.generate_content(model=FLASH, contents=PROMPT, config=config)
     span = only_llm(capture)
     assert_usage(span, server.requests[-1]["usage"])
-    for key in (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_SYSTEM_INSTRUCTIONS,
-                A.GEN_AI_TOOL_DEFINITIONS):
+    for key in (
+        A.GEN_AI_INPUT_MESSAGES,
+        A.GEN_AI_OUTPUT_MESSAGES,
+        A.GEN_AI_SYSTEM_INSTRUCTIONS,
+        A.GEN_AI_TOOL_DEFINITIONS,
+    ):
         assert key not in span.attributes
 
 
@@ -128,14 +148,15 @@ def test_vertex_ai_project_mode(capture, vertex, server):
     vertex.models.generate_content(model=FLASH_2, contents=PROMPT)
     assert_ok(only_llm(capture), server, FLASH_2, provider="gcp.vertex_ai")
     request = server.requests[-1]
-    assert request["path"] == ("/v1beta1/projects/test-project/locations/us-central1/"
-                               f"publishers/google/models/{FLASH_2}:generateContent")
+    assert request["path"] == (
+        "/v1beta1/projects/test-project/locations/us-central1/"
+        f"publishers/google/models/{FLASH_2}:generateContent"
+    )
     assert request["headers"]["authorization"] == "Bearer test-token"
 
 
 def test_vertex_ai_express_mode(capture, server):
-    express = genai.Client(vertexai=True, api_key="test-key",
-                           http_options={"base_url": server.url})
+    express = genai.Client(vertexai=True, api_key="test-key", http_options={"base_url": server.url})
     express.models.generate_content(model=f"publishers/google/models/{FLASH_2}", contents=PROMPT)
     assert_ok(only_llm(capture), server, FLASH_2, provider="gcp.vertex_ai")
     assert "/publishers/google/models/" in server.requests[-1]["path"]
@@ -168,8 +189,12 @@ def test_function_call_and_result(capture, client, server):
     contents = [
         types.Content(role="user", parts=[types.Part(text=PROMPT)]),
         first.candidates[0].content,
-        types.Content(role="user", parts=[types.Part.from_function_response(
-            name="get_weather", response={"result": "sunny"})]),
+        types.Content(
+            role="user",
+            parts=[
+                types.Part.from_function_response(name="get_weather", response={"result": "sunny"})
+            ],
+        ),
     ]
     second = client.models.generate_content(model=FLASH_2, contents=contents, config=config)
     assert "sunny" in second.text
@@ -180,13 +205,15 @@ def test_function_call_and_result(capture, client, server):
     assert definitions[0]["parameters"]["properties"]["city"]["type"] == "STRING"
     messages = json.loads(spans[0].attributes[A.GEN_AI_OUTPUT_MESSAGES])
     assert messages[0]["finish_reason"] == "tool_call"
-    assert messages[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
-                                     "arguments": {"city": "test"}}]
+    assert messages[0]["parts"] == [
+        {"type": "tool_call", "id": None, "name": "get_weather", "arguments": {"city": "test"}}
+    ]
     history = input_messages(spans[1])
     assert [m["role"] for m in history] == ["user", "assistant", "tool"]
     assert history[1]["parts"][0]["type"] == "tool_call"
-    assert history[2]["parts"] == [{"type": "tool_call_response", "id": "get_weather",
-                                    "response": {"result": "sunny"}}]
+    assert history[2]["parts"] == [
+        {"type": "tool_call_response", "id": "get_weather", "response": {"result": "sunny"}}
+    ]
     for span, request in zip(spans, server.requests[-2:], strict=True):
         assert_usage(span, request["usage"])
 
@@ -209,7 +236,8 @@ def test_automatic_function_calling_is_one_span_per_request(capture, client, ser
     for span, request in zip(spans, server.requests, strict=True):
         assert_usage(span, request["usage"])
     assert json.loads(spans[0].attributes[A.GEN_AI_TOOL_DEFINITIONS]) == [
-        {"type": "function", "name": "get_weather", "description": "Current weather for a city."}]
+        {"type": "function", "name": "get_weather", "description": "Current weather for a city."}
+    ]
 
 
 def test_chat_turns(capture, client, server):
@@ -298,21 +326,26 @@ def test_embed_content(capture, client, server):
     assert span.attributes[A.GEN_AI_OPERATION_NAME] == "embeddings"
     assert A.GEN_AI_INPUT_MESSAGES not in span.attributes
     if HAS_EMBED_USAGE:  # older SDKs drop the Gemini API's usage for embeddings
-        assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == (
-            server.requests[-1]["usage"]["input_tokens"])
+        assert (
+            span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS]
+            == (server.requests[-1]["usage"]["input_tokens"])
+        )
         assert span.attributes[A.COST_USD] > 0
 
 
 async def test_async_vertex_predict_embeddings(capture, vertex, server):
     config = types.EmbedContentConfig(output_dimensionality=8)
-    await vertex.aio.models.embed_content(model="text-embedding-005", contents=["a b c d e f"],
-                                          config=config)
+    await vertex.aio.models.embed_content(
+        model="text-embedding-005", contents=["a b c d e f"], config=config
+    )
     span = only_llm(capture)
     assert server.requests[-1]["path"].endswith("text-embedding-005:predict")
     assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "gcp.vertex_ai"
     assert span.attributes[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == 8
-    assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == (
-        server.requests[-1]["usage"]["input_tokens"])
+    assert (
+        span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS]
+        == (server.requests[-1]["usage"]["input_tokens"])
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -330,8 +363,10 @@ def made_errors(monkeypatch) -> list[BaseException]:
     return made
 
 
-@pytest.mark.parametrize(("model", "error_class"), [
-    ("gemini-error-429", errors.ClientError), ("gemini-error-500", errors.ServerError)])
+@pytest.mark.parametrize(
+    ("model", "error_class"),
+    [("gemini-error-429", errors.ClientError), ("gemini-error-500", errors.ServerError)],
+)
 def test_http_errors_pass_through_unchanged(capture, client, made_errors, model, error_class):
     with pytest.raises(error_class) as caught:
         client.models.generate_content(model=model, contents=PROMPT)
@@ -344,8 +379,9 @@ def test_http_errors_pass_through_unchanged(capture, client, made_errors, model,
 
 async def test_async_stream_error_passes_through_unchanged(capture, client, made_errors):
     with pytest.raises(errors.ClientError) as caught:
-        stream = await client.aio.models.generate_content_stream(model="gemini-error-429",
-                                                                 contents=PROMPT)
+        stream = await client.aio.models.generate_content_stream(
+            model="gemini-error-429", contents=PROMPT
+        )
         async for _ in stream:  # newer SDKs send the request on the first iteration
             pass
     assert caught.value is made_errors[-1]
@@ -360,7 +396,8 @@ def _outcome(fn: Any) -> tuple[Any, str]:
 
 
 @pytest.mark.parametrize(
-    "model", ["gemini-error-429", "gemini-malformed-sse", "gemini-reset-mid-stream"])
+    "model", ["gemini-error-429", "gemini-malformed-sse", "gemini-reset-mid-stream"]
+)
 def test_stream_faults_behave_as_the_sdk(capture, client, model):
     def run() -> Any:
         return list(client.models.generate_content_stream(model=model, contents=PROMPT))
@@ -384,9 +421,14 @@ def test_no_usage(capture, client):
 
 
 # -- uninstrument, chaining, nesting --------------------------------------------------------------
-_TARGETS = [(Models, "_generate_content"), (Models, "_generate_content_stream"),
-            (Models, "embed_content"), (AsyncModels, "_generate_content"),
-            (AsyncModels, "_generate_content_stream"), (AsyncModels, "embed_content")]
+_TARGETS = [
+    (Models, "_generate_content"),
+    (Models, "_generate_content_stream"),
+    (Models, "embed_content"),
+    (AsyncModels, "_generate_content"),
+    (AsyncModels, "_generate_content_stream"),
+    (AsyncModels, "embed_content"),
+]
 
 
 def _originals() -> list[Any]:
@@ -407,10 +449,14 @@ def test_uninstrument_restores_the_originals(server, client):
 
 def test_chaining_theirs_over_ours(server, client):
     check_chaining_theirs_over_ours(
-        GoogleGenAIInstrumentor(), Models, "_generate_content",
-        lambda: client.models.generate_content(model=FLASH, contents=PROMPT))
+        GoogleGenAIInstrumentor(),
+        Models,
+        "_generate_content",
+        lambda: client.models.generate_content(model=FLASH, contents=PROMPT),
+    )
 
 
 def test_nested_under_another_llm_span_is_counted_once(capture, client):
     check_counted_once_when_nested(
-        capture, lambda: client.models.generate_content(model=FLASH, contents=PROMPT))
+        capture, lambda: client.models.generate_content(model=FLASH, contents=PROMPT)
+    )

@@ -33,8 +33,11 @@ __all__ = ["GroqInstrumentor"]
 __version__ = "0.1.0"
 
 _PROVIDER = "groq"
-_NUMBERS = (*COMMON_NUMBERS, ("seed", A.GEN_AI_REQUEST_SEED),
-            ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS))
+_NUMBERS = (
+    *COMMON_NUMBERS,
+    ("seed", A.GEN_AI_REQUEST_SEED),
+    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+)
 
 
 class _StreamAccumulator(S.ChatStreamAccumulator):
@@ -79,8 +82,12 @@ class GroqInstrumentor(PatchingInstrumentor):
 
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
         sync_chat, async_chat = openai_chat_wrappers(
-            tracer, _PROVIDER, server=_server, attributes=_request_attributes,
-            accumulator=_StreamAccumulator)
+            tracer,
+            _PROVIDER,
+            server=_server,
+            attributes=_request_attributes,
+            accumulator=_StreamAccumulator,
+        )
         module = "groq.resources.chat.completions"
         patches.wrap(module, "Completions.create", sync_chat)
         patches.wrap(module, "AsyncCompletions.create", async_chat)

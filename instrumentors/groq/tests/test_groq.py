@@ -16,8 +16,9 @@ USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_chat(client, server, capture):
-    result = client.chat.completions.create(model=MODEL, messages=USER, temperature=0.2,
-                                            max_tokens=50, stop=["END"], seed=7)
+    result = client.chat.completions.create(
+        model=MODEL, messages=USER, temperature=0.2, max_tokens=50, stop=["END"], seed=7
+    )
     span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
@@ -33,9 +34,11 @@ def test_chat(client, server, capture):
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] > 0  # Groq reports cached tokens
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
     assert R.span_json(span, A.GEN_AI_INPUT_MESSAGES) == [
-        {"role": "user", "parts": [{"type": "text", "content": USER[0]["content"]}]}]
+        {"role": "user", "parts": [{"type": "text", "content": USER[0]["content"]}]}
+    ]
     assert R.span_json(span)[0]["parts"] == [
-        {"type": "text", "content": result.choices[0].message.content}]
+        {"type": "text", "content": result.choices[0].message.content}
+    ]
 
 
 def test_with_raw_response(client, server, capture):
@@ -64,14 +67,18 @@ def test_content_off_records_no_messages(client, capture, no_content):
 def test_tool_call_and_result(client, server, capture):
     first = client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)
     call = first.choices[0].message.tool_calls[0]
-    followup = [*USER, first.choices[0].message.model_dump(exclude_none=True),
-                {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    followup = [
+        *USER,
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
     second = client.chat.completions.create(model=MODEL, messages=followup, tools=TOOLS)
     assert second.choices[0].message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert R.span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": call.id,
-                                       "name": "get_weather", "arguments": {"city": "test"}}]
+    assert R.span_json(ask)[0]["parts"] == [
+        {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": {"city": "test"}}
+    ]
     R.assert_tool_round_trip(ask, answer, call.id, server)
 
 
@@ -84,8 +91,9 @@ def test_stream_usage_from_x_groq(client, server, capture):
 
 
 async def test_async_stream_with_tools(aclient, server, capture):
-    stream = await aclient.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS,
-                                                   stream=True)
+    stream = await aclient.chat.completions.create(
+        model=MODEL, messages=USER, tools=TOOLS, stream=True
+    )
     async for _ in stream:
         pass
     span = R.one_llm_span(capture)
@@ -95,8 +103,9 @@ async def test_async_stream_with_tools(aclient, server, capture):
 
 
 def test_early_close_ends_the_span_once(client, capture):
-    R.check_early_close(capture, client.chat.completions.create(model=MODEL, messages=USER,
-                                                              stream=True))
+    R.check_early_close(
+        capture, client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+    )
 
 
 def test_with_block_exit_ends_the_span(client, capture):
@@ -106,12 +115,14 @@ def test_with_block_exit_ends_the_span(client, capture):
 
 
 def test_abandoned_stream_ends_on_garbage_collection(client, capture):
-    R.check_abandoned(capture, lambda: client.chat.completions.create(
-        model=MODEL, messages=USER, stream=True))
+    R.check_abandoned(
+        capture, lambda: client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+    )
 
 
-@pytest.mark.parametrize("model,error", [("error-429", groq.RateLimitError),
-                                         ("error-500", groq.InternalServerError)])
+@pytest.mark.parametrize(
+    "model,error", [("error-429", groq.RateLimitError), ("error-500", groq.InternalServerError)]
+)
 def test_error_passes_the_same_exception_through(client, capture, model, error):
     with R.exceptions_below(GroqInstrumentor(), capture.provider, Completions, "create") as seen:
         with pytest.raises(error) as info:
@@ -134,8 +145,9 @@ def test_response_without_usage(client, capture):
 
 @pytest.mark.parametrize("model", ["malformed-sse", "reset-mid-stream"])
 def test_broken_stream_records_the_sdk_error(client, capture, model):
-    R.check_broken_stream(capture, client.chat.completions.create(model=model, messages=USER,
-                                                                  stream=True))
+    R.check_broken_stream(
+        capture, client.chat.completions.create(model=model, messages=USER, stream=True)
+    )
 
 
 def test_totals_equal_the_server_log(client, server, capture):
@@ -153,8 +165,7 @@ def test_uninstrument_restores_the_sdk(server, capture):
     assert Completions.__dict__["create"] is not before[0]
     GroqInstrumentor().uninstrument()
     assert (Completions.__dict__["create"], AsyncCompletions.__dict__["create"]) == before
-    groq.Groq(base_url=server.url, api_key="k").chat.completions.create(model=MODEL,
-                                                                        messages=USER)
+    groq.Groq(base_url=server.url, api_key="k").chat.completions.create(model=MODEL, messages=USER)
     assert capture.spans == []
 
 
@@ -167,10 +178,12 @@ list(client.chat.completions.create(model={MODEL!r}, messages={USER!r}, stream=T
 
 
 def test_init_instruments_groq(server):
-    R.check_init_run(_APP.replace("URL", repr(server.url)), server, module="groq",
-                   scope="agentops_groq", calls=2)
+    R.check_init_run(
+        _APP.replace("URL", repr(server.url)), server, module="groq", scope="agentops_groq", calls=2
+    )
 
 
 def test_opentelemetry_instrument_traces_groq(server, tmp_path):
-    R.check_opentelemetry_instrument_run(_APP.replace("URL", repr(server.url)), server, tmp_path,
-                                       calls=2)
+    R.check_opentelemetry_instrument_run(
+        _APP.replace("URL", repr(server.url)), server, tmp_path, calls=2
+    )

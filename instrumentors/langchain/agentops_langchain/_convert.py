@@ -37,8 +37,15 @@ _PARAMS = (
     ("ls_temperature", A.GEN_AI_REQUEST_TEMPERATURE),
     ("ls_max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
 )
-_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool",
-          "function": "tool", "developer": "system", "chat": "user"}
+_ROLES = {
+    "human": "user",
+    "ai": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function": "tool",
+    "developer": "system",
+    "chat": "user",
+}
 
 
 def provider(metadata: dict[str, Any], serialized: Any) -> str:
@@ -55,8 +62,9 @@ def model(metadata: dict[str, Any], params: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def request_attributes(metadata: dict[str, Any], params: dict[str, Any],
-                       serialized: Any) -> dict[str, Any]:
+def request_attributes(
+    metadata: dict[str, Any], params: dict[str, Any], serialized: Any
+) -> dict[str, Any]:
     """Request parameters and the server endpoint, as span attributes."""
     attrs: dict[str, Any] = {}
     for key, attr in _PARAMS:
@@ -103,9 +111,13 @@ def usage(response: Any) -> tuple[Any, Any, Any, Any, Any] | None:
         if meta:
             details_in = meta.get("input_token_details") or {}
             details_out = meta.get("output_token_details") or {}
-            found = (meta.get("input_tokens"), meta.get("output_tokens"),
-                     details_in.get("cache_read"), details_in.get("cache_creation"),
-                     details_out.get("reasoning"))
+            found = (
+                meta.get("input_tokens"),
+                meta.get("output_tokens"),
+                details_in.get("cache_read"),
+                details_in.get("cache_creation"),
+                details_out.get("reasoning"),
+            )
             if details_in or details_out:
                 return found
             break
@@ -158,8 +170,12 @@ def output_messages(response: Any) -> list[dict[str, Any]]:
             item = {"role": "assistant", "parts": _parts(getattr(generation, "text", ""))}
         info = getattr(generation, "generation_info", None) or {}
         meta = getattr(message, "response_metadata", None) or {}
-        item["finish_reason"] = str(info.get("finish_reason") or meta.get("finish_reason")
-                                    or meta.get("stop_reason") or "stop")
+        item["finish_reason"] = str(
+            info.get("finish_reason")
+            or meta.get("finish_reason")
+            or meta.get("stop_reason")
+            or "stop"
+        )
         out.append(item)
     return out
 
@@ -170,13 +186,26 @@ def _message(message: Any) -> dict[str, Any]:
     kind = getattr(message, "type", None) or "user"
     role = _ROLES.get(kind, getattr(message, "role", None) or kind)
     if kind == "tool":
-        return {"role": role, "parts": [{
-            "type": "tool_call_response", "id": getattr(message, "tool_call_id", None),
-            "response": getattr(message, "content", None)}]}
+        return {
+            "role": role,
+            "parts": [
+                {
+                    "type": "tool_call_response",
+                    "id": getattr(message, "tool_call_id", None),
+                    "response": getattr(message, "content", None),
+                }
+            ],
+        }
     parts = _parts(getattr(message, "content", None))
     for call in getattr(message, "tool_calls", None) or ():
-        parts.append({"type": "tool_call", "id": call.get("id"), "name": call.get("name"),
-                      "arguments": call.get("args")})
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": call.get("id"),
+                "name": call.get("name"),
+                "arguments": call.get("args"),
+            }
+        )
     return {"role": role, "parts": parts}
 
 

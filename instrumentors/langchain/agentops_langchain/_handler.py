@@ -85,8 +85,19 @@ def _contained(method: F) -> F:
 class _Run:
     """One LangChain run: its span (``None`` when passed through) and what nesting needs."""
 
-    __slots__ = ("call", "ctx", "kind", "marker", "name", "node", "parent", "span", "start_ns",
-                 "streamed", "token")
+    __slots__ = (
+        "call",
+        "ctx",
+        "kind",
+        "marker",
+        "name",
+        "node",
+        "parent",
+        "span",
+        "start_ns",
+        "streamed",
+        "token",
+    )
 
     def __init__(self, name: str, parent: _Run | None, marker: Any = None) -> None:
         self.name = name
@@ -111,8 +122,10 @@ class _Fingerprint:
         self.provider, self.model, self.messages = provider, model, messages
 
     def __repr__(self) -> str:
-        rendered = [(getattr(m, "type", None), getattr(m, "content", m),
-                     getattr(m, "tool_calls", None)) for m in self.messages or ()]
+        rendered = [
+            (getattr(m, "type", None), getattr(m, "content", m), getattr(m, "tool_calls", None))
+            for m in self.messages or ()
+        ]
         return repr((self.provider, self.model, rendered))
 
 
@@ -168,9 +181,17 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
 
     # -- chains, graphs, nodes, agents ---------------------------------------------------------
     @_contained
-    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID,
-                       parent_run_id: UUID | None = None, tags: list[str] | None = None,
-                       metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.enabled:
             return
         self._unwind()  # stale contexts must not parent what starts now
@@ -209,19 +230,28 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
 
     # -- tools ----------------------------------------------------------------------------------
     @_contained
-    def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID,
-                      parent_run_id: UUID | None = None, tags: list[str] | None = None,
-                      metadata: dict[str, Any] | None = None, inputs: Any = None,
-                      **kwargs: Any) -> None:
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.enabled:
             return
         self._unwind()  # stale contexts must not parent what starts now
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        run = _Run(_run_name(serialized, kwargs, "tool"), parent,
-                   parent.marker if parent else None)
+        run = _Run(_run_name(serialized, kwargs, "tool"), parent, parent.marker if parent else None)
         run.kind = A.KIND_TOOL
-        attrs = {A.GEN_AI_TOOL_CALL_ID: kwargs.get("tool_call_id"),
-                 A.GEN_AI_TOOL_DESCRIPTION: (serialized or {}).get("description")}
+        attrs = {
+            A.GEN_AI_TOOL_CALL_ID: kwargs.get("tool_call_id"),
+            A.GEN_AI_TOOL_DESCRIPTION: (serialized or {}).get("description"),
+        }
         self._open(run_id, run, inputs if inputs is not None else input_str, attrs)
 
     @_contained
@@ -239,18 +269,40 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
 
     # -- models ---------------------------------------------------------------------------------
     @_contained
-    def on_chat_model_start(self, serialized: dict[str, Any] | None, messages: list[list[Any]],
-                            *, run_id: UUID, parent_run_id: UUID | None = None,
-                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self._start_model(A.OP_CHAT, serialized, messages[0] if messages else [], run_id,
-                          parent_run_id, metadata, kwargs)
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[Any]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._start_model(
+            A.OP_CHAT,
+            serialized,
+            messages[0] if messages else [],
+            run_id,
+            parent_run_id,
+            metadata,
+            kwargs,
+        )
 
     @_contained
-    def on_llm_start(self, serialized: dict[str, Any] | None, prompts: list[str], *,
-                     run_id: UUID, parent_run_id: UUID | None = None,
-                     metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self._start_model(A.OP_TEXT_COMPLETION, serialized, prompts, run_id, parent_run_id,
-                          metadata, kwargs)
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._start_model(
+            A.OP_TEXT_COMPLETION, serialized, prompts, run_id, parent_run_id, metadata, kwargs
+        )
 
     @_contained
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
@@ -270,11 +322,11 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         try:
             tokens = C.usage(response)
             if tokens is not None:
-                call.set_usage(*tokens[:2], cache_read=tokens[2], cache_write=tokens[3],
-                               reasoning=tokens[4])
+                call.set_usage(
+                    *tokens[:2], cache_read=tokens[2], cache_write=tokens[3], reasoning=tokens[4]
+                )
             response_id, response_model, reasons = C.response_info(response)
-            call.set_response(response_id=response_id, model=response_model,
-                              finish_reasons=reasons)
+            call.set_response(response_id=response_id, model=response_model, finish_reasons=reasons)
             if capture_content():
                 call.set_output(C.output_messages(response))
         finally:
@@ -292,9 +344,16 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         run.call.end()
 
     # -- internals ------------------------------------------------------------------------------
-    def _start_model(self, operation: str, serialized: Any, messages: Any, run_id: UUID,
-                     parent_run_id: UUID | None, metadata: dict[str, Any] | None,
-                     kwargs: dict[str, Any]) -> None:
+    def _start_model(
+        self,
+        operation: str,
+        serialized: Any,
+        messages: Any,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
         if not self.enabled:
             return
         self._unwind()
@@ -317,9 +376,13 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         token = otel_context.attach(base) if base is not current else None
         try:
             call = start_llm_call(
-                self._tracer, operation=operation, provider=provider, model=model,
+                self._tracer,
+                operation=operation,
+                provider=provider,
+                model=model,
                 attributes=C.request_attributes(md, params, serialized),
-                fingerprint=_Fingerprint(provider, model, messages))
+                fingerprint=_Fingerprint(provider, model, messages),
+            )
             if call is None:
                 return
             with call:  # the context the SDK call must run in: this span, LLM call active
@@ -338,8 +401,14 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         """Start the run's span under its nearest traced ancestor and make it current."""
         above = _traced(run.parent)
         parent_ctx = trace.set_span_in_context(above.span) if above is not None else None
-        span = S.start_span(self._tracer, run.kind, run.name, attributes=attrs,
-                            context=parent_ctx, role=attrs.get(A.AGENT_ROLE))
+        span = S.start_span(
+            self._tracer,
+            run.kind,
+            run.name,
+            attributes=attrs,
+            context=parent_ctx,
+            role=attrs.get(A.AGENT_ROLE),
+        )
         run.span = span
         S.record_input(span, run.kind, inputs)
         self._store(run_id, run)
@@ -362,8 +431,11 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         graph.kind = A.KIND_WORKFLOW
         span_name, attrs = S.describe(A.KIND_WORKFLOW, graph.name)
         graph.span = self._tracer.start_span(
-            span_name, attributes=attrs, start_time=graph.start_ns,
-            context=trace.set_span_in_context(above.span) if above is not None else None)
+            span_name,
+            attributes=attrs,
+            start_time=graph.start_ns,
+            context=trace.set_span_in_context(above.span) if above is not None else None,
+        )
 
     def _promote(self, above: _Run) -> None:
         """A model call beneath no agent: make the graph node that made it an agent."""
@@ -380,8 +452,11 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         target = node
         if node.name in _AGENT_NODES:
             graph = _traced(node.parent)
-            if (graph is not None and graph.name != _DEFAULT_GRAPH_NAME
-                    and graph.kind in (A.KIND_WORKFLOW, A.KIND_TASK)):
+            if (
+                graph is not None
+                and graph.name != _DEFAULT_GRAPH_NAME
+                and graph.kind in (A.KIND_WORKFLOW, A.KIND_TASK)
+            ):
                 target = graph
         span_name, attrs = S.describe(A.KIND_AGENT, target.name)
         target.span.update_name(span_name)

@@ -39,8 +39,13 @@ def get_weather(city: str) -> str:
 
 
 def chat_model(server: FakeLLMServer, model: str = "gpt-4o-mini") -> ChatOpenAI:
-    return ChatOpenAI(base_url=server.openai_base_url, api_key="sk-test", model=model,
-                      max_retries=0, stream_usage=True)
+    return ChatOpenAI(
+        base_url=server.openai_base_url,
+        api_key="sk-test",
+        model=model,
+        max_retries=0,
+        stream_usage=True,
+    )
 
 
 def react_agent(server: FakeLLMServer) -> Any:

@@ -46,8 +46,9 @@ def openai_instrumented(capture: SpanCapture) -> Iterator[bool]:
 
 
 @pytest.fixture
-def instrumented(capture: SpanCapture,
-                 openai_instrumented: None) -> Iterator[LangChainInstrumentor]:
+def instrumented(
+    capture: SpanCapture, openai_instrumented: None
+) -> Iterator[LangChainInstrumentor]:
     instrumentor = LangChainInstrumentor()
     instrumentor.instrument(tracer_provider=capture.provider)
     yield instrumentor

@@ -38,8 +38,14 @@ def test_init_instruments_langchain(server: FakeLLMServer) -> None:
     server.clear()
     code = _SCRIPT.format(tests=str(Path(__file__).parent), url=server.openai_base_url)
     env = {**os.environ, "AGENTOPS_API_KEY": ""}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, check=False, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     spans: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     by_id = {s["id"]: s for s in spans}

@@ -35,8 +35,10 @@ from conftest import session
 
 _OURS = "agentops_langchain"
 # langchain-openai < 0.3 reports no cache reads for streamed calls (no input_token_details)
-_CACHE_READS_IN_STREAMS = int(version("langchain-openai").split(".")[0]) > 0 or int(
-    version("langchain-openai").split(".")[1]) >= 3
+_CACHE_READS_IN_STREAMS = (
+    int(version("langchain-openai").split(".")[0]) > 0
+    or int(version("langchain-openai").split(".")[1]) >= 3
+)
 
 
 def tree(capture: SpanCapture, span: ReadableSpan) -> tuple[str, list[Any]]:
@@ -66,15 +68,17 @@ def assert_llm_spans_match_requests(capture: SpanCapture, server: FakeLLMServer)
         assert attrs[A.COST_USD] > 0
 
 
-def assert_llm_spans_match_requests_unordered(capture: SpanCapture,
-                                             server: FakeLLMServer) -> None:
+def assert_llm_spans_match_requests_unordered(capture: SpanCapture, server: FakeLLMServer) -> None:
     """Concurrent requests: the multiset of (input, output) usage matches, all spans ours."""
     llms = capture.of_kind(A.KIND_LLM)
     assert {s.instrumentation_scope.name for s in llms} == {_OURS}
-    seen = sorted((s.attributes[A.GEN_AI_USAGE_INPUT_TOKENS],
-                   s.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS]) for s in llms)
-    sent = sorted((r["usage"]["input_tokens"], r["usage"]["output_tokens"])
-                  for r in server.requests)
+    seen = sorted(
+        (s.attributes[A.GEN_AI_USAGE_INPUT_TOKENS], s.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS])
+        for s in llms
+    )
+    sent = sorted(
+        (r["usage"]["input_tokens"], r["usage"]["output_tokens"]) for r in server.requests
+    )
     assert seen == sent
 
 
@@ -95,11 +99,19 @@ def assert_totals(span: ReadableSpan, capture: SpanCapture, server: FakeLLMServe
     assert attrs[A.TOTAL_COST_USD] == pytest.approx(costs) and costs > 0
 
 
-_REACT_TREE = ("session test", [("invoke_agent weather_agent", [
-    ("task agent", [("chat gpt-4o-mini", [])]),
-    ("task tools", [("execute_tool get_weather", [])]),
-    ("task agent", [("chat gpt-4o-mini", [])]),
-])])
+_REACT_TREE = (
+    "session test",
+    [
+        (
+            "invoke_agent weather_agent",
+            [
+                ("task agent", [("chat gpt-4o-mini", [])]),
+                ("task tools", [("execute_tool get_weather", [])]),
+                ("task agent", [("chat gpt-4o-mini", [])]),
+            ],
+        )
+    ],
+)
 
 
 def _run_react(agent: Any, how: str) -> None:
@@ -111,6 +123,7 @@ def _run_react(agent: Any, how: str) -> None:
         for _ in agent.stream(QUESTION, stream_mode="messages"):
             pass
     else:
+
         async def consume() -> None:
             async for _ in agent.astream(QUESTION, stream_mode="updates"):
                 pass
@@ -119,8 +132,9 @@ def _run_react(agent: Any, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
-def test_react_agent_tool_round_trip(instrumented: Any, capture: SpanCapture,
-                                     server: FakeLLMServer, how: str) -> None:
+def test_react_agent_tool_round_trip(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer, how: str
+) -> None:
     agent = react_agent(server)
     with session(capture):
         _run_react(agent, how)
@@ -148,8 +162,9 @@ def test_react_agent_tool_round_trip(instrumented: Any, capture: SpanCapture,
 
 
 @pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
-def test_two_node_graph_is_two_agents(instrumented: Any, capture: SpanCapture,
-                                      server: FakeLLMServer, how: str) -> None:
+def test_two_node_graph_is_two_agents(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer, how: str
+) -> None:
     sync_graph, async_graph = two_node_graph(server)
     with session(capture):
         if how == "invoke":
@@ -160,16 +175,25 @@ def test_two_node_graph_is_two_agents(instrumented: Any, capture: SpanCapture,
         elif how == "ainvoke":
             run_async(async_graph.ainvoke({"topic": "otters"}))
         else:
+
             async def consume() -> None:
                 async for _ in async_graph.astream({"topic": "otters"}, stream_mode="values"):
                     pass
 
             run_async(consume())
     root = only_session(capture)
-    assert tree(capture, root) == ("session test", [("invoke_workflow LangGraph", [
-        ("invoke_agent researcher", [("chat gpt-4o-mini", [])]),
-        ("invoke_agent writer", [("chat gpt-4o-mini", [])]),
-    ])])
+    assert tree(capture, root) == (
+        "session test",
+        [
+            (
+                "invoke_workflow LangGraph",
+                [
+                    ("invoke_agent researcher", [("chat gpt-4o-mini", [])]),
+                    ("invoke_agent writer", [("chat gpt-4o-mini", [])]),
+                ],
+            )
+        ],
+    )
     assert_llm_spans_match_requests(capture, server)
     researcher, writer = sorted(capture.of_kind(A.KIND_AGENT), key=lambda s: s.start_time)
     assert researcher.attributes[A.AGENT_NAME] == "researcher"
@@ -184,7 +208,8 @@ def test_two_node_graph_is_two_agents(instrumented: Any, capture: SpanCapture,
 
 
 def test_streamed_chat_model_records_usage_and_first_chunk(
-        instrumented: Any, capture: SpanCapture, server: FakeLLMServer) -> None:
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     llm = chat_model(server)
     with session(capture):
         text = "".join(chunk.content for chunk in llm.stream("hello there"))
@@ -203,13 +228,16 @@ def test_streamed_chat_model_records_usage_and_first_chunk(
     assert_totals(only_session(capture), capture, server)
 
 
-def test_lcel_chain_is_one_workflow_without_noise(instrumented: Any, capture: SpanCapture,
-                                                  server: FakeLLMServer) -> None:
+def test_lcel_chain_is_one_workflow_without_noise(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     with session(capture):
         assert lcel_chain(server).invoke({"topic": "otters"}).startswith("Fake reply")
     root = only_session(capture)
-    assert tree(capture, root) == ("session test", [
-        ("invoke_workflow RunnableSequence", [("chat gpt-4o-mini", [])])])
+    assert tree(capture, root) == (
+        "session test",
+        [("invoke_workflow RunnableSequence", [("chat gpt-4o-mini", [])])],
+    )
     (llm,) = capture.of_kind(A.KIND_LLM)
     messages = llm.attributes[A.GEN_AI_INPUT_MESSAGES]
     assert '"role": "user"' in messages and "tell me about otters" in messages
@@ -218,8 +246,9 @@ def test_lcel_chain_is_one_workflow_without_noise(instrumented: Any, capture: Sp
     assert_totals(root, capture, server)
 
 
-def test_metadata_names_an_agent_with_role(instrumented: Any, capture: SpanCapture,
-                                           server: FakeLLMServer) -> None:
+def test_metadata_names_an_agent_with_role(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     chain = lcel_chain(server)
     outer = RunnableLambda(lambda x: chain.invoke(x), name="pipeline")
     marked = chain.with_config(metadata={A.AGENT_NAME: "summarizer", A.AGENT_ROLE: "writer"})
@@ -227,10 +256,18 @@ def test_metadata_names_an_agent_with_role(instrumented: Any, capture: SpanCaptu
     with session(capture):
         both.invoke({"topic": "otters"})
     root = only_session(capture)
-    assert tree(capture, root) == ("session test", [("invoke_workflow both", [
-        ("chat gpt-4o-mini", []),
-        ("invoke_agent summarizer", [("chat gpt-4o-mini", [])]),
-    ])])
+    assert tree(capture, root) == (
+        "session test",
+        [
+            (
+                "invoke_workflow both",
+                [
+                    ("chat gpt-4o-mini", []),
+                    ("invoke_agent summarizer", [("chat gpt-4o-mini", [])]),
+                ],
+            )
+        ],
+    )
     (agent,) = capture.of_kind(A.KIND_AGENT)
     assert agent.attributes[A.AGENT_ROLE] == "writer"
     llm = capture.children_of(agent)[0]
@@ -239,8 +276,9 @@ def test_metadata_names_an_agent_with_role(instrumented: Any, capture: SpanCaptu
     assert_totals(root, capture, server)
 
 
-def test_create_agent_named_agent(instrumented: Any, capture: SpanCapture,
-                                  server: FakeLLMServer) -> None:
+def test_create_agent_named_agent(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     agents = pytest.importorskip("langchain.agents")
     if not hasattr(agents, "create_agent"):
         pytest.skip("langchain.agents.create_agent arrived in langchain 1.0")
@@ -249,18 +287,26 @@ def test_create_agent_named_agent(instrumented: Any, capture: SpanCapture,
     agent = agents.create_agent(chat_model(server), [get_weather], name="weather_agent")
     with session(capture):
         agent.invoke(QUESTION)
-    assert tree(capture, only_session(capture)) == ("session test", [
-        ("invoke_agent weather_agent", [
-            ("task model", [("chat gpt-4o-mini", [])]),
-            ("task tools", [("execute_tool get_weather", [])]),
-            ("task model", [("chat gpt-4o-mini", [])]),
-        ])])
+    assert tree(capture, only_session(capture)) == (
+        "session test",
+        [
+            (
+                "invoke_agent weather_agent",
+                [
+                    ("task model", [("chat gpt-4o-mini", [])]),
+                    ("task tools", [("execute_tool get_weather", [])]),
+                    ("task model", [("chat gpt-4o-mini", [])]),
+                ],
+            )
+        ],
+    )
     assert_llm_spans_match_requests(capture, server)
     assert_totals(only_session(capture), capture, server)
 
 
 def test_user_exception_passes_through_and_marks_spans(
-        instrumented: Any, capture: SpanCapture, server: FakeLLMServer) -> None:
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     error = ValueError("boom")
 
     def explode(_: Any) -> None:
@@ -277,8 +323,9 @@ def test_user_exception_passes_through_and_marks_spans(
     assert llm.status.status_code is StatusCode.UNSET
 
 
-def test_model_error_ends_llm_span_with_error(instrumented: Any, capture: SpanCapture,
-                                              server: FakeLLMServer) -> None:
+def test_model_error_ends_llm_span_with_error(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     import openai
 
     llm = chat_model(server, model="error-500")
@@ -291,8 +338,9 @@ def test_model_error_ends_llm_span_with_error(instrumented: Any, capture: SpanCa
     assert span.attributes[A.ERROR_TYPE] == type(raised.value).__qualname__
 
 
-def test_tool_error_marks_tool_span(instrumented: Any, capture: SpanCapture,
-                                    server: FakeLLMServer) -> None:
+def test_tool_error_marks_tool_span(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     from langchain_core.tools import tool
 
     error = RuntimeError("tool broke")
@@ -311,8 +359,9 @@ def test_tool_error_marks_tool_span(instrumented: Any, capture: SpanCapture,
     assert span.attributes[A.ERROR_TYPE] == "RuntimeError"
 
 
-def test_abandoned_stream_restores_context(instrumented: Any, capture: SpanCapture,
-                                           server: FakeLLMServer) -> None:
+def test_abandoned_stream_restores_context(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     agent = react_agent(server)
     with session(capture):  # asserts the session span is current again afterwards
         stream = agent.stream(QUESTION, stream_mode="updates")
@@ -328,8 +377,9 @@ def test_abandoned_stream_restores_context(instrumented: Any, capture: SpanCaptu
     assert all(s.end_time is not None for s in capture.spans)
 
 
-def test_content_capture_off(instrumented: Any, capture: SpanCapture,
-                             server: FakeLLMServer) -> None:
+def test_content_capture_off(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     from agentops_otel import _config
 
     before = _config.current()
@@ -339,15 +389,22 @@ def test_content_capture_off(instrumented: Any, capture: SpanCapture,
             react_agent(server).invoke(QUESTION)
     finally:
         _config.install(before)
-    keys = {A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.GEN_AI_TOOL_CALL_ARGUMENTS,
-            A.GEN_AI_TOOL_CALL_RESULT, A.INPUT, A.OUTPUT}
+    keys = {
+        A.GEN_AI_INPUT_MESSAGES,
+        A.GEN_AI_OUTPUT_MESSAGES,
+        A.GEN_AI_TOOL_CALL_ARGUMENTS,
+        A.GEN_AI_TOOL_CALL_RESULT,
+        A.INPUT,
+        A.OUTPUT,
+    }
     for span in capture.spans:
         assert not keys & set(span.attributes), span.name
     assert len(capture.of_kind(A.KIND_LLM)) == 2
 
 
-def test_uninstrument_restores_callback_manager(capture: SpanCapture, server: FakeLLMServer,
-                                                openai_instrumented: bool) -> None:
+def test_uninstrument_restores_callback_manager(
+    capture: SpanCapture, server: FakeLLMServer, openai_instrumented: bool
+) -> None:
     original = BaseCallbackManager.__dict__["__init__"]
     instrumentor = LangChainInstrumentor()
     instrumentor.instrument(tracer_provider=capture.provider)
@@ -364,10 +421,17 @@ def test_uninstrument_restores_callback_manager(capture: SpanCapture, server: Fa
 
 
 def test_moved_internal_method_degrades_to_provider_spans(
-        capture: SpanCapture, server: FakeLLMServer, openai_instrumented: bool,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(agentops_langchain, "_PATCH_TARGET",
-                        ("langchain_core.callbacks.base", "BaseCallbackManager.__moved__"))
+    capture: SpanCapture,
+    server: FakeLLMServer,
+    openai_instrumented: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(
+        agentops_langchain,
+        "_PATCH_TARGET",
+        ("langchain_core.callbacks.base", "BaseCallbackManager.__moved__"),
+    )
     instrumentor = LangChainInstrumentor()
     with caplog.at_level(logging.DEBUG, logger="agentops_otel"):
         instrumentor.instrument(tracer_provider=capture.provider)
@@ -386,8 +450,9 @@ def test_moved_internal_method_degrades_to_provider_spans(
 
 
 @pytest.mark.parametrize("how", ["invoke", "ainvoke"])
-def test_agent_as_graph_node_beside_parallel_node(instrumented: Any, capture: SpanCapture,
-                                                  server: FakeLLMServer, how: str) -> None:
+def test_agent_as_graph_node_beside_parallel_node(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer, how: str
+) -> None:
     graph = team_graph(server)
     with session(capture):
         if how == "invoke":
@@ -404,16 +469,18 @@ def test_agent_as_graph_node_beside_parallel_node(instrumented: Any, capture: Sp
     ]
     assert_llm_spans_match_requests_unordered(capture, server)
     for llm in capture.of_kind(A.KIND_LLM):  # each call carries its nearest agent's identity
-        agent = next(a for a in _ancestors(capture, llm)
-                     if a.attributes[A.SPAN_KIND] == A.KIND_AGENT)
+        agent = next(
+            a for a in _ancestors(capture, llm) if a.attributes[A.SPAN_KIND] == A.KIND_AGENT
+        )
         assert llm.attributes[A.AGENT_NAME] == agent.attributes[A.AGENT_NAME]
         assert llm.attributes[A.AGENT_ID] == agent.attributes[A.AGENT_ID]
     assert_totals(root, capture, server)
     assert_totals(workflow, capture, server)
 
 
-def test_batch_of_prompts_one_llm_span_each(instrumented: Any, capture: SpanCapture,
-                                            server: FakeLLMServer) -> None:
+def test_batch_of_prompts_one_llm_span_each(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     from langchain_core.messages import HumanMessage
 
     llm = chat_model(server)
@@ -427,16 +494,16 @@ def test_batch_of_prompts_one_llm_span_each(instrumented: Any, capture: SpanCapt
     assert_totals(only_session(capture), capture, server)
 
 
-def test_budget_refusal_reaches_the_caller(instrumented: Any, capture: SpanCapture,
-                                           server: FakeLLMServer) -> None:
+def test_budget_refusal_reaches_the_caller(
+    instrumented: Any, capture: SpanCapture, server: FakeLLMServer
+) -> None:
     from agentops_otel import _config
     from agentops_otel.errors import BudgetExceededError
 
     before = _config.current()
     _config.install(dataclasses.replace(before, on_budget_exceeded="raise"))
     try:
-        with session(capture, **{A.BUDGET_LIMIT_USD: 1e-9}), \
-                pytest.raises(BudgetExceededError):
+        with session(capture, **{A.BUDGET_LIMIT_USD: 1e-9}), pytest.raises(BudgetExceededError):
             graph = two_node_graph(server)[0]
             graph.invoke({"topic": "otters"})  # the researcher's call spends the budget
     finally:
@@ -448,9 +515,13 @@ def test_budget_refusal_reaches_the_caller(instrumented: Any, capture: SpanCaptu
 
 
 @pytest.mark.parametrize("how", ["invoke", "ainvoke"])
-def test_sdk_call_in_a_node_nests_under_the_node(instrumented: Any, capture: SpanCapture,
-                                                 server: FakeLLMServer,
-                                                 openai_instrumented: bool, how: str) -> None:
+def test_sdk_call_in_a_node_nests_under_the_node(
+    instrumented: Any,
+    capture: SpanCapture,
+    server: FakeLLMServer,
+    openai_instrumented: bool,
+    how: str,
+) -> None:
     """A node calling the openai SDK itself: the provider's span sits under the node's span."""
     import openai
     from langgraph.graph import END, START, StateGraph
@@ -458,14 +529,17 @@ def test_sdk_call_in_a_node_nests_under_the_node(instrumented: Any, capture: Spa
     def ask(state: dict[str, Any]) -> dict[str, Any]:
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
         reply = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}]
+        )
         return {"topic": reply.choices[0].message.content}
 
     async def aask(state: dict[str, Any]) -> dict[str, Any]:
-        client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test",
-                                    max_retries=0)
+        client = openai.AsyncOpenAI(
+            base_url=server.openai_base_url, api_key="sk-test", max_retries=0
+        )
         reply = await client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": state["topic"]}]
+        )
         return {"topic": reply.choices[0].message.content}
 
     class State(TypedDict):
@@ -482,5 +556,7 @@ def test_sdk_call_in_a_node_nests_under_the_node(instrumented: Any, capture: Spa
         else:
             run_async(app.ainvoke({"topic": "otters"}))
     expected = [("chat gpt-4o-mini", [])] if openai_instrumented else []
-    assert tree(capture, only_session(capture)) == ("session test", [
-        ("invoke_workflow LangGraph", [("task ask", expected)])])
+    assert tree(capture, only_session(capture)) == (
+        "session test",
+        [("invoke_workflow LangGraph", [("task ask", expected)])],
+    )

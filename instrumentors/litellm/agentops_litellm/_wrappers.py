@@ -164,9 +164,11 @@ class _Chat(_Endpoint):
         """``openai_shapes.record_chat_completion``, but litellm's zero-filled usage (the
         provider reported none) is left unset."""
         choices = shapes.field(result, "choices")
-        call.set_response(response_id=shapes.field(result, "id"),
-                          model=shapes.field(result, "model"),
-                          finish_reasons=shapes.chat_finish_reasons(choices))
+        call.set_response(
+            response_id=shapes.field(result, "id"),
+            model=shapes.field(result, "model"),
+            finish_reasons=shapes.chat_finish_reasons(choices),
+        )
         shapes.record_usage(call, _reported(shapes.field(result, "usage")))
         if content:
             call.set_output(shapes.chat_output_messages(choices))
@@ -207,8 +209,9 @@ class _Responses(_Endpoint):
     def record_input(self, call: LLMCall, payload: Any, kwargs: dict[str, Any]) -> None:
         instructions = kwargs.get("instructions")
         system = [{"type": "text", "content": instructions}] if instructions else None
-        call.set_input(shapes.responses_input_messages(payload), system=system,
-                       tools=kwargs.get("tools"))
+        call.set_input(
+            shapes.responses_input_messages(payload), system=system, tools=kwargs.get("tools")
+        )
 
     def record(self, call: LLMCall, result: Any, content: bool) -> None:
         shapes.record_response(call, result, content)
@@ -236,8 +239,10 @@ class _ChatStream(shapes.ChatStreamAccumulator):
     def finish(self, call: Any) -> None:
         chunks = getattr(self._stream, "chunks", None)
         if isinstance(chunks, list):
-            self._usage = next((u for u in (getattr(c, "usage", None) for c in reversed(chunks))
-                                if u is not None), None)
+            self._usage = next(
+                (u for u in (getattr(c, "usage", None) for c in reversed(chunks)) if u is not None),
+                None,
+            )
         self._usage = _reported(self._usage)
         super().finish(call)
 
@@ -262,15 +267,17 @@ def _argument(args: tuple, kwargs: dict[str, Any], name: str, index: int) -> Any
     return args[index] if len(args) > index else None
 
 
-def _make_wrappers(tracer: Tracer, providers: _Providers,
-                   endpoint: _Endpoint) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _make_wrappers(
+    tracer: Tracer, providers: _Providers, endpoint: _Endpoint
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The sync and async wrapt wrappers of one endpoint."""
 
     def begin(args: tuple, kwargs: dict[str, Any]) -> LLMCall | None:
         try:
             model = _argument(args, kwargs, "model", endpoint.model_index)
-            provider = providers.of(model if isinstance(model, str) else None,
-                                    kwargs.get("custom_llm_provider"))
+            provider = providers.of(
+                model if isinstance(model, str) else None, kwargs.get("custom_llm_provider")
+            )
             address, port = _server(kwargs, provider)
             attributes = endpoint.attributes(kwargs)
             payload = _argument(args, kwargs, endpoint.payload_name, endpoint.payload_index)
@@ -278,9 +285,15 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
             contain("describing a litellm call")
             return None
         call = start_llm_call(  # raises only the session's deliberate budget / loop refusals
-            tracer, operation=endpoint.operation, provider=provider,
-            model=model if isinstance(model, str) else None, server_address=address,
-            server_port=port, attributes=attributes, fingerprint=(provider, model, payload))
+            tracer,
+            operation=endpoint.operation,
+            provider=provider,
+            model=model if isinstance(model, str) else None,
+            server_address=address,
+            server_port=port,
+            attributes=attributes,
+            fingerprint=(provider, model, payload),
+        )
         if call is not None and capture_content():
             try:
                 endpoint.record_input(call, payload, kwargs)
@@ -292,16 +305,16 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
         try:
             content = capture_content()
             if endpoint.stream_types and isinstance(result, endpoint.stream_types):
-                return call.wrap_stream(result, endpoint.accumulator(result, content),
-                                        asynchronous)
+                return call.wrap_stream(result, endpoint.accumulator(result, content), asynchronous)
             endpoint.record(call, result, content)
         except Exception:  # noqa: BLE001
             contain("recording a litellm response")
         call.end()
         return result
 
-    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                     kwargs: dict[str, Any]) -> Any:
+    def sync_wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict[str, Any]
+    ) -> Any:
         if kwargs.get(endpoint.async_flag) is True:  # the async entry point records this call
             return wrapped(*args, **kwargs)
         call = begin(args, kwargs)
@@ -311,8 +324,9 @@ def _make_wrappers(tracer: Tracer, providers: _Providers,
             result = wrapped(*args, **kwargs)
         return finish(call, result, False)
 
-    async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                            kwargs: dict[str, Any]) -> Any:
+    async def async_wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict[str, Any]
+    ) -> Any:
         call = begin(args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
@@ -350,8 +364,11 @@ _TARGETS: tuple[tuple[str, str, _Endpoint, bool], ...] = (
 )
 _STREAM_TYPES = (
     (_CHAT, "litellm.litellm_core_utils.streaming_handler", ("CustomStreamWrapper",)),
-    (_RESPONSES, "litellm.responses.streaming_iterator",
-     ("BaseResponsesAPIStreamingIterator", "SyncResponsesAPIStreamingIterator")),
+    (
+        _RESPONSES,
+        "litellm.responses.streaming_iterator",
+        ("BaseResponsesAPIStreamingIterator", "SyncResponsesAPIStreamingIterator"),
+    ),
 )
 
 
@@ -362,14 +379,16 @@ def _find_stream_types() -> None:
         except Exception:  # noqa: BLE001 - an older litellm without it
             continue
         endpoint.stream_types = tuple(
-            t for t in (getattr(module, n, None) for n in names) if isinstance(t, type))
+            t for t in (getattr(module, n, None) for n in names) if isinstance(t, type)
+        )
 
 
 def patch(patches: Patches, tracer: Tracer, litellm: Any) -> None:
     """Wrap every entry point in ``_TARGETS`` that this litellm version has."""
     _find_stream_types()
     providers = _Providers(litellm)
-    wrappers = {id(e): _make_wrappers(tracer, providers, e) for e in (_CHAT, _EMBEDDINGS,
-                                                                       _RESPONSES)}
+    wrappers = {
+        id(e): _make_wrappers(tracer, providers, e) for e in (_CHAT, _EMBEDDINGS, _RESPONSES)
+    }
     for module, attribute, endpoint, is_async in _TARGETS:
         patches.wrap(module, attribute, wrappers[id(endpoint)][is_async])

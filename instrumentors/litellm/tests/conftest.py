@@ -66,5 +66,3 @@ def capture():
     yield spans
     instrumentor.uninstrument()
     spans.shutdown()
-
-

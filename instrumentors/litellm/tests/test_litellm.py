@@ -21,38 +21,61 @@ from agentops_litellm import LiteLLMInstrumentor
 from agentops_otel import semconv as A
 
 PROMPT = [{"role": "user", "content": "Tell me about the weather in a long sentence " * 4}]
-TOOLS = [{
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
-    },
-}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
 _DISPATCH = "litellm.chat_completions.dispatch"
 # Every patched attribute, as litellm had it before any test instrumented it.
 ORIGINALS = {
     (module, name): getattr(importlib.import_module(module), name)
     for module, name in [
-        ("litellm", "completion"), ("litellm", "acompletion"), ("litellm", "embedding"),
-        ("litellm", "aembedding"), ("litellm", "responses"), ("litellm", "aresponses"),
-        ("litellm.main", "completion"), ("litellm.main", "acompletion"),
-        ("litellm.main", "embedding"), ("litellm.main", "aembedding"),
-        ("litellm.responses.main", "responses"), ("litellm.responses.main", "aresponses"),
-        (_DISPATCH, "_PYTHON_COMPLETION"), (_DISPATCH, "_PYTHON_ACOMPLETION"),
+        ("litellm", "completion"),
+        ("litellm", "acompletion"),
+        ("litellm", "embedding"),
+        ("litellm", "aembedding"),
+        ("litellm", "responses"),
+        ("litellm", "aresponses"),
+        ("litellm.main", "completion"),
+        ("litellm.main", "acompletion"),
+        ("litellm.main", "embedding"),
+        ("litellm.main", "aembedding"),
+        ("litellm.responses.main", "responses"),
+        ("litellm.responses.main", "aresponses"),
+        (_DISPATCH, "_PYTHON_COMPLETION"),
+        (_DISPATCH, "_PYTHON_ACOMPLETION"),
     ]
 }
 
 
 def openai_args(server, model="openai/gpt-4o-mini", **extra):
-    return {"model": model, "api_base": server.openai_base_url, "api_key": "sk-test",
-            "num_retries": 0, **extra}
+    return {
+        "model": model,
+        "api_base": server.openai_base_url,
+        "api_key": "sk-test",
+        "num_retries": 0,
+        **extra,
+    }
 
 
 def anthropic_args(server, model="anthropic/claude-sonnet-4-5", **extra):
-    return {"model": model, "api_base": server.anthropic_base_url, "api_key": "sk-test",
-            "num_retries": 0, **extra}
+    return {
+        "model": model,
+        "api_base": server.anthropic_base_url,
+        "api_key": "sk-test",
+        "num_retries": 0,
+        **extra,
+    }
 
 
 def only_llm_span(capture):
@@ -95,8 +118,15 @@ def assert_failed(span, exc):
 
 # -- chat completions ------------------------------------------------------------------------
 def test_completion_openai_span(capture, fake):
-    response = litellm.completion(messages=PROMPT, temperature=0.2, max_tokens=50, top_p=0.9,
-                                  seed=7, stop="END", **openai_args(fake))
+    response = litellm.completion(
+        messages=PROMPT,
+        temperature=0.2,
+        max_tokens=50,
+        top_p=0.9,
+        seed=7,
+        stop="END",
+        **openai_args(fake),
+    )
     span = only_llm_span(capture)
     assert span.name == "chat openai/gpt-4o-mini"
     assert span.kind is SpanKind.CLIENT
@@ -120,10 +150,15 @@ def test_completion_openai_span(capture, fake):
     assert usage_of(span) == usage
     assert_priced(span)
     assert messages(span, A.GEN_AI_INPUT_MESSAGES) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT[0]["content"]}]}]
-    assert messages(span, A.GEN_AI_OUTPUT_MESSAGES) == [{
-        "role": "assistant", "finish_reason": "stop",
-        "parts": [{"type": "text", "content": response.choices[0].message.content}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT[0]["content"]}]}
+    ]
+    assert messages(span, A.GEN_AI_OUTPUT_MESSAGES) == [
+        {
+            "role": "assistant",
+            "finish_reason": "stop",
+            "parts": [{"type": "text", "content": response.choices[0].message.content}],
+        }
+    ]
 
 
 def test_completion_anthropic_usage_includes_cache(capture, fake):
@@ -141,8 +176,9 @@ def test_completion_anthropic_usage_includes_cache(capture, fake):
 
 def test_model_without_prefix_and_custom_provider(capture, fake):
     litellm.completion(messages=PROMPT, **openai_args(fake, model="gpt-4o-mini"))
-    litellm.completion(messages=PROMPT, custom_llm_provider="openai",
-                       **openai_args(fake, model="my-private-model"))
+    litellm.completion(
+        messages=PROMPT, custom_llm_provider="openai", **openai_args(fake, model="my-private-model")
+    )
     first, second = capture.of_kind(A.KIND_LLM)
     assert first.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
     assert first.attributes[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
@@ -154,19 +190,24 @@ def test_model_without_prefix_and_custom_provider(capture, fake):
 def test_tool_call_round_trip(capture, fake):
     first = litellm.completion(messages=PROMPT, tools=TOOLS, **openai_args(fake))
     call = first.choices[0].message.tool_calls[0]
-    follow_up = [*PROMPT, first.choices[0].message,
-                 {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    follow_up = [
+        *PROMPT,
+        first.choices[0].message,
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
     second = litellm.completion(messages=follow_up, tools=TOOLS, **openai_args(fake))
     span1, span2 = capture.of_kind(A.KIND_LLM)
     assert span1.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
     assert messages(span1, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
-        {"type": "tool_call", "id": call.id, "name": "get_weather",
-         "arguments": {"city": "test"}}]
+        {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": {"city": "test"}}
+    ]
     assert json.loads(span1.attributes[A.GEN_AI_TOOL_DEFINITIONS]) == TOOLS
     inputs = messages(span2, A.GEN_AI_INPUT_MESSAGES)
     assert inputs[1]["parts"][0]["type"] == "tool_call"
-    assert inputs[2] == {"role": "tool", "parts": [
-        {"type": "tool_call_response", "id": call.id, "response": "sunny"}]}
+    assert inputs[2] == {
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": call.id, "response": "sunny"}],
+    }
     assert second.choices[0].message.content == "The tool returned: sunny"
     for span, request in zip((span1, span2), fake.requests, strict=True):
         assert usage_of(span) == request["usage"]
@@ -178,7 +219,11 @@ def test_anthropic_tool_call(capture, fake):
     call = response.choices[0].message.tool_calls[0]
     assert span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
     assert messages(span, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][-1] == {
-        "type": "tool_call", "id": call.id, "name": "get_weather", "arguments": {"city": "test"}}
+        "type": "tool_call",
+        "id": call.id,
+        "name": "get_weather",
+        "arguments": {"city": "test"},
+    }
     assert usage_of(span) == fake.requests[-1]["usage"]
 
 
@@ -210,8 +255,9 @@ async def test_acompletion_one_span(capture, fake):
 def test_completion_with_acompletion_flag_is_one_span(capture, fake):
     import asyncio
 
-    response = asyncio.run(litellm.completion(messages=PROMPT, acompletion=True,
-                                              **openai_args(fake)))
+    response = asyncio.run(
+        litellm.completion(messages=PROMPT, acompletion=True, **openai_args(fake))
+    )
     span = only_llm_span(capture)
     assert span.attributes[A.GEN_AI_RESPONSE_ID] == response.id
 
@@ -228,8 +274,9 @@ def test_every_entry_point_gives_one_span(capture, fake):
 
 # -- streams -----------------------------------------------------------------------------------
 def test_stream_with_usage(capture, fake):
-    stream = litellm.completion(messages=PROMPT, stream=True,
-                                stream_options={"include_usage": True}, **openai_args(fake))
+    stream = litellm.completion(
+        messages=PROMPT, stream=True, stream_options={"include_usage": True}, **openai_args(fake)
+    )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     span = only_llm_span(capture)
     a = span.attributes
@@ -240,8 +287,9 @@ def test_stream_with_usage(capture, fake):
     assert usage_of(span) == fake.requests[-1]["usage"]
     assert_priced(span)
     out = messages(span, A.GEN_AI_OUTPUT_MESSAGES)
-    assert out == [{"role": "assistant", "finish_reason": "stop",
-                    "parts": [{"type": "text", "content": text}]}]
+    assert out == [
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": text}]}
+    ]
 
 
 def test_stream_without_include_usage_records_none(capture, fake):
@@ -263,21 +311,32 @@ def test_anthropic_stream_usage_without_include_usage(capture, fake):
 
 def test_stream_tool_call_deltas(capture, fake):
     for args in (openai_args(fake), anthropic_args(fake)):
-        for _ in litellm.completion(messages=PROMPT, tools=TOOLS, stream=True,
-                                    stream_options={"include_usage": True}, **args):
+        for _ in litellm.completion(
+            messages=PROMPT,
+            tools=TOOLS,
+            stream=True,
+            stream_options={"include_usage": True},
+            **args,
+        ):
             pass
     for span, request in zip(capture.of_kind(A.KIND_LLM), fake.requests, strict=True):
         assert span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
         part = messages(span, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][-1]
         assert (part["type"], part["name"], part["arguments"]) == (
-            "tool_call", "get_weather", {"city": "test"})
+            "tool_call",
+            "get_weather",
+            {"city": "test"},
+        )
         assert usage_of(span) == request["usage"]
 
 
 def test_stream_no_usage_model_has_no_usage(capture, fake):
-    stream = litellm.completion(messages=PROMPT, stream=True,
-                                stream_options={"include_usage": True},
-                                **openai_args(fake, model="openai/gpt-4o-mini-no-usage"))
+    stream = litellm.completion(
+        messages=PROMPT,
+        stream=True,
+        stream_options={"include_usage": True},
+        **openai_args(fake, model="openai/gpt-4o-mini-no-usage"),
+    )
     chunks = list(stream)
     assert any(getattr(c, "usage", None) is not None for c in chunks)  # litellm's estimate
     span = only_llm_span(capture)
@@ -315,8 +374,9 @@ def test_stream_abandoned(capture, fake):
 
 @pytest.mark.parametrize("fault", ["reset-mid-stream", "malformed-sse"])
 def test_stream_broken_mid_way(capture, fake, fault):
-    stream = litellm.completion(messages=PROMPT, stream=True,
-                                **openai_args(fake, model=f"openai/gpt-4o-mini-{fault}"))
+    stream = litellm.completion(
+        messages=PROMPT, stream=True, **openai_args(fake, model=f"openai/gpt-4o-mini-{fault}")
+    )
     with pytest.raises(Exception) as info:
         for _ in stream:
             pass
@@ -326,9 +386,9 @@ def test_stream_broken_mid_way(capture, fake, fault):
 
 
 async def test_async_stream_with_usage(capture, fake):
-    stream = await litellm.acompletion(messages=PROMPT, stream=True,
-                                       stream_options={"include_usage": True},
-                                       **openai_args(fake))
+    stream = await litellm.acompletion(
+        messages=PROMPT, stream=True, stream_options={"include_usage": True}, **openai_args(fake)
+    )
     async for _ in stream:
         pass
     span = only_llm_span(capture)
@@ -349,15 +409,17 @@ async def test_async_stream_aclose_and_context_manager(capture, fake):
     await stream.__anext__()
     await stream.aclose()
     assert len(capture.of_kind(A.KIND_LLM)) == 1
-    async with await litellm.acompletion(messages=PROMPT, stream=True,
-                                         **openai_args(fake)) as stream:
+    async with await litellm.acompletion(
+        messages=PROMPT, stream=True, **openai_args(fake)
+    ) as stream:
         await stream.__anext__()
     assert len(capture.of_kind(A.KIND_LLM)) == 2
 
 
 async def test_async_stream_broken_mid_way(capture, fake):
     stream = await litellm.acompletion(
-        messages=PROMPT, stream=True, **openai_args(fake, model="openai/x-reset-mid-stream"))
+        messages=PROMPT, stream=True, **openai_args(fake, model="openai/x-reset-mid-stream")
+    )
     with pytest.raises(Exception) as info:
         async for _ in stream:
             pass
@@ -381,11 +443,14 @@ def _spy_below_us():
     return dispatch, seen
 
 
-@pytest.mark.parametrize("model,exc_type", [
-    ("openai/gpt-4o-mini-error-429", "RateLimitError"),
-    ("openai/gpt-4o-mini-error-500", "InternalServerError"),
-    ("openai/gpt-4o-mini-error-400", "BadRequestError"),
-])
+@pytest.mark.parametrize(
+    "model,exc_type",
+    [
+        ("openai/gpt-4o-mini-error-429", "RateLimitError"),
+        ("openai/gpt-4o-mini-error-500", "InternalServerError"),
+        ("openai/gpt-4o-mini-error-400", "BadRequestError"),
+    ],
+)
 def test_error_is_litellms_own_exception(capture, fake, model, exc_type):
     dispatch, seen = _spy_below_us()
     ours = dispatch._PYTHON_COMPLETION.__wrapped__
@@ -410,14 +475,16 @@ def test_anthropic_error(capture, fake):
 
 async def test_async_error(capture, fake):
     with pytest.raises(litellm.RateLimitError) as info:
-        await litellm.acompletion(messages=PROMPT,
-                                  **openai_args(fake, model="openai/gpt-4o-mini-error-429"))
+        await litellm.acompletion(
+            messages=PROMPT, **openai_args(fake, model="openai/gpt-4o-mini-error-429")
+        )
     assert_failed(only_llm_span(capture), info.value)
 
 
 def test_response_without_usage(capture, fake):
-    response = litellm.completion(messages=PROMPT,
-                                  **openai_args(fake, model="openai/gpt-4o-mini-no-usage"))
+    response = litellm.completion(
+        messages=PROMPT, **openai_args(fake, model="openai/gpt-4o-mini-no-usage")
+    )
     assert response.usage.prompt_tokens == 0  # litellm fills zeros in
     span = only_llm_span(capture)
     assert span.status.status_code is StatusCode.UNSET
@@ -427,17 +494,21 @@ def test_response_without_usage(capture, fake):
 
 def test_connection_reset_before_response(capture, fake):
     with pytest.raises(Exception) as info:
-        litellm.completion(messages=PROMPT,
-                           **openai_args(fake, model="openai/gpt-4o-mini-reset-mid-stream"))
+        litellm.completion(
+            messages=PROMPT, **openai_args(fake, model="openai/gpt-4o-mini-reset-mid-stream")
+        )
     assert type(info.value) is litellm.InternalServerError  # litellm's mapping of the reset
     assert_failed(only_llm_span(capture), info.value)
 
 
 # -- embeddings ---------------------------------------------------------------------------------
 def test_embedding(capture, fake):
-    response = litellm.embedding(input=["first text here", "second text"], dimensions=8,
-                                 encoding_format="float",
-                                 **openai_args(fake, model="openai/text-embedding-3-small"))
+    response = litellm.embedding(
+        input=["first text here", "second text"],
+        dimensions=8,
+        encoding_format="float",
+        **openai_args(fake, model="openai/text-embedding-3-small"),
+    )
     span = only_llm_span(capture)
     a = span.attributes
     assert span.name == "embeddings openai/text-embedding-3-small"
@@ -450,11 +521,13 @@ def test_embedding(capture, fake):
 
 
 async def test_aembedding(capture, fake):
-    await litellm.aembedding(input=["async text"],
-                             **openai_args(fake, model="openai/text-embedding-3-small"))
+    await litellm.aembedding(
+        input=["async text"], **openai_args(fake, model="openai/text-embedding-3-small")
+    )
     span = only_llm_span(capture)
-    assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == fake.requests[-1]["usage"][
-        "input_tokens"]
+    assert (
+        span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == fake.requests[-1]["usage"]["input_tokens"]
+    )
 
 
 def test_embedding_error(capture, fake):
@@ -465,8 +538,12 @@ def test_embedding_error(capture, fake):
 
 # -- Responses API ------------------------------------------------------------------------------
 def test_responses(capture, fake):
-    response = litellm.responses(input="Say hello to the world", instructions="Be brief",
-                                 max_output_tokens=40, **openai_args(fake))
+    response = litellm.responses(
+        input="Say hello to the world",
+        instructions="Be brief",
+        max_output_tokens=40,
+        **openai_args(fake),
+    )
     span = only_llm_span(capture)
     a = span.attributes
     assert span.name == "chat openai/gpt-4o-mini"
@@ -475,24 +552,34 @@ def test_responses(capture, fake):
     assert a[A.GEN_AI_REQUEST_MAX_TOKENS] == 40
     assert a[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert usage_of(span) == fake.requests[-1]["usage"]
-    assert json.loads(a[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
-        {"type": "text", "content": "Be brief"}]
+    assert json.loads(a[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "Be brief"}]
     assert messages(span, A.GEN_AI_INPUT_MESSAGES) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Say hello to the world"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Say hello to the world"}]}
+    ]
     assert messages(span, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == (
-        response.output[0].content[0].text)
+        response.output[0].content[0].text
+    )
     assert_priced(span)
 
 
 def test_responses_function_call(capture, fake):
-    tools = [{"type": "function", "name": "get_weather", "description": "Weather",
-              "parameters": TOOLS[0]["function"]["parameters"]}]
+    tools = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather",
+            "parameters": TOOLS[0]["function"]["parameters"],
+        }
+    ]
     litellm.responses(input="Weather in Paris?", tools=tools, **openai_args(fake))
     span = only_llm_span(capture)
     assert span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
     part = messages(span, A.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]
     assert (part["type"], part["name"], part["arguments"]) == (
-        "tool_call", "get_weather", {"city": "test"})
+        "tool_call",
+        "get_weather",
+        {"city": "test"},
+    )
 
 
 def test_responses_stream(capture, fake):
@@ -545,6 +632,7 @@ def _their_wrapper(calls):
     def theirs(wrapped, instance, args, kwargs):
         calls.append(kwargs.get("model"))
         return wrapped(*args, **kwargs)
+
     return theirs
 
 
@@ -598,8 +686,14 @@ def test_instrument_before_import_patches_on_import(server):
         print(json.dumps({{"imported_early": imported_early,
                            "spans": [s.name for s in capture.spans]}}))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, env={**os.environ}, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"imported_early": False, "spans": ["chat openai/gpt-4o-mini"]}
 
@@ -617,21 +711,28 @@ def test_with_openai_instrumentor_one_llm_span_per_request(fake):
     openai_instrumentor, ours = OpenAIInstrumentor(), LiteLLMInstrumentor()
     # A key no other test used: litellm caches openai clients, and a client whose
     # ``with_raw_response`` was built before the openai instrumentor ran bypasses it.
-    embed = {**openai_args(fake, model="openai/text-embedding-3-small", encoding_format="float"),
-             "api_key": "sk-test-dedupe"}
+    embed = {
+        **openai_args(fake, model="openai/text-embedding-3-small", encoding_format="float"),
+        "api_key": "sk-test-dedupe",
+    }
     openai_instrumentor.instrument(tracer_provider=spans.provider)
     try:
         litellm.embedding(input=["seen by the openai SDK"], **embed)
         assert [s.instrumentation_scope.name for s in spans.of_kind(A.KIND_LLM)] == [
-            "agentops_openai"]  # without ours, the openai instrumentor records it
+            "agentops_openai"
+        ]  # without ours, the openai instrumentor records it
         spans.clear()
         fake.clear()
         ours.instrument(tracer_provider=spans.provider)
         litellm.embedding(input=["one span please"], **embed)
         asyncio.run(litellm.aembedding(input=["async too"], **embed))
         litellm.completion(messages=PROMPT, **openai_args(fake))
-        for _ in litellm.completion(messages=PROMPT, stream=True,
-                                    stream_options={"include_usage": True}, **openai_args(fake)):
+        for _ in litellm.completion(
+            messages=PROMPT,
+            stream=True,
+            stream_options={"include_usage": True},
+            **openai_args(fake),
+        ):
             pass
         litellm.responses(input="hello", **openai_args(fake))
     finally:

@@ -32,16 +32,30 @@ class SpanHandler(BaseSpanHandler[Any]):
     def class_name(cls) -> str:
         return "AgentOpsSpanHandler"
 
-    def span_enter(self, id_: str, bound_args: Any, instance: Any = None,
-                   parent_id: str | None = None, tags: Any = None, **kwargs: Any) -> None:
+    def span_enter(
+        self,
+        id_: str,
+        bound_args: Any,
+        instance: Any = None,
+        parent_id: str | None = None,
+        tags: Any = None,
+        **kwargs: Any,
+    ) -> None:
         _safely("span_enter", self._mapper.enter, id_, bound_args, instance, parent_id)
 
-    def span_exit(self, id_: str, bound_args: Any, instance: Any = None, result: Any = None,
-                  **kwargs: Any) -> None:
+    def span_exit(
+        self, id_: str, bound_args: Any, instance: Any = None, result: Any = None, **kwargs: Any
+    ) -> None:
         _safely("span_exit", self._mapper.exit, id_, result)
 
-    def span_drop(self, id_: str, bound_args: Any, instance: Any = None,
-                  err: BaseException | None = None, **kwargs: Any) -> None:
+    def span_drop(
+        self,
+        id_: str,
+        bound_args: Any,
+        instance: Any = None,
+        err: BaseException | None = None,
+        **kwargs: Any,
+    ) -> None:
         _safely("span_drop", self._mapper.drop, id_, err)
 
     # The base class's bookkeeping hooks: the mapper keeps its own run map instead.

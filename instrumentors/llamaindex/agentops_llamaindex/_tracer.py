@@ -182,19 +182,24 @@ class SpanMapper:
             return
         name = type(event).__name__
         if name in ("LLMChatStartEvent", "LLMCompletionStartEvent"):
-            self._start_call(event, A.OP_CHAT if name == "LLMChatStartEvent"
-                             else A.OP_TEXT_COMPLETION)
+            self._start_call(
+                event, A.OP_CHAT if name == "LLMChatStartEvent" else A.OP_TEXT_COMPLETION
+            )
         elif name in ("LLMChatEndEvent", "LLMCompletionEndEvent"):
             self._finish_call(event)
 
     # -- mapping --------------------------------------------------------------------------
-    def _classify(self, instance: Any, method: str, arguments: dict[str, Any],
-                  parent: _Run | None) -> tuple[str, str, dict[str, Any], Any] | None:
+    def _classify(
+        self, instance: Any, method: str, arguments: dict[str, Any], parent: _Run | None
+    ) -> tuple[str, str, dict[str, Any], Any] | None:
         """(kind, name, attributes, input) of a call we trace; None to pass it through."""
         isa = self._classes.isa
         if method == "run" and isa(instance, "workflow"):
-            user_msg = (arguments.get("user_msg") or (arguments.get("kwargs") or {}).get("user_msg")
-                        or getattr(arguments.get("start_event"), "user_msg", None))
+            user_msg = (
+                arguments.get("user_msg")
+                or (arguments.get("kwargs") or {}).get("user_msg")
+                or getattr(arguments.get("start_event"), "user_msg", None)
+            )
             agent = instance
             if isa(instance, "agent_workflow"):
                 agents = getattr(instance, "agents", None) or {}
@@ -202,8 +207,12 @@ class SpanMapper:
             elif not isa(instance, "agent"):
                 agent = None
             if agent is not None:
-                return (A.KIND_AGENT, _text(getattr(agent, "name", None)) or "Agent",
-                        _agent_attributes(agent), user_msg)
+                return (
+                    A.KIND_AGENT,
+                    _text(getattr(agent, "name", None)) or "Agent",
+                    _agent_attributes(agent),
+                    user_msg,
+                )
             return A.KIND_WORKFLOW, type(instance).__name__, {}, user_msg
         if method == "run_agent_step":  # a step: the workflow is the instance or the run's
             above = _traced(parent)
@@ -213,8 +222,12 @@ class SpanMapper:
             name = getattr(arguments.get("ev"), "current_agent_name", None)
             agents = getattr(workflow, "agents", None) or {}
             if name and len(agents) > 1:
-                return (A.KIND_AGENT, str(name), _agent_attributes(agents.get(name)),
-                        getattr(arguments.get("ev"), "input", None))
+                return (
+                    A.KIND_AGENT,
+                    str(name),
+                    _agent_attributes(agents.get(name)),
+                    getattr(arguments.get("ev"), "input", None),
+                )
             return None
         if method in ("call", "acall") and isa(instance, "tool"):
             above = _traced(parent)
@@ -224,15 +237,21 @@ class SpanMapper:
             attrs = {A.GEN_AI_TOOL_DESCRIPTION: getattr(metadata, "description", None)}
             attrs.update(self._current_agent(parent))
             inputs = arguments.get("kwargs") or arguments.get("input") or arguments.get("args")
-            return (A.KIND_TOOL, _text(getattr(metadata, "name", None)) or "tool", attrs,
-                    inputs)
+            return (A.KIND_TOOL, _text(getattr(metadata, "name", None)) or "tool", attrs, inputs)
         if method in ("query", "aquery") and isa(instance, "query_engine"):
-            return (A.KIND_OPERATION, f"{type(instance).__name__}.query", {},
-                    _query_text(arguments.get("str_or_query_bundle")))
+            return (
+                A.KIND_OPERATION,
+                f"{type(instance).__name__}.query",
+                {},
+                _query_text(arguments.get("str_or_query_bundle")),
+            )
         if method in ("retrieve", "aretrieve") and isa(instance, "retriever"):
-            return (A.KIND_OPERATION, f"{type(instance).__name__}.retrieve",
-                    {A.GEN_AI_OPERATION_NAME: A.OP_RETRIEVAL},
-                    _query_text(arguments.get("str_or_query_bundle")))
+            return (
+                A.KIND_OPERATION,
+                f"{type(instance).__name__}.retrieve",
+                {A.GEN_AI_OPERATION_NAME: A.OP_RETRIEVAL},
+                _query_text(arguments.get("str_or_query_bundle")),
+            )
         return None
 
     def _current_agent(self, parent: _Run | None) -> dict[str, Any]:
@@ -246,8 +265,7 @@ class SpanMapper:
             run = run.parent
         return {}
 
-    def _open(self, run: _Run, kind: str, name: str, attrs: dict[str, Any],
-              inputs: Any) -> None:
+    def _open(self, run: _Run, kind: str, name: str, attrs: dict[str, Any], inputs: Any) -> None:
         above = _traced(run.parent)
         ctx = trace.set_span_in_context(above.span) if above is not None else None
         role = attrs.pop(A.AGENT_ROLE, None)
@@ -256,8 +274,9 @@ class SpanMapper:
         S.record_input(span, kind, inputs)
         if kind == A.KIND_AGENT and above is not None and above.kind == A.KIND_WORKFLOW:
             attributes = getattr(span, "attributes", None) or {}
-            above.agent = {key: attributes[key] for key in (A.AGENT_NAME, A.AGENT_ID)
-                           if key in attributes}
+            above.agent = {
+                key: attributes[key] for key in (A.AGENT_NAME, A.AGENT_ID) if key in attributes
+            }
 
     def _record_result(self, run: _Run, result: Any) -> None:
         span = run.span
@@ -272,10 +291,10 @@ class SpanMapper:
             else:
                 output = getattr(result, "response", None)
                 if output is None:
-                    output = result if nodes is None else [getattr(n, "text", n)
-                                                           for n in nodes]
-            S.record_output(span, run.kind, output if isinstance(output, (str, list, dict))
-                            else _text(output))
+                    output = result if nodes is None else [getattr(n, "text", n) for n in nodes]
+            S.record_output(
+                span, run.kind, output if isinstance(output, (str, list, dict)) else _text(output)
+            )
         except Exception:  # noqa: BLE001
             contain("recording a LlamaIndex result")
 
@@ -292,14 +311,24 @@ class SpanMapper:
         if messages is None:
             messages = [{"role": "user", "content": getattr(event, "prompt", "")}]
         above = _traced(run)
-        token = (otel_context.attach(trace.set_span_in_context(above.span))
-                 if above is not None else None)
+        token = (
+            otel_context.attach(trace.set_span_in_context(above.span))
+            if above is not None
+            else None
+        )
         try:
             call = start_llm_call(
-                self._tracer, operation=operation, provider=provider, model=model,
+                self._tracer,
+                operation=operation,
+                provider=provider,
+                model=model,
                 attributes=_request_attributes(model_dict),
-                fingerprint=(provider, model, [(_role(m), _text(_field(m, "content")))
-                                               for m in messages]))
+                fingerprint=(
+                    provider,
+                    model,
+                    [(_role(m), _text(_field(m, "content"))) for m in messages],
+                ),
+            )
         except (BudgetExceededError, LoopDetectedError):
             # LlamaIndex swallows what its handlers raise: the provider SDK's instrumentor
             # beneath, which then opens the span, refuses the request instead.
@@ -332,9 +361,16 @@ class SpanMapper:
             call.set_response(response_id=_field(raw, "id"), model=_field(raw, "model"))
             if capture_content() and response is not None:
                 message = getattr(response, "message", None)
-                call.set_output(_messages([message]) if message is not None else
-                                [{"role": "assistant", "parts": [
-                                    {"type": "text", "content": _text(response.text)}]}])
+                call.set_output(
+                    _messages([message])
+                    if message is not None
+                    else [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": _text(response.text)}],
+                        }
+                    ]
+                )
         except Exception:  # noqa: BLE001
             contain("recording a LlamaIndex LLM response")
         self._end_call(event.span_id or "")
@@ -417,15 +453,20 @@ def _provider(model_dict: dict[str, Any]) -> str:
 
 
 def _request_attributes(model_dict: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {A.GEN_AI_REQUEST_TEMPERATURE: model_dict.get("temperature"),
-                             A.GEN_AI_REQUEST_MAX_TOKENS: model_dict.get("max_tokens")}
+    attrs: dict[str, Any] = {
+        A.GEN_AI_REQUEST_TEMPERATURE: model_dict.get("temperature"),
+        A.GEN_AI_REQUEST_MAX_TOKENS: model_dict.get("max_tokens"),
+    }
     base = model_dict.get("api_base")
     if isinstance(base, str) and base:
         parts = urlsplit(base)
         attrs[A.SERVER_ADDRESS] = parts.hostname
         attrs[A.SERVER_PORT] = parts.port
-    return {k: v for k, v in attrs.items() if isinstance(v, (str, int, float))
-            and not isinstance(v, bool)}
+    return {
+        k: v
+        for k, v in attrs.items()
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    }
 
 
 def _role(message: Any) -> str:
@@ -444,9 +485,13 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
         extra = _field(message, "additional_kwargs") or {}
         for tool_call in extra.get("tool_calls") or ():
             function = _field(tool_call, "function")
-            parts.append({"type": "tool_call", "id": _field(tool_call, "id"),
-                          "name": _field(function, "name"),
-                          "arguments": _field(function, "arguments")})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": _field(tool_call, "id"),
+                    "name": _field(function, "name"),
+                    "arguments": _field(function, "arguments"),
+                }
+            )
         converted.append({"role": _role(message), "parts": parts})
     return converted
-

@@ -22,14 +22,22 @@ PROMPT = "What is the weather in Paris?"
 FORECAST = "sunny, 21 degrees"
 QUESTION = "What is the forecast for Paris?"
 RAG_ANSWER = "Paris will be sunny."
-TEXTS = ("Otters hold hands while sleeping.", "Paris is the capital of France.",
-         "The forecast for Paris is sunny.")
+TEXTS = (
+    "Otters hold hands while sleeping.",
+    "Paris is the capital of France.",
+    "The forecast for Paris is sunny.",
+)
 
 
 def llm(base_url: str) -> OpenAI:
     """The OpenAI LLM on the fake server; streamed responses report usage."""
-    return OpenAI(model=MODEL, api_base=base_url, api_key="sk-test", max_retries=0,
-                  additional_kwargs={"stream_options": {"include_usage": True}})
+    return OpenAI(
+        model=MODEL,
+        api_base=base_url,
+        api_key="sk-test",
+        max_retries=0,
+        additional_kwargs={"stream_options": {"include_usage": True}},
+    )
 
 
 def get_forecast(city: str) -> str:
@@ -38,9 +46,14 @@ def get_forecast(city: str) -> str:
 
 
 def forecaster(base_url: str, **kwargs: Any) -> FunctionAgent:
-    return FunctionAgent(name="forecaster", description="Answers weather questions",
-                         tools=[FunctionTool.from_defaults(get_forecast)], llm=llm(base_url),
-                         system_prompt="Answer with the forecast tool.", **kwargs)
+    return FunctionAgent(
+        name="forecaster",
+        description="Answers weather questions",
+        tools=[FunctionTool.from_defaults(get_forecast)],
+        llm=llm(base_url),
+        system_prompt="Answer with the forecast tool.",
+        **kwargs,
+    )
 
 
 def coordinator(base_url: str) -> FunctionAgent:
@@ -51,28 +64,39 @@ def coordinator(base_url: str) -> FunctionAgent:
         """Ask the forecaster agent."""
         return str(await helper.run(question))
 
-    return FunctionAgent(name="coordinator", description="Delegates to specialists",
-                         tools=[FunctionTool.from_defaults(async_fn=ask_forecaster)],
-                         llm=llm(base_url), system_prompt="Delegate weather questions.")
+    return FunctionAgent(
+        name="coordinator",
+        description="Delegates to specialists",
+        tools=[FunctionTool.from_defaults(async_fn=ask_forecaster)],
+        llm=llm(base_url),
+        system_prompt="Delegate weather questions.",
+    )
 
 
 def team(base_url: str) -> AgentWorkflow:
     """Two agents in one AgentWorkflow; the root one answers with its own tool."""
-    writer = FunctionAgent(name="writer", description="Writes summaries", llm=llm(base_url),
-                           system_prompt="Write.")
+    writer = FunctionAgent(
+        name="writer", description="Writes summaries", llm=llm(base_url), system_prompt="Write."
+    )
     root = forecaster(base_url, can_handoff_to=["writer"])
     return AgentWorkflow(agents=[root, writer], root_agent="forecaster")
 
 
 def reactor(server: FakeLLMServer) -> ReActAgent:
     """A ReAct agent (text prompting) and the replies the fake server gives it."""
-    server.add_rule(PROMPT, "Thought: I need the forecast.\nAction: get_forecast\n"
-                            'Action Input: {"city": "Paris"}')
-    server.add_rule("Observation", "Thought: I can answer without using any more tools.\n"
-                                   f"Answer: {FORECAST}")
-    return ReActAgent(name="reactor", description="Reasons, then acts",
-                      tools=[FunctionTool.from_defaults(get_forecast)],
-                      llm=llm(server.openai_base_url))
+    server.add_rule(
+        PROMPT,
+        'Thought: I need the forecast.\nAction: get_forecast\nAction Input: {"city": "Paris"}',
+    )
+    server.add_rule(
+        "Observation", f"Thought: I can answer without using any more tools.\nAnswer: {FORECAST}"
+    )
+    return ReActAgent(
+        name="reactor",
+        description="Reasons, then acts",
+        tools=[FunctionTool.from_defaults(get_forecast)],
+        llm=llm(server.openai_base_url),
+    )
 
 
 def run(workflow: Any, message: str = PROMPT) -> str:
@@ -87,9 +111,9 @@ def run(workflow: Any, message: str = PROMPT) -> str:
 def rag_query(server: FakeLLMServer, question: str = QUESTION) -> str:
     """Index three documents (embeddings), then answer a question from the top two."""
     server.add_rule(question, RAG_ANSWER)
-    embed = OpenAIEmbedding(model=EMBEDDING_MODEL, api_base=server.openai_base_url,
-                            api_key="sk-test", max_retries=0)
-    index = VectorStoreIndex.from_documents([Document(text=t) for t in TEXTS],
-                                            embed_model=embed)
+    embed = OpenAIEmbedding(
+        model=EMBEDDING_MODEL, api_base=server.openai_base_url, api_key="sk-test", max_retries=0
+    )
+    index = VectorStoreIndex.from_documents([Document(text=t) for t in TEXTS], embed_model=embed)
     engine = index.as_query_engine(llm=llm(server.openai_base_url), similarity_top_k=2)
     return str(engine.query(question))

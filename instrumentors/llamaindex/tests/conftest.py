@@ -19,7 +19,8 @@ __all__ = ["capture", "openai_instrumented"]
 
 
 @pytest.fixture
-def instrumented(capture: SpanCapture,
-                 openai_instrumented: bool) -> Iterator[LlamaIndexInstrumentor]:
+def instrumented(
+    capture: SpanCapture, openai_instrumented: bool
+) -> Iterator[LlamaIndexInstrumentor]:
     with instrumenting(capture, LlamaIndexInstrumentor()) as instrumentor:
         yield instrumentor

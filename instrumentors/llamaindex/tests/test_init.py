@@ -46,7 +46,8 @@ def test_opentelemetry_instrument_traces_a_rag_query(tmp_path: Path) -> None:
     out, db = opentelemetry_instrument(_APP.format(tests=TESTS), tmp_path)
     assert f"RESULT {RAG_ANSWER}" in out
     _, input_tokens, requests, embeddings = next(
-        line for line in out.splitlines() if line.startswith("USAGE")).split()
+        line for line in out.splitlines() if line.startswith("USAGE")
+    ).split()
     with Store.open(db) as store:
         (session,) = store.list_sessions(limit=10)
         spans = store.session_spans(session.id)

@@ -53,14 +53,18 @@ def assert_llm_spans_match(capture: SpanCapture, requests: list[dict[str, Any]])
     llms = capture.of_kind(A.KIND_LLM)
     assert len(llms) == len(requests)
     assert sorted(attrs(s)[A.GEN_AI_USAGE_INPUT_TOKENS] for s in llms) == sorted(
-        r["usage"]["input_tokens"] for r in requests)
+        r["usage"]["input_tokens"] for r in requests
+    )
     assert all(attrs(s)[A.COST_USD] > 0 for s in llms)
 
 
 @pytest.mark.parametrize("streaming", [True, False])
-def test_function_agent_with_a_tool_round_trip(server: FakeLLMServer, capture: SpanCapture,
-                                               instrumented: LlamaIndexInstrumentor,
-                                               streaming: bool) -> None:
+def test_function_agent_with_a_tool_round_trip(
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    instrumented: LlamaIndexInstrumentor,
+    streaming: bool,
+) -> None:
     agent = forecaster(server.openai_base_url, streaming=streaming)
     with capture.session() as root:
         assert run(agent) == ANSWER
@@ -78,9 +82,9 @@ def test_function_agent_with_a_tool_round_trip(server: FakeLLMServer, capture: S
 
     llms = sorted(capture.of_kind(A.KIND_LLM), key=lambda s: s.start_time)
     tool = one(capture.of_kind(A.KIND_TOOL))
-    assert [s.name for s in sorted(capture.children_of(agent_span),
-                                   key=lambda s: s.start_time)] == [
-        f"chat {MODEL}", "execute_tool get_forecast", f"chat {MODEL}"]
+    assert [
+        s.name for s in sorted(capture.children_of(agent_span), key=lambda s: s.start_time)
+    ] == [f"chat {MODEL}", "execute_tool get_forecast", f"chat {MODEL}"]
     assert llms[0].end_time <= tool.start_time and tool.end_time <= llms[1].start_time
     assert attrs(tool)[A.GEN_AI_TOOL_DESCRIPTION].endswith("The forecast for a city.")
     assert FORECAST in attrs(tool)[A.GEN_AI_TOOL_CALL_RESULT]
@@ -101,28 +105,35 @@ def test_function_agent_with_a_tool_round_trip(server: FakeLLMServer, capture: S
         assert attrs(span)[A.TOTAL_COST_USD] == pytest.approx(cost)
 
 
-def test_react_agent(server: FakeLLMServer, capture: SpanCapture,
-                     instrumented: LlamaIndexInstrumentor) -> None:
+def test_react_agent(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: LlamaIndexInstrumentor
+) -> None:
     with capture.session():
         assert run(reactor(server)) == FORECAST
     agent = one(capture.of_kind(A.KIND_AGENT))
     assert agent.name == "invoke_agent reactor"
     children = sorted(capture.children_of(agent), key=lambda s: s.start_time)
     assert [s.name for s in children] == [
-        f"chat {MODEL}", "execute_tool get_forecast", f"chat {MODEL}"]
+        f"chat {MODEL}",
+        "execute_tool get_forecast",
+        f"chat {MODEL}",
+    ]
     assert all(attrs(s)[A.AGENT_NAME] == "reactor" for s in children)
     assert "Paris" in attrs(children[1])[A.GEN_AI_TOOL_CALL_ARGUMENTS]
     assert_llm_spans_match(capture, server.requests)
     assert totals(agent) == usage_of(server.requests)
 
 
-def test_agent_calling_an_agent_through_a_tool(server: FakeLLMServer, capture: SpanCapture,
-                                              instrumented: LlamaIndexInstrumentor) -> None:
+def test_agent_calling_an_agent_through_a_tool(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: LlamaIndexInstrumentor
+) -> None:
     with capture.session() as root:
         assert FORECAST in run(coordinator(server.openai_base_url))
     requests = server.requests
-    own = {"coordinator": [r for r in requests if tool_names(r) == ["ask_forecaster"]],
-           "forecaster": [r for r in requests if tool_names(r) == ["get_forecast"]]}
+    own = {
+        "coordinator": [r for r in requests if tool_names(r) == ["ask_forecaster"]],
+        "forecaster": [r for r in requests if tool_names(r) == ["get_forecast"]],
+    }
     assert len(own["coordinator"]) == len(own["forecaster"]) == 2 and len(requests) == 4
 
     agents = {attrs(s)[A.AGENT_NAME]: s for s in capture.of_kind(A.KIND_AGENT)}
@@ -142,8 +153,9 @@ def test_agent_calling_an_agent_through_a_tool(server: FakeLLMServer, capture: S
     assert capture.parent_of(agents["coordinator"]).context == root.get_span_context()
 
 
-def test_agent_workflow_turns_are_agent_spans(server: FakeLLMServer, capture: SpanCapture,
-                                              instrumented: LlamaIndexInstrumentor) -> None:
+def test_agent_workflow_turns_are_agent_spans(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: LlamaIndexInstrumentor
+) -> None:
     """A multi-agent AgentWorkflow: a workflow span, one agent span per turn, and the tool
     calls a turn asked for carry that agent's identity."""
     with capture.session():
@@ -169,8 +181,12 @@ def test_agent_workflow_turns_are_agent_spans(server: FakeLLMServer, capture: Sp
     assert totals(one(capture.of_kind(A.KIND_SESSION))) == usage_of(requests)
 
 
-def test_rag_query(server: FakeLLMServer, capture: SpanCapture,
-                   instrumented: LlamaIndexInstrumentor, openai_instrumented: bool) -> None:
+def test_rag_query(
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    instrumented: LlamaIndexInstrumentor,
+    openai_instrumented: bool,
+) -> None:
     with capture.session():
         assert rag_query(server) == RAG_ANSWER
     embeddings = [r for r in server.requests if r["path"] == "/v1/embeddings"]
@@ -188,15 +204,19 @@ def test_rag_query(server: FakeLLMServer, capture: SpanCapture,
     assert attrs(query)[A.OUTPUT] == f'"{RAG_ANSWER}"'
     assert "The forecast for Paris is sunny." in attrs(retrieve)[A.OUTPUT]
 
-    llm = one([s for s in capture.of_kind(A.KIND_LLM)
-               if attrs(s)[A.GEN_AI_OPERATION_NAME] == A.OP_CHAT])
+    llm = one(
+        [s for s in capture.of_kind(A.KIND_LLM) if attrs(s)[A.GEN_AI_OPERATION_NAME] == A.OP_CHAT]
+    )
     assert capture.parent_of(llm) is query
     assert attrs(llm)[A.GEN_AI_USAGE_INPUT_TOKENS] == chat["usage"]["input_tokens"]
     # Embedding requests are counted by the openai instrumentor (openai >= 2); LlamaIndex's
     # events carry no embedding usage, so with openai 1.x they are not counted.
     counted = [chat, *embeddings] if openai_instrumented else [chat]
-    vectors = [s for s in capture.of_kind(A.KIND_LLM)
-               if attrs(s)[A.GEN_AI_OPERATION_NAME] == A.OP_EMBEDDINGS]
+    vectors = [
+        s
+        for s in capture.of_kind(A.KIND_LLM)
+        if attrs(s)[A.GEN_AI_OPERATION_NAME] == A.OP_EMBEDDINGS
+    ]
     assert len(vectors) == len(counted) - 1
     assert all(s.name == f"embeddings {EMBEDDING_MODEL}" for s in vectors)
     if vectors:
@@ -210,8 +230,9 @@ class Boom(Exception):
     """The user's own exception, raised by a tool."""
 
 
-def test_user_exception_passes_through_a_tool(capture: SpanCapture,
-                                              instrumented: LlamaIndexInstrumentor) -> None:
+def test_user_exception_passes_through_a_tool(
+    capture: SpanCapture, instrumented: LlamaIndexInstrumentor
+) -> None:
     boom = Boom("forecast service down")
 
     def broken(city: str) -> str:
@@ -226,8 +247,9 @@ def test_user_exception_passes_through_a_tool(capture: SpanCapture,
     assert attrs(one(capture.of_kind(A.KIND_SESSION)))[A.ERRORS] == 1
 
 
-def test_failed_model_call_is_an_llm_error(capture: SpanCapture,
-                                          instrumented: LlamaIndexInstrumentor) -> None:
+def test_failed_model_call_is_an_llm_error(
+    capture: SpanCapture, instrumented: LlamaIndexInstrumentor
+) -> None:
     model = llm("http://127.0.0.1:9/v1")  # nothing listens there: the connection is refused
     with capture.session(), pytest.raises(openai.APIConnectionError):
         model.complete("hello")
@@ -238,8 +260,9 @@ def test_failed_model_call_is_an_llm_error(capture: SpanCapture,
     assert attrs(one(capture.of_kind(A.KIND_SESSION)))[A.ERRORS] == 1
 
 
-def test_uninstrument_removes_the_handlers(server: FakeLLMServer, capture: SpanCapture,
-                                           openai_instrumented: bool) -> None:
+def test_uninstrument_removes_the_handlers(
+    server: FakeLLMServer, capture: SpanCapture, openai_instrumented: bool
+) -> None:
     root = get_dispatcher()
     before = (list(root.span_handlers), list(root.event_handlers))
     instrumentor = LlamaIndexInstrumentor()
@@ -256,10 +279,16 @@ def test_uninstrument_removes_the_handlers(server: FakeLLMServer, capture: SpanC
 
 
 def test_moved_class_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: bool,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    moved = tuple((key, module, name + "Moved" if key == "tool" else name)
-                  for key, module, name in _tracer.CLASSES)
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    openai_instrumented: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    moved = tuple(
+        (key, module, name + "Moved" if key == "tool" else name)
+        for key, module, name in _tracer.CLASSES
+    )
     monkeypatch.setattr(_tracer, "CLASSES", moved)
     instrumentor = LlamaIndexInstrumentor()
     with caplog.at_level(logging.DEBUG, logger=_tracer.__name__):

@@ -46,15 +46,20 @@ class MCPInstrumentor(PatchingInstrumentor):
     target_modules = ("mcp",)  # init() instruments when mcp is first imported
 
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
-        patches.wrap("mcp.shared.session", "BaseSession.send_request",
-                     _client.send_request(tracer))
-        patches.wrap("mcp.server.lowlevel.server", "Server._handle_request",
-                     _server.handle_request(tracer))
-        patches.wrap("mcp.server.session", "ServerSession._received_request",
-                     _server.received_request(tracer))
+        patches.wrap("mcp.shared.session", "BaseSession.send_request", _client.send_request(tracer))
+        patches.wrap(
+            "mcp.server.lowlevel.server", "Server._handle_request", _server.handle_request(tracer)
+        )
+        patches.wrap(
+            "mcp.server.session",
+            "ServerSession._received_request",
+            _server.received_request(tracer),
+        )
         patches.wrap("mcp.shared.session", "RequestResponder.respond", _server.respond)
         patches.wrap("mcp.client.session", "ClientSession.__init__", _client.session_init)
-        patches.wrap("mcp.client.stdio", "_create_platform_compatible_process",
-                     _client.stdio_process)
-        patches.wrap("mcp.client.streamable_http", "StreamableHTTPTransport.__init__",
-                     _client.http_transport)
+        patches.wrap(
+            "mcp.client.stdio", "_create_platform_compatible_process", _client.stdio_process
+        )
+        patches.wrap(
+            "mcp.client.streamable_http", "StreamableHTTPTransport.__init__", _client.http_transport
+        )

@@ -24,7 +24,8 @@ from agentops_otel.genai import contain
 
 # ClientSession → (attributes of its transport, the HTTP transport object or None).
 _transports: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 # ClientSession → the protocol version its initialize negotiated.
 _versions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
@@ -53,8 +54,9 @@ def send_request(tracer: Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def _start(tracer: Tracer, session: Any, args: tuple,
-           kwargs: dict) -> tuple[Call, tuple, dict] | None:
+def _start(
+    tracer: Tracer, session: Any, args: tuple, kwargs: dict
+) -> tuple[Call, tuple, dict] | None:
     """Open the span and return the call's arguments with the request carrying its context."""
     try:
         request = args[0] if args else kwargs["request"]
@@ -74,10 +76,12 @@ def _start(tracer: Tracer, session: Any, args: tuple,
         # A framework's own tool span around this call already counts the tool: ours is then
         # the transport's span beneath it, not a second tool.
         current = getattr(trace.get_current_span(), "attributes", None) or {}
-        is_tool = (attrs[A.MCP_METHOD_NAME] == "tools/call"
-                   and current.get(A.SPAN_KIND) != A.KIND_TOOL)
-        call = Call(tracer, SpanKind.CLIENT, name, attrs, None, is_tool,
-                    A.METRIC_MCP_CLIENT_DURATION)
+        is_tool = (
+            attrs[A.MCP_METHOD_NAME] == "tools/call" and current.get(A.SPAN_KIND) != A.KIND_TOOL
+        )
+        call = Call(
+            tracer, SpanKind.CLIENT, name, attrs, None, is_tool, A.METRIC_MCP_CLIENT_DURATION
+        )
         call.record_arguments(arguments)
     except Exception:  # noqa: BLE001
         contain("starting an MCP client span")
@@ -142,7 +146,8 @@ def _lookup(table: weakref.WeakKeyDictionary[Any, Any], key: Any) -> Any:
 # ClientSession the caller builds next on their streams (module globals they call at run time
 # are wrapped, so the caller's import order does not matter).
 _PENDING: contextvars.ContextVar[tuple[dict[str, Any], Any] | None] = contextvars.ContextVar(
-    "agentops_mcp_transport", default=None)
+    "agentops_mcp_transport", default=None
+)
 
 
 def session_init(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

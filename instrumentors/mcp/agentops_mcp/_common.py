@@ -21,9 +21,16 @@ _MAX_HEADER = 8192  # longer values are not trace context; ignore them
 _NAMED_METHODS = {"tools/call": A.GEN_AI_TOOL_NAME, "prompts/get": A.GEN_AI_PROMPT_NAME}
 _RESOURCE_METHODS = frozenset({"resources/read", "resources/subscribe", "resources/unsubscribe"})
 # Metric dimensions: the low-cardinality attributes of the span.
-_METRIC_KEYS = (A.MCP_METHOD_NAME, A.GEN_AI_TOOL_NAME, A.GEN_AI_PROMPT_NAME,
-                A.MCP_PROTOCOL_VERSION, A.NETWORK_TRANSPORT, A.NETWORK_PROTOCOL_NAME,
-                A.ERROR_TYPE, A.RPC_RESPONSE_STATUS_CODE)
+_METRIC_KEYS = (
+    A.MCP_METHOD_NAME,
+    A.GEN_AI_TOOL_NAME,
+    A.GEN_AI_PROMPT_NAME,
+    A.MCP_PROTOCOL_VERSION,
+    A.NETWORK_TRANSPORT,
+    A.NETWORK_PROTOCOL_NAME,
+    A.ERROR_TYPE,
+    A.RPC_RESPONSE_STATUS_CODE,
+)
 
 
 def describe(request: Any) -> tuple[str, dict[str, Any], Any]:
@@ -59,8 +66,11 @@ def extract(carrier: Any) -> Context | None:
             return None
         if not isinstance(carrier, Mapping):
             carrier = getattr(carrier, "model_extra", None) or {}
-        clean = {key: value for key in _CONTEXT_KEYS
-                 if isinstance(value := carrier.get(key), str) and len(value) <= _MAX_HEADER}
+        clean = {
+            key: value
+            for key in _CONTEXT_KEYS
+            if isinstance(value := carrier.get(key), str) and len(value) <= _MAX_HEADER
+        }
         if "traceparent" not in clean:
             return None
         ctx = propagate.extract(clean)
@@ -90,8 +100,12 @@ def tool_result(result: Any) -> Any:
     dump = getattr(result, "model_dump", None)
     if dump is None:
         return result
-    return dump(mode="json", by_alias=True, exclude_none=True,
-                include={"content", "structuredContent", "isError"})
+    return dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        include={"content", "structuredContent", "isError"},
+    )
 
 
 def _rpc_code(exc: BaseException) -> str | None:
@@ -105,8 +119,16 @@ class Call:
 
     __slots__ = ("_metric", "_start", "method", "span")
 
-    def __init__(self, tracer: Tracer, kind: SpanKind, name: str, attrs: dict[str, Any],
-                 context: Context | None, is_tool: bool, metric: str) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        kind: SpanKind,
+        name: str,
+        attrs: dict[str, Any],
+        context: Context | None,
+        is_tool: bool,
+        metric: str,
+    ) -> None:
         if is_tool:
             attrs[A.SPAN_KIND] = A.KIND_TOOL
         self.method = attrs.get(A.MCP_METHOD_NAME)

@@ -28,7 +28,8 @@ from agentops_otel.genai import contain
 
 # The call being handled in this task, and its request id: read where the response is sent.
 _CURRENT: contextvars.ContextVar[tuple[Any, Call] | None] = contextvars.ContextVar(
-    "agentops_mcp_server_call", default=None)
+    "agentops_mcp_server_call", default=None
+)
 
 
 def handle_request(tracer: Tracer) -> Callable[..., Any]:
@@ -49,8 +50,11 @@ def received_request(tracer: Tracer) -> Callable[..., Any]:
     def parts(args: tuple, kwargs: dict) -> tuple[Any, Any, Any] | None:
         responder = args[0] if args else kwargs["responder"]
         request = getattr(responder.request, "root", None)
-        return (responder, request, None) if getattr(request, "method", None) == (
-            "initialize") else None
+        return (
+            (responder, request, None)
+            if getattr(request, "method", None) == ("initialize")
+            else None
+        )
 
     return _traced(tracer, parts)
 
@@ -91,8 +95,9 @@ async def respond(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any
     return await wrapped(*args, **kwargs)
 
 
-def _start(tracer: Tracer, message: Any, request: Any,
-           session: Any) -> tuple[Call, Any, Any] | None:
+def _start(
+    tracer: Tracer, message: Any, request: Any, session: Any
+) -> tuple[Call, Any, Any] | None:
     try:
         name, attrs, arguments = describe(request)
         request_id = getattr(message, "request_id", None)
@@ -123,8 +128,9 @@ def _start(tracer: Tracer, message: Any, request: Any,
         # A tool call is counted (as a tool, its error once) by the span of whoever traced it:
         # the caller's when the request carries its context, else ours.
         is_tool = parent is None and attrs[A.MCP_METHOD_NAME] == "tools/call"
-        call = Call(tracer, SpanKind.SERVER, name, attrs, context, is_tool,
-                    A.METRIC_MCP_SERVER_DURATION)
+        call = Call(
+            tracer, SpanKind.SERVER, name, attrs, context, is_tool, A.METRIC_MCP_SERVER_DURATION
+        )
         call.record_arguments(arguments)
         token = otel_context.attach(trace.set_span_in_context(call.span, context))
         return call, token, _CURRENT.set((request_id, call))

@@ -69,13 +69,18 @@ def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"
 
 
-def server_env(fake: FakeLLMServer, store: Path, *, instrumented: bool = True,
-               **extra: str) -> dict[str, str]:
+def server_env(
+    fake: FakeLLMServer, store: Path, *, instrumented: bool = True, **extra: str
+) -> dict[str, str]:
     """The test server's environment: the fake LLM, the store, ``init()`` or not."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTOPS_", "OTEL_"))}
-    env.update(OPENAI_BASE_URL=fake.openai_base_url, OPENAI_API_KEY="sk-test",
-               AGENTOPS_OTEL_HOME=str(store), MCP_TEST_INIT="1" if instrumented else "0",
-               **extra)
+    env.update(
+        OPENAI_BASE_URL=fake.openai_base_url,
+        OPENAI_API_KEY="sk-test",
+        AGENTOPS_OTEL_HOME=str(store),
+        MCP_TEST_INIT="1" if instrumented else "0",
+        **extra,
+    )
     return env
 
 
@@ -83,14 +88,18 @@ def store_spans(store: Path) -> list[SpanRow]:
     """Every span in the store at ``store`` (empty when it does not exist yet)."""
     try:
         with Store.open(store) as reader:
-            return [span for session in reader.list_sessions(limit=1000)
-                    for span in reader.session_spans(session.id)]
+            return [
+                span
+                for session in reader.list_sessions(limit=1000)
+                for span in reader.session_spans(session.id)
+            ]
     except StoreError:  # not there yet, or being created by the server right now
         return []
 
 
-async def wait_for_spans(store: Path, ready: Callable[[list[SpanRow]], bool],
-                         timeout: float = 20.0) -> list[SpanRow]:
+async def wait_for_spans(
+    store: Path, ready: Callable[[list[SpanRow]], bool], timeout: float = 20.0
+) -> list[SpanRow]:
     """Poll the store until ``ready(spans)``: the server process exports in the background."""
     deadline = time.monotonic() + timeout
     while True:
@@ -123,8 +132,7 @@ def check_joined_session(store: Path, fake: FakeLLMServer, mcp_call: Any) -> lis
 @contextlib.asynccontextmanager
 async def stdio_session(env: dict[str, str]) -> AsyncIterator[ClientSession]:
     """A real client session over stdio with the test server as a subprocess."""
-    params = StdioServerParameters(command=sys.executable, args=[SERVER_SCRIPT, "stdio"],
-                                   env=env)
+    params = StdioServerParameters(command=sys.executable, args=[SERVER_SCRIPT, "stdio"], env=env)
     with anyio.fail_after(120):  # old clients wait forever for a server that died at start
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
@@ -141,8 +149,12 @@ def free_port() -> int:
 def http_server(env: dict[str, str]) -> Iterator[str]:
     """The test server on Streamable HTTP at 127.0.0.1; yields its MCP URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, SERVER_SCRIPT, "http", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, SERVER_SCRIPT, "http", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -161,14 +173,21 @@ def http_server(env: dict[str, str]) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def http_session(url: str) -> AsyncIterator[tuple[ClientSession, Any]]:
     """A real client session over Streamable HTTP; yields it and its session-id getter."""
-    async with streamablehttp_client(url) as (read, write, get_session_id), \
-            ClientSession(read, write) as session:
+    async with (
+        streamablehttp_client(url) as (read, write, get_session_id),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
         yield session, get_session_id
 
 
 # The framework tests need openai-agents and langchain-mcp-adapters, which the oldest mcp
 # release cannot be installed with (they require newer mcp): that environment runs the SDK tests.
-collect_ignore = [name for name, module in (("test_agents.py", "agents"),
-                                            ("test_langchain.py", "langchain_mcp_adapters"))
-                  if importlib.util.find_spec(module) is None]
+collect_ignore = [
+    name
+    for name, module in (
+        ("test_agents.py", "agents"),
+        ("test_langchain.py", "langchain_mcp_adapters"),
+    )
+    if importlib.util.find_spec(module) is None
+]

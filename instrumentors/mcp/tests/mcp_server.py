@@ -13,8 +13,9 @@ import sys
 if os.environ.get("MCP_TEST_INIT") == "1":
     import agentops_otel
 
-    agentops_otel.init(service_name="mcp-test-server", session_name="mcp-server",
-                       instrument=["mcp", "openai"])
+    agentops_otel.init(
+        service_name="mcp-test-server", session_name="mcp-server", instrument=["mcp", "openai"]
+    )
 
 from mcp.server.fastmcp import FastMCP
 from openai import AsyncOpenAI
@@ -29,7 +30,8 @@ async def ask(question: str) -> str:
     """Ask the model a question."""
     client = AsyncOpenAI(max_retries=0)
     response = await client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+        model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+    )
     return response.choices[0].message.content or ""
 
 

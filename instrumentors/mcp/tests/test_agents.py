@@ -34,16 +34,25 @@ async def test_agent_mcp_tool_call_is_one_tool_under_the_agent(server, store_dir
     with instrumented(store_dir, OpenAIAgentsInstrumentor()) as cap:
         set_default_openai_client(
             AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0),
-            use_for_tracing=False)
+            use_for_tracing=False,
+        )
         mcp_server = MCPServerStdio(
-            params={"command": sys.executable, "args": [SERVER_SCRIPT, "stdio"],
-                    "env": server_env(server, store_dir)},
+            params={
+                "command": sys.executable,
+                "args": [SERVER_SCRIPT, "stdio"],
+                "env": server_env(server, store_dir),
+            },
             tool_filter=create_static_tool_filter(allowed_tool_names=["ask"]),
-            client_session_timeout_seconds=60)  # a loaded machine starts the server slowly
+            client_session_timeout_seconds=60,
+        )  # a loaded machine starts the server slowly
         with cap.session():
             async with mcp_server:
-                agent = Agent(name="Researcher", instructions="Use your tools.",
-                              model="gpt-4o-mini", mcp_servers=[mcp_server])
+                agent = Agent(
+                    name="Researcher",
+                    instructions="Use your tools.",
+                    model="gpt-4o-mini",
+                    mcp_servers=[mcp_server],
+                )
                 output = (await Runner.run(agent, "look up otel")).final_output
                 await wait_for_spans(store_dir, lambda s: bool(server_named(s, "tools/call ask")))
     assert "Fake reply from gpt-4o-mini" in output  # the MCP tool's answer reached the agent

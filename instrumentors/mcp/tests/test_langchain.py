@@ -26,14 +26,25 @@ from conftest import (
 
 async def test_langchain_agent_mcp_tool_call_is_one_tool(server, store_dir):
     server.clear()
-    client = MultiServerMCPClient({"test": {
-        "command": sys.executable, "args": [SERVER_SCRIPT, "stdio"], "transport": "stdio",
-        "env": server_env(server, store_dir)}})
+    client = MultiServerMCPClient(
+        {
+            "test": {
+                "command": sys.executable,
+                "args": [SERVER_SCRIPT, "stdio"],
+                "transport": "stdio",
+                "env": server_env(server, store_dir),
+            }
+        }
+    )
     with instrumented(store_dir, LangChainInstrumentor()) as cap, cap.session():
         async with client.session("test") as session:
             tools = [t for t in await load_mcp_tools(session) if t.name == "ask"]
-            model = ChatOpenAI(model="gpt-4o-mini", base_url=server.openai_base_url,
-                               api_key="sk-test", max_retries=0)
+            model = ChatOpenAI(
+                model="gpt-4o-mini",
+                base_url=server.openai_base_url,
+                api_key="sk-test",
+                max_retries=0,
+            )
             agent = create_agent(model, tools, name="researcher")
             result = await agent.ainvoke({"messages": [("user", "look up otel")]})
             await wait_for_spans(store_dir, lambda s: bool(server_named(s, "tools/call ask")))

@@ -55,7 +55,8 @@ def _client(capture, name):
 
 def _ask_done(spans):
     return bool(server_named(spans, "tools/call ask")) and any(
-        s.agentops_kind == A.KIND_LLM for s in spans)
+        s.agentops_kind == A.KIND_LLM for s in spans
+    )
 
 
 async def test_stdio_one_trace_from_client_to_server_llm_call(server, capture, store_dir):
@@ -137,7 +138,8 @@ async def test_session_total_includes_the_servers_llm_calls(server, capture, sto
             await session.call_tool("ask", ASK)
             await session.call_tool("ask", {"question": "and again"})
             await wait_for_spans(
-                store_dir, lambda spans: len([s for s in spans if s.agentops_kind == "llm"]) == 2)
+                store_dir, lambda spans: len([s for s in spans if s.agentops_kind == "llm"]) == 2
+            )
     usage = [r["usage"] for r in server.requests]
     (session_span,) = capture.of_kind(A.KIND_SESSION)
     assert session_span.attributes[A.LLM_CALLS] == 0  # what the client process can know
@@ -157,8 +159,9 @@ async def test_erroring_tool(server, capture, store_dir):
     with capture.session():
         async with stdio_session(server_env(server, store_dir)) as session:
             result = await session.call_tool("fail", {"reason": "boom"})
-            spans = await wait_for_spans(store_dir,
-                                         lambda s: bool(server_named(s, "tools/call fail")))
+            spans = await wait_for_spans(
+                store_dir, lambda s: bool(server_named(s, "tools/call fail"))
+            )
     assert result.isError
     call = _client(capture, "tools/call fail")
     assert call.status.status_code is StatusCode.ERROR
@@ -178,8 +181,9 @@ async def test_jsonrpc_error_is_recorded_with_its_code(server, capture, store_di
     async with stdio_session(server_env(server, store_dir)) as session:
         with pytest.raises(McpError) as raised:
             await session.get_prompt("no-such-prompt")
-        spans = await wait_for_spans(store_dir,
-                                     lambda s: bool(server_named(s, "prompts/get no-such-prompt")))
+        spans = await wait_for_spans(
+            store_dir, lambda s: bool(server_named(s, "prompts/get no-such-prompt"))
+        )
     call = _client(capture, "prompts/get no-such-prompt")
     code = str(raised.value.error.code)
     assert call.attributes[A.ERROR_TYPE] == code
@@ -218,8 +222,7 @@ async def test_server_that_dies_mid_call(server, capture, store_dir):
     (error,) = raised
     call = _client(capture, "tools/call die")
     assert call.status.status_code is StatusCode.ERROR
-    expected = (str(error.error.code) if isinstance(error, McpError)
-                else type(error).__qualname__)
+    expected = str(error.error.code) if isinstance(error, McpError) else type(error).__qualname__
     assert call.attributes[A.ERROR_TYPE] == expected
 
 
@@ -254,15 +257,19 @@ async def test_uninstrumented_client_server_spans_start_their_own_trace(server, 
 
 def _call_with_meta(name: str, meta: dict) -> types.ClientRequest:
     params = types.CallToolRequestParams.model_validate(
-        {"name": name, "arguments": ASK, "_meta": meta})
+        {"name": name, "arguments": ASK, "_meta": meta}
+    )
     return types.ClientRequest(types.CallToolRequest(method="tools/call", params=params))
 
 
 async def test_server_continues_a_foreign_clients_meta(server, store_dir):
     """Another OTel MCP instrumentation (SEP-414) injected the context: we continue it."""
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    meta = {"traceparent": traceparent, "tracestate": "rojo=00f067aa0ba902b7",
-            "baggage": "userId=alice"}
+    meta = {
+        "traceparent": traceparent,
+        "tracestate": "rojo=00f067aa0ba902b7",
+        "baggage": "userId=alice",
+    }
     async with stdio_session(server_env(server, store_dir)) as session:
         result = await session.send_request(_call_with_meta("ask", meta), types.CallToolResult)
         spans = await wait_for_spans(store_dir, _ask_done)
@@ -272,12 +279,15 @@ async def test_server_continues_a_foreign_clients_meta(server, store_dir):
     assert handled.parent_span_id == "00f067aa0ba902b7"
 
 
-@pytest.mark.parametrize("meta", [
-    {"traceparent": 12345, "tracestate": ["x"], "baggage": {"a": 1}},
-    {"traceparent": "00-zzzz-garbage-01", "baggage": "%%%,=,;"},
-    {"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"},
-    {"traceparent": "x" * 100_000},
-])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"traceparent": 12345, "tracestate": ["x"], "baggage": {"a": 1}},
+        {"traceparent": "00-zzzz-garbage-01", "baggage": "%%%,=,;"},
+        {"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"},
+        {"traceparent": "x" * 100_000},
+    ],
+)
 async def test_malformed_meta_is_ignored(server, store_dir, meta):
     async with stdio_session(server_env(server, store_dir)) as session:
         result = await session.send_request(_call_with_meta("ask", meta), types.CallToolResult)
@@ -290,8 +300,13 @@ async def test_malformed_meta_is_ignored(server, store_dir, meta):
 def test_nothing_on_stdout_of_a_stdio_server_under_init(server, store_dir):
     """A stdio server's stdout is its protocol channel: import, init() and instrumenting it
     (its stdin closed at once, so it exits) write nothing there."""
-    done = subprocess.run([sys.executable, SERVER_SCRIPT, "stdio"], stdin=subprocess.DEVNULL,
-                          capture_output=True, env=server_env(server, store_dir), timeout=60)
+    done = subprocess.run(
+        [sys.executable, SERVER_SCRIPT, "stdio"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=server_env(server, store_dir),
+        timeout=60,
+    )
     assert done.stdout == b""
     assert done.returncode == 0, done.stderr.decode()[-2000:]
 
@@ -342,27 +357,39 @@ async def test_in_process_server_and_metrics(capture):
     async with create_connected_server_and_client_session(app._mcp_server) as session:
         await session.call_tool("add", {"a": 2, "b": 3})
     call = _client(capture, "tools/call add")
-    (handled,) = [s for s in capture.spans if s.name == "tools/call add" and s.kind is
-                  SpanKind.SERVER]
+    (handled,) = [
+        s for s in capture.spans if s.name == "tools/call add" and s.kind is SpanKind.SERVER
+    ]
     assert handled.parent.span_id == call.context.span_id
     assert handled.context.trace_id == call.context.trace_id
     agentops_otel.flush()  # records the queued measurements
     data = METRICS.get_metrics_data()
-    points = {m.name: [p.attributes for p in m.data.data_points]
-              for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
+    points = {
+        m.name: [p.attributes for p in m.data.data_points]
+        for r in data.resource_metrics
+        for s in r.scope_metrics
+        for m in s.metrics
+    }
     for name in (A.METRIC_MCP_CLIENT_DURATION, A.METRIC_MCP_SERVER_DURATION):
         assert {A.MCP_METHOD_NAME: "tools/call", A.GEN_AI_TOOL_NAME: "add"}.items() <= max(
-            (p for p in points[name] if p.get(A.GEN_AI_TOOL_NAME) == "add"), key=len).items()
+            (p for p in points[name] if p.get(A.GEN_AI_TOOL_NAME) == "add"), key=len
+        ).items()
 
 
 def test_uninstrument_restores_the_sdk():
     from mcp.server.lowlevel.server import Server
     from mcp.shared.session import BaseSession
 
-    originals = (BaseSession.__dict__["send_request"], Server.__dict__["_handle_request"],
-                 mcp.ClientSession.__dict__["__init__"])
+    originals = (
+        BaseSession.__dict__["send_request"],
+        Server.__dict__["_handle_request"],
+        mcp.ClientSession.__dict__["__init__"],
+    )
     MCPInstrumentor().instrument(tracer_provider=TracerProvider())
     assert BaseSession.__dict__["send_request"] is not originals[0]
     MCPInstrumentor().uninstrument()
-    assert (BaseSession.__dict__["send_request"], Server.__dict__["_handle_request"],
-            mcp.ClientSession.__dict__["__init__"]) == originals
+    assert (
+        BaseSession.__dict__["send_request"],
+        Server.__dict__["_handle_request"],
+        mcp.ClientSession.__dict__["__init__"],
+    ) == originals

@@ -43,8 +43,10 @@ _PROVIDER = "mistral_ai"
 _DEFAULT_SERVER = "https://api.mistral.ai"
 _NUMBERS = (*COMMON_NUMBERS, ("random_seed", A.GEN_AI_REQUEST_SEED))
 # (module, chat class, embeddings module): 2.x and later first, then 1.x
-_MODULES = (("mistralai.client.chat", "mistralai.client.embeddings"),
-            ("mistralai.chat", "mistralai.embeddings"))
+_MODULES = (
+    ("mistralai.client.chat", "mistralai.client.embeddings"),
+    ("mistralai.chat", "mistralai.embeddings"),
+)
 
 
 class _StreamAccumulator(S.ChatStreamAccumulator):
@@ -65,24 +67,36 @@ def _chat(tracer: Tracer, stream: bool) -> tuple[Any, Any]:
     def attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
         return {**openai_chat_attributes(kwargs, _NUMBERS), A.GEN_AI_REQUEST_STREAM: stream}
 
-    return openai_chat_wrappers(tracer, _PROVIDER, server=_server, attributes=attributes,
-                                accumulator=_StreamAccumulator, stream=stream)
+    return openai_chat_wrappers(
+        tracer,
+        _PROVIDER,
+        server=_server,
+        attributes=attributes,
+        accumulator=_StreamAccumulator,
+        stream=stream,
+    )
 
 
 def _embeddings(tracer: Tracer) -> tuple[Any, Any]:
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
         model = kwargs.get("model")
         host, port = _server(instance)
         dimensions = kwargs.get("output_dimension")
         return start_llm_call(
-            tracer, operation=A.OP_EMBEDDINGS, provider=_PROVIDER,
-            model=model if isinstance(model, str) else None, server_address=host,
-            server_port=port, attributes={A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: dimensions}
-            if type(dimensions) is int else None)
+            tracer,
+            operation=A.OP_EMBEDDINGS,
+            provider=_PROVIDER,
+            model=model if isinstance(model, str) else None,
+            server_address=host,
+            server_port=port,
+            attributes={A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: dimensions}
+            if type(dimensions) is int
+            else None,
+        )
 
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
+    def finish(
+        call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any], content: bool
+    ) -> Any:
         call.set_response(response_id=S.field(result, "id"), model=S.field(result, "model"))
         S.record_usage(call, S.field(result, "usage"))
         data = S.field(result, "data")

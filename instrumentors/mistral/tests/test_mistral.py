@@ -24,8 +24,9 @@ USER, TOOLS = R.WEATHER_QUESTION, R.WEATHER_TOOLS
 
 
 def test_complete(client, server, capture):
-    result = client.chat.complete(model=MODEL, messages=USER, temperature=0.2, max_tokens=50,
-                                  random_seed=7, stop=["END"])
+    result = client.chat.complete(
+        model=MODEL, messages=USER, temperature=0.2, max_tokens=50, random_seed=7, stop=["END"]
+    )
     span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
@@ -41,7 +42,8 @@ def test_complete(client, server, capture):
     assert attrs[A.COST_USD] > 0 and attrs[A.COST_SOURCE].startswith("agentops-otel/")
     R.assert_question_recorded(span)
     assert R.span_json(span)[0]["parts"] == [
-        {"type": "text", "content": result.choices[0].message.content}]
+        {"type": "text", "content": result.choices[0].message.content}
+    ]
 
 
 async def test_complete_async(client, server, capture):
@@ -68,15 +70,21 @@ async def test_embeddings_async(client, server, capture):
 def test_tool_call_and_result(client, server, capture):
     first = client.chat.complete(model=MODEL, messages=USER, tools=TOOLS)
     call = first.choices[0].message.tool_calls[0]
-    followup = [*USER, first.choices[0].message,
-                {"role": "tool", "tool_call_id": call.id, "name": "get_weather",
-                 "content": "sunny"}]
+    followup = [
+        *USER,
+        first.choices[0].message,
+        {"role": "tool", "tool_call_id": call.id, "name": "get_weather", "content": "sunny"},
+    ]
     second = client.chat.complete(model=MODEL, messages=followup, tools=TOOLS)
     assert second.choices[0].message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
     assert list(ask.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert R.span_json(ask)[0]["parts"][-1] == {"type": "tool_call", "id": call.id,
-                                          "name": "get_weather", "arguments": {"city": "test"}}
+    assert R.span_json(ask)[0]["parts"][-1] == {
+        "type": "tool_call",
+        "id": call.id,
+        "name": "get_weather",
+        "arguments": {"city": "test"},
+    }
     R.assert_tool_round_trip(ask, answer, call.id, server)
 
 
@@ -89,8 +97,10 @@ def test_content_off_records_no_messages(client, capture, no_content):
 
 
 def test_stream(client, server, capture):
-    text = "".join(event.data.choices[0].delta.content or ""
-                   for event in client.chat.stream(model=MODEL, messages=USER))
+    text = "".join(
+        event.data.choices[0].delta.content or ""
+        for event in client.chat.stream(model=MODEL, messages=USER)
+    )
     span = R.assert_streamed_reply(capture, server, text)
     assert span.attributes[A.COST_USD] > 0
 
@@ -185,8 +195,7 @@ def _app(server):
 
 
 def test_init_instruments_mistral(server):
-    R.check_init_run(_app(server), server, module="mistralai",
-                   scope="agentops_mistral", calls=2)
+    R.check_init_run(_app(server), server, module="mistralai", scope="agentops_mistral", calls=2)
 
 
 def test_opentelemetry_instrument_traces_mistral(server, tmp_path):

@@ -39,8 +39,12 @@ __all__ = ["OllamaInstrumentor"]
 __version__ = "0.1.0"
 
 _PROVIDER = "ollama"
-_OPTIONS = (*COMMON_NUMBERS, ("top_k", A.GEN_AI_REQUEST_TOP_K),
-            ("num_predict", A.GEN_AI_REQUEST_MAX_TOKENS), ("seed", A.GEN_AI_REQUEST_SEED))
+_OPTIONS = (
+    *COMMON_NUMBERS,
+    ("top_k", A.GEN_AI_REQUEST_TOP_K),
+    ("num_predict", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+)
 
 
 def _arg(args: tuple, kwargs: dict[str, Any], index: int, name: str) -> Any:
@@ -62,8 +66,12 @@ def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
 def _tools(tools: Any) -> list[Any] | None:
     if not isinstance(tools, (list, tuple)) or not tools:
         return None
-    return [{"type": "function", "function": {"name": getattr(t, "__name__", None)}}
-            if callable(t) and not isinstance(t, dict) else t for t in tools]
+    return [
+        {"type": "function", "function": {"name": getattr(t, "__name__", None)}}
+        if callable(t) and not isinstance(t, dict)
+        else t
+        for t in tools
+    ]
 
 
 def _record(call: LLMCall, final: Any) -> None:
@@ -81,9 +89,14 @@ def _output(reason: Any, thinking: str, text: str, tool_calls: list[Any]) -> lis
         parts.append({"type": "text", "content": text})
     for tool_call in tool_calls:
         function = S.field(tool_call, "function")
-        parts.append({"type": "tool_call", "id": S.field(tool_call, "id"),
-                      "name": S.field(function, "name"),
-                      "arguments": S.field(function, "arguments")})
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": S.field(tool_call, "id"),
+                "name": S.field(function, "name"),
+                "arguments": S.field(function, "arguments"),
+            }
+        )
     return [{"role": "assistant", "parts": parts, "finish_reason": reason or ""}]
 
 
@@ -119,44 +132,62 @@ class _StreamAccumulator:
         if self._final is not None:
             _record(call, self._final)
         if self._content and (self._text or self._thinking or self._tool_calls):
-            call.set_output(_output(S.field(self._final, "done_reason"), "".join(self._thinking),
-                                    "".join(self._text), self._tool_calls))
+            call.set_output(
+                _output(
+                    S.field(self._final, "done_reason"),
+                    "".join(self._thinking),
+                    "".join(self._text),
+                    self._tool_calls,
+                )
+            )
 
 
 def _starter(tracer: Tracer, operation: str) -> Any:
     """``start`` for one of chat / generate / embed (they differ in what they record)."""
 
-    def start(instance: Any, args: tuple, kwargs: dict[str, Any],
-              content: bool) -> LLMCall | None:
+    def start(instance: Any, args: tuple, kwargs: dict[str, Any], content: bool) -> LLMCall | None:
         model = _arg(args, kwargs, 0, "model")
-        second = _arg(args, kwargs, 1, {A.OP_CHAT: "messages", A.OP_EMBEDDINGS: "input"}.get(
-            operation, "prompt"))
+        second = _arg(
+            args,
+            kwargs,
+            1,
+            {A.OP_CHAT: "messages", A.OP_EMBEDDINGS: "input"}.get(operation, "prompt"),
+        )
         host, port = server_of(getattr(getattr(instance, "_client", None), "base_url", None))
-        call = start_llm_call(tracer, operation=operation, provider=_PROVIDER,
-                              model=model if isinstance(model, str) and model else None,
-                              server_address=host, server_port=port,
-                              attributes=_request_attributes(kwargs),
-                              fingerprint=(_PROVIDER, model, second))
+        call = start_llm_call(
+            tracer,
+            operation=operation,
+            provider=_PROVIDER,
+            model=model if isinstance(model, str) and model else None,
+            server_address=host,
+            server_port=port,
+            attributes=_request_attributes(kwargs),
+            fingerprint=(_PROVIDER, model, second),
+        )
         if call is None or not content or operation == A.OP_EMBEDDINGS:
             return call
         if operation == A.OP_CHAT:
-            call.set_input(S.chat_input_messages(second)
-                           if isinstance(second, (list, tuple)) else None,
-                           tools=_tools(kwargs.get("tools")))
+            call.set_input(
+                S.chat_input_messages(second) if isinstance(second, (list, tuple)) else None,
+                tools=_tools(kwargs.get("tools")),
+            )
         else:
             system = kwargs.get("system")
-            call.set_input([{"role": "user", "parts": [{"type": "text", "content": second}]}]
-                           if isinstance(second, str) else None,
-                           system=[{"type": "text", "content": system}]
-                           if isinstance(system, str) else None)
+            call.set_input(
+                [{"role": "user", "parts": [{"type": "text", "content": second}]}]
+                if isinstance(second, str)
+                else None,
+                system=[{"type": "text", "content": system}] if isinstance(system, str) else None,
+            )
         return call
 
     return start
 
 
 def _finisher(operation: str) -> Any:
-    def finish(call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any],
-               content: bool) -> Any:
+    def finish(
+        call: LLMCall, result: Any, args: tuple, kwargs: dict[str, Any], content: bool
+    ) -> Any:
         if kwargs.get("stream") is True:
             return call.wrap_stream(result, _StreamAccumulator(content, operation == A.OP_CHAT))
         _record(call, result)
@@ -167,9 +198,14 @@ def _finisher(operation: str) -> Any:
         elif content:
             source = S.field(result, "message") if operation == A.OP_CHAT else result
             text = S.field(source, "content" if operation == A.OP_CHAT else "response")
-            call.set_output(_output(S.field(result, "done_reason"),
-                                    S.field(source, "thinking") or "", text or "",
-                                    list(S.field(source, "tool_calls") or ())))
+            call.set_output(
+                _output(
+                    S.field(result, "done_reason"),
+                    S.field(source, "thinking") or "",
+                    text or "",
+                    list(S.field(source, "tool_calls") or ()),
+                )
+            )
         call.end()
         return result
 
@@ -188,7 +224,8 @@ class OllamaInstrumentor(PatchingInstrumentor):
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
         for method, operation in _METHODS:
             sync_call, async_call = method_wrappers(
-                _starter(tracer, operation), _finisher(operation), f"Ollama {method}")
+                _starter(tracer, operation), _finisher(operation), f"Ollama {method}"
+            )
             patches.wrap("ollama._client", f"Client.{method}", sync_call)
             patches.wrap("ollama._client", f"AsyncClient.{method}", async_call)
             # ``ollama.chat`` & co. are bound methods of a default client, taken at import

@@ -21,8 +21,11 @@ def _assert_local_cost(attrs):
 
 
 def test_chat(client, server, capture):
-    result = client.chat(MODEL, USER, options={"temperature": 0.3, "num_predict": 40,
-                                               "top_k": 5, "seed": 3, "stop": ["END"]})
+    result = client.chat(
+        MODEL,
+        USER,
+        options={"temperature": 0.3, "num_predict": 40, "top_k": 5, "seed": 3, "stop": ["END"]},
+    )
     span = R.one_llm_span(capture)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
@@ -46,7 +49,8 @@ async def test_async_chat_and_generate(aclient, server, capture):
     chat, generate = capture.of_kind(A.KIND_LLM)
     assert generate.name == f"text_completion {MODEL}"
     assert R.span_json(generate, A.GEN_AI_SYSTEM_INSTRUCTIONS) == [
-        {"type": "text", "content": "Be brief."}]
+        {"type": "text", "content": "Be brief."}
+    ]
     assert R.span_json(generate)[0]["parts"] == [{"type": "text", "content": result.response}]
     for span, entry in zip((chat, generate), server.requests, strict=True):
         R.assert_usage(span.attributes, entry["usage"])
@@ -73,15 +77,20 @@ def test_tool_call_and_result(client, server, capture):
 
     first = client.chat(MODEL, USER, tools=[get_weather])
     call = first.message.tool_calls[0]
-    followup = [*USER, first.message, {"role": "tool", "content": "sunny",
-                                       "tool_name": call.function.name}]
+    followup = [
+        *USER,
+        first.message,
+        {"role": "tool", "content": "sunny", "tool_name": call.function.name},
+    ]
     second = client.chat(MODEL, followup, tools=TOOLS)
     assert second.message.content == "The tool returned: sunny"
     ask, answer = capture.of_kind(A.KIND_LLM)
-    assert R.span_json(ask)[0]["parts"] == [{"type": "tool_call", "id": None, "name": "get_weather",
-                                       "arguments": {"city": "test"}}]
+    assert R.span_json(ask)[0]["parts"] == [
+        {"type": "tool_call", "id": None, "name": "get_weather", "arguments": {"city": "test"}}
+    ]
     assert R.span_json(ask, A.GEN_AI_TOOL_DEFINITIONS) == [
-        {"type": "function", "function": {"name": "get_weather"}}]
+        {"type": "function", "function": {"name": "get_weather"}}
+    ]
     history = R.span_json(answer, A.GEN_AI_INPUT_MESSAGES)
     assert history[1]["parts"][-1]["name"] == "get_weather"
     assert history[2]["role"] == "tool" and history[2]["parts"][0]["response"] == "sunny"
@@ -189,11 +198,9 @@ client.embed({MODEL!r}, "some text")
 
 def test_init_instruments_ollama(server, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    R.check_init_run(_APP, server, module="ollama",
-                   scope="agentops_ollama", calls=3, priced=False)
+    R.check_init_run(_APP, server, module="ollama", scope="agentops_ollama", calls=3, priced=False)
 
 
 def test_opentelemetry_instrument_traces_ollama(server, tmp_path, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", server.url)
-    R.check_opentelemetry_instrument_run(_APP, server, tmp_path,
-                                       calls=3, priced=False)
+    R.check_opentelemetry_instrument_run(_APP, server, tmp_path, calls=3, priced=False)

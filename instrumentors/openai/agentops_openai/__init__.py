@@ -40,8 +40,7 @@ def _sdk_types() -> tuple[tuple[type, ...], _RawTypes]:
         from openai._legacy_response import LegacyAPIResponse
         from openai._response import APIResponse, AsyncAPIResponse
 
-        raw = _RawTypes((LegacyAPIResponse,), (APIResponse, AsyncAPIResponse),
-                        (AsyncAPIResponse,))
+        raw = _RawTypes((LegacyAPIResponse,), (APIResponse, AsyncAPIResponse), (AsyncAPIResponse,))
     except ImportError:
         pass
     return azure, raw
@@ -56,8 +55,11 @@ class OpenAIInstrumentor(PatchingInstrumentor):
     def _apply(self, patches: Patches, tracer: Tracer) -> None:
         azure, raw = _sdk_types()
         wrappers = request_wrappers(tracer, _Target(azure), raw)
-        chat, embeddings, responses = (wrappers["chat"], wrappers["embeddings"],
-                                       wrappers["responses"])
+        chat, embeddings, responses = (
+            wrappers["chat"],
+            wrappers["embeddings"],
+            wrappers["responses"],
+        )
         for module, sync_class, async_class, method, pair in (
             (_CHAT, "Completions", "AsyncCompletions", "create", chat),
             (_CHAT, "Completions", "AsyncCompletions", "parse", chat),

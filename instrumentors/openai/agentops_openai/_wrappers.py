@@ -26,7 +26,8 @@ _SEQUENCE = (list, tuple)
 # Streams our create wrapper opened while a stream manager (``chat.completions.stream`` /
 # ``responses.stream``) was entering, so the manager's exit can end their spans.
 _opened: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
-    "agentops_openai_opened_streams", default=None)
+    "agentops_openai_opened_streams", default=None
+)
 
 _CHAT_NUMBERS = (
     ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
@@ -85,8 +86,7 @@ class _Target:
         if url is last[0]:
             return provider, last[1], last[2]
         host = getattr(url, "host", None) or None
-        port = getattr(url, "port", None) or (443 if getattr(url, "scheme", "") == "https"
-                                               else 80)
+        port = getattr(url, "port", None) or (443 if getattr(url, "scheme", "") == "https" else 80)
         self._last = (url, host, port)
         return provider, host, port
 
@@ -96,8 +96,12 @@ class _Spec:
 
     __slots__ = ("accumulator", "record", "start")
 
-    def __init__(self, start: Callable[..., LLMCall | None], record: Callable[..., None],
-                 accumulator: Callable[[bool], Any] | None) -> None:
+    def __init__(
+        self,
+        start: Callable[..., LLMCall | None],
+        record: Callable[..., None],
+        accumulator: Callable[[bool], Any] | None,
+    ) -> None:
         self.start = start
         self.record = record
         self.accumulator = accumulator
@@ -129,16 +133,23 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
         except Exception:  # noqa: BLE001
             contain("reading an OpenAI chat request")
             return None
-        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port, attributes=attrs,
-                              fingerprint=(provider, model, messages))
+        call = start_llm_call(
+            tracer,
+            operation=A.OP_CHAT,
+            provider=provider,
+            model=model if isinstance(model, str) else None,
+            server_address=host,
+            server_port=port,
+            attributes=attrs,
+            fingerprint=(provider, model, messages),
+        )
         if call is not None and content:
             try:
                 tools = kwargs.get("tools")
-                call.set_input(S.chat_input_messages(messages)
-                               if isinstance(messages, _SEQUENCE) else None,
-                               tools=tools if isinstance(tools, _SEQUENCE) else None)
+                call.set_input(
+                    S.chat_input_messages(messages) if isinstance(messages, _SEQUENCE) else None,
+                    tools=tools if isinstance(tools, _SEQUENCE) else None,
+                )
             except Exception:  # noqa: BLE001
                 contain("reading OpenAI chat messages")
         return call
@@ -160,20 +171,29 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
         except Exception:  # noqa: BLE001
             contain("reading an OpenAI Responses request")
             return None
-        call = start_llm_call(tracer, operation=A.OP_CHAT, provider=provider,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port, attributes=attrs,
-                              fingerprint=(provider, model, input_))
+        call = start_llm_call(
+            tracer,
+            operation=A.OP_CHAT,
+            provider=provider,
+            model=model if isinstance(model, str) else None,
+            server_address=host,
+            server_port=port,
+            attributes=attrs,
+            fingerprint=(provider, model, input_),
+        )
         if call is not None and content:
             try:
                 instructions = kwargs.get("instructions")
                 tools = kwargs.get("tools")
                 call.set_input(
                     S.responses_input_messages(input_)
-                    if isinstance(input_, (str, *_SEQUENCE)) else None,
+                    if isinstance(input_, (str, *_SEQUENCE))
+                    else None,
                     system=[{"type": "text", "content": instructions}]
-                    if isinstance(instructions, str) else None,
-                    tools=tools if isinstance(tools, _SEQUENCE) else None)
+                    if isinstance(instructions, str)
+                    else None,
+                    tools=tools if isinstance(tools, _SEQUENCE) else None,
+                )
             except Exception:  # noqa: BLE001
                 contain("reading OpenAI Responses input")
         return call
@@ -192,9 +212,15 @@ def _specs(tracer: Tracer, target: _Target) -> dict[str, _Spec]:
         except Exception:  # noqa: BLE001
             contain("reading an OpenAI embeddings request")
             return None
-        return start_llm_call(tracer, operation=A.OP_EMBEDDINGS, provider=provider,
-                              model=model if isinstance(model, str) else None,
-                              server_address=host, server_port=port, attributes=attrs)
+        return start_llm_call(
+            tracer,
+            operation=A.OP_EMBEDDINGS,
+            provider=provider,
+            model=model if isinstance(model, str) else None,
+            server_address=host,
+            server_port=port,
+            attributes=attrs,
+        )
 
     return {
         "chat": _Spec(start_chat, S.record_chat_completion, S.ChatStreamAccumulator),
@@ -231,8 +257,7 @@ class _UnreadResponse(wrapt.ObjectProxy):
     """A ``with_streaming_response`` result, body still unread: recorded when the user calls
     ``parse()``, the span ended when the SDK's context manager closes the response."""
 
-    def __init__(self, raw: Any, call: LLMCall, spec: _Spec, content: bool,
-                 stream: bool) -> None:
+    def __init__(self, raw: Any, call: LLMCall, spec: _Spec, content: bool, stream: bool) -> None:
         super().__init__(raw)
         self._self_call = call
         self._self_spec = spec
@@ -247,7 +272,8 @@ class _UnreadResponse(wrapt.ObjectProxy):
             try:
                 if self._self_stream and self._self_spec.accumulator is not None:
                     self._self_parsed = self._self_call.wrap_stream(
-                        parsed, self._self_spec.accumulator(self._self_content))
+                        parsed, self._self_spec.accumulator(self._self_content)
+                    )
                 else:
                     self._self_spec.record(self._self_call, parsed, self._self_content)
                     self._self_parsed = parsed
@@ -290,15 +316,19 @@ class _AsyncUnreadResponse(_UnreadResponse):
                 await stream.close()
 
 
-def _finish(call: LLMCall, result: Any, stream: bool, spec: _Spec, content: bool,
-            raw_types: _RawTypes) -> Any:
+def _finish(
+    call: LLMCall, result: Any, stream: bool, spec: _Spec, content: bool, raw_types: _RawTypes
+) -> Any:
     """Record ``result`` and end the span, or hand back a stream that ends it later."""
     try:
         if isinstance(result, raw_types.parsed):
             return _finish_raw(call, result, stream, spec, content)
         if isinstance(result, raw_types.unread):
-            proxy = _AsyncUnreadResponse if isinstance(result, raw_types.unread_async) else (
-                _UnreadResponse)
+            proxy = (
+                _AsyncUnreadResponse
+                if isinstance(result, raw_types.unread_async)
+                else (_UnreadResponse)
+            )
             return proxy(result, call, spec, content, stream)
         if stream and spec.accumulator is not None:
             return _track(call.wrap_stream(result, spec.accumulator(content)))
@@ -341,15 +371,19 @@ class _RawTypes(NamedTuple):
     unread_async: tuple[type, ...] = ()
 
 
-def request_wrappers(tracer: Tracer, target: _Target, raw_types: _RawTypes,
-                     ) -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
+def request_wrappers(
+    tracer: Tracer,
+    target: _Target,
+    raw_types: _RawTypes,
+) -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
     """``{"chat" | "responses" | "embeddings": (sync wrapper, async wrapper)}``."""
 
     def make(spec: _Spec) -> tuple[Callable[..., Any], Callable[..., Any]]:
         start = spec.start
 
-        def sync_call(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                      kwargs: dict[str, Any]) -> Any:
+        def sync_call(
+            wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict[str, Any]
+        ) -> Any:
             content = capture_content()
             call = start(instance, kwargs, content)
             if call is None:
@@ -358,8 +392,9 @@ def request_wrappers(tracer: Tracer, target: _Target, raw_types: _RawTypes,
                 result = wrapped(*args, **kwargs)
             return _finish(call, result, kwargs.get("stream") is True, spec, content, raw_types)
 
-        async def async_call(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                             kwargs: dict[str, Any]) -> Any:
+        async def async_call(
+            wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict[str, Any]
+        ) -> Any:
             content = capture_content()
             call = start(instance, kwargs, content)
             if call is None:
@@ -421,8 +456,9 @@ class _StreamManager(wrapt.ObjectProxy):
                     contain("closing an OpenAI stream")
 
 
-def stream_manager(wrapped: Callable[..., Any], instance: Any, args: tuple,
-                   kwargs: dict[str, Any]) -> Any:
+def stream_manager(
+    wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict[str, Any]
+) -> Any:
     """Wrapper for ``.stream(...)``: the SDK's manager behind :class:`_StreamManager`."""
     manager = wrapped(*args, **kwargs)
     try:

@@ -10,20 +10,32 @@ from opentelemetry.trace import SpanKind, StatusCode
 from agentops_otel import semconv as A
 from agentops_otel.testing.spans import SpanCapture
 
-TOOLS = [{
-    "type": "function",
-    "function": {
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+RESPONSES_TOOLS = [
+    {
+        "type": "function",
         "name": "get_weather",
         "description": "Weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
-    },
-}]
-RESPONSES_TOOLS = [{
-    "type": "function", "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]},
-}]
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+]
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 

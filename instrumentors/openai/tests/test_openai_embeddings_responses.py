@@ -11,8 +11,9 @@ from agentops_otel import semconv as A
 
 
 def test_embeddings(client, server, capture):
-    result = client.embeddings.create(model="text-embedding-3-small", input=["one", "two"],
-                                      encoding_format="float")
+    result = client.embeddings.create(
+        model="text-embedding-3-small", input=["one", "two"], encoding_format="float"
+    )
     span = one_llm_span(capture)
     attrs = span.attributes
     assert span.name == "embeddings text-embedding-3-small"
@@ -24,8 +25,9 @@ def test_embeddings(client, server, capture):
 
 
 async def test_async_embeddings_with_dimensions(aclient, server, capture):
-    await aclient.embeddings.create(model="text-embedding-3-small", input="one",
-                                    dimensions=4, encoding_format="base64")
+    await aclient.embeddings.create(
+        model="text-embedding-3-small", input="one", dimensions=4, encoding_format="base64"
+    )
     attrs = one_llm_span(capture).attributes
     assert attrs[A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == 4
     assert list(attrs[A.GEN_AI_REQUEST_ENCODING_FORMATS]) == ["base64"]
@@ -33,9 +35,13 @@ async def test_async_embeddings_with_dimensions(aclient, server, capture):
 
 
 def test_responses_create(client, server, capture, content_on):
-    result = client.responses.create(model="gpt-4o-mini", input="Say hi",
-                                     instructions="Be brief.", max_output_tokens=30,
-                                     temperature=0.5)
+    result = client.responses.create(
+        model="gpt-4o-mini",
+        input="Say hi",
+        instructions="Be brief.",
+        max_output_tokens=30,
+        temperature=0.5,
+    )
     span = one_llm_span(capture)
     attrs = span.attributes
     assert span.name == "chat gpt-4o-mini"
@@ -45,32 +51,49 @@ def test_responses_create(client, server, capture, content_on):
     assert list(attrs[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
     assert_usage(span, server.requests[-1]["usage"])
     assert json.loads(attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
-        {"type": "text", "content": "Be brief."}]
+        {"type": "text", "content": "Be brief."}
+    ]
     assert messages(span, A.GEN_AI_INPUT_MESSAGES) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Say hi"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Say hi"}]}
+    ]
     assert messages(span)[0]["parts"] == [{"type": "text", "content": result.output_text}]
 
 
 def test_responses_function_call_and_result(client, server, capture, content_on):
-    first = client.responses.create(model="gpt-4o-mini", input="Weather in Paris?",
-                                    tools=RESPONSES_TOOLS)
+    first = client.responses.create(
+        model="gpt-4o-mini", input="Weather in Paris?", tools=RESPONSES_TOOLS
+    )
     call = next(item for item in first.output if item.type == "function_call")
     span = one_llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert messages(span)[0]["parts"] == [{"type": "tool_call", "id": call.call_id,
-                                           "name": "get_weather",
-                                           "arguments": json.loads(call.arguments)}]
+    assert messages(span)[0]["parts"] == [
+        {
+            "type": "tool_call",
+            "id": call.call_id,
+            "name": "get_weather",
+            "arguments": json.loads(call.arguments),
+        }
+    ]
     capture.clear()
-    client.responses.create(model="gpt-4o-mini", tools=RESPONSES_TOOLS, input=[
-        {"role": "user", "content": "Weather in Paris?"},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name,
-         "arguments": call.arguments},
-        {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
-    ])
+    client.responses.create(
+        model="gpt-4o-mini",
+        tools=RESPONSES_TOOLS,
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+        ],
+    )
     sent = messages(one_llm_span(capture), A.GEN_AI_INPUT_MESSAGES)
     assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
-    assert sent[2]["parts"] == [{"type": "tool_call_response", "id": call.call_id,
-                                 "response": "sunny"}]
+    assert sent[2]["parts"] == [
+        {"type": "tool_call_response", "id": call.call_id, "response": "sunny"}
+    ]
 
 
 def test_responses_create_stream(client, server, capture, content_on):
@@ -79,8 +102,9 @@ def test_responses_create_stream(client, server, capture, content_on):
     span = one_llm_span(capture)
     assert span.attributes[A.GEN_AI_RESPONSE_ID] == completed.response.id
     assert_usage(span, server.requests[-1]["usage"])
-    assert messages(span)[0]["parts"] == [{"type": "text",
-                                           "content": completed.response.output_text}]
+    assert messages(span)[0]["parts"] == [
+        {"type": "text", "content": completed.response.output_text}
+    ]
 
 
 async def test_async_responses_create_and_stream(aclient, server, capture):

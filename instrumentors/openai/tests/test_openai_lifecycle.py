@@ -16,14 +16,21 @@ from agentops_otel import semconv as A
 
 _ORIGINALS = {
     (cls, name): cls.__dict__[name]
-    for cls, name in ((Completions, "create"), (AsyncCompletions, "create"),
-                      (Completions, "parse"), (Completions, "stream"),
-                      (Embeddings, "create"), (Responses, "create"), (Responses, "stream"))
+    for cls, name in (
+        (Completions, "create"),
+        (AsyncCompletions, "create"),
+        (Completions, "parse"),
+        (Completions, "stream"),
+        (Embeddings, "create"),
+        (Responses, "create"),
+        (Responses, "stream"),
+    )
 }
 
 
-@pytest.mark.parametrize("model,error", [("error-429", openai.RateLimitError),
-                                         ("error-500", openai.InternalServerError)])
+@pytest.mark.parametrize(
+    "model,error", [("error-429", openai.RateLimitError), ("error-500", openai.InternalServerError)]
+)
 def test_error_passes_the_same_exception_through(server, capture, model, error):
     seen = []
 
@@ -78,8 +85,10 @@ def test_llm_span_is_a_child_of_the_current_span(client, capture):
         client.embeddings.create(model="text-embedding-3-small", input="x")
     (parent_span,) = capture.named("parent")
     children = capture.children_of(parent_span)
-    assert sorted(s.name for s in children) == ["chat gpt-4o-mini",
-                                                "embeddings text-embedding-3-small"]
+    assert sorted(s.name for s in children) == [
+        "chat gpt-4o-mini",
+        "embeddings text-embedding-3-small",
+    ]
     for child in children:
         assert child.context.trace_id == parent.get_span_context().trace_id
 
@@ -98,12 +107,14 @@ def test_no_second_llm_span_inside_an_active_llm_call(client, capture):
 
 def test_repeated_identical_requests_are_flagged_as_a_loop(client, capture):
     tracer = capture.provider.get_tracer("test")
-    with tracer.start_as_current_span("session", attributes={A.SPAN_KIND: A.KIND_SESSION,
-                                                             A.SESSION_ID: "s1"}):
+    with tracer.start_as_current_span(
+        "session", attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "s1"}
+    ):
         for _ in range(3):
             client.chat.completions.create(model="gpt-4o-mini", messages=USER)
-        client.chat.completions.create(model="gpt-4o-mini", messages=[
-            {"role": "user", "content": "something else"}])
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "something else"}]
+        )
     flags = [s.attributes.get(A.LOOP_DETECTED) for s in capture.of_kind(A.KIND_LLM)]
     assert flags == [None, None, True, None]
 
@@ -124,6 +135,7 @@ def _counting_wrapper(calls):
     def theirs(wrapped, instance, args, kwargs):
         calls.append(kwargs.get("model"))
         return wrapped(*args, **kwargs)
+
     return theirs
 
 

@@ -25,13 +25,15 @@ def test_stream_without_include_usage_is_not_forced(client, server, capture, con
     assert A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
     assert_no_usage(span)
-    assert messages(span) == [{"role": "assistant", "finish_reason": "stop",
-                               "parts": [{"type": "text", "content": text}]}]
+    assert messages(span) == [
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": text}]}
+    ]
 
 
 def test_stream_with_include_usage(client, server, capture):
-    stream = client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True,
-                                            stream_options=WITH_USAGE)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=USER, stream=True, stream_options=WITH_USAGE
+    )
     ids = {c.id for c in stream}
     span = llm_span(capture)
     assert span.attributes[A.GEN_AI_RESPONSE_ID] in ids
@@ -40,8 +42,9 @@ def test_stream_with_include_usage(client, server, capture):
 
 
 def test_stream_tool_call_deltas(client, server, capture, content_on):
-    stream = client.chat.completions.create(model="gpt-4o-mini", messages=USER, tools=TOOLS,
-                                            stream=True, stream_options=WITH_USAGE)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=USER, tools=TOOLS, stream=True, stream_options=WITH_USAGE
+    )
     arguments, call_id = [], None
     for chunk in stream:
         for choice in chunk.choices:
@@ -51,15 +54,21 @@ def test_stream_tool_call_deltas(client, server, capture, content_on):
     assert len([a for a in arguments if a]) > 1  # the arguments really arrived in pieces
     span = llm_span(capture)
     assert list(span.attributes[A.GEN_AI_RESPONSE_FINISH_REASONS]) == ["tool_calls"]
-    assert messages(span)[0]["parts"] == [{"type": "tool_call", "id": call_id,
-                                           "name": "get_weather",
-                                           "arguments": json.loads("".join(arguments))}]
+    assert messages(span)[0]["parts"] == [
+        {
+            "type": "tool_call",
+            "id": call_id,
+            "name": "get_weather",
+            "arguments": json.loads("".join(arguments)),
+        }
+    ]
     assert_usage(span, server.requests[-1]["usage"])
 
 
 async def test_async_stream(aclient, server, capture, content_on):
-    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=USER,
-                                                   stream=True, stream_options=WITH_USAGE)
+    stream = await aclient.chat.completions.create(
+        model="gpt-4o-mini", messages=USER, stream=True, stream_options=WITH_USAGE
+    )
     text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     span = llm_span(capture)
     assert_usage(span, server.requests[-1]["usage"])
@@ -67,8 +76,9 @@ async def test_async_stream(aclient, server, capture, content_on):
 
 
 def _open_stream(client):
-    return client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True,
-                                          stream_options=WITH_USAGE)
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=USER, stream=True, stream_options=WITH_USAGE
+    )
 
 
 def test_span_ends_once_on_exhaustion(client, capture):
@@ -106,8 +116,7 @@ def test_span_ends_on_abandonment(client, capture):
 
 
 async def test_async_span_ends_on_early_close(aclient, capture):
-    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=USER,
-                                                   stream=True)
+    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)
     await stream.__anext__()
     await stream.close()
     llm_span(capture)
@@ -140,8 +149,9 @@ def test_chat_stream_manager_early_exit_ends_the_span(client, capture):
 
 
 def test_chat_stream_manager_records_usage(client, server, capture):
-    with client.chat.completions.stream(model="gpt-4o-mini", messages=USER,
-                                        stream_options=WITH_USAGE) as stream:
+    with client.chat.completions.stream(
+        model="gpt-4o-mini", messages=USER, stream_options=WITH_USAGE
+    ) as stream:
         final = stream.get_final_completion()
     span = llm_span(capture)
     assert span.attributes[A.GEN_AI_RESPONSE_ID] == final.id

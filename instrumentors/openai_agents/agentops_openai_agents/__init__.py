@@ -62,7 +62,8 @@ def _is_openai_exporter(processor: Any) -> bool:
     )
 
     return isinstance(processor, BatchTraceProcessor) and isinstance(
-        getattr(processor, "_exporter", None), BackendSpanExporter)
+        getattr(processor, "_exporter", None), BackendSpanExporter
+    )
 
 
 class OpenAIAgentsInstrumentor(PatchingInstrumentor):
@@ -104,8 +105,7 @@ class OpenAIAgentsInstrumentor(PatchingInstrumentor):
 
             provider = get_trace_provider()
             current = _processors(provider) or [bridge]
-            provider.set_processors(
-                [*self._removed, *(p for p in current if p is not bridge)])
+            provider.set_processors([*self._removed, *(p for p in current if p is not bridge)])
             self._removed = ()
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: openai-agents processors not restored", exc_info=True)

@@ -32,7 +32,8 @@ _log = logging.getLogger(__name__)
 
 # Agent name → role for the agents of the runs in progress (set by the runner wrapper).
 ROLES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
-    "agentops_openai_agents_roles", default=None)
+    "agentops_openai_agents_roles", default=None
+)
 # Set alongside each OTel attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_openai_agents_scope")
 
@@ -42,8 +43,9 @@ class _Entry:
 
     __slots__ = ("kind", "span", "tokens")
 
-    def __init__(self, span: Span, kind: str | None,
-                 tokens: tuple[contextvars.Token, object] | None) -> None:
+    def __init__(
+        self, span: Span, kind: str | None, tokens: tuple[contextvars.Token, object] | None
+    ) -> None:
         self.span = span
         self.kind = kind  # None: an alias of an ancestor's span (nothing to end)
         self.tokens = tokens
@@ -108,14 +110,18 @@ class Bridge:
         try:
             step(*args)
         except Exception:  # noqa: BLE001 - never the SDK's problem
-            _log.log(logging.DEBUG if self._failed else logging.WARNING,
-                     "agentops-otel: bridging an openai-agents span failed", exc_info=True)
+            _log.log(
+                logging.DEBUG if self._failed else logging.WARNING,
+                "agentops-otel: bridging an openai-agents span failed",
+                exc_info=True,
+            )
             self._failed = True
 
     def _trace_start(self, sdk_trace: Any) -> None:
         attrs = {A.GEN_AI_CONVERSATION_ID: getattr(sdk_trace, "group_id", None)}
-        span = start_span(self._tracer, A.KIND_WORKFLOW, sdk_trace.name or "Agent workflow",
-                          attributes=attrs)
+        span = start_span(
+            self._tracer, A.KIND_WORKFLOW, sdk_trace.name or "Agent workflow", attributes=attrs
+        )
         self._entries[sdk_trace.trace_id] = _Entry(span, A.KIND_WORKFLOW, _activate(span))
 
     def _parent(self, sdk_span: Any) -> _Entry | None:

@@ -12,8 +12,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import agentops_otel
 
 exporter = InMemorySpanExporter()
-agentops_otel.init(exporters=[exporter], local_store=False,
-                   instrument=["openai", "openai_agents"], session_name="app")
+agentops_otel.init(
+    exporters=[exporter],
+    local_store=False,
+    instrument=["openai", "openai_agents"],
+    session_name="app",
+)
 
 # The SDK is imported after init(): the instrumentor applies on its first import.
 from agents import Agent, Runner, function_tool, set_default_openai_client  # noqa: E402
@@ -28,8 +32,9 @@ def lookup(term: str) -> str:
 
 
 async def main(base_url: str) -> str:
-    set_default_openai_client(AsyncOpenAI(base_url=base_url, api_key="sk-test", max_retries=0),
-                              use_for_tracing=False)
+    set_default_openai_client(
+        AsyncOpenAI(base_url=base_url, api_key="sk-test", max_retries=0), use_for_tracing=False
+    )
     agent = Agent(name="Researcher", instructions="x", model="gpt-4o-mini", tools=[lookup])
     return (await Runner.run(agent, "look up otel")).final_output
 
@@ -41,5 +46,14 @@ processors = [type(p).__name__ for p in get_trace_provider()._multi_processor._p
 print(json.dumps({"output": output, "processors": processors}))
 for span in exporter.get_finished_spans():
     parent = span.parent.span_id if span.parent else None
-    print(json.dumps({"name": span.name, "id": span.context.span_id, "parent": parent,
-                      "attributes": dict(span.attributes or {})}, default=list))
+    print(
+        json.dumps(
+            {
+                "name": span.name,
+                "id": span.context.span_id,
+                "parent": parent,
+                "attributes": dict(span.attributes or {}),
+            },
+            default=list,
+        )
+    )

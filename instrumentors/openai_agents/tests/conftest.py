@@ -22,8 +22,6 @@ from agentops_otel.testing.spans import SpanCapture
 set_trace_processors([])
 
 
-
-
 @pytest.fixture
 def client(server: FakeLLMServer) -> AsyncOpenAI:
     server.clear()

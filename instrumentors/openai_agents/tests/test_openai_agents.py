@@ -44,11 +44,20 @@ async def polite(ctx: Any, agent: Any, user_input: Any) -> GuardrailFunctionOutp
 
 def _agents(model: Any) -> Agent:
     """A triage agent that hands off (tool items filtered) to a specialist with a tool."""
-    weather = Agent(name="Weather", instructions="Answer weather questions.",
-                    handoff_description="Weather specialist", tools=[get_weather], model=model)
-    return Agent(name="Triage", instructions="Route the user.", model=model,
-                 handoffs=[handoff(weather, input_filter=handoff_filters.remove_all_tools)],
-                 input_guardrails=[polite])
+    weather = Agent(
+        name="Weather",
+        instructions="Answer weather questions.",
+        handoff_description="Weather specialist",
+        tools=[get_weather],
+        model=model,
+    )
+    return Agent(
+        name="Triage",
+        instructions="Route the user.",
+        model=model,
+        handoffs=[handoff(weather, input_filter=handoff_filters.remove_all_tools)],
+        input_guardrails=[polite],
+    )
 
 
 def _in_session(capture: SpanCapture, run: Callable[[], Any]) -> Any:
@@ -63,7 +72,8 @@ def _fresh_client(server: FakeLLMServer) -> None:
     """A client bound to the current event loop (each ``asyncio.run`` needs its own)."""
     set_default_openai_client(
         AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0),
-        use_for_tracing=False)
+        use_for_tracing=False,
+    )
 
 
 async def _run(agent: Agent, text: str) -> Any:
@@ -76,7 +86,8 @@ def _run_sync(agent: Agent, text: str) -> Any:
 
 async def _run_streamed(agent: Agent, text: str) -> Any:
     result = Runner.run_streamed(
-        agent, text, run_config=RunConfig(model_settings=ModelSettings(include_usage=True)))
+        agent, text, run_config=RunConfig(model_settings=ModelSettings(include_usage=True))
+    )
     async for _ in result.stream_events():
         pass
     return result.final_output
@@ -101,10 +112,14 @@ def _sum(requests: list[dict[str, Any]], key: str) -> int:
 
 @pytest.mark.parametrize("api", ["responses", "chat_completions"])
 @pytest.mark.parametrize("mode", list(RUNNERS))
-def test_handoff_and_tool_round_trip(capture: SpanCapture, server: FakeLLMServer, client: Any,
-                                     api: str, mode: str) -> None:
-    model = ("gpt-4o-mini" if api == "responses"
-             else OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client))
+def test_handoff_and_tool_round_trip(
+    capture: SpanCapture, server: FakeLLMServer, client: Any, api: str, mode: str
+) -> None:
+    model = (
+        "gpt-4o-mini"
+        if api == "responses"
+        else OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+    )
     output = _in_session(capture, lambda: RUNNERS[mode](_agents(model), "weather in Paris?"))
     assert output == "The tool returned: sunny in test"
 
@@ -153,14 +168,20 @@ def test_handoff_and_tool_round_trip(capture: SpanCapture, server: FakeLLMServer
     # Totals equal the server's request log; each model request counted once.
     def offers_transfer(request: dict[str, Any]) -> bool:
         tools = request["body"]["tools"]
-        return any("transfer_to_weather" in (t.get("name"), t.get("function", {}).get("name"))
-                   for t in tools)
+        return any(
+            "transfer_to_weather" in (t.get("name"), t.get("function", {}).get("name"))
+            for t in tools
+        )
 
     triage_requests = [r for r in requests if offers_transfer(r)]
     weather_requests = [r for r in requests if r not in triage_requests]
     assert len(triage_requests) == 1
-    for span, reqs in ((session, requests), (workflow, requests), (triage, triage_requests),
-                       (weather, weather_requests)):
+    for span, reqs in (
+        (session, requests),
+        (workflow, requests),
+        (triage, triage_requests),
+        (weather, weather_requests),
+    ):
         assert span.attributes[A.TOTAL_INPUT_TOKENS] == _sum(reqs, "input_tokens")
         assert span.attributes[A.TOTAL_OUTPUT_TOKENS] == _sum(reqs, "output_tokens")
         assert span.attributes[A.LLM_CALLS] == len(reqs)
@@ -236,10 +257,15 @@ def test_user_trace_is_one_workflow(capture: SpanCapture, server: FakeLLMServer)
 
 
 def test_agent_as_tool_nests_under_the_tool(capture: SpanCapture, server: FakeLLMServer) -> None:
-    helper = Agent(name="Helper", instructions="x", model="gpt-4o-mini",
-                   handoff_description="Helps out")
-    boss = Agent(name="Boss", instructions="x", model="gpt-4o-mini",
-                 tools=[helper.as_tool(tool_name="ask_helper", tool_description="Ask the helper")])
+    helper = Agent(
+        name="Helper", instructions="x", model="gpt-4o-mini", handoff_description="Helps out"
+    )
+    boss = Agent(
+        name="Boss",
+        instructions="x",
+        model="gpt-4o-mini",
+        tools=[helper.as_tool(tool_name="ask_helper", tool_description="Ask the helper")],
+    )
     _in_session(capture, lambda: asyncio.run(_run(boss, "help")))
     tool = _one(capture, "execute_tool ask_helper")
     nested = _one(capture, "invoke_agent Helper")
@@ -250,8 +276,9 @@ def test_agent_as_tool_nests_under_the_tool(capture: SpanCapture, server: FakeLL
     assert _one(capture, "session test").attributes[A.LLM_CALLS] == len(server.requests) == 3
 
 
-def test_tracing_disabled_leaves_provider_spans(capture: SpanCapture,
-                                                server: FakeLLMServer) -> None:
+def test_tracing_disabled_leaves_provider_spans(
+    capture: SpanCapture, server: FakeLLMServer
+) -> None:
     agent = Agent(name="Quiet", instructions="x", model="gpt-4o-mini")
 
     async def quiet() -> None:
@@ -272,8 +299,9 @@ def _sdk_processors() -> list[Any]:
 def test_nothing_goes_to_openai(capture: SpanCapture, server: FakeLLMServer) -> None:
     from agents.tracing.processors import BackendSpanExporter, default_processor
 
-    assert not any(isinstance(getattr(p, "_exporter", None), BackendSpanExporter)
-                   for p in _sdk_processors())
+    assert not any(
+        isinstance(getattr(p, "_exporter", None), BackendSpanExporter) for p in _sdk_processors()
+    )
     asyncio.run(_run(Agent(name="A", instructions="x", model="gpt-4o-mini"), "hi"))
     assert default_processor()._queue.qsize() == 0
     assert capture.named("invoke_agent A")
@@ -328,9 +356,12 @@ def test_uninstrument_restores_the_sdk(capture: SpanCapture, server: FakeLLMServ
     set_trace_processors([p for p in _sdk_processors() if p is not recorder])
 
 
-def test_moved_internals_degrade_quietly(capture: SpanCapture, server: FakeLLMServer,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_moved_internals_degrade_quietly(
+    capture: SpanCapture,
+    server: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A runner method or a trace-provider API that moved: fewer spans, no exception."""
     import agents.tracing
 
@@ -366,9 +397,14 @@ def test_init_app(server: FakeLLMServer, tmp_path: Any) -> None:
     server.clear()
     env = {**os.environ, "HOME": str(tmp_path), "AGENTOPS_LOCAL_STORE": "false"}
     env.pop("OPENAI_AGENTS_DISABLE_TRACING", None)
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_init_app.py")),
-                           server.openai_base_url], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_init_app.py")), server.openai_base_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Tracing request failed" not in proc.stderr
     head, *lines = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -382,4 +418,5 @@ def test_init_app(server: FakeLLMServer, tmp_path: Any) -> None:
     llms = [s for s in lines if s["attributes"][A.SPAN_KIND] == A.KIND_LLM]
     assert len(llms) == 2 and all(s["parent"] == agent["id"] for s in llms)
     assert session["attributes"][A.TOTAL_INPUT_TOKENS] == sum(
-        r["usage"]["input_tokens"] for r in server.requests)
+        r["usage"]["input_tokens"] for r in server.requests
+    )

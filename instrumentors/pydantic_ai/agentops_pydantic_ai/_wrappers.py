@@ -28,8 +28,14 @@ from agentops_otel.spans import end_span, record_input, record_output, start_spa
 _log = logging.getLogger(__name__)
 # Pydantic AI's control flow, not failures: a tool asking for approval or deferring its call.
 _NOT_ERRORS = frozenset({"CallDeferred", "ApprovalRequired"})
-_OUR_MODULES = ("pydantic_ai", "pydantic_graph", "agentops_pydantic_ai", "wrapt", "contextlib",
-                "asyncio")
+_OUR_MODULES = (
+    "pydantic_ai",
+    "pydantic_graph",
+    "agentops_pydantic_ai",
+    "wrapt",
+    "contextlib",
+    "asyncio",
+)
 
 
 def _caller_name(agent: Any) -> str | None:
@@ -50,8 +56,7 @@ def _caller_name(agent: Any) -> str | None:
 def _start_agent(tracer: Tracer, agent: Any, args: tuple, kwargs: dict) -> Span:
     name = getattr(agent, "name", None) or _caller_name(agent) or "agent"
     description = getattr(agent, "description", None)  # Pydantic AI 2.x
-    attributes = {A.GEN_AI_AGENT_DESCRIPTION: description if isinstance(description, str)
-                  else None}
+    attributes = {A.GEN_AI_AGENT_DESCRIPTION: description if isinstance(description, str) else None}
     span = start_span(tracer, A.KIND_AGENT, str(name), attributes=attributes)
     prompt = kwargs.get("user_prompt", args[0] if args else None)
     record_input(span, A.KIND_AGENT, prompt)
@@ -86,8 +91,12 @@ class _AgentRun:
             raise
         return self._run
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> bool | None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
         try:
             suppressed = await self._cm.__aexit__(exc_type, exc, tb)
         except BaseException as error:
@@ -111,8 +120,9 @@ class _AgentRun:
                     record_output(span, A.KIND_AGENT, getattr(result, "output", None))
             except Exception:  # noqa: BLE001
                 _log.debug("agentops-otel: recording an agent output failed", exc_info=True)
-        end_span(span, error if error is not None and not isinstance(error, GeneratorExit)
-                 else None)
+        end_span(
+            span, error if error is not None and not isinstance(error, GeneratorExit) else None
+        )
 
 
 def agent_run(tracer: Tracer) -> Wrapper:
@@ -127,8 +137,10 @@ def agent_run(tracer: Tracer) -> Wrapper:
 
 def _tool_span(tracer: Tracer, name: str, args: Any, ctx: Any, tool: Any) -> tuple[Span, Context]:
     tool_def = getattr(tool, "tool_def", None)
-    attributes = {A.GEN_AI_TOOL_CALL_ID: getattr(ctx, "tool_call_id", None),
-                  A.GEN_AI_TOOL_DESCRIPTION: getattr(tool_def, "description", None)}
+    attributes = {
+        A.GEN_AI_TOOL_CALL_ID: getattr(ctx, "tool_call_id", None),
+        A.GEN_AI_TOOL_DESCRIPTION: getattr(tool_def, "description", None),
+    }
     span = start_span(tracer, A.KIND_TOOL, name, attributes=attributes)
     record_input(span, A.KIND_TOOL, args)
     return span, trace.set_span_in_context(span)
@@ -142,10 +154,13 @@ def tool_call(tracer: Tracer) -> Wrapper:
         try:
             if is_instrumentation_enabled():
                 name = kwargs.get("name", args[0] if args else "tool")
-                opened = _tool_span(tracer, str(name),
-                                    kwargs.get("tool_args", args[1] if len(args) > 1 else None),
-                                    kwargs.get("ctx", args[2] if len(args) > 2 else None),
-                                    kwargs.get("tool", args[3] if len(args) > 3 else None))
+                opened = _tool_span(
+                    tracer,
+                    str(name),
+                    kwargs.get("tool_args", args[1] if len(args) > 1 else None),
+                    kwargs.get("ctx", args[2] if len(args) > 2 else None),
+                    kwargs.get("tool", args[3] if len(args) > 3 else None),
+                )
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: starting a Pydantic AI tool span failed", exc_info=True)
         if opened is None:

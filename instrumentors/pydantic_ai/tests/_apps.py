@@ -25,8 +25,11 @@ def openai_model(base_url: str, model: str = MODEL) -> OpenAIChatModel:
 
 def weather_agent(base_url: str, *, name: str | None = "forecaster", model: Any = None) -> Agent:
     """An agent with one tool: the fake server calls it, then answers from its result."""
-    agent = Agent(model or openai_model(base_url), name=name,
-                  instructions="You answer weather questions with the forecast tool.")
+    agent = Agent(
+        model or openai_model(base_url),
+        name=name,
+        instructions="You answer weather questions with the forecast tool.",
+    )
 
     @agent.tool_plain
     def get_forecast(city: str) -> str:
@@ -38,8 +41,11 @@ def weather_agent(base_url: str, *, name: str | None = "forecaster", model: Any 
 
 def coordinator_agent(base_url: str, forecaster: Agent) -> Agent:
     """An agent whose tool delegates to ``forecaster``: two agents, one run."""
-    agent = Agent(openai_model(base_url), name="coordinator",
-                  instructions="Delegate weather questions to the forecaster.")
+    agent = Agent(
+        openai_model(base_url),
+        name="coordinator",
+        instructions="Delegate weather questions to the forecaster.",
+    )
 
     @agent.tool
     async def ask_forecaster(ctx: RunContext[None], question: str) -> str:

@@ -25,7 +25,8 @@ def own_instrumentation_off() -> Iterator[None]:
 
 
 @pytest.fixture
-def instrumented(capture: SpanCapture,
-                 openai_instrumented: bool) -> Iterator[PydanticAIInstrumentor]:
+def instrumented(
+    capture: SpanCapture, openai_instrumented: bool
+) -> Iterator[PydanticAIInstrumentor]:
     with instrumenting(capture, PydanticAIInstrumentor()) as instrumentor:
         yield instrumentor

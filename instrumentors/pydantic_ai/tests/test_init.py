@@ -44,12 +44,12 @@ print("RESULT", weather_agent({url!r}).run_sync("What is the weather in Paris?")
 """
 
 
-def test_opentelemetry_instrument_traces_the_agent(server: FakeLLMServer,
-                                                   tmp_path: Path) -> None:
+def test_opentelemetry_instrument_traces_the_agent(server: FakeLLMServer, tmp_path: Path) -> None:
     """Zero code: ``opentelemetry-instrument python app.py`` with our distro, into the store."""
     server.clear()
-    out, db = opentelemetry_instrument(_APP.format(tests=TESTS, url=server.openai_base_url),
-                                       tmp_path)
+    out, db = opentelemetry_instrument(
+        _APP.format(tests=TESTS, url=server.openai_base_url), tmp_path
+    )
     assert "RESULT" in out and FORECAST in out
     with Store.open(db) as store:
         (session,) = store.list_sessions(limit=10)

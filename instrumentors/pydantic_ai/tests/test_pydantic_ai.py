@@ -43,9 +43,18 @@ ANSWER = f"The tool returned: test: {FORECAST}"
 
 def counted(capture: SpanCapture) -> list[ReadableSpan]:
     """Spans a store counts as model calls: ours, or another vendor's not flagged duplicate."""
-    return [s for s in capture.spans if not attrs(s).get(A.LLM_DUPLICATE) and (
-        attrs(s).get(A.SPAN_KIND) == A.KIND_LLM or (A.SPAN_KIND not in attrs(s) and attrs(
-            s).get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS))]
+    return [
+        s
+        for s in capture.spans
+        if not attrs(s).get(A.LLM_DUPLICATE)
+        and (
+            attrs(s).get(A.SPAN_KIND) == A.KIND_LLM
+            or (
+                A.SPAN_KIND not in attrs(s)
+                and attrs(s).get(A.GEN_AI_OPERATION_NAME) in A.INFERENCE_OPERATIONS
+            )
+        )
+    ]
 
 
 def ours(capture: SpanCapture, span: ReadableSpan) -> ReadableSpan:
@@ -58,8 +67,9 @@ def ours(capture: SpanCapture, span: ReadableSpan) -> ReadableSpan:
     return parent
 
 
-def assert_weather_run(capture: SpanCapture, server: FakeLLMServer,
-                       model: str = MODEL) -> ReadableSpan:
+def assert_weather_run(
+    capture: SpanCapture, server: FakeLLMServer, model: str = MODEL
+) -> ReadableSpan:
     """One agent, a tool round trip: agent → llm, tool, llm; identity, totals and costs."""
     root = one(capture.of_kind(A.KIND_SESSION))
     agent = one(capture.of_kind(A.KIND_AGENT))
@@ -99,20 +109,24 @@ def assert_weather_run(capture: SpanCapture, server: FakeLLMServer,
     return agent
 
 
-def test_agent_with_a_tool_round_trip(server: FakeLLMServer, capture: SpanCapture,
-                                      instrumented: PydanticAIInstrumentor) -> None:
+def test_agent_with_a_tool_round_trip(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor
+) -> None:
     agent = weather_agent(server.openai_base_url)
     with capture.session():
         result = agent.run_sync(PROMPT)
     assert result.output == ANSWER
     spans = assert_weather_run(capture, server)
     assert [s.name for s in capture.children_of(spans)] == [
-        f"chat {MODEL}", "execute_tool get_forecast", f"chat {MODEL}"]
+        f"chat {MODEL}",
+        "execute_tool get_forecast",
+        f"chat {MODEL}",
+    ]
 
 
 def test_unnamed_agent_takes_the_callers_variable_name(
-        server: FakeLLMServer, capture: SpanCapture,
-        instrumented: PydanticAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor
+) -> None:
     weather_bot = weather_agent(server.openai_base_url, name=None)
     with capture.session():
         asyncio.run(weather_bot.run(PROMPT))
@@ -122,8 +136,8 @@ def test_unnamed_agent_takes_the_callers_variable_name(
 
 
 def test_streamed_run_is_counted_from_the_stream(
-        server: FakeLLMServer, capture: SpanCapture,
-        instrumented: PydanticAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor
+) -> None:
     agent = weather_agent(server.openai_base_url)
 
     async def main() -> str:
@@ -141,9 +155,9 @@ def test_streamed_run_is_counted_from_the_stream(
 
 
 @pytest.mark.parametrize("how", ["agent.instrument", "Agent.instrument_all"])
-def test_pydantic_ai_own_spans_count_once(server: FakeLLMServer, capture: SpanCapture,
-                                          instrumented: PydanticAIInstrumentor,
-                                          how: str) -> None:
+def test_pydantic_ai_own_spans_count_once(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor, how: str
+) -> None:
     """With Pydantic AI's own instrumentation on, its spans nest inside ours and its
     model-request span is flagged a duplicate of the provider span beneath it."""
     settings = InstrumentationSettings(tracer_provider=capture.provider)
@@ -168,8 +182,11 @@ def test_pydantic_ai_own_spans_count_once(server: FakeLLMServer, capture: SpanCa
 
 @pytest.mark.parametrize("own_spans", [False, True])
 def test_anthropic_model_is_counted_by_the_anthropic_instrumentor(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor,
-        own_spans: bool) -> None:
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    instrumented: PydanticAIInstrumentor,
+    own_spans: bool,
+) -> None:
     anthropic = AnthropicInstrumentor()
     anthropic.instrument(tracer_provider=capture.provider)
     try:
@@ -182,26 +199,29 @@ def test_anthropic_model_is_counted_by_the_anthropic_instrumentor(
         anthropic.uninstrument()
     assert all(r["path"] == "/v1/messages" for r in server.requests)
     assert_weather_run(capture, server, CLAUDE)
-    assert all(attrs(s)[A.GEN_AI_PROVIDER_NAME] == "anthropic"
-               for s in capture.of_kind(A.KIND_LLM))
+    assert all(attrs(s)[A.GEN_AI_PROVIDER_NAME] == "anthropic" for s in capture.of_kind(A.KIND_LLM))
 
 
-def test_two_agents_delegating_through_a_tool(server: FakeLLMServer, capture: SpanCapture,
-                                             instrumented: PydanticAIInstrumentor) -> None:
+def test_two_agents_delegating_through_a_tool(
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor
+) -> None:
     forecaster = weather_agent(server.openai_base_url)
     coordinator = coordinator_agent(server.openai_base_url, forecaster)
     with capture.session():
         result = coordinator.run_sync(PROMPT)
     assert FORECAST in result.output
     requests = server.requests
-    own = {name: [r for r in requests if tool_names(r) == [tool]]
-           for name, tool in (("coordinator", "ask_forecaster"), ("forecaster", "get_forecast"))}
+    own = {
+        name: [r for r in requests if tool_names(r) == [tool]]
+        for name, tool in (("coordinator", "ask_forecaster"), ("forecaster", "get_forecast"))
+    }
     assert len(own["coordinator"]) == len(own["forecaster"]) == 2 and len(requests) == 4
 
     agents = {attrs(s)[A.AGENT_NAME]: s for s in capture.of_kind(A.KIND_AGENT)}
     assert set(agents) == {"coordinator", "forecaster"}
-    delegate = next(s for s in capture.of_kind(A.KIND_TOOL)
-                    if s.name == "execute_tool ask_forecaster")
+    delegate = next(
+        s for s in capture.of_kind(A.KIND_TOOL) if s.name == "execute_tool ask_forecaster"
+    )
     assert capture.parent_of(delegate) is agents["coordinator"]
     assert capture.parent_of(agents["forecaster"]) is delegate
     assert attrs(agents["coordinator"])[A.AGENT_ID] != attrs(agents["forecaster"])[A.AGENT_ID]
@@ -209,8 +229,12 @@ def test_two_agents_delegating_through_a_tool(server: FakeLLMServer, capture: Sp
         llms = [s for s in capture.of_kind(A.KIND_LLM) if capture.parent_of(s) is agent]
         assert len(llms) == 2
         assert all(attrs(s)[A.AGENT_NAME] == name for s in llms)
-    assert attrs(one([s for s in capture.of_kind(A.KIND_TOOL)
-                      if s.name == "execute_tool get_forecast"]))[A.AGENT_NAME] == "forecaster"
+    assert (
+        attrs(
+            one([s for s in capture.of_kind(A.KIND_TOOL) if s.name == "execute_tool get_forecast"])
+        )[A.AGENT_NAME]
+        == "forecaster"
+    )
     assert totals(agents["forecaster"]) == usage_of(own["forecaster"])
     assert totals(agents["coordinator"]) == usage_of(requests)  # the delegate's calls included
     assert totals(one(capture.of_kind(A.KIND_SESSION))) == usage_of(requests)
@@ -222,8 +246,8 @@ class Boom(Exception):
 
 
 def test_user_exception_passes_through_and_marks_spans(
-        server: FakeLLMServer, capture: SpanCapture,
-        instrumented: PydanticAIInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: PydanticAIInstrumentor
+) -> None:
     boom = Boom("forecast service down")
     agent = Agent(weather_agent(server.openai_base_url).model, name="forecaster")
 
@@ -244,8 +268,9 @@ def test_user_exception_passes_through_and_marks_spans(
     assert len(capture.of_kind(A.KIND_LLM)) == len(server.requests) == 1
 
 
-def test_uninstrument_restores_pydantic_ai(server: FakeLLMServer, capture: SpanCapture,
-                                           openai_instrumented: None) -> None:
+def test_uninstrument_restores_pydantic_ai(
+    server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None
+) -> None:
     originals = (Agent.__dict__["iter"], FunctionToolset.__dict__["call_tool"])
     instrumentor = PydanticAIInstrumentor()
     instrumentor.instrument(tracer_provider=capture.provider)
@@ -262,10 +287,17 @@ def test_uninstrument_restores_pydantic_ai(server: FakeLLMServer, capture: SpanC
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, openai_instrumented: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(agentops_pydantic_ai, "_TOOL_CALL",
-                        ("pydantic_ai.toolsets.function", "FunctionToolset.call_tool_moved"))
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    openai_instrumented: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(
+        agentops_pydantic_ai,
+        "_TOOL_CALL",
+        ("pydantic_ai.toolsets.function", "FunctionToolset.call_tool_moved"),
+    )
     instrumentor = PydanticAIInstrumentor()
     with caplog.at_level(logging.DEBUG, logger="agentops_otel.instrumentation"):
         instrumentor.instrument(tracer_provider=capture.provider)

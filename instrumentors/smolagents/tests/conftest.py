@@ -10,4 +10,5 @@ from agentops_smolagents import SmolagentsInstrumentor
 
 os.environ.setdefault("OPENAI_API_KEY", "sk-test")
 providers_instrumented, instrumented = instrumented_fixtures(
-    SmolagentsInstrumentor, OpenAIInstrumentor)
+    SmolagentsInstrumentor, OpenAIInstrumentor
+)

@@ -31,10 +31,12 @@ def script(server: FakeLLMServer) -> None:
     server.clear_rules()
     server.add_rule(REPORT, _code("I have the report", f'final_answer("{ANSWER}")'))
     server.add_rule(FACTS, _code("I have the facts", f'final_answer("{REPORT}")'))
-    server.add_rule(RESEARCH, _code("Look it up", 'facts = lookup_facts(topic="otters")\n'
-                                                  "print(facts)"))
-    server.add_rule(TASK, _code("Ask the researcher",
-                                f'report = researcher(task="{RESEARCH}")\nprint(report)'))
+    server.add_rule(
+        RESEARCH, _code("Look it up", 'facts = lookup_facts(topic="otters")\nprint(facts)')
+    )
+    server.add_rule(
+        TASK, _code("Ask the researcher", f'report = researcher(task="{RESEARCH}")\nprint(report)')
+    )
 
 
 def model(base_url: str, model_id: str = "gpt-4o-mini") -> OpenAIServerModel:
@@ -43,15 +45,28 @@ def model(base_url: str, model_id: str = "gpt-4o-mini") -> OpenAIServerModel:
 
 def build_manager(base_url: str, **manager_options: Any) -> CodeAgent:
     """Manager → managed researcher (with the tool), both CodeAgents."""
-    researcher = CodeAgent(tools=[lookup_facts], model=model(base_url), name="researcher",
-                           description="Finds facts about animals", max_steps=4,
-                           verbosity_level=0)
-    return CodeAgent(tools=[], model=model(base_url), managed_agents=[researcher],
-                     name="manager", max_steps=4, verbosity_level=0, **manager_options)
+    researcher = CodeAgent(
+        tools=[lookup_facts],
+        model=model(base_url),
+        name="researcher",
+        description="Finds facts about animals",
+        max_steps=4,
+        verbosity_level=0,
+    )
+    return CodeAgent(
+        tools=[],
+        model=model(base_url),
+        managed_agents=[researcher],
+        name="manager",
+        max_steps=4,
+        verbosity_level=0,
+        **manager_options,
+    )
 
 
 def build_tool_caller(base_url: str) -> ToolCallingAgent:
     """One step: the model calls the tool (the fake server calls the first tool offered); at
     max steps smolagents asks the model, without tools, for the final answer."""
-    return ToolCallingAgent(tools=[lookup_facts], model=model(base_url), name="caller",
-                            max_steps=1, verbosity_level=0)
+    return ToolCallingAgent(
+        tools=[lookup_facts], model=model(base_url), name="caller", max_steps=1, verbosity_level=0
+    )

@@ -22,21 +22,23 @@ print("RESULT", build_manager({url!r}).run(TASK))
 def test_init_instruments_smolagents(server: FakeLLMServer) -> None:
     script(server)
     server.clear()
-    out, spans = run_with_init(_APP.format(url=server.openai_base_url), _TESTS,
-                               lazy=("smolagents",))
+    out, spans = run_with_init(
+        _APP.format(url=server.openai_base_url), _TESTS, lazy=("smolagents",)
+    )
     assert f"RESULT {ANSWER}" in out
     assert_calls_owned(spans, server)
-    agents = sorted(s["attrs"][A.AGENT_NAME] for s in spans
-                    if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT)
+    agents = sorted(
+        s["attrs"][A.AGENT_NAME] for s in spans if s["attrs"].get(A.SPAN_KIND) == A.KIND_AGENT
+    )
     assert agents == ["manager", "researcher"]
 
 
-def test_opentelemetry_instrument_traces_smolagents(server: FakeLLMServer,
-                                                    tmp_path: Path) -> None:
+def test_opentelemetry_instrument_traces_smolagents(server: FakeLLMServer, tmp_path: Path) -> None:
     script(server)
     server.clear()
-    out, session, spans = run_instrumented(_APP.format(url=server.openai_base_url), _TESTS,
-                                           tmp_path)
+    out, session, spans = run_instrumented(
+        _APP.format(url=server.openai_base_url), _TESTS, tmp_path
+    )
     assert f"RESULT {ANSWER}" in out
     assert session.llm_calls == len(server.requests) == 4
     assert session.input_tokens == server.total_usage()["input_tokens"]

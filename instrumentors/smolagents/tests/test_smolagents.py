@@ -23,8 +23,11 @@ from agentops_smolagents import SmolagentsInstrumentor
 def kinds_beneath(capture: SpanCapture, span: ReadableSpan) -> list[tuple[str, str]]:
     """(kind, name) of the children; ``final_answer`` is left out (a tool call in newer
     releases, handled inside the code interpreter in older ones)."""
-    return sorted((attrs(s)[A.SPAN_KIND], s.name) for s in capture.children_of(span)
-                  if s.name != "execute_tool final_answer")
+    return sorted(
+        (attrs(s)[A.SPAN_KIND], s.name)
+        for s in capture.children_of(span)
+        if s.name != "execute_tool final_answer"
+    )
 
 
 def run_manager(server: FakeLLMServer, capture: SpanCapture, stream: bool = False) -> Any:
@@ -54,15 +57,17 @@ def assert_manager_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert [s.name for s in manager_steps] == ["operation step 1", "operation step 2"]
     assert capture.parent_of(researcher) is manager_steps[0]  # delegated from the code of step 1
     assert kinds_beneath(capture, manager_steps[0]) == [
-        (A.KIND_AGENT, "invoke_agent researcher"), (A.KIND_LLM, "chat gpt-4o-mini")]
-    assert kinds_beneath(capture, manager_steps[1]) == [
-        (A.KIND_LLM, "chat gpt-4o-mini")]
+        (A.KIND_AGENT, "invoke_agent researcher"),
+        (A.KIND_LLM, "chat gpt-4o-mini"),
+    ]
+    assert kinds_beneath(capture, manager_steps[1]) == [(A.KIND_LLM, "chat gpt-4o-mini")]
     researcher_steps = sorted(capture.children_of(researcher), key=lambda s: s.start_time)
     assert [s.name for s in researcher_steps] == ["operation step 1", "operation step 2"]
     assert kinds_beneath(capture, researcher_steps[0]) == [
-        (A.KIND_LLM, "chat gpt-4o-mini"), (A.KIND_TOOL, "execute_tool lookup_facts")]
-    assert kinds_beneath(capture, researcher_steps[1]) == [
-        (A.KIND_LLM, "chat gpt-4o-mini")]
+        (A.KIND_LLM, "chat gpt-4o-mini"),
+        (A.KIND_TOOL, "execute_tool lookup_facts"),
+    ]
+    assert kinds_beneath(capture, researcher_steps[1]) == [(A.KIND_LLM, "chat gpt-4o-mini")]
 
     lookup = one(capture.named("execute_tool lookup_facts"))
     assert json.loads(attrs(lookup)[A.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"topic": "otters"}
@@ -85,8 +90,7 @@ def assert_manager_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert attrs(researcher)[A.LLM_CALLS] == 2
 
     expected = usage_of(requests)
-    assert expected == (server.total_usage()["input_tokens"],
-                        server.total_usage()["output_tokens"])
+    assert expected == (server.total_usage()["input_tokens"], server.total_usage()["output_tokens"])
     cost = sum(attrs(s)[A.COST_USD] for s in llms)
     for span in (root, manager):
         assert totals(span) == expected
@@ -95,7 +99,8 @@ def assert_manager_tree(capture: SpanCapture, server: FakeLLMServer) -> None:
 
 
 def test_managed_agent_tree_totals_and_costs(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor
+) -> None:
     assert run_manager(server, capture) == ANSWER
     assert_manager_tree(capture, server)
     manager = next(s for s in capture.of_kind(A.KIND_AGENT) if s.name.endswith("manager"))
@@ -104,13 +109,15 @@ def test_managed_agent_tree_totals_and_costs(
 
 
 def test_streamed_run_keeps_the_tree(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor
+) -> None:
     assert run_manager(server, capture, stream=True) == ANSWER
     assert_manager_tree(capture, server)
 
 
 def test_tool_calling_agent_round_trip(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor
+) -> None:
     server.clear_rules()
     agent = build_tool_caller(server.openai_base_url)
     server.clear()
@@ -140,7 +147,8 @@ class Boom(Exception):
 
 
 def test_user_exception_passes_through_and_marks_the_agent(
-        server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor) -> None:
+    server: FakeLLMServer, capture: SpanCapture, instrumented: SmolagentsInstrumentor
+) -> None:
     boom = Boom("callback failed")
 
     def explode(*_args: Any, **_kwargs: Any) -> None:
@@ -159,9 +167,11 @@ def test_user_exception_passes_through_and_marks_the_agent(
 
 
 def test_uninstrument_restores_smolagents(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None) -> None:
-    assert_uninstrument_restores(SmolagentsInstrumentor(), capture,
-                                 [(MultiStepAgent, "run"), (Tool, "__call__")])
+    server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None
+) -> None:
+    assert_uninstrument_restores(
+        SmolagentsInstrumentor(), capture, [(MultiStepAgent, "run"), (Tool, "__call__")]
+    )
 
     assert run_manager(server, capture) == ANSWER
     assert {attrs(s)[A.SPAN_KIND] for s in capture.spans} == {A.KIND_SESSION, A.KIND_LLM}
@@ -169,10 +179,14 @@ def test_uninstrument_restores_smolagents(
 
 
 def test_moved_internal_method_degrades_to_fewer_spans(
-        server: FakeLLMServer, capture: SpanCapture, providers_instrumented: None,
-        caplog: pytest.LogCaptureFixture) -> None:
-    with moved_target(SmolagentsInstrumentor(), capture, caplog, "MultiStepAgent.run",
-                      "MultiStepAgent.run_moved"):
+    server: FakeLLMServer,
+    capture: SpanCapture,
+    providers_instrumented: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with moved_target(
+        SmolagentsInstrumentor(), capture, caplog, "MultiStepAgent.run", "MultiStepAgent.run_moved"
+    ):
         assert run_manager(server, capture) == ANSWER
     assert not capture.of_kind(A.KIND_AGENT)
     root = one(capture.of_kind(A.KIND_SESSION))

@@ -16,10 +16,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 MODEL = "gpt-4o-mini"
-WEATHER = {"type": "function", "function": {
-    "name": "get_weather", "description": "The weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
 
 
 def export_to(provider: TracerProvider) -> TracerProvider:
@@ -44,7 +52,10 @@ def conversation(client: Any, weather: Callable[[str], str]) -> None:
     messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
     client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER])
     stream = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Say hello"}], stream=True,
-        stream_options={"include_usage": True})
+        model=MODEL,
+        messages=[{"role": "user", "content": "Say hello"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     for _ in stream:
         pass

@@ -9,8 +9,13 @@ from traceloop.sdk import Traceloop
 from traceloop.sdk.decorators import agent, tool, workflow
 from traceloop.sdk.instruments import Instruments
 
-Traceloop.init(app_name="openllmetry-app", api_endpoint=os.environ["TRACELOOP_BASE_URL"],
-               disable_batch=True, telemetry_enabled=False, instruments={Instruments.OPENAI})
+Traceloop.init(
+    app_name="openllmetry-app",
+    api_endpoint=os.environ["TRACELOOP_BASE_URL"],
+    disable_batch=True,
+    telemetry_enabled=False,
+    instruments={Instruments.OPENAI},
+)
 
 
 @tool(name="get_weather")

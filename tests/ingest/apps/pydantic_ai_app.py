@@ -14,8 +14,9 @@ from pydantic_ai.providers.openai import OpenAIProvider
 
 provider = export_to(TracerProvider())
 trace.set_tracer_provider(provider)
-model = OpenAIChatModel(MODEL, provider=OpenAIProvider(
-    base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-test"))
+model = OpenAIChatModel(
+    MODEL, provider=OpenAIProvider(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-test")
+)
 Agent.instrument_all()
 forecaster = Agent(model, name="forecaster")
 
