@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from agentops_otel.view._time import parse_since
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from agentops_otel.store import SessionRow, SpanRow, StoreReader
 
 PROG = "agentops-otel"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RICH_MISSING = (
     "the agentops-otel viewer needs the 'rich' package (a dependency of agentops-otel-distro; "
     "was it installed with --no-deps?): pip install rich"
@@ -44,19 +44,11 @@ class CLIError(Exception):
 
 
 def _since(text: str) -> datetime:
-    """``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO date / datetime."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.strip())
-    if match:
-        return datetime.now() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    """argparse's view of :func:`parse_since`: its message as a usage error."""
     try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration like 30m, 2h, 7d or a date like 2025-06-01"
-        ) from None
-    if when.astimezone() > datetime.now().astimezone():
-        raise argparse.ArgumentTypeError(f"{text!r} is in the future")
-    return when
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -306,7 +298,7 @@ def _cmd_replay(args: argparse.Namespace) -> None:
     with _open_store(args) as store:
         session, spans = _load(store, args.session)
     from agentops_otel.cli import _replay
-    from agentops_otel.cli._model import replay_steps
+    from agentops_otel.view._model import replay_steps
 
     steps = replay_steps(spans)
     if not steps:
@@ -345,8 +337,8 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     except ImportError:
         raise CLIError(_OPENAI_MISSING) from None
     from agentops_otel.cli import _demo
-    from agentops_otel.cli._model import short_id
     from agentops_otel.cli._render import session_view
+    from agentops_otel.view._model import short_id
 
     console.print(
         "[bold]agentops-otel demo[/]: an inbox assistant with three agents, run "

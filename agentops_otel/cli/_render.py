@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from agentops_otel.cli._model import (
+from agentops_otel.store import SessionRow, SpanRow
+from agentops_otel.view._model import (
     Breakdown,
     Message,
     Node,
@@ -24,7 +25,6 @@ from agentops_otel.cli._model import (
     build_tree,
     short_id,
 )
-from agentops_otel.store import SessionRow, SpanRow
 
 _KIND_STYLES = {
     "session": "bold magenta",

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from agentops_otel.cli._model import Step
 from agentops_otel.cli._render import replay_step
+from agentops_otel.view._model import Step
 
 NEXT, PREV, FIRST, LAST, QUIT = "next", "prev", "first", "last", "quit"
 _KEYS = {

@@ -26,7 +26,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agentops_otel.cli._model import breakdown, replay_steps, short_id
 from agentops_otel.dashboard import _otlp, _views
 from agentops_otel.store import (
     Store,
@@ -38,6 +37,8 @@ from agentops_otel.store import (
     open_reader,
 )
 from agentops_otel.store._logs import LogContent
+from agentops_otel.view._model import breakdown, replay_steps, short_id
+from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -416,14 +417,12 @@ def _filters(request: Request) -> dict[str, str]:
 
 def _session_query(filters: dict[str, str]) -> dict[str, Any]:
     """List filters from the query string; :class:`_BadRequest` names the bad one."""
-    from agentops_otel.cli import _since
-
     query: dict[str, Any] = {k: filters[k] or None for k in ("q", "tag", "model", "agent")}
     query["end_state"] = filters["state"] or None
     if filters["since"]:
         try:
-            query["since"] = _since(filters["since"])
-        except Exception as exc:  # noqa: BLE001 (argparse's error type carries the message)
+            query["since"] = parse_since(filters["since"])
+        except ValueError as exc:
             raise _BadRequest(str(exc)) from None
     if filters["min_cost"]:
         try:

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from agentops_otel.cli._model import Node, Step, build_tree, replay_steps
 from agentops_otel.store import SessionRow, SpanRow, UsageRow
+from agentops_otel.view._model import Node, Step, build_tree, replay_steps
 
 WATERFALL_WIDTH = 1000  # SVG user units of one waterfall row
 CLIP_CHARS = 20_000  # longer texts show truncated, with "show all"
