@@ -22,9 +22,9 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from agentops_otel import _config, _content
-from agentops_otel import processor as _processor
+from agentops_otel import _config, _content, accounting
 from agentops_otel import semconv as A
+from agentops_otel._ledger import ACTIVE_LLM_KEY, LEDGER, Node, inherited_identity
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
 
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_ACTIVE_KEY = _processor.ACTIVE_LLM_KEY
+_ACTIVE_KEY = ACTIVE_LLM_KEY
 _warned: set[str] = set()
 
 
@@ -100,7 +100,8 @@ def start_llm_call(
         settings = _config.current()
         current = trace.get_current_span()
         _mark_foreign_llm_span(current)
-        session = _processor.session_ledger(current)
+        parent = LEDGER.node_of(current)
+        session = parent.session if parent is not None else None
         if (
             session is not None
             and session.budget_exceeded
@@ -122,11 +123,11 @@ def start_llm_call(
                 attrs[A.SERVER_PORT] = server_port
         if attributes:
             attrs.update((k, v) for k, v in attributes.items() if v is not None)
-        if session is not None:  # identity at creation: one attribute batch instead of two
-            attrs.update(_processor.inherited_identity(current, attrs))
+        # identity at creation: one attribute batch, and nothing left for the processor to add
+        attrs.update(inherited_identity(parent.span if parent is not None else current, attrs))
         looping = 0
         if session is not None and fingerprint is not None and settings.loop_threshold:
-            count = _processor.note_request(session, _fingerprint(fingerprint))
+            count = LEDGER.note_request(session, _fingerprint(fingerprint))
             if count >= settings.loop_threshold:
                 looping = count
                 attrs[A.LOOP_DETECTED] = True
@@ -134,6 +135,8 @@ def start_llm_call(
         name = f"{operation} {model}" if model else operation
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         call = LLMCall(span, operation, provider, model)
+        if parent is not None and span.is_recording():
+            call._node = Node(span, parent.chain, session)
         if looping and settings.on_loop == "raise":
             error = LoopDetectedError(session.session_id or "", looping)
             call.fail(error)
@@ -167,6 +170,7 @@ class LLMCall:
         "_error",
         "_first_chunk_at",
         "_model",
+        "_node",
         "_operation",
         "_pending",
         "_provider",
@@ -190,6 +194,7 @@ class LLMCall:
         self._ended = False
         self._error: str | None = None
         self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
+        self._node: Node | None = None  # the open ancestors' accounts this call adds to
 
     # -- running the SDK call ---------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -331,9 +336,31 @@ class LLMCall:
         try:
             if self._pending:
                 self.span.set_attributes(self._pending)
+            self._settle()
             self.span.end()
         except Exception:  # noqa: BLE001
             contain("ending an LLM span")
+
+    def _settle(self) -> None:
+        """Add this call to the ledger before its span ends (the processor, if it sees the span,
+        then finds nothing left to count)."""
+        node = self._node
+        if node is None:
+            return
+        LEDGER.forget(self.span)
+        usage = self._usage
+        pending = self._pending
+        cost = pending.get(A.COST_USD)
+        LEDGER.add_call(
+            node,
+            accounting.Call(
+                1,
+                1 if self._error is not None or _failed(self.span) else 0,
+                accounting.Usage(*usage) if usage is not None else None,
+                cost,
+                pending.get(A.COST_SOURCE) if cost is not None else None,
+            ),
+        )
 
     def _price_and_measure(self) -> None:
         from agentops_otel import pricing
@@ -435,6 +462,11 @@ def _cost_attributes(provider: str, model: str | None, agent: str | None) -> dic
     if agent:
         attributes[A.GEN_AI_AGENT_NAME] = agent
     return attributes
+
+
+def _failed(span: Any) -> bool:
+    status = getattr(span, "status", None)
+    return status is not None and status.status_code is StatusCode.ERROR
 
 
 def _int(value: Any) -> int | None:
