@@ -8,8 +8,9 @@ beneath a session carries it, whoever created it.
 
 Spans reach the ledger through :meth:`Ledger.span_started` / :meth:`Ledger.span_ended`, called by
 :class:`agentops_otel.processor.AgentOpsSpanProcessor` for every span of a provider it is added
-to; the GenAI helper settles its own model calls directly (:meth:`Ledger.add_call`), so budgets
-and loops see them even on a provider without our processor. Ended spans are immutable, so
+to; the GenAI helper gives its own model-call spans their identity at creation and settles them
+directly (:meth:`Ledger.add_call`), so the processor skips them and budgets and loops see them
+even on a provider without our processor. Ended spans are immutable, so
 roll-ups are written onto a span by :meth:`Ledger.write_rollups` just before our code ends it.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -40,6 +42,8 @@ _MAX_FINGERPRINTS = 10_000
 
 # Set in the context while one of our LLM spans runs the SDK call (see agentops_otel.genai).
 ACTIVE_LLM_KEY = create_key("agentops-llm-call-active")
+# True while the GenAI helper starts a span it settles itself (identity given at creation).
+SELF_SETTLED: ContextVar[bool] = ContextVar("agentops_otel_self_settled", default=False)
 
 
 class Account:
@@ -118,6 +122,8 @@ class Ledger:
     # -- spans -------------------------------------------------------------------------------
     def span_started(self, span: Span, parent_context: Context | None) -> None:
         """Copy identity onto a new span; open its account if it aggregates."""
+        if SELF_SETTLED.get():
+            return
         parent = trace.get_current_span(parent_context)
         parent_node = self._open.get(parent.get_span_context().span_id)
         if parent_node is not None and not isinstance(parent, Span):
@@ -159,7 +165,8 @@ class Ledger:
 
     def span_ended(self, span: ReadableSpan) -> None:
         """Add what an ended span counts to the accounts of its open ancestors."""
-        node = self.forget(span)
+        with self._lock:
+            node = self._open.pop(span.get_span_context().span_id, None)
         if node is None:
             return
         call = accounting.call_of(
@@ -167,11 +174,6 @@ class Ledger:
         )
         if call is not accounting.NOTHING:
             self.add_call(node, call)
-
-    def forget(self, span: Any) -> Node | None:
-        """Take an ending span out of the ledger; its node, if it had one."""
-        with self._lock:
-            return self._open.pop(span.get_span_context().span_id, None)
 
     def add_call(self, node: Node, call: accounting.Call) -> None:
         """Add ``call`` (of the span of ``node``, ending) to its open ancestors' accounts, and

@@ -24,7 +24,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from agentops_otel import _config, _content, accounting
 from agentops_otel import semconv as A
-from agentops_otel._ledger import ACTIVE_LLM_KEY, LEDGER, Node, inherited_identity
+from agentops_otel._ledger import (
+    ACTIVE_LLM_KEY,
+    LEDGER,
+    SELF_SETTLED,
+    Node,
+    inherited_identity,
+)
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
 
@@ -133,7 +139,11 @@ def start_llm_call(
                 attrs[A.LOOP_DETECTED] = True
                 attrs[A.LOOP_COUNT] = count
         name = f"{operation} {model}" if model else operation
-        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        token = SELF_SETTLED.set(True)
+        try:
+            span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        finally:
+            SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
         if parent is not None and span.is_recording():
             call._node = Node(span, parent.chain, session)
@@ -342,12 +352,10 @@ class LLMCall:
             contain("ending an LLM span")
 
     def _settle(self) -> None:
-        """Add this call to the ledger before its span ends (the processor, if it sees the span,
-        then finds nothing left to count)."""
+        """Add this call to its open ancestors' accounts (the processor skips our LLM spans)."""
         node = self._node
         if node is None:
             return
-        LEDGER.forget(self.span)
         usage = self._usage
         pending = self._pending
         cost = pending.get(A.COST_USD)
