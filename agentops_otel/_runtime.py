@@ -7,7 +7,10 @@ adds our processor and destinations, activates our instrumentors, and starts a s
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -113,14 +116,15 @@ def _export_processors(settings: _config.Settings) -> list[Any]:
 def _instrument(selection: bool | Sequence[str]) -> None:
     """Activate our ``agentops_*`` instrumentors whose libraries are installed.
 
-    An instrumentor naming ``target_modules`` is applied when its library is first imported
-    (at once if it already is), so ``init()`` never imports a library the program doesn't use.
+    Nothing is imported for a library the program doesn't use: the instrumentor's distribution
+    metadata says which library (and versions) it instruments, and the instrumentor itself is
+    loaded when that library's package is first imported (at once if it already is).
     """
     if selection is False:
         return
     from importlib.metadata import entry_points
 
-    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+    from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 
     wanted = (
         None
@@ -131,12 +135,51 @@ def _instrument(selection: bool | Sequence[str]) -> None:
         if not ep.name.startswith("agentops_") or (wanted is not None and ep.name not in wanted):
             continue
         try:
-            instrumentor = ep.load()()
-            if get_dependency_conflicts(instrumentor.instrumentation_dependencies()):
+            if ep.dist is not None and get_dist_dependency_conflicts(ep.dist):
                 continue  # the library is not installed (or not in range): skip silently
-            activate(instrumentor)
+            package = _library_package(ep.dist)
+            if package is None:
+                _load(ep)
+            else:
+                import wrapt
+
+                wrapt.register_post_import_hook(functools.partial(_load, ep), package)
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
+
+
+def _load(entry_point: Any, _module: Any = None) -> None:
+    """Load the instrumentor an entry point names and activate it."""
+    try:
+        activate(entry_point.load()())
+    except Exception:  # noqa: BLE001
+        _log.debug("agentops-otel: instrumentor %s not activated", entry_point.name, exc_info=True)
+
+
+def _library_package(dist: Any) -> str | None:
+    """The package of the library an instrumentor distribution instruments (its ``instruments``
+    extra), read from the library's installed file list: ``None`` when unknown or when it is
+    imported already (then the instrumentor is loaded at once)."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    requirements = [Requirement(req) for req in dist.requires or () if "instruments" in req]
+    names = [
+        req.name
+        for req in requirements
+        if req.marker is not None and req.marker.evaluate({"extra": "instruments"})
+    ]
+    if len(names) != 1 or names[0].replace("-", "_") in sys.modules:
+        return None
+    record = distribution(names[0]).read_text("RECORD") or ""
+    folders = {
+        path.rpartition("/")[0]
+        for path in (line.partition(",")[0] for line in record.splitlines())
+        if path.endswith(".py") and not path.startswith("..")
+    }
+    common = os.path.commonpath(folders) if folders and "" not in folders else ""
+    return common.replace("/", ".") or None
 
 
 def activate(instrumentor: Any) -> None:
