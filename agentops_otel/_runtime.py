@@ -31,6 +31,7 @@ class _State:
     tracer: Tracer | None = None
     export_processors: tuple[Any, ...] = ()
     meter_provider: Any = None  # set by us when OTLP is configured and the app set none
+    given_meter_provider: Any = None  # init(meter_provider=...): our instrumentors' metrics
     instrumentors: tuple[Any, ...] = ()
     auto_session: Any = None
     exit_registered = False
@@ -87,6 +88,8 @@ def _attach_meter_provider(settings: _config.Settings) -> None:
 
     from agentops_otel.export._otlp import build_otlp_meter_provider
 
+    if _state.given_meter_provider is not None:
+        return  # init(meter_provider=...): our metrics go there
     if not type(metrics.get_meter_provider()).__name__.startswith("_Proxy"):
         return  # the app (or a vendor) configured metrics: our instruments report there
     if not _config.otlp_metrics_wanted():
@@ -107,7 +110,7 @@ def _export_processors(settings: _config.Settings) -> list[Any]:
     except ImportError:
         return []
     try:
-        return list(build_span_processors(settings))
+        return list(build_span_processors(settings, meter_provider=_state.given_meter_provider))
     except Exception:  # noqa: BLE001
         _log.warning("agentops-otel: could not set up export; spans stay local", exc_info=True)
         return []
@@ -197,7 +200,11 @@ def _apply(instrumentor: Any) -> None:
     try:
         if instrumentor.is_instrumented_by_opentelemetry or _state.provider is None:
             return
-        instrumentor.instrument(tracer_provider=_state.provider, skip_dep_check=True)
+        instrumentor.instrument(
+            tracer_provider=_state.provider,
+            meter_provider=_state.given_meter_provider,
+            skip_dep_check=True,
+        )
         _state.instrumentors = (*_state.instrumentors, instrumentor)
     except Exception:  # noqa: BLE001
         _log.debug("agentops-otel: instrumenting failed", exc_info=True)
@@ -207,6 +214,7 @@ def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
     from agentops_otel import _session, _threads
 
+    meter_provider = kwargs.pop("meter_provider", None)
     settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
     with _lock:
         if _state.provider is not None:
@@ -216,6 +224,7 @@ def init(**kwargs: Any) -> None:
             _log.debug("agentops-otel: OTEL_SDK_DISABLED=true; init() sets nothing up")
             return
         _config.install(settings)
+        _state.given_meter_provider = meter_provider
         try:
             from agentops_otel import pricing
 
@@ -318,6 +327,7 @@ def shutdown(timeout: float | None = None) -> None:
         _state.provider = None
         _state.tracer = None
         _state.export_processors = ()
+        _state.given_meter_provider = None
 
 
 def _at_exit() -> None:

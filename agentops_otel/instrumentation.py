@@ -92,8 +92,9 @@ def call_in_context(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: 
 
 
 class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)``, the patches
-    made by :meth:`_apply` taken back by ``uninstrument()``.
+    """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)`` (whose
+    metrics go to ``meter_provider=...`` when given), the patches made by :meth:`_apply` taken
+    back by ``uninstrument()``.
 
     Subclasses set ``_dependencies`` (their ``_instruments`` version ranges) and
     ``target_modules`` (the module whose first import applies them under ``init()``).
@@ -117,6 +118,11 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             getattr(sys.modules.get(module), "__version__", None),
             tracer_provider=kwargs.get("tracer_provider"),
         )
+        meter_provider = kwargs.get("meter_provider")
+        if meter_provider is not None:
+            from agentops_otel.genai import _metrics
+
+            _metrics.bind(tracer, meter_provider)
         self._patches = Patches()
         self._apply(self._patches, tracer)
 

@@ -64,10 +64,14 @@ def capture_content() -> bool:
     return _config.current().capture_content
 
 
-def record_duration(name: str, seconds: float, attributes: dict[str, Any]) -> None:
+def record_duration(
+    name: str, seconds: float, attributes: dict[str, Any], tracer: Tracer | None = None
+) -> None:
     """Record one measurement of the duration histogram ``name`` (in seconds) off the caller's
-    thread, on the global meter, like the GenAI metrics (``mcp.client.operation.duration``…)."""
-    _metrics.record_duration(name, seconds, attributes)
+    thread, like the GenAI metrics (``mcp.client.operation.duration``…): on the meter provider
+    the instrumentor of ``tracer`` was given, else the global one."""
+    target = _metrics.instruments_for(tracer) if tracer is not None else _metrics.GLOBAL
+    _metrics.record_duration(name, seconds, attributes, target)
 
 
 def error_type(exc: BaseException) -> str:
@@ -145,6 +149,7 @@ def start_llm_call(
         finally:
             SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
+        call._instruments = _metrics.instruments_for(tracer)
         if parent is not None and span.is_recording():
             call._node = Node(span, parent.chain, session)
         if looping and settings.on_loop == "raise":
@@ -179,6 +184,7 @@ class LLMCall:
         "_ended",
         "_error",
         "_first_chunk_at",
+        "_instruments",
         "_model",
         "_node",
         "_operation",
@@ -205,6 +211,7 @@ class LLMCall:
         self._error: str | None = None
         self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
         self._node: Node | None = None  # the open ancestors' accounts this call adds to
+        self._instruments = _metrics.GLOBAL  # where its metrics are recorded
 
     # -- running the SDK call ---------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -380,7 +387,7 @@ class LLMCall:
         )
         duration = time.perf_counter() - self._start
         if usage is None:
-            _metrics.record(duration, base)
+            _metrics.record(duration, base, target=self._instruments)
             return
         cost = pricing.cost_for(
             self._provider,
@@ -396,7 +403,7 @@ class LLMCall:
         pending = self._pending
         if cost is None:
             pending[A.COST_UNKNOWN_MODEL] = True
-            _metrics.record(duration, base, tokens)
+            _metrics.record(duration, base, tokens, target=self._instruments)
             return
         pending[A.COST_USD] = cost.total_usd
         pending[A.COST_INPUT_USD] = cost.input_usd
@@ -404,7 +411,11 @@ class LLMCall:
         pending[A.COST_SOURCE] = cost.source
         agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
         _metrics.record(
-            duration, base, tokens, (cost.total_usd, _cost_attributes(self._provider, model, agent))
+            duration,
+            base,
+            tokens,
+            (cost.total_usd, _cost_attributes(self._provider, model, agent)),
+            self._instruments,
         )
 
     # -- streams ----------------------------------------------------------------------------
