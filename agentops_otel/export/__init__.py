@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
 from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
-from agentops_otel.export._processor import BoundedExportProcessor, ShutdownGroup, shutdown_within
+from agentops_otel.export._batch import BoundedExportProcessor, ShutdownGroup, shutdown_within
 
 _log = logging.getLogger("agentops_otel.export")
 
