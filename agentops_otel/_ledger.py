@@ -86,17 +86,20 @@ def inherited_identity(parent: Any, own: Any) -> dict[str, Any]:
     """The session / agent / operation attributes a child of ``parent`` takes over: each
     group the child does not set itself. Instrumentors may pass them at span creation."""
     parent_attrs = getattr(parent, "attributes", None)
-    if not parent_attrs or _IDENTITY_KEYS.isdisjoint(parent_attrs):
+    if not parent_attrs:
         return {}
-    inherited = {}
-    for group in _IDENTITY_GROUPS:
-        if any(key in own for key in group):
-            continue
-        for key in group:
-            value = parent_attrs.get(key)
-            if value is not None:
-                inherited[key] = value
-    return inherited
+    # one pass over the parent's attributes: a missing key costs a KeyError in a Mapping's get()
+    found = {
+        key: value
+        for key, value in parent_attrs.items()
+        if key in _IDENTITY_KEYS and value is not None
+    }
+    if found and not _IDENTITY_KEYS.isdisjoint(own):
+        for group in _IDENTITY_GROUPS:
+            if any(key in own for key in group):
+                for key in group:
+                    found.pop(key, None)
+    return found
 
 
 class Ledger:
