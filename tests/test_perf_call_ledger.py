@@ -192,3 +192,38 @@ print(json.dumps({
     assert out["libraries_before"] == []
     assert out["after_openai"] and out["instrumented"]
     assert not out["anthropic_instrumentor"]
+
+
+def test_deferred_wrap_waits_for_the_module_and_respects_restore():
+    result = run_python(
+        """
+import json, sys, wrapt
+from agentops_otel.instrumentation import Patches
+calls = []
+def wrapper(wrapped, instance, args, kwargs):
+    calls.append(args)
+    return wrapped(*args, **kwargs)
+kept, dropped = Patches(), Patches()
+assert "colorsys" not in sys.modules and "plistlib" not in sys.modules
+kept.wrap("colorsys", "rgb_to_hsv", wrapper, deferred=True)
+dropped.wrap("plistlib", "dumps", wrapper, deferred=True)
+dropped.restore()  # taken back before plistlib was ever imported
+imported_by_wrap = "colorsys" in sys.modules or "plistlib" in sys.modules
+import colorsys, plistlib
+colorsys.rgb_to_hsv(0.1, 0.2, 0.3)
+plistlib.dumps({})
+print(json.dumps({
+    "imported_by_wrap": imported_by_wrap,
+    "colorsys_wrapped": isinstance(colorsys.rgb_to_hsv, wrapt.FunctionWrapper),
+    "plistlib_wrapped": isinstance(plistlib.dumps, wrapt.FunctionWrapper),
+    "calls": len(calls),
+}))
+"""
+    )
+    out = _last_json(result)
+    assert out == {
+        "imported_by_wrap": False,
+        "colorsys_wrapped": True,
+        "plistlib_wrapped": False,
+        "calls": 1,
+    }
