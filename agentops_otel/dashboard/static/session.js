@@ -89,6 +89,7 @@ function setupSessionList() {
   function range() { return zoom || [0, spanMs]; }
 
   function fmtMs(ms) {
+    if (Math.abs(ms) < 0.001) return "0 ms";
     if (Math.abs(ms) < 1000) return `${Number(ms.toPrecision(3))} ms`;
     if (Math.abs(ms) < 60000) return `${Number((ms / 1000).toPrecision(3))} s`;
     const minutes = Math.floor(ms / 60000);
@@ -108,7 +109,8 @@ function setupSessionList() {
     const count = Math.max(2, Math.floor(axis.clientWidth / 90));
     const step = niceStep(width, count);
     const ticks = [];
-    for (let t = Math.ceil(from / step) * step; t <= to - step / 2; t += step) ticks.push(t);
+    const room = (60 / Math.max(axis.clientWidth, 1)) * width; // keep clear of the end label
+    for (let t = Math.ceil(from / step) * step; t < to - room; t += step) ticks.push(t);
     const parts = ticks.map((t) => {
       const tick = document.createElement("span");
       tick.className = "tick";
@@ -196,7 +198,7 @@ function setupSessionList() {
     spacer.style.height = `${total * ROW_H}px`;
     const first = Math.max(0, Math.floor(body.scrollTop / ROW_H) - OVERSCAN);
     const last = Math.min(total, Math.ceil((body.scrollTop + body.clientHeight) / ROW_H) + OVERSCAN);
-    for (let page = Math.floor(first / PAGE); page * PAGE < last; page += 1) {
+    for (let page = Math.floor(first / PAGE); page * PAGE < Math.max(last, 1); page += 1) {
       if (!pages.has(page)) load(page);
     }
     const rows = [];
@@ -341,7 +343,7 @@ function setupSessionList() {
     if (next) {
       const width = Math.max(next[1] - next[0], spanMs / 10000);
       const from = Math.min(Math.max(next[0], 0), Math.max(spanMs - width, 0));
-      next = width >= spanMs ? null : [from, from + width];
+      next = width >= spanMs * 0.999 ? null : [from, from + width];
     }
     zoom = next;
     drawAxis();
