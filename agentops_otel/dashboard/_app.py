@@ -319,7 +319,7 @@ class Dashboard:
         return self._page(
             "session.html",
             session=session,
-            span_count=len(tree.rows),
+            span_count=len(spans),
             marker=marker,
             by_agent=breakdown(spans, "agent"),
             by_model=breakdown(spans, "model"),
