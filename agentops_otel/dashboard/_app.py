@@ -38,7 +38,7 @@ from agentops_otel.store import (
     open_reader,
 )
 from agentops_otel.store._logs import LogContent
-from agentops_otel.view._model import breakdown, replay_steps, short_id
+from agentops_otel.view._model import replay_steps, short_id
 from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
@@ -315,15 +315,14 @@ class Dashboard:
                 return self._error(404, str(exc))
             marker = store.change_marker(session.id)
             tree = self._tree(store, session)
-        spans = tree.spans
         return self._page(
             "session.html",
             session=session,
-            span_count=len(spans),
+            span_count=len(tree.spans),
             marker=marker,
-            by_agent=breakdown(spans, "agent"),
-            by_model=breakdown(spans, "model"),
-            unpriced=sum(1 for s in spans if s.agentops_kind == "llm" and s.cost_usd is None),
+            by_agent=tree.by_agent,
+            by_model=tree.by_model,
+            unpriced=tree.unpriced,
             elapsed_ms=(time.time_ns() - (session.start_ns or 0)) / 1e6,
         )
 

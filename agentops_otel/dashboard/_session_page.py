@@ -9,11 +9,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from agentops_otel import semconv as A
 from agentops_otel.dashboard._views import fmt_cost, fmt_ms, fmt_tokens
 from agentops_otel.store import SpanRow
-from agentops_otel.view._model import Node, build_tree
+from agentops_otel.view._model import Breakdown, Node, breakdown, build_tree
 
 MAX_WINDOW = 1000  # rows in one JSON answer
 
@@ -41,7 +43,13 @@ class _Row:
     depth: int
     size: int  # descendants
     parent: int  # index of the parent row, -1 for a root
-    text: str  # what the text filter searches, lower case
+
+    @property
+    def text(self) -> str:
+        """What the text filter searches, lower case."""
+        node, span = self.node, self.node.span
+        words = (node.label, span.name, node.kind, span.model or "", node.error or "")
+        return " ".join(words).lower()
 
 
 class SessionTree:
@@ -67,7 +75,7 @@ class SessionTree:
             node, depth, parent = stack.pop()
             order.append((node, depth, parent))
             here = len(order) - 1
-            stack.extend((child, depth + 1, here) for child in reversed(node.children))
+            stack += [(child, depth + 1, here) for child in reversed(node.children)]
         sizes = [0] * len(order)
         open_rows: list[int] = []
         for i, (_, depth, _) in enumerate(order):
@@ -77,10 +85,23 @@ class SessionTree:
             open_rows.append(i)
         for done in open_rows:
             sizes[done] = len(order) - done - 1
-        for (node, depth, parent), size in zip(order, sizes, strict=True):
-            span = node.span
-            words = (node.label, span.name, node.kind, span.model or "", node.error or "")
-            self.rows.append(_Row(node, depth, size, parent, " ".join(words).lower()))
+        self.rows = [
+            _Row(node, depth, size, parent)
+            for (node, depth, parent), size in zip(order, sizes, strict=True)
+        ]
+
+    @cached_property
+    def by_agent(self) -> list[Breakdown]:
+        return breakdown(self.spans, "agent")
+
+    @cached_property
+    def by_model(self) -> list[Breakdown]:
+        return breakdown(self.spans, "model")
+
+    @cached_property
+    def unpriced(self) -> int:
+        """LLM calls with no price."""
+        return sum(1 for s in self.spans if s.agentops_kind == A.KIND_LLM and s.cost_usd is None)
 
     def _open(self, row: _Row, view: View) -> bool:
         return (row.node.span.span_id in view.toggled) == view.folded
