@@ -26,10 +26,9 @@ from _dashboard_support import (
     stop_server,
 )
 from playwright.sync_api import expect, sync_playwright
-from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _Watch
+from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _demo, _Watch
 
 from agentops_otel import semconv as A
-from agentops_otel.store import Store
 from agentops_otel.view._model import RUNNING_PARENT
 
 BIG = "big-session"
@@ -151,10 +150,12 @@ def page(browser, server: Server):
     context.close()
 
 
-def _demo(server: Server):
-    with Store.open(server.home) as store:
-        (session,) = [s for s in store.list_sessions() if s.name == "inbox-demo"]
-        return session, store.session_spans(session.id)
+def _show_demo(page, server: Server):
+    """The demo session's page, its rows loaded; the session and its spans."""
+    session, spans = _demo(server)
+    page.goto(f"/sessions/{session.id}")
+    _loaded(page, len(spans))
+    return session, spans
 
 
 def _rows(client: httpx.Client, sid: str, **params: object) -> dict:
@@ -354,9 +355,7 @@ def _bar(page, index: int) -> dict:
 
 
 def test_zoom_by_drag_and_by_the_buttons(page, server: Server) -> None:
-    session, spans = _demo(server)
-    page.goto(f"/sessions/{session.id}")
-    _loaded(page, len(spans))
+    _, spans = _show_demo(page, server)
     axis = page.locator("#axis").bounding_box()
     whole = _bar(page, 0)  # the session root spans the whole axis
     assert whole["width"] > 0.95 * axis["width"]
@@ -385,9 +384,7 @@ def test_zoom_by_drag_and_by_the_buttons(page, server: Server) -> None:
 
 
 def test_drawer_opens_on_demand_resizes_and_closes(page, server: Server) -> None:
-    session, spans = _demo(server)
-    page.goto(f"/sessions/{session.id}")
-    _loaded(page, len(spans))
+    _, spans = _show_demo(page, server)
     drawer = page.locator("#drawer")
     expect(drawer).to_be_hidden()
     llm = next(s for s in spans if s.agentops_kind == "llm" and s.status_code != "ERROR")
@@ -422,9 +419,7 @@ def test_drawer_opens_on_demand_resizes_and_closes(page, server: Server) -> None
 
 
 def test_keyboard_only_use(page, server: Server) -> None:
-    session, spans = _demo(server)
-    page.goto(f"/sessions/{session.id}")
-    _loaded(page, len(spans))
+    session, spans = _show_demo(page, server)
     body = page.locator("#tree-body")
     page.locator("#tree-filter").focus()
     for _ in range(12):  # tab on from the filter box: the list is one stop
@@ -475,9 +470,7 @@ def test_keyboard_only_use(page, server: Server) -> None:
 
 
 def test_filter_box_and_checkboxes(page, server: Server) -> None:
-    session, spans = _demo(server)
-    page.goto(f"/sessions/{session.id}")
-    _loaded(page, len(spans))
+    _, spans = _show_demo(page, server)
     page.check("#only-errors")
     errors = [s for s in spans if s.status_code == "ERROR"]
     expect(page.locator(f"{ROWS}:not(.context)")).to_have_count(len(errors))

@@ -76,7 +76,7 @@ function setupSessionList() {
     version += 1;
     if (pages.size) stale = pages;
     pages = new Map();
-    schedule();
+    render(); // asks for the rows now, not a frame later
   }
 
   function schedule() {
