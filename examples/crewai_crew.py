@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 # before CrewAI is imported: no telemetry, no tracing prompt, its files in a scratch folder
-_SCRATCH = tempfile.mkdtemp(prefix="crewai-example-")
-os.environ.update(
-    CREWAI_DISABLE_TELEMETRY="true",
-    CREWAI_TRACING_ENABLED="false",
-    CREWAI_TESTING="true",
-    XDG_DATA_HOME=_SCRATCH,
-    XDG_CONFIG_HOME=_SCRATCH,
-    XDG_CACHE_HOME=_SCRATCH,
-)
+os.environ |= {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "CREWAI_TESTING": "true",
+    **dict.fromkeys(("XDG_DATA_HOME", "XDG_CONFIG_HOME"), tempfile.mkdtemp(prefix="crewai-")),
+}
 
-from _example import traced  # noqa: E402
-from crewai import LLM, Agent, Crew, Process, Task  # noqa: E402
-from crewai.tools import tool  # noqa: E402
+from _example import traced
+from crewai import LLM, Agent, Crew, Process, Task
+from crewai.tools import tool
 
 RESEARCH = "Find the weather in Lisbon for the trip"
 PLAN = "Plan one day in Lisbon from the research notes"
@@ -48,17 +46,14 @@ def check_weather(city: str) -> str:
 
 def build_crew(base_url: str) -> Crew:
     llm = LLM(model="openai/gpt-4o-mini", base_url=base_url, api_key="sk-example", max_retries=0)
-    researcher = Agent(
-        role="Researcher",
-        goal="Collect facts for a trip",
-        backstory="Checks the forecast before anything else",
-        llm=llm,
-        tools=[check_weather],
-        max_iter=3,
-    )
-    planner = Agent(
-        role="Planner", goal="Plan a day out", backstory="Plans short, walkable days", llm=llm
-    )
+
+    def member(role: str, goal: str, *tools: Any) -> Agent:
+        return Agent(
+            role=role, goal=goal, backstory=f"{role}: short and exact", llm=llm, tools=list(tools)
+        )
+
+    researcher = member("Researcher", "Collect facts for a trip", check_weather)
+    planner = member("Planner", "Plan a day out")
     return Crew(
         name="trip crew",
         agents=[researcher, planner],
