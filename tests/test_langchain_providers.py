@@ -1,6 +1,7 @@
 """LangChain chat models of the second-wave providers (``langchain-google-genai``,
-``langchain-aws`` Converse and InvokeModel, ``langchain-ollama``) under ``init()``, which also
-activates our instrumentors of the SDKs beneath them (google-genai, boto3, ollama): each model
+``langchain-aws`` Converse and InvokeModel, ``langchain-ollama``, ``langchain-groq``) under
+``init()``, which also activates our instrumentors of the SDKs beneath them (google-genai, boto3,
+ollama, groq): each model
 request is one LLM span, LangChain's (the SDK's instrumentor stands down inside it), and the
 session's totals equal the fake server's log.
 
@@ -22,10 +23,12 @@ from agentops_otel.testing.provider_runs import run_with_init
 _APP = """
 import asyncio
 import boto3
+import groq
 import ollama
 from google import genai
 from langchain_aws import ChatBedrock, ChatBedrockConverse
 from langchain_google_genai import ChatGoogleGenerativeAI
+from langchain_groq import ChatGroq
 from langchain_ollama import ChatOllama
 
 URL = {url!r}
@@ -39,6 +42,7 @@ models = [
     ChatBedrockConverse(model="us.anthropic.claude-3-5-haiku-20241022-v1:0", client=bedrock),
     ChatBedrock(model_id="anthropic.claude-3-5-haiku-20241022-v1:0", client=bedrock),
     ChatOllama(model="llama3.2", base_url=URL),
+    ChatGroq(model="llama-3.1-8b-instant", api_key="k", base_url=URL, max_retries=0),
 ]
 for model in models:
     model.invoke(ASK)
@@ -53,13 +57,17 @@ bedrock.converse(
     messages=[{{"role": "user", "content": [{{"text": ASK}}]}}],
 )
 ollama.Client(host=URL).chat(model="llama3.2", messages=[{{"role": "user", "content": ASK}}])
+groq.Groq(api_key="k", base_url=URL, max_retries=0).chat.completions.create(
+    model="llama-3.1-8b-instant", messages=[{{"role": "user", "content": ASK}}]
+)
 """
 # gen_ai.provider.name of LangChain's spans, in request order (3 requests per model)
-LANGCHAIN = ["gcp.gemini"] * 3 + ["aws.bedrock"] * 6 + ["ollama"] * 3
+LANGCHAIN = ["gcp.gemini"] * 3 + ["aws.bedrock"] * 6 + ["ollama"] * 3 + ["groq"] * 3
 DIRECT = [
     ("agentops_google_genai", "gcp.gemini"),
     ("agentops_bedrock", "aws.bedrock"),
     ("agentops_ollama", "ollama"),
+    ("agentops_groq", "groq"),
 ]
 
 
