@@ -494,7 +494,13 @@ def third_party_requirements() -> list[str]:
 
 def pytest_batches(paths: list[str]) -> list[list[str]]:
     """One pytest run over all folders, unless two of them hold test modules of the same name
-    (pytest's rootdir-relative imports would mix them up): then one run per folder."""
+    (pytest's rootdir-relative imports would mix them up): then one run per folder. Modules of
+    ``tests/`` a line added (:func:`_file`) run on their own, after: their ``conftest`` is
+    ``tests/``'s, and a folder's tests may import theirs by that name."""
+    files = [p for p in paths if _file(p)]
+    if files:
+        folders = [p for p in paths if not _file(p)]
+        return [*(pytest_batches(folders) if folders else []), files]
     seen: set[str] = set()
     for path in paths:
         names = {p.name for p in (ROOT / path).glob("*.py") if p.name != "conftest.py"}

@@ -28,5 +28,9 @@ def test_a_line_adds_tests_modules_to_its_env_and_main_ignores_them(tmp_path, mo
         "tests/test_examples_crewai.py",
     ]
     assert envs["crewai-oldest"].test_paths == ["instrumentors/crewai/tests"]
+    assert testenvs.pytest_batches(envs["crewai-latest"].test_paths) == [
+        ["instrumentors/crewai/tests"],
+        ["tests/test_examples_crewai.py"],
+    ]
     main = next(env for env in testenvs.core_envs() if env.name == "main")
     assert "--ignore=tests/test_examples_crewai.py" in main.pytest_args
