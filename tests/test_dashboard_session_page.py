@@ -10,21 +10,10 @@ import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import _dashboard_support as support
 import httpx
 import pytest
-from _dashboard_support import (
-    AUTH,
-    SCRIPT,
-    XSS_SESSION,
-    Server,
-    json_request,
-    json_span,
-    post_json,
-    run_demo,
-    send_foreign_spans,
-    start_server,
-    stop_server,
-)
+from _dashboard_support import AUTH, SCRIPT, XSS_SESSION, Server, json_span
 from playwright.sync_api import expect, sync_playwright
 from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _demo, _Watch
 
@@ -105,16 +94,20 @@ def _slash_session() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    demo = run_demo(tmp_path_factory.mktemp("demo-source"))
-    running = start_server(tmp_path_factory.mktemp("session-page-home"))
+    demo = support.run_demo(tmp_path_factory.mktemp("demo-source"))
+    running = support.start_server(tmp_path_factory.mktemp("session-page-home"))
     try:
-        send_foreign_spans(running.url)
+        support.send_foreign_spans(running.url)
         with running.client() as client:
-            for payload in (demo, json_request(_big_session()), json_request(_slash_session())):
-                assert post_json(client, payload, compress=True).status_code == 200
+            for payload in (
+                demo,
+                support.json_request(_big_session()),
+                support.json_request(_slash_session()),
+            ):
+                assert support.post_json(client, payload, compress=True).status_code == 200
         yield running
     finally:
-        stop_server(running)
+        support.stop_server(running)
 
 
 @pytest.fixture
@@ -125,6 +118,7 @@ def client(server: Server) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def browser():
+    """Chromium for this module (launched as test_dashboard_browser launches it)."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with sync_playwright() as playwright:
@@ -258,7 +252,10 @@ def test_running_parents_hold_their_children(client) -> None:
     started = T0 + 10**9
 
     def send(*spans: dict) -> None:
-        assert post_json(client, json_request(list(spans)), compress=False).status_code == 200
+        assert (
+            support.post_json(client, support.json_request(list(spans)), compress=False).status_code
+            == 200
+        )
 
     # the session (1) and the agent (2) still run: only the agent's ended calls arrive
     send(_chat(trace, LIVE, 3, 2, started), _chat(trace, LIVE, 4, 2, started + 10**7))
