@@ -38,9 +38,15 @@ def local_store_enabled(settings: Settings) -> bool:
 
 
 def _store_exporter(settings: Settings) -> SpanExporter:
+    """The local store, written by a process of its own where one can be started (the app
+    only hands spans over), else on the export thread."""
     from agentops_otel.store import StoreSpanExporter, default_path
+    from agentops_otel.store._process import ProcessStoreExporter, can_spawn
 
-    return StoreSpanExporter(default_path(settings.store_path), settings.retention_days)
+    path = default_path(settings.store_path)
+    if can_spawn():
+        return ProcessStoreExporter(path, settings.retention_days)
+    return StoreSpanExporter(path, settings.retention_days)
 
 
 def _backend_exporter(settings: Settings) -> SpanExporter:
