@@ -139,7 +139,7 @@ def writer_rate(sessions: int, rounds: int) -> None:
                 writer.write_records(batch)
             rates.append(total / (time.process_time() - began))
             writer.close()
-    print(f"\n2. Writer throughput, one core ({total:,} spans in batches of {BATCH}, {rounds} runs)")
+    print(f"\n2. Writer throughput, one core ({total:,} spans, batches of {BATCH}, {rounds} runs)")
     print(
         f"   {statistics.median(rates):,.0f} spans/s median of CPU time "
         f"(min {min(rates):,.0f}, max {max(rates):,.0f})"

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import StatusCode
 
 from agentops_otel import accounting
 from agentops_otel import semconv as A
