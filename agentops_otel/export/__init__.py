@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
 from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
-from agentops_otel.export._processor import BoundedExportProcessor, ShutdownGroup, shutdown_within
+from agentops_otel.export._processor import (
+    BoundedExportProcessor,
+    ShutdownGroup,
+    exit_wait,
+    shutdown_within,
+)
 
 _log = logging.getLogger("agentops_otel.export")
 
@@ -25,6 +30,7 @@ __all__ = [
     "ShutdownGroup",
     "build_otlp_exporter",
     "build_span_processors",
+    "exit_wait",
     "local_store_enabled",
     "shutdown_within",
 ]

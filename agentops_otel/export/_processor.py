@@ -29,6 +29,14 @@ _log = logging.getLogger("agentops_otel.export")
 REASON_QUEUE_FULL = "queue_full"
 REASON_EXPORT_FAILED = "export_failed"
 REASON_SHUTDOWN = "shutdown"
+EXIT_RESERVE_S = 0.3  # of the exit bound, kept for what follows the last export
+
+
+def exit_wait(timeout_s: float) -> float:
+    """How long exit waits for destinations within the exit bound ``timeout_s``: the bound less
+    a reserve, so closing the exporters and the interpreter's own exit fit in it."""
+    timeout_s = max(0.0, timeout_s)
+    return timeout_s - min(EXIT_RESERVE_S, timeout_s / 4)
 
 
 class ShutdownGroup:
@@ -52,7 +60,7 @@ class ShutdownGroup:
         """Start the shutdown of every member (once) and return the shared deadline."""
         with self._lock:
             if self._deadline is None:
-                self._deadline = time.monotonic() + self.timeout_s
+                self._deadline = time.monotonic() + exit_wait(self.timeout_s)
                 for ref in self._members:
                     member = ref()
                     if member is not None:
