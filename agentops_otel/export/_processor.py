@@ -29,7 +29,7 @@ _log = logging.getLogger("agentops_otel.export")
 REASON_QUEUE_FULL = "queue_full"
 REASON_EXPORT_FAILED = "export_failed"
 REASON_SHUTDOWN = "shutdown"
-EXIT_RESERVE_S = 0.3  # of the exit bound, kept for what follows the last export
+EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
 
 
 def exit_wait(timeout_s: float) -> float:
