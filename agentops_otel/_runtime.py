@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -211,24 +210,11 @@ def end_session(end_state: str = "Success", reason: str | None = None) -> None:
 
 
 def _bounded(*actions: Callable[[], Any], timeout_s: float) -> bool:
-    """Run ``actions`` at once, each on a daemon thread; wait at most ``timeout_s`` for all of
-    them together. True if all finished."""
-    threads = []
-    for action in actions:
+    """Run ``actions`` at once on daemon threads; wait at most ``timeout_s`` for all of them
+    together. True if all finished."""
+    from agentops_otel.export._processor import run_within
 
-        def run(action: Callable[[], Any] = action) -> None:
-            try:
-                action()
-            except Exception:  # noqa: BLE001
-                _log.debug("agentops-otel: flush/shutdown failed", exc_info=True)
-
-        thread = threading.Thread(target=run, name="agentops-otel-exit", daemon=True)
-        thread.start()
-        threads.append(thread)
-    deadline = time.monotonic() + max(0.0, timeout_s)
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    return not any(thread.is_alive() for thread in threads)
+    return run_within(actions, timeout_s)
 
 
 def _drain_metrics() -> None:
