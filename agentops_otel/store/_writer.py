@@ -51,9 +51,9 @@ SEARCH_CHARS = 100_000
 _UPSERT_USAGE = """
 INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens, output_tokens,
                           cost_usd, unpriced)
-VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (hour_ns, model, agent) DO UPDATE SET
-    calls = calls + 1,
+    calls = calls + excluded.calls,
     errors = errors + excluded.errors,
     input_tokens = input_tokens + excluded.input_tokens,
     output_tokens = output_tokens + excluded.output_tokens,
@@ -197,11 +197,11 @@ def _strings(value: Any, out: list[str]) -> None:
     """The string leaves of a decoded attribute (JSON keys left out: they match everything)."""
     if isinstance(value, str):
         out.append(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _strings(item, out)
     elif isinstance(value, (list, tuple)):
         for item in value:
+            _strings(item, out)
+    elif isinstance(value, (dict, Mapping)):  # dict first: the ABC check is slow
+        for item in value.values():
             _strings(item, out)
 
 
@@ -315,7 +315,9 @@ class StoreWriter:
 
         def write(conn: sqlite3.Connection) -> int:
             now = time.time_ns()
-            written = [self._write_one(conn, record, now) for record in records]
+            hourly: dict[tuple[int, str, str], list[Any]] = {}  # the batch's usage roll-up
+            written = [self._write_one(conn, record, now, hourly) for record in records]
+            conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in hourly.items()])
             for session_id in {join_trace(conn, w) for w in written if w is not None}:
                 conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
             return sum(w is not None for w in written)
@@ -346,9 +348,15 @@ class StoreWriter:
         finally:
             self._lock.release()
 
-    def _write_one(self, conn: sqlite3.Connection, record: SpanRecord, now: int) -> str | None:
-        """Insert one span and add it to its session's totals; its session id, or ``None``
-        when it was stored already."""
+    def _write_one(
+        self,
+        conn: sqlite3.Connection,
+        record: SpanRecord,
+        now: int,
+        hourly: dict[tuple[int, str, str], list[Any]],
+    ) -> str | None:
+        """Insert one span, add it to its session's totals and (an LLM call) to ``hourly``; its
+        session id, or ``None`` when it was stored already."""
         (
             trace,
             span_id,
@@ -418,18 +426,16 @@ class StoreWriter:
             return None
         index_text(conn, session_id, search_text(attrs, events))
         if llm:
-            conn.execute(
-                _UPSERT_USAGE,
-                (
-                    start // HOUR_NS * HOUR_NS,
-                    str(model or NO_MODEL),
-                    str(attrs.get(A.AGENT_NAME) or NO_AGENT),
-                    1 if error else 0,
-                    input_tokens or 0,
-                    output_tokens or 0,
-                    cost or 0.0,
-                    1 if cost is None else 0,
-                ),
+            key = (
+                start // HOUR_NS * HOUR_NS,
+                str(model or NO_MODEL),
+                str(attrs.get(A.AGENT_NAME) or NO_AGENT),
+            )
+            added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
+            added.append(int(cost is None))  # unpriced: not counted as $0
+            total = hourly.get(key)
+            hourly[key] = (
+                added if total is None else [a + b for a, b in zip(total, added, strict=True)]
             )
         tags = attrs.get(A.SESSION_TAGS)
         name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
