@@ -174,3 +174,33 @@ def test_default_init_stores_through_the_writer_process(tmp_path: Path) -> None:
         (session,) = store.list_sessions()
         assert session.name == "proc" and session.span_count == 201
         assert session.end_state == "Indeterminate"
+
+
+def test_a_forked_child_starts_its_own_writer(tmp_path: Path) -> None:
+    path = tmp_path / "traces.db"
+    exporter = ProcessStoreExporter(path)
+
+    def span(n: int) -> ReadableSpan:
+        return ReadableSpan(
+            f"s{n}",
+            SpanContext(n, n, False, TraceFlags(1)),
+            attributes={A.SESSION_ID: "fork"},
+            start_time=time.time_ns() + n,
+            end_time=time.time_ns() + n + 1,
+        )
+
+    assert exporter.export([span(1)]) is SpanExportResult.SUCCESS
+    parent_writer = exporter._process
+    pid = os.fork()
+    if pid == 0:  # the forked app: its own writer, never the parent's socket
+        ok = exporter.export([span(2)]) is SpanExportResult.SUCCESS
+        ok = ok and exporter._process is not parent_writer
+        exporter.shutdown()
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert exporter.export([span(3)]) is SpanExportResult.SUCCESS
+    assert exporter._process is parent_writer
+    exporter.shutdown()
+    with Store.open(path) as store:
+        assert sorted(s.name for s in store.session_spans("fork")) == ["s1", "s2", "s3"]
