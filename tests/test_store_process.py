@@ -204,3 +204,19 @@ def test_a_forked_child_starts_its_own_writer(tmp_path: Path) -> None:
     exporter.shutdown()
     with Store.open(path) as store:
         assert sorted(s.name for s in store.session_spans("fork")) == ["s1", "s2", "s3"]
+
+
+def test_a_writer_that_cannot_start_leaves_the_store_to_the_export_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentops_otel.store import _process
+
+    monkeypatch.setattr(_process, "_CHILD", "import sys; sys.exit(3)  # {paths} {module}")
+    path = tmp_path / "traces.db"
+    provider, processor = _pipeline(path)
+    tracer = provider.get_tracer("t")
+    for i in range(50):
+        tracer.start_span("chat gpt-4o-mini", attributes=_llm_attrs(i)).end()
+    assert provider.force_flush(30_000)
+    assert _count(path) == 50 and processor.dropped == 0
+    provider.shutdown()

@@ -6,7 +6,8 @@ process) and waits for its answer: the batch is reported stored once it is commi
 flush still means "in the file". The writer process normalizes, prices, indexes and writes
 (:class:`StoreWriter`); it ignores Ctrl-C and ends when the app's end of the socket closes,
 after writing what it received. A writer that dies, or a store it cannot open, costs the app
-nothing but those spans: they are counted as lost (the export fails) with one warning.
+nothing but those spans: they are counted as lost (the export fails) with one warning. A writer
+that cannot start at all leaves the writing to the export thread (:class:`StoreSpanExporter`).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class ProcessStoreExporter(SpanExporter):
         self._process: subprocess.Popen[bytes] | None = None
         self._fallback: StoreSpanExporter | None = None
         self._broken = False
+        self._answered = False  # the writer process answered once (it runs)
         self._lock = threading.Lock()
         if hasattr(os, "register_at_fork"):
             ref = weakref.WeakMethod(self._forget)
@@ -142,7 +144,7 @@ class ProcessStoreExporter(SpanExporter):
             raise
         finally:
             theirs.close()
-        self._sock, self._stream = ours, ours.makefile("rb")
+        self._sock, self._stream, self._answered = ours, ours.makefile("rb"), False
         return ours
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -155,9 +157,7 @@ class ProcessStoreExporter(SpanExporter):
             try:
                 sock = self._sock or self._start()
             except OSError as exc:
-                _log.debug("agentops-otel: no writer process (%s); writing on this thread", exc)
-                self._fallback = StoreSpanExporter(self.path, self.retention_days)
-                return self._fallback.export(spans)
+                return self._write_here(spans, f"cannot start it: {exc}")
             try:
                 _send(sock, payload)
                 answer = _receive(self._stream)
@@ -165,7 +165,11 @@ class ProcessStoreExporter(SpanExporter):
                 answer = None
             if answer is None:
                 code = self._process.poll() if self._process is not None else None
+                if not self._answered:  # it never ran (cannot import us, say): nothing lost
+                    self._close()
+                    return self._write_here(spans, f"it exited at start (code {code})")
                 return self._disable(f"the writer process exited (code {code})")
+            self._answered = True
         status, detail = marshal.loads(answer)
         if status == BROKEN:
             return self._disable(str(detail))
@@ -173,6 +177,11 @@ class ProcessStoreExporter(SpanExporter):
             _log.debug("agentops-otel: local store write failed: %s", detail)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def _write_here(self, spans: Sequence[ReadableSpan], reason: str) -> SpanExportResult:
+        _log.debug("agentops-otel: no store writer process (%s); writing on this thread", reason)
+        self._fallback = StoreSpanExporter(self.path, self.retention_days)
+        return self._fallback.export(spans)
 
     def _disable(self, reason: str) -> SpanExportResult:
         if not self._broken:
