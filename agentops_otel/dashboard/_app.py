@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
+import anyio
+import anyio.to_thread
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.filters import do_urlencode
 from jinja2.runtime import Context
@@ -43,6 +46,7 @@ from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
+INGEST_WORKERS = 2  # bodies decoded and written at once (each on a worker thread)
 PAGE_SIZE = 50
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -53,6 +57,7 @@ _JSON = "application/json"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 _RANGES = {"24h": (86_400, 3_600), "7d": (7 * 86_400, 86_400), "30d": (30 * 86_400, 86_400)}
 _STATIC = Path(__file__).with_name("static")
+_T = TypeVar("_T")
 
 
 def _no_ingest() -> Response:
@@ -163,6 +168,7 @@ class Dashboard:
         self.templates = _templates()
         self.trees = _session_page.Trees()
         self.writer: StoreWriter | None = None
+        self._ingest_limiter: anyio.CapacityLimiter | None = None
         self.reader: StoreReader | None = None
         if is_clickhouse(str(store) if store is not None else None):
             self.reader = open_reader(str(store), database=database, table=table)
@@ -201,24 +207,26 @@ class Dashboard:
             if len(body) > MAX_BODY_BYTES:
                 return JSONResponse({"error": "request body too large"}, 413)
         try:
-            return ctype, _otlp.decompress(bytes(body), request.headers.get("content-encoding"))
+            raw = await self._off_loop(
+                _otlp.decompress, bytes(body), request.headers.get("content-encoding")
+            )
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
+        return ctype, raw
+
+    async def _off_loop(self, work: Callable[..., _T], *args: Any) -> _T:
+        """Run ``work`` on a worker thread, at most :data:`INGEST_WORKERS` at once: large
+        bodies are decompressed, decoded and written there, never on the event loop that
+        serves the pages (and many large bodies at once do not pile up in memory)."""
+        if self._ingest_limiter is None:
+            self._ingest_limiter = anyio.CapacityLimiter(INGEST_WORKERS)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._ingest_limiter)
 
     @staticmethod
     def _accepted(ctype: str, response: Any) -> Response:
         if ctype == _PROTOBUF:
             return Response(response.SerializeToString(), 200, media_type=_PROTOBUF)
         return JSONResponse({})
-
-    async def _store_write(self, write: Any, items: Any) -> Response | None:
-        try:
-            await run_in_threadpool(write, items)
-        except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
-            return JSONResponse(
-                {"error": f"store write failed: {exc}"}, 503, headers={"Retry-After": "1"}
-            )
-        return None
 
     async def _ingest(
         self, request: Request, decoders: tuple[Any, Any], store: Any, answer: Any
@@ -230,12 +238,16 @@ class Dashboard:
         if isinstance(read, Response):
             return read
         ctype, raw = read
+        decode = decoders[ctype == _JSON]
         try:
-            items = decoders[ctype == _JSON](raw)
+            await self._off_loop(lambda: store(decode(raw)))
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
-        failed = await self._store_write(store, items)
-        return failed or self._accepted(ctype, answer)
+        except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
+            return JSONResponse(
+                {"error": f"store write failed: {exc}"}, 503, headers={"Retry-After": "1"}
+            )
+        return self._accepted(ctype, answer)
 
     async def ingest(self, request: Request) -> Response:
         return await self._ingest(
