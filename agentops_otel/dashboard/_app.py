@@ -37,6 +37,7 @@ from agentops_otel.store import (
     open_reader,
 )
 from agentops_otel.store._logs import LogContent
+from agentops_otel.view import _format
 from agentops_otel.view._model import breakdown, replay_steps, short_id
 from agentops_otel.view._time import parse_since
 
@@ -308,7 +309,7 @@ class Dashboard:
             marker=marker,
             by_agent=breakdown(spans, "agent"),
             by_model=breakdown(spans, "model"),
-            unpriced=sum(1 for s in spans if s.agentops_kind == "llm" and s.cost_usd is None),
+            unpriced=sum(_format.unpriced(s.cost_usd, s.attributes, s.agentops_kind == "llm") for s in spans),
             width=_views.WATERFALL_WIDTH,
         )
 

@@ -11,34 +11,21 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agentops_otel.store import SessionRow, SpanRow, UsageRow
+from agentops_otel.view import _format
 from agentops_otel.view._model import Node, Step, build_tree, replay_steps
 
 WATERFALL_WIDTH = 1000  # SVG user units of one waterfall row
 CLIP_CHARS = 20_000  # longer texts show truncated, with "show all"
 
 
-# --- formatting (template filters) -------------------------------------------------------------
-def fmt_cost(value: float | None) -> str:
-    """``$0.0123``; ``None`` is "no price" (an unpriced call is not free)."""
-    if value is None:
-        return "no price"
-    if value == 0:
-        return "$0"
-    if abs(value) < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
+# --- formatting (template filters; numbers from the one formatter the CLI uses too) -----------
+fmt_cost = _format.cost
+fmt_ms = _format.duration
 
 
 def fmt_tokens(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "running"
-    if value < 1000:
-        return f"{value:,.0f} ms"
-    return f"{value / 1000:,.2f} s"
+    """One token count, ``1,234``; empty when unknown."""
+    return "" if value is None else _format.count(value)
 
 
 def fmt_time(ns: int | None) -> str:
