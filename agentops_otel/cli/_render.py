@@ -164,7 +164,9 @@ def _summary(session: SessionRow) -> Table:
     grid.add_row(
         "Session", Text(f"{session.id}  ", style="bold").append(session.name or "", style="magenta")
     )
-    grid.add_row("Started", f"{fmt_time(session.start_ns)}  ({_format.duration(session.duration_ms)})")
+    grid.add_row(
+        "Started", f"{fmt_time(session.start_ns)}  ({_format.duration(session.duration_ms)})"
+    )
     state = _state(session)
     if session.end_reason:
         state.append(f"  {session.end_reason}", style="dim")

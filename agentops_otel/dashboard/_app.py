@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -38,12 +39,15 @@ from agentops_otel.store import (
 )
 from agentops_otel.store._logs import LogContent
 from agentops_otel.view import _format
-from agentops_otel.view._model import breakdown, replay_steps, short_id
+from agentops_otel.view._compare import compare_steps
+from agentops_otel.view._model import NO_AGENT, breakdown, replay_steps, short_id, where
+from agentops_otel.view._money import money_view
 from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 PAGE_SIZE = 50
+MONEY_SESSIONS = 500  # the time-range cost breakdown reads at most this many sessions
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -65,6 +69,19 @@ def _no_ingest() -> Response:
     )
 
 
+_KNOWN_DAYS = 30  # the filters suggest the models and agents of this many days ...
+_KNOWN_SESSIONS = 200  # ... and the tags of this many newest sessions
+
+
+@dataclass(frozen=True)
+class Known:
+    """Values the sessions filters suggest (a datalist each)."""
+
+    models: list[str]
+    agents: list[str]
+    tags: list[str]
+
+
 class _BadRequest(Exception):
     """A query parameter that cannot be used; shown to the user as a 400 page."""
 
@@ -83,8 +100,23 @@ def _templates() -> Environment:
         as_text=_views.as_text,
         clip_text=_clip_text,
         markdown=_markdown,
+        count=_format.count,
+        percent=_format.percent,
+        call_tokens=_call_tokens,
+        call_cost=_call_cost,
+        where=where,
     )
     return env
+
+
+def _call_tokens(span: Any) -> str:
+    """A call's tokens with cached and reasoning tokens (``—`` when none were reported)."""
+    return _format.tokens(span.input_tokens, span.output_tokens, span.attributes)
+
+
+def _call_cost(span: Any) -> str:
+    """A call's cost; "no price" only for an LLM call that should have had one."""
+    return _format.call_cost(span.cost_usd, span.attributes, span.agentops_kind == "llm")
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a message stays text
@@ -154,6 +186,7 @@ class Dashboard:
     ) -> None:
         self.token = token
         self.templates = _templates()
+        self._suggested: tuple[int, Known] | None = None
         self.writer: StoreWriter | None = None
         self.reader: StoreReader | None = None
         if is_clickhouse(str(store) if store is not None else None):
@@ -267,18 +300,19 @@ class Dashboard:
 
     # --- pages ----------------------------------------------------------------------------
     def sessions(self, request: Request) -> Response:
+        """The sessions list; a filter that cannot be used keeps the form and says why (400)."""
         filters = _filters(request)
-        try:
-            query = _session_query(filters)
-            before = _cursor(request.query_params.get("before", ""))
-        except _BadRequest as exc:
-            return self._error(400, str(exc))
+        rows: list[Any] = []
+        problem = None
         with self._store() as store:
-            try:
-                rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
-            except StoreError as exc:
-                return self._error(400, str(exc))
             marker = store.change_marker()
+            known = self._known(store, marker)
+            try:
+                query = _session_query(filters)
+                before = _cursor(request.query_params.get("before", ""))
+                rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
+            except (_BadRequest, StoreError) as exc:
+                problem, before = str(exc), None
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         next_url = None
@@ -288,12 +322,28 @@ class Dashboard:
             next_url = "/?" + urlencode({**kept, "before": f"{last.start_ns}:{last.id}"})
         return self._page(
             "sessions.html",
+            400 if problem else 200,
             sessions=rows,
             filters=filters,
             next_url=next_url,
             paged=before is not None,
             marker=marker,
+            known=known,
+            problem=problem,
         )
+
+    def _known(self, store: StoreReader, marker: int) -> Known:
+        """Models, agents (of the last 30 days) and tags (of the newest sessions) that the
+        filters suggest; computed again only when the store changed."""
+        if self._suggested is None or self._suggested[0] != marker:
+            since = time.time() - _KNOWN_DAYS * 86_400
+            width = _KNOWN_DAYS * 86_400
+            models = {r.key for r in store.usage_over_time(since, width, "model")}
+            agents = {r.key for r in store.usage_over_time(since, width, "agent")}
+            tags = {t for s in store.list_sessions(limit=_KNOWN_SESSIONS) for t in s.tags}
+            known = Known(sorted(models), sorted(agents - {NO_AGENT}), sorted(tags))
+            self._suggested = (marker, known)
+        return self._suggested[1]
 
     def session(self, request: Request) -> Response:
         with self._store() as store:
@@ -309,7 +359,9 @@ class Dashboard:
             marker=marker,
             by_agent=breakdown(spans, "agent"),
             by_model=breakdown(spans, "model"),
-            unpriced=sum(_format.unpriced(s.cost_usd, s.attributes, s.agentops_kind == "llm") for s in spans),
+            unpriced=sum(
+                _format.unpriced(s.cost_usd, s.attributes, s.agentops_kind == "llm") for s in spans
+            ),
             width=_views.WATERFALL_WIDTH,
         )
 
@@ -383,6 +435,57 @@ class Dashboard:
             width=_views.CHART_W,
             height=_views.CHART_H,
         )
+
+    def money(self, request: Request) -> Response:
+        """Where the money went over a time range: the newest sessions of the range, at most
+        :data:`MONEY_SESSIONS` of them (the page says so when there were more)."""
+        chosen = request.query_params.get("range", "7d")
+        if chosen not in _RANGES:
+            return self._error(400, f"range must be one of {', '.join(_RANGES)}")
+        since = time.time() - _RANGES[chosen][0]
+        spans: list[Any] = []
+        with self._store() as store:
+            sessions = store.list_sessions(limit=MONEY_SESSIONS + 1, since=since)
+            for session in sessions[:MONEY_SESSIONS]:
+                spans.extend(store.session_spans(session.id))
+        return self._page(
+            "money.html",
+            view=money_view(spans),
+            session=None,
+            chosen=chosen,
+            ranges=list(_RANGES),
+            sessions=min(len(sessions), MONEY_SESSIONS),
+            capped=len(sessions) > MONEY_SESSIONS,
+        )
+
+    def session_money(self, request: Request) -> Response:
+        """Where the money went in one session."""
+        with self._store() as store:
+            loaded = _load_session(store, request.path_params["session_id"])
+        if isinstance(loaded, str):
+            return self._error(404, loaded)
+        session, spans = loaded
+        return self._page("money.html", view=money_view(spans), session=session)
+
+    def compare(self, request: Request) -> Response:
+        """Two sessions side by side: ``?s=ID&s=ID`` (the sessions list's form) or
+        ``?a=ID&b=ID``; ids may be unique prefixes."""
+        params = request.query_params
+        chosen = params.getlist("s") or [v for v in (params.get("a"), params.get("b")) if v]
+        if len(chosen) != 2:
+            return self._error(
+                400, f"pick exactly two sessions to compare ({len(chosen)} were given)"
+            )
+        loaded = []
+        with self._store() as store:
+            for prefix in chosen:
+                found = _load_session(store, prefix)
+                if isinstance(found, str):
+                    return self._error(404, found)
+                loaded.append(found)
+        (a, a_spans), (b, b_spans) = loaded
+        pairs, first = compare_steps(a_spans, b_spans)
+        return self._page("compare.html", a=a, b=b, pairs=pairs, first=first)
 
     def api_sessions(self, request: Request) -> Response:
         try:
@@ -470,7 +573,10 @@ def create_app(
         Route("/sessions/{session_id}", board.session),
         Route("/sessions/{session_id}/spans/{span_id}", board.span),
         Route("/sessions/{session_id}/replay", board.replay),
+        Route("/sessions/{session_id}/money", board.session_money),
         Route("/overview", board.overview),
+        Route("/money", board.money),
+        Route("/compare", board.compare),
         Route("/api/sessions", board.api_sessions),
         Route("/api/changes", board.api_changes),
         Route("/v1/traces", board.ingest, methods=["POST"]),

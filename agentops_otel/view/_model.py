@@ -193,9 +193,13 @@ class Step:
     @property
     def where(self) -> str:
         """The agent and operation the step ran in, e.g. ``email-assistant › classify``."""
-        attrs = self.span.attributes
-        parts = [attrs.get(A.AGENT_NAME), attrs.get(A.OPERATION_NAME)]
-        return " › ".join(str(p) for p in parts if p)
+        return where(self.span)
+
+
+def where(span: SpanRow) -> str:
+    """The agent and operation a span ran in, e.g. ``email-assistant › classify``."""
+    parts = [span.attributes.get(A.AGENT_NAME), span.attributes.get(A.OPERATION_NAME)]
+    return " › ".join(str(p) for p in parts if p)
 
 
 def _loads(value: Any) -> Any:

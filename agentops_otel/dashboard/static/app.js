@@ -161,7 +161,53 @@ function setupReplay() {
   go(current);
 }
 
+// Sessions list: a click anywhere on a row opens the session (the id link stays the keyboard
+// way in; checkboxes and links keep their own clicks); the column buttons sort the rows shown.
+function setupSessions() {
+  const list = document.getElementById("session-list");
+  if (!list) return;
+  list.addEventListener("click", (event) => {
+    const row = event.target.closest("tr.session-row");
+    if (!row || event.target.closest("a, input, button, label")) return;
+    if (window.getSelection().toString()) return;  // selecting text is not a click
+    window.location.href = row.dataset.href;
+  });
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest("button.sort");
+    if (!button) return;
+    const th = button.closest("th");
+    const table = th.closest("table");
+    const column = Array.from(th.parentNode.children).indexOf(th);
+    const ascending = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th[aria-sort]").forEach((h) => h.setAttribute("aria-sort", "none"));
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    const numeric = button.dataset.type === "number";
+    const key = (row) => {
+      const cell = row.children[column];
+      const value = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+      return numeric ? Number(value) : value.toLowerCase();
+    };
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a), y = key(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+    });
+    body.append(...rows);
+  });
+  const form = document.getElementById("compare-form");
+  if (form) {
+    const picked = () => document.querySelectorAll('input[name="s"][form="compare-form"]:checked');
+    const button = document.getElementById("compare-button");
+    const update = () => { button.disabled = picked().length !== 2; };
+    document.addEventListener("change", (event) => {
+      if (event.target.matches('input[name="s"]')) update();
+    });
+    update();
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setupSessions();
   setupTree();
   setupReplay();
   setupLive();
