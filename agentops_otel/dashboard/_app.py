@@ -42,6 +42,7 @@ from agentops_otel.view import _format
 from agentops_otel.view._compare import compare_steps
 from agentops_otel.view._model import NO_AGENT, breakdown, replay_steps, short_id, where
 from agentops_otel.view._money import money_view
+from agentops_otel.view._steps import call_usage, named_arguments, running_totals
 from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
@@ -105,6 +106,8 @@ def _templates() -> Environment:
         call_tokens=_call_tokens,
         call_cost=_call_cost,
         where=where,
+        usage=call_usage,
+        named_arguments=named_arguments,
     )
     return env
 
@@ -382,7 +385,9 @@ class Dashboard:
         if isinstance(loaded, str):
             return self._error(404, loaded)
         session, spans = loaded
-        return self._page("replay.html", session=session, steps=replay_steps(spans))
+        return self._page(
+            "replay.html", session=session, progress=running_totals(replay_steps(spans))
+        )
 
     def overview(self, request: Request) -> Response:
         chosen = request.query_params.get("range", "7d")

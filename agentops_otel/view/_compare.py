@@ -9,6 +9,7 @@ from itertools import zip_longest
 
 from agentops_otel.store import SpanRow
 from agentops_otel.view._model import Message, Node, Step, replay_steps
+from agentops_otel.view._steps import named_arguments
 
 
 def messages_text(messages: list[Message] | None) -> str:
@@ -65,8 +66,9 @@ class Side:
 def _value_text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, dict):
-        return "\n".join(f"{k}: {v}" for k, v in value.items())
+    named = named_arguments(value)
+    if named is not None:
+        return "\n".join(f"{k}: {v}" for k, v in named)
     return str(value)
 
 

@@ -195,6 +195,11 @@ class Step:
         """The agent and operation the step ran in, e.g. ``email-assistant › classify``."""
         return where(self.span)
 
+    @property
+    def error(self) -> str | None:
+        """Why the step's call failed, or ``None``."""
+        return Node(self.span).error
+
 
 def where(span: SpanRow) -> str:
     """The agent and operation a span ran in, e.g. ``email-assistant › classify``."""

@@ -141,12 +141,24 @@ function setupReplay() {
   if (fromHash) current = Math.min(Math.max(Number(fromHash[1]) - 1, 0), steps.length - 1);
   list.classList.add("js");
 
+  const links = Array.from(document.querySelectorAll("#step-list .step-link"));
   function go(index) {
     current = Math.min(Math.max(index, 0), steps.length - 1);
     steps.forEach((step, i) => step.classList.toggle("current", i === current));
+    links.forEach((link, i) => {
+      if (i === current) link.setAttribute("aria-current", "step");
+      else link.removeAttribute("aria-current");
+    });
+    if (links[current]) links[current].scrollIntoView({ block: "nearest" });
     position.textContent = `Step ${current + 1} of ${steps.length}`;
     history.replaceState(null, "", `#step-${current + 1}`);
   }
+  document.getElementById("step-list").addEventListener("click", (event) => {
+    const link = event.target.closest(".step-link");
+    if (!link) return;
+    event.preventDefault();
+    go(Number(link.dataset.index));
+  });
   document.getElementById("prev").addEventListener("click", () => go(current - 1));
   document.getElementById("next").addEventListener("click", () => go(current + 1));
   document.addEventListener("keydown", (event) => {
