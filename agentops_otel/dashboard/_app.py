@@ -137,6 +137,12 @@ def _clip_text(context: Context, text: str) -> str:
     return shown + "\n… (cut; show all for the rest)" if cut else shown
 
 
+def login_value(token: str) -> str:
+    """The login cookie's value: an HMAC of the token, so the cookie (in the browser, in
+    proxies' logs) never holds the token itself and cannot be used as the bearer token."""
+    return hmac.new(token.encode(), b"agentops-otel dashboard login v1", "sha256").hexdigest()
+
+
 class _Guard(BaseHTTPMiddleware):
     """Refuses foreign Host headers on a loopback bind (DNS rebinding), asks for the token,
     and sets the security headers on every answer."""
@@ -147,13 +153,14 @@ class _Guard(BaseHTTPMiddleware):
         self.loopback = loopback
 
     def _authorized(self, request: Request) -> bool:
+        """The bearer token, or the login cookie (a value derived from the token)."""
         if self.token is None:
             return True
         header = request.headers.get("authorization", "")
-        offered = (
-            header[7:] if header[:7].lower() == "bearer " else request.cookies.get(TOKEN_COOKIE, "")
-        )
-        return hmac.compare_digest(offered.encode(), self.token.encode())
+        if header[:7].lower() == "bearer ":
+            return hmac.compare_digest(header[7:].encode(), self.token.encode())
+        cookie = request.cookies.get(TOKEN_COOKIE, "")
+        return hmac.compare_digest(cookie.encode(), login_value(self.token).encode())
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
@@ -298,7 +305,7 @@ class Dashboard:
         if self.token is None or not hmac.compare_digest(offered.encode(), self.token.encode()):
             return self._page("login.html", 401, failed=True)
         response = RedirectResponse("/", 303)
-        response.set_cookie(TOKEN_COOKIE, offered, httponly=True, samesite="strict")
+        response.set_cookie(TOKEN_COOKIE, login_value(self.token), httponly=True, samesite="strict")
         return response
 
     # --- pages ----------------------------------------------------------------------------
@@ -409,14 +416,12 @@ class Dashboard:
         def tokens(r: Any) -> float:
             return r.input_tokens + r.output_tokens
 
-        def count(v: float) -> str:
-            return f"{v:,.0f}"
-
         charts = [
-            _views.stacked_chart("Cost by model", by_model, slots, cost, _views.fmt_cost, hourly),
-            _views.stacked_chart("Tokens by model", by_model, slots, tokens, count, hourly),
-            _views.stacked_chart("Cost by agent", by_agent, slots, cost, _views.fmt_cost, hourly),
-            _views.stacked_chart("Tokens by agent", by_agent, slots, tokens, count, hourly),
+            _views.stacked_chart("Cost by model", by_model, slots, cost, "usd"),
+            _views.stacked_chart("Tokens by model", by_model, slots, tokens, "count"),
+            _views.stacked_chart("Cost by agent", by_agent, slots, cost, "usd"),
+            _views.stacked_chart("Tokens by agent", by_agent, slots, tokens, "count"),
+            _views.rates_chart(rates, slots),
         ]
         totals = {
             "calls": sum(r.calls for r in by_model),
@@ -437,8 +442,6 @@ class Dashboard:
             rates=rates,
             hourly=hourly,
             label=_views.bucket_label,
-            width=_views.CHART_W,
-            height=_views.CHART_H,
         )
 
     def money(self, request: Request) -> Response:
