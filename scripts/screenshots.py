@@ -81,8 +81,8 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": args.width, "height": args.height})
                 page.goto(url)
                 rows = page.locator("tr.session-row")
-                demo = rows.filter(has_text="inbox-demo").first.get_attribute("data-href")
-                other = rows.filter(has_text="email-agent").first.get_attribute("data-href")
+                demo = rows.filter(has_text="inbox-demo").first.get_attribute("data-url")
+                other = rows.filter(has_text="email-agent").first.get_attribute("data-url")
                 a, b = demo.rsplit("/", 1)[1], other.rsplit("/", 1)[1]
                 shots = [
                     ("sessions", "/"),

@@ -182,7 +182,7 @@ function setupSessions() {
     const row = event.target.closest("tr.session-row");
     if (!row || event.target.closest("a, input, button, label")) return;
     if (window.getSelection().toString()) return;  // selecting text is not a click
-    window.location.href = row.dataset.href;
+    window.location.href = row.dataset.url;
   });
   list.addEventListener("click", (event) => {
     const button = event.target.closest("button.sort");
