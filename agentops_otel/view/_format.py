@@ -26,7 +26,7 @@ def cost(value: float | None) -> str:
         return NO_VALUE
     if value == 0:
         return "$0"
-    size = abs(value)
+    size = float(f"{abs(value):.12g}")  # sums in another order differ past here: not shown
     sign = "-" if value < 0 else ""
     decimals = max(_COST_DIGITS - 1 - math.floor(math.log10(size)), 2)
     if decimals > _MAX_DECIMALS:
