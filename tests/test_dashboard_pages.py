@@ -125,9 +125,8 @@ def test_compare_pairs_the_steps_and_marks_the_first_divergence(
     page = client.get("/compare", params=[("s", sid), ("s", VARIANT)])
     assert page.status_code == 200
     text = page.text
-    assert (
-        len(re.findall(r'<li class="pair[ "]', text)) == 6
-    )  # five LLM calls and one tool call, side by side
+    pairs = re.findall(r'<li class="pair[ "]', text)
+    assert len(pairs) == 6  # five LLM calls and one tool call, side by side
     assert re.search(r'class="pair has-diff first-divergence" id="pair-2"', text)
     assert '<li class="pair" id="pair-1"' in text  # step 1 is the same in both runs
     assert "(model, name differ)" in text
