@@ -16,6 +16,7 @@ from _dashboard_support import (
     send_foreign_spans,
     start_server,
     stop_server,
+    unpriced_request,
 )
 
 VARIANT = "variant-gpt-4"
@@ -61,6 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_payload: dict) -> Iter
             assert post_json(client, demo_payload, compress=True).status_code == 200
             other = variant(demo_payload, demo_id(demo_payload))
             assert post_json(client, other, compress=False).status_code == 200
+            assert post_json(client, unpriced_request(), compress=False).status_code == 200
         yield running
     finally:
         stop_server(running)

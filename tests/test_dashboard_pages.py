@@ -9,13 +9,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
-from _dashboard_support import IMG, ROOT, SCRIPT, XSS_SESSION, Server
+from _dashboard_support import IMG, ROOT, SCRIPT, UNPRICED_SESSION, XSS_SESSION, Server
 from _pages_support import VARIANT, demo_id, demo_payload, server  # noqa: F401 (fixtures)
 from markupsafe import escape
 
@@ -99,12 +100,15 @@ def test_session_money_is_agent_then_operation_then_model_costliest_first(
     assert f'id="money-total">{_format.cost(total)}<' in page.text
     top = _Table(page.text, "top-calls").rows
     assert top[0][2] == "gpt-4o" and top[0][-1] == _format.cost(max(s.cost_usd or 0 for s in llm))
+    assert "with no price" not in page.text  # the failed call used nothing: not unpriced
+    unpriced = client.get(f"/sessions/{UNPRICED_SESSION}/money").text
+    assert "1 with no price" in unpriced and "mystery-model-x" in unpriced
     assert client.get("/sessions/nope/money").status_code == 404
 
 
 def test_money_over_a_time_range_adds_the_sessions_up(server: Server, client) -> None:  # noqa: F811
     with Store.open(server.home) as store:
-        sessions = store.list_sessions(limit=100)
+        sessions = store.list_sessions(limit=100, since=time.time() - 86_400)
         spans = [s for x in sessions for s in store.session_spans(x.id)]
     total = sum(s.cost_usd or 0 for s in spans if s.agentops_kind == "llm")
     page = client.get("/money?range=24h")

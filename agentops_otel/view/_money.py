@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from agentops_otel import semconv as A
 from agentops_otel.store import SpanRow
+from agentops_otel.view._format import unpriced
 from agentops_otel.view._model import NO_AGENT, llm_spans
 
 NO_OPERATION = "(no operation)"
@@ -22,6 +23,7 @@ class CostNode:
     key: str
     calls: int = 0
     priced_calls: int = 0
+    unpriced: int = 0  # calls that should have a price and have none (see _format.unpriced)
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
@@ -30,6 +32,7 @@ class CostNode:
     def add(self, span: SpanRow) -> None:
         self.calls += 1
         self.priced_calls += span.cost_usd is not None
+        self.unpriced += unpriced(span.cost_usd, span.attributes, priced=True)
         self.input_tokens += span.input_tokens or 0
         self.output_tokens += span.output_tokens or 0
         self.cost_usd += span.cost_usd or 0.0
