@@ -270,3 +270,13 @@ def test_the_token_comes_from_a_file_or_the_environment_and_the_flag_warns(tmp_p
     refused_file = _serve(tmp_path / "d", "--token-file", str(empty))
     _, err = refused_file.communicate(timeout=60)
     assert refused_file.returncode != 0 and "is empty" in err
+
+
+def test_a_foreign_root_span_shows_its_childrens_cost(server: Server, client) -> None:  # noqa: F811
+    with Store.open(server.home) as store:
+        (foreign,) = [s for s in store.list_sessions(limit=100) if s.name == "handle request"]
+        (llm,) = [s for s in store.session_spans(foreign.id) if s.agentops_kind == "llm"]
+    assert llm.cost_usd  # priced by the store from its tokens; the root has no roll-up
+    page = client.get(f"/sessions/{foreign.id}").text
+    costs = re.findall(r'<td class="num cost">([^<]*)</td>', page)
+    assert costs == [_format.cost(llm.cost_usd)] * 2  # the root and its LLM call
