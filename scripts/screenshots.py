@@ -19,18 +19,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from agentops_otel.testing.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _record(home: Path) -> None:
@@ -77,7 +68,9 @@ def main() -> None:
         process, url = _serve(home)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=list(CHROMIUM_ARGS)
+                )
                 page = browser.new_page(viewport={"width": args.width, "height": args.height})
                 page.goto(url)
                 rows = page.locator("tr.session-row")

@@ -19,6 +19,8 @@ from _dashboard_support import (
     unpriced_request,
 )
 
+from agentops_otel.store import Store
+
 VARIANT = "variant-gpt-4"
 
 
@@ -38,16 +40,6 @@ def variant(payload: dict[str, Any], session_id: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def demo_id(payload: dict[str, Any]) -> str:
-    for resource in payload["resourceSpans"]:
-        for scope in resource["scopeSpans"]:
-            for span in scope["spans"]:
-                for attr in span["attributes"]:
-                    if attr["key"] == "agentops.session.id":
-                        return attr["value"]["stringValue"]
-    raise AssertionError("no session id in the demo")
-
-
 @pytest.fixture(scope="module")
 def demo_payload(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return run_demo(tmp_path_factory.mktemp("pages-demo"))
@@ -60,9 +52,22 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_payload: dict) -> Iter
         send_foreign_spans(running.url)
         with running.client() as client:
             assert post_json(client, demo_payload, compress=True).status_code == 200
-            other = variant(demo_payload, demo_id(demo_payload))
+            with Store.open(running.home) as store:
+                (demo,) = [s for s in store.list_sessions(limit=100) if s.name == "inbox-demo"]
+            other = variant(demo_payload, demo.id)
             assert post_json(client, other, compress=False).status_code == 200
             assert post_json(client, unpriced_request(), compress=False).status_code == 200
         yield running
     finally:
         stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def demo_sid(server: Server) -> str:
+    """The demo session's id (the variant has a name of its own: VARIANT)."""
+    with Store.open(server.home) as store:
+        return next(
+            s.id
+            for s in store.list_sessions(limit=100)
+            if s.name == "inbox-demo" and s.id != VARIANT
+        )

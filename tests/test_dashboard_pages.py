@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _dashboard_support import IMG, ROOT, SCRIPT, UNPRICED_SESSION, XSS_SESSION, Server
-from _pages_support import VARIANT, demo_id, demo_payload, server  # noqa: F401 (fixtures)
+from _pages_support import VARIANT, demo_payload, demo_sid, server  # noqa: F401 (fixtures)
 from markupsafe import escape
 
 from agentops_otel import semconv as A
@@ -71,9 +71,9 @@ def _spans(server: Server, session_id: str) -> list:  # noqa: F811
 def test_session_money_is_agent_then_operation_then_model_costliest_first(
     server: Server,  # noqa: F811
     client,
-    demo_payload: dict,  # noqa: F811
+    demo_sid: str,  # noqa: F811
 ) -> None:
-    sid = demo_id(demo_payload)
+    sid = demo_sid
     llm = [s for s in _spans(server, sid) if s.agentops_kind == "llm"]
     by_agent: dict[str, float] = defaultdict(float)
     for span in llm:
@@ -123,9 +123,9 @@ def test_money_over_a_time_range_adds_the_sessions_up(server: Server, client) ->
 # --- compare -------------------------------------------------------------------------------------
 def test_compare_pairs_the_steps_and_marks_the_first_divergence(
     client,
-    demo_payload: dict,  # noqa: F811
+    demo_sid: str,  # noqa: F811
 ) -> None:
-    sid = demo_id(demo_payload)
+    sid = demo_sid
     page = client.get("/compare", params=[("s", sid), ("s", VARIANT)])
     assert page.status_code == 200
     text = page.text
@@ -142,8 +142,8 @@ def test_compare_pairs_the_steps_and_marks_the_first_divergence(
     assert client.get(f"/compare?a={sid}&b=nope").status_code == 404
 
 
-def test_compare_and_money_show_html_as_text(client, demo_payload: dict) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_compare_and_money_show_html_as_text(client, demo_sid: str) -> None:  # noqa: F811
+    sid = demo_sid
     for path in (f"/compare?a={XSS_SESSION}&b={sid}", f"/sessions/{XSS_SESSION}/money"):
         page = client.get(path)
         assert page.status_code == 200, path
@@ -155,9 +155,9 @@ def test_compare_and_money_show_html_as_text(client, demo_payload: dict) -> None
 def test_replay_lists_steps_with_running_totals_named_arguments_and_errors(
     server: Server,  # noqa: F811
     client,
-    demo_payload: dict,  # noqa: F811
+    demo_sid: str,  # noqa: F811
 ) -> None:
-    sid = demo_id(demo_payload)
+    sid = demo_sid
     page = client.get(f"/sessions/{sid}/replay").text
     assert page.count('class="step-link') == 6
     with Store.open(server.home) as store:
@@ -182,8 +182,8 @@ def test_a_bad_filter_keeps_the_form_and_says_what_to_fix(client) -> None:
     assert bad_since.status_code == 400 and 'name="q"' in bad_since.text
 
 
-def test_filters_suggest_known_values_and_ignore_case(client, demo_payload: dict) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_filters_suggest_known_values_and_ignore_case(client, demo_sid: str) -> None:  # noqa: F811
+    sid = demo_sid
     page = client.get("/").text
     models = re.search(r'<datalist id="known-models">(.*?)</datalist>', page)[1]
     agents = re.search(r'<datalist id="known-agents">(.*?)</datalist>', page)[1]
@@ -208,8 +208,8 @@ def test_filters_suggest_known_values_and_ignore_case(client, demo_payload: dict
         ("SCHEDULER", True),  # an agent's name
     ],
 )
-def test_search_phrases_prefixes_or_and_names(client, demo_payload, query, found) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_search_phrases_prefixes_or_and_names(client, demo_sid, query, found) -> None:  # noqa: F811
+    sid = demo_sid
     page = client.get("/", params={"q": query})
     assert page.status_code == 200
     assert (f'data-url="/sessions/{sid}"' in page.text) is found

@@ -10,7 +10,7 @@ import re
 
 import pytest
 from _dashboard_support import AUTH, SCRIPT, XSS_SESSION, Server
-from _pages_support import VARIANT, demo_id, demo_payload, server  # noqa: F401 (fixtures)
+from _pages_support import VARIANT, demo_payload, demo_sid, server  # noqa: F401 (fixtures)
 from playwright.sync_api import Page, expect
 from test_dashboard_browser import _Watch, browser  # noqa: F401 (the Chromium fixture)
 
@@ -48,8 +48,8 @@ def _tab_to(page: Page, selector: str, limit: int = 80) -> None:
     raise AssertionError(f"{selector} never took the focus by Tab")
 
 
-def test_a_click_anywhere_on_a_row_opens_the_session(page, demo_payload) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_a_click_anywhere_on_a_row_opens_the_session(page, demo_sid) -> None:  # noqa: F811
+    sid = demo_sid
     page.goto("/")
     page.locator(f'tr[data-url="/sessions/{sid}"] td.name').click()
     expect(page).to_have_url(re.compile(f"/sessions/{sid}$"))
@@ -59,8 +59,8 @@ def test_a_click_anywhere_on_a_row_opens_the_session(page, demo_payload) -> None
     page.watch.clean()
 
 
-def test_sort_and_compare_with_the_keyboard_only(page, demo_payload) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_sort_and_compare_with_the_keyboard_only(page, demo_sid) -> None:  # noqa: F811
+    sid = demo_sid
     page.goto("/")
     _tab_to(page, "th:nth-child(9) button.sort")  # Cost
     page.keyboard.press("Enter")
@@ -94,8 +94,8 @@ def test_sort_and_compare_with_the_keyboard_only(page, demo_payload) -> None:  #
     page.watch.clean()
 
 
-def test_replay_step_list_follows_the_keys_and_clicks(page, demo_payload) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_replay_step_list_follows_the_keys_and_clicks(page, demo_sid) -> None:  # noqa: F811
+    sid = demo_sid
     page.goto(f"/sessions/{sid}/replay")
     links = page.locator("#step-list .step-link")
     expect(links).to_have_count(6)
@@ -147,10 +147,10 @@ _OVERFLOWING = """() => {
         "/compare?a=" + XSS_SESSION + "&b={sid}",
     ],
 )
-def test_nothing_overflows(browser, server: Server, demo_payload, size, path) -> None:  # noqa: F811
+def test_nothing_overflows(browser, server: Server, demo_sid, size, path) -> None:  # noqa: F811
     page = _page(browser, server, size)
     try:
-        page.goto(path.format(sid=demo_id(demo_payload)))
+        page.goto(path.format(sid=demo_sid))
         page.wait_for_load_state("networkidle")
         wide = page.evaluate(_OVERFLOWING)
         assert wide == [], wide[:5]
@@ -159,8 +159,8 @@ def test_nothing_overflows(browser, server: Server, demo_payload, size, path) ->
         page.context.close()
 
 
-def test_html_never_runs_on_compare_and_money(page, demo_payload) -> None:  # noqa: F811
-    sid = demo_id(demo_payload)
+def test_html_never_runs_on_compare_and_money(page, demo_sid) -> None:  # noqa: F811
+    sid = demo_sid
     page.goto(f"/compare?a={XSS_SESSION}&b={sid}")
     expect(page.locator("li.pair").first).to_contain_text(SCRIPT)
     for details in page.locator("details.content").all():

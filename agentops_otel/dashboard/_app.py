@@ -386,11 +386,16 @@ class Dashboard:
             "span.html", d=_views.span_detail(span, full), full=full, session_id=session_id
         )
 
-    def replay(self, request: Request) -> Response:
+    def _session_spans(self, request: Request) -> tuple[Any, list[Any]] | Response:
+        """The session the URL names (a unique id prefix) and its spans, or the 404 page."""
         with self._store() as store:
             loaded = _load_session(store, request.path_params["session_id"])
-        if isinstance(loaded, str):
-            return self._error(404, loaded)
+        return self._error(404, loaded) if isinstance(loaded, str) else loaded
+
+    def replay(self, request: Request) -> Response:
+        loaded = self._session_spans(request)
+        if isinstance(loaded, Response):
+            return loaded
         session, spans = loaded
         return self._page(
             "replay.html", session=session, progress=running_totals(replay_steps(spans))
@@ -468,10 +473,9 @@ class Dashboard:
 
     def session_money(self, request: Request) -> Response:
         """Where the money went in one session."""
-        with self._store() as store:
-            loaded = _load_session(store, request.path_params["session_id"])
-        if isinstance(loaded, str):
-            return self._error(404, loaded)
+        loaded = self._session_spans(request)
+        if isinstance(loaded, Response):
+            return loaded
         session, spans = loaded
         return self._page("money.html", view=money_view(spans), session=session)
 

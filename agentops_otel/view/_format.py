@@ -68,20 +68,23 @@ def tokens(
     """``1,200 in (800 cached) / 34 out (12 reasoning)``; one side alone when the other is
     unknown (an embedding: ``4 in``); ``—`` when neither is known."""
     attrs = attributes or {}
-    parts = []
-    if input_tokens is not None:
-        text = f"{input_tokens:,} in"
-        cached = attrs.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
-        if isinstance(cached, int) and cached > 0:
-            text += f" ({cached:,} cached)"
-        parts.append(text)
-    if output_tokens is not None:
-        text = f"{output_tokens:,} out"
-        reasoning = attrs.get(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
-        if isinstance(reasoning, int) and reasoning > 0:
-            text += f" ({reasoning:,} reasoning)"
-        parts.append(text)
+    parts = [
+        _side(count, label, attrs.get(key), note)
+        for count, label, key, note in (
+            (input_tokens, "in", A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "cached"),
+            (output_tokens, "out", A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "reasoning"),
+        )
+        if count is not None
+    ]
     return " / ".join(parts) or NO_VALUE
+
+
+def _side(count: int, label: str, part: Any, note: str) -> str:
+    """``1,200 in`` with ``(800 cached)`` when ``part`` is a positive count."""
+    text = f"{count:,} {label}"
+    if isinstance(part, int) and part > 0:
+        text += f" ({part:,} {note})"
+    return text
 
 
 def duration(ms: float | None) -> str:
