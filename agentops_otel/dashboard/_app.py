@@ -72,6 +72,7 @@ def _no_ingest() -> Response:
 
 _KNOWN_DAYS = 30  # the filters suggest the models and agents of this many days ...
 _KNOWN_SESSIONS = 200  # ... and the tags of this many newest sessions
+_KNOWN_TTL_S = 30.0  # how long the suggestions are reused
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class Dashboard:
     ) -> None:
         self.token = token
         self.templates = _templates()
-        self._suggested: tuple[int, Known] | None = None
+        self._suggested: tuple[float, Known] | None = None
         self.writer: StoreWriter | None = None
         self.reader: StoreReader | None = None
         if is_clickhouse(str(store) if store is not None else None):
@@ -316,7 +317,7 @@ class Dashboard:
         problem = None
         with self._store() as store:
             marker = store.change_marker()
-            known = self._known(store, marker)
+            known = self._known(store)
             try:
                 query = _session_query(filters)
                 before = _cursor(request.query_params.get("before", ""))
@@ -342,17 +343,19 @@ class Dashboard:
             problem=problem,
         )
 
-    def _known(self, store: StoreReader, marker: int) -> Known:
+    def _known(self, store: StoreReader) -> Known:
         """Models, agents (of the last 30 days) and tags (of the newest sessions) that the
-        filters suggest; computed again only when the store changed."""
-        if self._suggested is None or self._suggested[0] != marker:
+        filters suggest; read again at most every :data:`_KNOWN_TTL_S` seconds (tens of ms
+        at 1M spans: not on every page while spans arrive)."""
+        now = time.monotonic()
+        if self._suggested is None or now - self._suggested[0] > _KNOWN_TTL_S:
             since = time.time() - _KNOWN_DAYS * 86_400
             width = _KNOWN_DAYS * 86_400
             models = {r.key for r in store.usage_over_time(since, width, "model")}
             agents = {r.key for r in store.usage_over_time(since, width, "agent")}
             tags = {t for s in store.list_sessions(limit=_KNOWN_SESSIONS) for t in s.tags}
             known = Known(sorted(models), sorted(agents - {NO_AGENT}), sorted(tags))
-            self._suggested = (marker, known)
+            self._suggested = (now, known)
         return self._suggested[1]
 
     def session(self, request: Request) -> Response:
