@@ -277,6 +277,5 @@ def test_a_foreign_root_span_shows_its_childrens_cost(server: Server, client) ->
         (foreign,) = [s for s in store.list_sessions(limit=100) if s.name == "handle request"]
         (llm,) = [s for s in store.session_spans(foreign.id) if s.agentops_kind == "llm"]
     assert llm.cost_usd  # priced by the store from its tokens; the root has no roll-up
-    page = client.get(f"/sessions/{foreign.id}").text
-    costs = re.findall(r'<td class="num cost">([^<]*)</td>', page)
-    assert costs == [_format.cost(llm.cost_usd)] * 2  # the root and its LLM call
+    rows = client.get(f"/api/sessions/{foreign.id}/rows").json()["rows"]
+    assert [r["cost"] for r in rows] == [_format.cost(llm.cost_usd)] * 2  # the root, its call
