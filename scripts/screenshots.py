@@ -89,8 +89,8 @@ def main() -> None:
                 for name, path in shots:
                     _shoot(page, url + path, args.out / f"{name}.png")
                 page.goto(url + demo)
-                page.locator("button.span-name", has_text="gpt-4o").first.click()
-                page.wait_for_selector(".span-detail")
+                page.locator("#tree-body .span-row .span-name", has_text="gpt-4o").first.click()
+                page.wait_for_selector("#detail .span-detail")
                 page.screenshot(path=str(args.out / "span.png"), full_page=True)
                 print(f"span.png  ({url}{demo}, a span opened)")
                 browser.close()
