@@ -176,13 +176,16 @@ def _library_package(dist: Any) -> str | None:
     if len(names) != 1 or names[0].replace("-", "_") in sys.modules:
         return None
     record = distribution(names[0]).read_text("RECORD") or ""
-    folders = {
-        path.rpartition("/")[0]
+    files = {
+        path
         for path in (line.partition(",")[0] for line in record.splitlines())
         if path.endswith(".py") and not path.startswith("..")
     }
+    folders = {path.rpartition("/")[0] for path in files}
     common = os.path.commonpath(folders) if folders and "" not in folders else ""
-    return common.replace("/", ".") or None
+    if f"{common}/__init__.py" not in files:
+        return None  # a namespace package (mistralai 2.x): no import hook sees it imported
+    return common.replace("/", ".")
 
 
 def activate(instrumentor: Any) -> None:
