@@ -310,11 +310,11 @@ def _cmd_replay(args: argparse.Namespace) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    from agentops_otel.cli._otlp_json import export_request
+    from agentops_otel._otlp_codec import encode_json
 
     with _open_store(args) as store:
         _, spans = _load(store, args.session)
-    text = json.dumps(export_request(spans), indent=2)
+    text = json.dumps(encode_json(spans), indent=2)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as out:

@@ -26,7 +26,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agentops_otel.dashboard import _otlp, _views
+from agentops_otel import _otlp_codec as _otlp
+from agentops_otel.dashboard import _views
 from agentops_otel.store import (
     Store,
     StoreError,
