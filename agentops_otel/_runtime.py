@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import ProxyTracerProvider, Tracer
+from opentelemetry.trace import ProxyTracerProvider
 
-from agentops_otel import _config
-from agentops_otel import semconv as A
+from agentops_otel import _config, _tracer
 
 _log = logging.getLogger(__name__)
 _lock = threading.RLock()
@@ -25,7 +24,6 @@ _lock = threading.RLock()
 class _State:
     provider: Any = None  # the SDK TracerProvider our spans go to
     owned: bool = False  # we created it (and may shut it down)
-    tracer: Tracer | None = None
     export_processors: tuple[Any, ...] = ()
     meter_provider: Any = None  # set by us when OTLP is configured and the app set none
     instrumentors: tuple[Any, ...] = ()
@@ -34,17 +32,6 @@ class _State:
 
 
 _state = _State()
-
-
-def tracer() -> Tracer:
-    """Our tracer: on the provider ``init()`` chose, else on the global provider."""
-    t = _state.tracer
-    if t is None:
-        provider = _state.provider or trace.get_tracer_provider()
-        t = provider.get_tracer(A.TRACER_NAME)
-        if _state.provider is not None:
-            _state.tracer = t
-    return t
 
 
 def _attach_provider(settings: _config.Settings) -> None:
@@ -75,7 +62,7 @@ def _attach_provider(settings: _config.Settings) -> None:
     for processor in _state.export_processors:
         provider.add_span_processor(processor)
     _state.provider, _state.owned = provider, owned
-    _state.tracer = provider.get_tracer(A.TRACER_NAME)
+    _tracer.use(provider)
 
 
 def _attach_meter_provider(settings: _config.Settings) -> None:
@@ -273,7 +260,7 @@ def shutdown(timeout: float | None = None) -> None:
                 pass
         _state.instrumentors = ()
         _state.provider = None
-        _state.tracer = None
+        _tracer.use(None)
         _state.export_processors = ()
 
 

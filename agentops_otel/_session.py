@@ -15,7 +15,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
-from agentops_otel import _config, _runtime
+from agentops_otel import _config, _tracer
 from agentops_otel import semconv as A
 from agentops_otel.processor import write_rollups
 
@@ -52,7 +52,7 @@ class Session:
             attrs[A.BUDGET_LIMIT_USD] = float(limit)
         # A session is a new trace root, whatever is current.
         try:
-            self.span = _runtime.tracer().start_span(
+            self.span = _tracer.tracer().start_span(
                 f"session {self.name}", context=Context(), attributes=attrs
             )
         except Exception:  # noqa: BLE001 - the user's work goes on without a session span

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from agentops_otel import _config, _runtime, spans
+from agentops_otel import _config, _tracer, spans
 from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class _Run:
         extra_ctx: dict[Any, Any] | None = None,
     ) -> None:
         self.spec = spec
-        self.span = _runtime.tracer().start_span(spec.name, attributes=spec.attributes)
+        self.span = _tracer.tracer().start_span(spec.name, attributes=spec.attributes)
         ctx = trace.set_span_in_context(self.span)
         for key, value in (extra_ctx or {}).items():
             ctx = otel_context.set_value(key, value, ctx)

@@ -12,7 +12,6 @@ Every method contains its own errors; only the user's exceptions and our deliber
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ from agentops_otel import processor as _processor
 from agentops_otel import semconv as A
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
+from agentops_otel.genai._contain import contain
 
 __all__ = [
     "LLMCall",
@@ -38,19 +38,7 @@ __all__ = [
     "start_llm_call",
 ]
 
-_log = logging.getLogger(__name__)
 _ACTIVE_KEY = _processor.ACTIVE_LLM_KEY
-_warned: set[str] = set()
-
-
-def contain(what: str) -> None:
-    """Log a failure inside instrumentation (call from an ``except`` block): the first time
-    per place at warning level, then at debug. The user's call goes on."""
-    level = logging.DEBUG if what in _warned else logging.WARNING
-    _warned.add(what)
-    _log.log(
-        level, "agentops-otel: %s failed; the call proceeds uninstrumented", what, exc_info=True
-    )
 
 
 def capture_content() -> bool:

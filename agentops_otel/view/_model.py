@@ -14,10 +14,10 @@ from typing import Any
 
 from agentops_otel import accounting
 from agentops_otel import semconv as A
+from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store import SpanRow
 
 SHORT_ID = 8
-NO_AGENT = "(no agent)"
 
 
 def short_id(session_id: str) -> str:
@@ -142,7 +142,7 @@ def breakdown(spans: Iterable[SpanRow], by: str) -> list[Breakdown]:
         if by == "agent":
             key = span.attributes.get(A.AGENT_NAME) or NO_AGENT
         else:
-            key = span.model or span.attributes.get(A.GEN_AI_REQUEST_MODEL) or "(unknown)"
+            key = span.model or span.attributes.get(A.GEN_AI_REQUEST_MODEL) or NO_MODEL
         groups.setdefault(str(key), Breakdown(str(key))).add(span)
     return sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.calls, b.key))
 
