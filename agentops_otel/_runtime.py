@@ -126,6 +126,16 @@ def _instrument(selection: bool | Sequence[str]) -> None:
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
 
 
+def _propagate_into_threads() -> None:
+    """Turn on context propagation into threads, taken back by :func:`shutdown`."""
+    from agentops_otel._threads import ThreadingInstrumentor
+
+    threads = ThreadingInstrumentor()
+    if not threads.is_instrumented_by_opentelemetry:
+        threads.instrument()
+        _state.instrumentors = (*_state.instrumentors, threads)
+
+
 def activate(instrumentor: Any) -> None:
     """Instrument now, or when the library named by ``target_modules`` is first imported."""
     modules = getattr(instrumentor, "target_modules", ())
@@ -149,7 +159,7 @@ def _apply(instrumentor: Any) -> None:
 
 def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
-    from agentops_otel import _session, _threads
+    from agentops_otel import _session
 
     settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
     with _lock:
@@ -168,7 +178,7 @@ def init(**kwargs: Any) -> None:
             _log.debug("agentops-otel: price table not preloaded", exc_info=True)
         _attach_provider(settings)
         _attach_meter_provider(settings)
-        _threads.install()
+        _propagate_into_threads()
         _instrument(settings.instrument)
         if settings.instrument:
             from agentops_otel import _coverage
