@@ -8,6 +8,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -62,7 +63,7 @@ class Session:
             _SESSION_KEY, self, trace.set_span_in_context(self.span)
         )
         self._ended = False
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         with _open_lock:
             _open[self.id] = self
 

@@ -184,7 +184,7 @@ class AgentOpsSpanProcessor(SpanProcessor):
                 ledger = _Ledger(
                     span,
                     str(own.get(A.SESSION_ID, "")),
-                    float(limit) if limit is not None else None,
+                    float(limit) if isinstance(limit, (int, float)) else None,
                 )
                 session = ledger
             else:
@@ -199,7 +199,8 @@ class AgentOpsSpanProcessor(SpanProcessor):
 
     def _end(self, span: ReadableSpan) -> None:
         with _lock:
-            node = _open.pop(span.get_span_context().span_id, None)
+            # an SDK span always has its context (typed Optional on ReadableSpan)
+            node = _open.pop(span.get_span_context().span_id, None)  # type: ignore[union-attr]
         if node is None:
             return
         ancestors = node.chain
@@ -217,23 +218,23 @@ class AgentOpsSpanProcessor(SpanProcessor):
                 ledger.totals.add(call)
         session = node.session
         if call.llm_calls and session is not None and session.limit_usd is not None:
-            self._check_budget(session)
+            self._check_budget(session, session.limit_usd)
 
     @staticmethod
-    def _check_budget(session: _Ledger) -> None:
+    def _check_budget(session: _Ledger, limit_usd: float) -> None:
         cost = session.totals.cost_usd
-        if session.budget_exceeded or cost <= session.limit_usd:
+        if session.budget_exceeded or cost <= limit_usd:
             return
         session.budget_exceeded = True
         session.span.set_attribute(A.BUDGET_EXCEEDED, True)
         session.span.add_event(
-            A.EVENT_BUDGET_EXCEEDED, {A.TOTAL_COST_USD: cost, A.BUDGET_LIMIT_USD: session.limit_usd}
+            A.EVENT_BUDGET_EXCEEDED, {A.TOTAL_COST_USD: cost, A.BUDGET_LIMIT_USD: limit_usd}
         )
         _log.warning(
             "agentops-otel: session %s spent $%.6f, over its budget of $%.6f",
             session.session_id,
             cost,
-            session.limit_usd,
+            limit_usd,
         )
 
     def shutdown(self) -> None:

@@ -415,11 +415,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 def _cmd_clickhouse(args: argparse.Namespace) -> None:
     from agentops_otel.store import is_clickhouse
-    from agentops_otel.store._clickhouse import views_ddl
+    from agentops_otel.store._clickhouse import ClickHouseStore, views_ddl
 
     if not is_clickhouse(args.store):
         raise CLIError("--store must be a ClickHouse URL, e.g. clickhouse://host:8123/otel")
-    with _open_store(args) as store:
+    # the views and the statements that apply them are ClickHouse's own, not the reader's
+    with ClickHouseStore.open(args.store, args.clickhouse_database, args.clickhouse_table) as store:
         statements = list(views_ddl(store, args.cluster))
         if not args.apply:
             print(";\n\n".join(statements) + ";")

@@ -233,7 +233,8 @@ class Dashboard:
         return await self._ingest(
             request,
             (_otlp.decode_protobuf, _otlp.decode_json),
-            lambda spans: self.writer.write(self.logs.merge(spans)),
+            # _ingest answers before calling this when there is no writer
+            lambda spans: self.writer.write(self.logs.merge(spans)),  # type: ignore[union-attr]
             ExportTraceServiceResponse(),
         )
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from contextvars import Token
+from typing import Any, Literal, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
@@ -122,7 +124,7 @@ def start_llm_call(
         name = f"{operation} {model}" if model else operation
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         call = LLMCall(span, operation, provider, model)
-        if looping and settings.on_loop == "raise":
+        if looping and session is not None and settings.on_loop == "raise":
             error = LoopDetectedError(session.session_id or "", looping)
             call.fail(error)
             call.end()
@@ -174,7 +176,7 @@ class LLMCall:
         self._usage: tuple[int, int, int, int, int] | None = None
         self._start = time.perf_counter()
         self._first_chunk_at: float | None = None
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         self._ended = False
         self._error: str | None = None
         self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
@@ -188,7 +190,7 @@ class LLMCall:
             contain("activating an LLM span")
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if self._token is not None:
             try:
                 otel_context.detach(self._token)
@@ -282,6 +284,7 @@ class LLMCall:
                 if value is not None:
                     pending[key] = value
             if values[0] is not None or values[1] is not None:
+                # five values in, five out: mypy reads tuple(generator) as of any length
                 self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
         except Exception:  # noqa: BLE001
             contain("recording LLM usage")

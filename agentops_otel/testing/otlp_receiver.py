@@ -27,6 +27,7 @@ def span_dict(span: ReadableSpan) -> dict[str, Any]:
     """A decoded span as the flat dict tests assert on (ids in hex, kind and status code as
     OTLP numbers, event names)."""
     context, parent = span.get_span_context(), span.parent
+    assert context is not None  # the codec gives every span its context
     return {
         "name": span.name,
         "trace_id": format(context.trace_id, "032x"),
@@ -106,15 +107,15 @@ class OtlpReceiver:
         if not path.endswith("/v1/traces"):
             self._reply(handler, 404, b"", "text/plain")
             return
-        status = self.fault(handler) if self.fault else None
-        if status == RESET:
+        fault = self.fault(handler) if self.fault else None
+        if fault == RESET:
             handler.connection.setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
             handler.close_connection = True
             return
-        if status is not None:
-            self._reply(handler, status, b"", "text/plain")
+        if fault is not None:
+            self._reply(handler, fault, b"", "text/plain")
             return
         body = decompress(body, handler.headers.get("Content-Encoding"))
         spans = [span_dict(span) for span in decode_protobuf(body)]

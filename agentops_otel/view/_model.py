@@ -105,7 +105,7 @@ class Node:
 def build_tree(spans: Iterable[SpanRow]) -> list[Node]:
     """Roots (spans whose parent is not in the session) with children in start order."""
     nodes = {s.span_id: Node(s) for s in spans}
-    roots = []
+    roots: list[Node] = []
     for node in nodes.values():  # insertion order is start order
         parent = nodes.get(node.span.parent_span_id or "")
         (parent.children if parent is not None else roots).append(node)
