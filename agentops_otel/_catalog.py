@@ -2,33 +2,84 @@
 
 # library distribution -> (our instrumentor's distribution, the tested range)
 INSTRUMENTED: dict[str, tuple[str, str]] = {
-    "ag2": ("agentops-otel-instrumentation-ag2", "ag2 >= 0.9, < 2"),
-    "agno": ("agentops-otel-instrumentation-agno", "agno >= 2.0, < 4"),
-    "anthropic": ("agentops-otel-instrumentation-anthropic", "anthropic >= 0.40, < 3"),
+    "ag2": (
+        "agentops-otel-instrumentation-ag2",
+        "ag2 >= 0.9, < 2",
+    ),
+    "agno": (
+        "agentops-otel-instrumentation-agno",
+        "agno >= 2.0, < 4",
+    ),
+    "anthropic": (
+        "agentops-otel-instrumentation-anthropic",
+        "anthropic >= 0.40, < 3",
+    ),
     "autogen-agentchat": (
         "agentops-otel-instrumentation-autogen",
         "autogen-agentchat >= 0.7, < 0.8",
     ),
-    "boto3": ("agentops-otel-instrumentation-bedrock", "boto3 >= 1.34.116, < 2"),
-    "cohere": ("agentops-otel-instrumentation-cohere", "cohere >= 5.13, < 8"),
-    "crewai": ("agentops-otel-instrumentation-crewai", "crewai >= 1.0, < 2"),
-    "google-adk": ("agentops-otel-instrumentation-google-adk", "google-adk >= 1.0, < 3"),
-    "google-genai": ("agentops-otel-instrumentation-google-genai", "google-genai >= 1.0, < 4"),
-    "groq": ("agentops-otel-instrumentation-groq", "groq >= 0.20, < 2"),
-    "langchain-core": ("agentops-otel-instrumentation-langchain", "langchain-core >= 0.3, < 2"),
-    "litellm": ("agentops-otel-instrumentation-litellm", "litellm >= 1.60, < 2"),
+    "boto3": (
+        "agentops-otel-instrumentation-bedrock",
+        "boto3 >= 1.34.116, < 2",
+    ),
+    "cohere": (
+        "agentops-otel-instrumentation-cohere",
+        "cohere >= 5.13, < 8",
+    ),
+    "crewai": (
+        "agentops-otel-instrumentation-crewai",
+        "crewai >= 1.0, < 2",
+    ),
+    "google-adk": (
+        "agentops-otel-instrumentation-google-adk",
+        "google-adk >= 1.0, < 3",
+    ),
+    "google-genai": (
+        "agentops-otel-instrumentation-google-genai",
+        "google-genai >= 1.0, < 4",
+    ),
+    "groq": (
+        "agentops-otel-instrumentation-groq",
+        "groq >= 0.20, < 2",
+    ),
+    "langchain-core": (
+        "agentops-otel-instrumentation-langchain",
+        "langchain-core >= 0.3, < 2",
+    ),
+    "litellm": (
+        "agentops-otel-instrumentation-litellm",
+        "litellm >= 1.60, < 2",
+    ),
     "llama-index-core": (
         "agentops-otel-instrumentation-llamaindex",
         "llama-index-core >= 0.12.23, < 0.15",
     ),
-    "mcp": ("agentops-otel-instrumentation-mcp", "mcp >= 1.8, < 2"),
-    "mistralai": ("agentops-otel-instrumentation-mistral", "mistralai >= 1.2, < 4"),
-    "ollama": ("agentops-otel-instrumentation-ollama", "ollama >= 0.4, < 1"),
-    "openai": ("agentops-otel-instrumentation-openai", "openai >= 2.0, < 4"),
-    "openai-agents": ("agentops-otel-instrumentation-openai-agents", "openai-agents >= 0.20, < 1"),
+    "mcp": (
+        "agentops-otel-instrumentation-mcp",
+        "mcp >= 1.8, < 2",
+    ),
+    "mistralai": (
+        "agentops-otel-instrumentation-mistral",
+        "mistralai >= 1.2, < 4",
+    ),
+    "ollama": (
+        "agentops-otel-instrumentation-ollama",
+        "ollama >= 0.4, < 1",
+    ),
+    "openai": (
+        "agentops-otel-instrumentation-openai",
+        "openai >= 2.0, < 4",
+    ),
+    "openai-agents": (
+        "agentops-otel-instrumentation-openai-agents",
+        "openai-agents >= 0.20, < 1",
+    ),
     "pydantic-ai-slim": (
         "agentops-otel-instrumentation-pydantic-ai",
         "pydantic-ai-slim >= 1.32, < 3",
     ),
-    "smolagents": ("agentops-otel-instrumentation-smolagents", "smolagents >= 1.8, < 2"),
+    "smolagents": (
+        "agentops-otel-instrumentation-smolagents",
+        "smolagents >= 1.8, < 2",
+    ),
 }
