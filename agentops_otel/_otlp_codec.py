@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from agentops_otel import _jsonload
+
 if TYPE_CHECKING:
     from agentops_otel.store import SpanRow
 
@@ -271,13 +273,13 @@ def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
 def decode_json(body: bytes) -> list[ReadableSpan]:
     """An ``ExportTraceServiceRequest`` in the OTLP/JSON encoding."""
     try:
-        request = json.loads(body)
+        request = _jsonload.loads(body)  # lets the pages run while it parses
         if not isinstance(request, dict):
             raise OtlpError("an OTLP/JSON request is a JSON object")
         return list(_json_spans(request))
     except OtlpError:
         raise
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # too deep: 400
         raise OtlpError(f"not an OTLP/JSON trace request: {exc}") from None
 
 
@@ -332,7 +334,7 @@ def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
 def decode_logs_json(body: bytes) -> list[LogEvent]:
     """The span-bound records of an ``ExportLogsServiceRequest`` in the OTLP/JSON encoding."""
     try:
-        request = json.loads(body)
+        request = _jsonload.loads(body)  # lets the pages run while it parses
         events = []
         for resource_logs in _get(request, "resourceLogs") or ():
             for scope_logs in _get(resource_logs, "scopeLogs") or ():
@@ -354,7 +356,7 @@ def decode_logs_json(body: bytes) -> list[LogEvent]:
         return events
     except OtlpError:
         raise
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # too deep: 400
         raise OtlpError(f"not an OTLP/JSON logs request: {exc}") from None
 
 

@@ -206,20 +206,12 @@ def end_session(end_state: str = "Success", reason: str | None = None) -> None:
         _state.auto_session = None
 
 
-def _bounded(action: Callable[[], Any], timeout_s: float) -> bool:
-    """Run ``action`` on a daemon thread; wait at most ``timeout_s``. True if it finished."""
-    done = threading.Event()
+def _bounded(*actions: Callable[[], Any], timeout_s: float) -> bool:
+    """Run ``actions`` at once on daemon threads; wait at most ``timeout_s`` for all of them
+    together. True if all finished."""
+    from agentops_otel.export._processor import run_within
 
-    def run() -> None:
-        try:
-            action()
-        except Exception:  # noqa: BLE001
-            _log.debug("agentops-otel: flush/shutdown failed", exc_info=True)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="agentops-otel-exit", daemon=True).start()
-    return done.wait(max(0.0, timeout_s))
+    return run_within(actions, timeout_s)
 
 
 def _drain_metrics() -> None:
@@ -238,7 +230,7 @@ def flush(timeout: float | None = None) -> bool:
     if provider is None:
         return True
     limit = _config.current().exit_timeout_s if timeout is None else timeout
-    return _bounded(lambda: provider.force_flush(int(limit * 1000)), limit)
+    return _bounded(lambda: provider.force_flush(int(limit * 1000)), timeout_s=limit)
 
 
 def shutdown(timeout: float | None = None) -> None:
@@ -255,14 +247,14 @@ def shutdown(timeout: float | None = None) -> None:
         limit = _config.current().exit_timeout_s if timeout is None else timeout
         _drain_metrics()
         meter_provider, _state.meter_provider = _state.meter_provider, None
+        processors = list(_state.export_processors)
+        # Spans and metrics drain side by side within the one bound (not one after the other).
+        jobs = [provider.shutdown if _state.owned else lambda: [p.shutdown() for p in processors]]
         if meter_provider is not None:
-            _bounded(meter_provider.shutdown, limit / 2)
-            limit /= 2
-        if _state.owned:
-            _bounded(provider.shutdown, limit)
-        else:
-            processors = list(_state.export_processors)
-            _bounded(lambda: [p.shutdown() for p in processors], limit)
+            jobs.append(meter_provider.shutdown)
+        from agentops_otel.export import exit_wait
+
+        _bounded(*jobs, timeout_s=exit_wait(limit))
         for instrumentor in _state.instrumentors:
             try:
                 instrumentor.uninstrument()

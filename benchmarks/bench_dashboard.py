@@ -1,21 +1,25 @@
-"""Dashboard timings at scale: store ingest rate, page server times, and a 2,000-span session in
-headless Chromium.
+"""Dashboard timings at scale: store ingest rate, page server times, and the session page of a
+2,000-span and a 20,000-span session in headless Chromium.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--sessions 100000] [--spans-per-session 10]
-        [--big-session 2000] [--no-browser]
+        [--big-session 2000] [--huge-session 20000] [--no-browser]
 
 1. A store is filled through the real ``StoreWriter`` (batches of 512, as the export worker
    writes them; every LLM span carries a prompt, so the text index and the hourly roll-up are
    maintained as in use): ``--sessions`` x ``--spans-per-session`` spans spread over 25 days.
-2. A 2,000-span session and a batch of ordinary ones are sent as OTLP/protobuf to the app.
+2. A 2,000-span and a 20,000-span session and a batch of ordinary ones are sent as
+   OTLP/protobuf to the app.
 3. Server time of each page: the app in-process through Starlette's test client (no sockets),
    the median of several requests.
-4. Headless Chromium (Debian's /usr/bin/chromium through Playwright) against the real server:
-   the 2,000-span session page until ``load`` (app.js has run), and expand / collapse until the
-   next frame is painted.
+4. Headless Chromium (Debian's /usr/bin/chromium through Playwright) against the real server,
+   for each big session: interactive (navigation until the first rows are painted with their
+   handlers), bytes received before the user scrolls, collapse all / expand all / folding one
+   agent until the new rows are painted, and scrolling: a jump to a place not loaded yet (next
+   frame, then rows filled in) and a small scroll inside what is loaded (next frame).
 
-Targets from the issue at 1M spans / 100K sessions: sessions page and each next page < 50 ms of
-server time; 2,000-span session ready < 1 s; expand / collapse < 100 ms.
+Targets (issue 17): sessions page and each next page < 50 ms of server time at 1M spans;
+2,000-span session interactive < 500 ms, 20,000-span session < 2 s; expand / collapse and
+scroll frames < 50 ms; a 20,000-span session's page < 1 MB before the user scrolls.
 """
 
 from __future__ import annotations
@@ -224,10 +228,13 @@ def _post(client: TestClient, spans: list[ReadableSpan]) -> None:
     assert response.status_code == 200, response.text
 
 
-def otlp_ingest(client: TestClient, big: int) -> None:
+def otlp_ingest(client: TestClient, big: int, huge: int) -> None:
     rng = random.Random(11)
     now = time.time_ns() - 600 * 10**9
-    _post(client, session_spans(rng, 10_000_000, "big", big, now))
+    for number, sid, count in ((10_000_000, "big", big), (9_000_000, "huge", huge)):
+        spans = session_spans(rng, number, sid, count, now)
+        for i in range(0, len(spans), 4 * BATCH):
+            _post(client, spans[i : i + 4 * BATCH])
     spans = [
         s
         for n in range(2_000)
@@ -290,6 +297,10 @@ def server_times(client: TestClient, home: Path) -> None:
         ("model filter", "/?model=gpt-4o"),
         ("changes poll", "/api/changes"),
         ("2,000-span session page", "/sessions/big"),
+        ("2,000-span session, first rows", "/api/sessions/big/rows"),
+        ("20,000-span session page", "/sessions/huge"),
+        ("20,000-span session, first rows", "/api/sessions/huge/rows"),
+        ("20,000-span, rows at the end", "/api/sessions/huge/rows?offset=19800"),
         ("span detail", "/sessions/big/spans/" + _first_llm(client)),
         ("overview 24h", "/overview?range=24h"),
         ("overview 30d", "/overview?range=30d"),
@@ -300,8 +311,8 @@ def server_times(client: TestClient, home: Path) -> None:
 
 
 def _first_llm(client: TestClient) -> str:
-    page = client.get("/sessions/big").text
-    return re.findall(r'class="span-row kind-llm[^"]*" data-span="([0-9a-f]+)"', page)[0]
+    rows = client.get("/api/sessions/big/rows").json()["rows"]
+    return next(r["id"] for r in rows if r["kind"] == "llm")
 
 
 def _start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
@@ -322,47 +333,105 @@ def _start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
     return process, "http://" + first[0].split("http://", 1)[1].split()[0]
 
 
-_FRAME_MS = """async (id) => {
+ROWS = "#tree-body .span-row[data-span]"
+# Run an action on the session page; ms until the next frame is painted, and (unless the rows
+# it shows are loaded already) until the rows endpoint answered and those rows were painted.
+_ACTION_MS = """async ([action, arg, wait]) => {
+  const tree = document.getElementById("tree");
+  const body = document.getElementById("tree-body");
+  const frame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+  const loaded = new Promise((done) => tree.addEventListener("rows:loaded", done, { once: true }));
   const started = performance.now();
-  document.getElementById(id).click();
-  await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
-  return performance.now() - started;
-}"""
-_TOGGLE_ROOT_MS = """async () => {
-  const started = performance.now();
-  document.querySelector("tr.span-row .toggle").click();
-  await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
-  return performance.now() - started;
+  if (action === "click") document.getElementById(arg).click();
+  else if (action === "toggle") body.querySelectorAll(".span-row .toggle")[arg].click();
+  else body.scrollTop = arg;
+  await frame();
+  const painted = performance.now() - started;
+  if (!wait) return [painted, null];
+  const timeout = new Promise((done) => setTimeout(() => done("timeout"), 800));
+  if (await Promise.race([loaded.then(frame), timeout]) === "timeout") return [painted, null];
+  return [painted, performance.now() - started];
 }"""
 
 
-def browser_times(home: Path, big: int) -> None:
+def _session_in_browser(page, url: str, spans: int) -> dict[str, list[float]]:
+    """One visit to a big session's page and the actions on it, timed."""
+    received: list = []
+
+    def keep(response) -> None:
+        received.append(response)
+
+    page.on("response", keep)
+    began = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.locator(ROWS).first.wait_for()
+    ready = (time.perf_counter() - began) * 1000
+    weight = sum(len(r.body()) for r in received if r.ok)
+    page.remove_listener("response", keep)
+    shown = page.locator("#shown-count").inner_text()
+    assert shown == str(spans), (shown, spans)
+    in_dom = page.locator("#tree-body .span-row").count()
+    times: dict[str, list[float]] = {"ready": [ready], "weight": [weight], "dom": [in_dom]}
+    for _ in range(3):
+        for name, action, arg in (
+            ("collapse all", "click", "collapse-all"),
+            ("expand all", "click", "expand-all"),
+            ("fold the agent", "toggle", 1),
+            ("unfold the agent", "toggle", 1),
+        ):
+            times.setdefault(name, []).append(page.evaluate(_ACTION_MS, [action, arg, True])[1])
+        rng = random.Random(5)
+        for _ in range(5):
+            frame, filled = page.evaluate(_ACTION_MS, ["scroll", rng.randrange(spans) * 26, True])
+            times.setdefault("scroll jump: next frame", []).append(frame)
+            if filled is not None:
+                times.setdefault("scroll jump: rows filled", []).append(filled)
+            top = page.evaluate("document.getElementById('tree-body').scrollTop")
+            small = page.evaluate(_ACTION_MS, ["scroll", top + 3 * 26, False])[0]
+            times.setdefault("small scroll: next frame", []).append(small)
+    return times
+
+
+def browser_times(home: Path, sizes: dict[str, int]) -> None:
     from playwright.sync_api import sync_playwright
 
     process, url = _start_server(home)
+    results: dict[str, dict[str, list[float]]] = {}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            ready, collapse, expand, root = [], [], [], []
-            for _ in range(5):
-                began = time.perf_counter()
-                page.goto(f"{url}/sessions/big", wait_until="load")
-                ready.append((time.perf_counter() - began) * 1000)
-                assert page.locator("tr.span-row").count() == big
-                for _ in range(3):
-                    collapse.append(page.evaluate(_FRAME_MS, "collapse-all"))
-                    expand.append(page.evaluate(_FRAME_MS, "expand-all"))
-                    root.append(page.evaluate(_TOGGLE_ROOT_MS))
+            for sid, spans in sizes.items():
+                runs: dict[str, list[float]] = {}
+                for visit in range(3):  # a fresh page (no cache) each time
+                    context = browser.new_context(viewport={"width": 1400, "height": 900})
+                    page = context.new_page()
+                    began = time.perf_counter()
+                    page.goto(f"{url}/sessions/{sid}", wait_until="commit")
+                    page.locator(ROWS).first.wait_for()
+                    if visit == 0:  # the server loads the spans and builds the tree
+                        runs["cold"] = [(time.perf_counter() - began) * 1000]
+                    timed = _session_in_browser(page, f"{url}/sessions/{sid}", spans)
+                    for key, values in timed.items():
+                        runs.setdefault(key, []).extend(values)
+                    context.close()
+                results[sid] = runs
             browser.close()
     finally:
         process.terminate()
         process.wait(15)
-    print(f"headless Chromium, {big:,}-span session (median):")
-    print(f"  ready (navigation to load)   {statistics.median(ready):8.1f} ms")
-    print(f"  collapse all to next frame   {statistics.median(collapse):8.1f} ms")
-    print(f"  expand all to next frame     {statistics.median(expand):8.1f} ms")
-    print(f"  toggle the root to next frame{statistics.median(root):8.1f} ms")
+    for sid, runs in results.items():
+        print(f"headless Chromium, {sizes[sid]:,}-span session (median; max):")
+        print(f"  first visit, server builds the tree  {runs['cold'][0]:8.1f} ms")
+        print(f"  interactive (navigation to rows painted) {_stat(runs['ready'])} ms")
+        print(f"  bytes received before scrolling  {statistics.median(runs['weight']):12,.0f}")
+        print(f"  rows in the DOM                  {statistics.median(runs['dom']):12,.0f}")
+        for key, values in runs.items():
+            if key not in ("ready", "weight", "dom", "cold"):
+                print(f"  {key:32s} {_stat(values)} ms")
+
+
+def _stat(values: list[float]) -> str:
+    return f"{statistics.median(values):8.1f}; {max(values):8.1f}"
 
 
 def main() -> None:
@@ -370,6 +439,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--spans-per-session", type=int, default=10)
     parser.add_argument("--big-session", type=int, default=2000)
+    parser.add_argument("--huge-session", type=int, default=20000)
     parser.add_argument("--home", type=Path, help="reuse (or keep) the store in this directory")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
@@ -379,10 +449,10 @@ def main() -> None:
         fill_store(home, args)
     with TestClient(create_app(home), base_url="http://127.0.0.1") as client:
         if "big" not in client.get("/api/sessions?q=ticket-10000000-0").text:
-            otlp_ingest(client, args.big_session)
+            otlp_ingest(client, args.big_session, args.huge_session)
         server_times(client, home)
     if not args.no_browser:
-        browser_times(home, args.big_session)
+        browser_times(home, {"big": args.big_session, "huge": args.huge_session})
     print(f"store: {home}")
 
 

@@ -22,4 +22,5 @@ run core "$PY" benchmarks/bench_core.py
 run processor "$PY" benchmarks/bench_processor.py
 run content "$PY" benchmarks/bench_content.py
 run destination "$PY" benchmarks/bench_destination.py
+run store "$PY" benchmarks/bench_store.py
 run export "$PY" benchmarks/bench_export.py --repeats 5

@@ -1,6 +1,6 @@
 """An email agent: one ``@agent`` class with two ``@operation`` methods on two models.
 
-    .venv/bin/python examples/email_agent.py      # after `bash scripts/dev.sh setup`
+    bash scripts/dev.sh example email_agent     # or .venv/bin/python examples/email_agent.py
 
 Runs offline: the openai SDK talks to the project's fake LLM server on 127.0.0.1 (no key, no
 network). Spans go to a scratch store (``examples/.store/``, or ``$AGENTOPS_OTEL_HOME``). What to
@@ -11,18 +11,17 @@ and cost, rolled up to the agent and the session.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import openai
+from _example import traced
 
 import agentops_otel
-from agentops_otel.testing.fake_llm import FakeLLMServer
 
-STORE = os.environ.get("AGENTOPS_OTEL_HOME") or str(Path(__file__).parent / ".store")
 EMAIL = "Hello, I was charged twice for my subscription this month. Can you refund one? - Sam"
+REPLIES = {
+    "Classify:": "billing",
+    "charged twice": "Hi Sam, sorry about that: the duplicate charge is refunded and reaches "
+    "your card within 5 days.",
+}
 
 
 @agentops_otel.agent(name="email-agent", role="answers customer email")
@@ -61,28 +60,10 @@ class EmailAgent:
 
 
 def main() -> None:
-    with FakeLLMServer(log_requests=False) as server:
-        server.add_rule("Classify:", "billing")
-        server.add_rule(
-            "charged twice",
-            "Hi Sam, sorry about that: the duplicate charge is "
-            "refunded and reaches your card within 5 days.",
-        )
-        agentops_otel.init(
-            service_name="email-agent-example",
-            local_store=True,
-            store_path=STORE,
-            auto_start_session=False,
-        )
+    with traced("email-agent-example", REPLIES) as server:
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-example", max_retries=0)
-        with agentops_otel.session("email-agent-example", tags=["example"]) as session:
-            category, reply = EmailAgent(client).handle(EMAIL)
-            print(f"category: {category}\nreply: {reply}\n")
-        agentops_otel.shutdown(timeout=5)
-    # the CLI reads the tree back from the store
-    cli = [sys.executable, "-m", "agentops_otel.cli", "show", session.id, "--store", STORE]
-    subprocess.run(cli, check=True)
-    print(f"\nAgain: agentops-otel show {session.id[:8]} --store {STORE}")
+        category, reply = EmailAgent(client).handle(EMAIL)
+        print(f"category: {category}\nreply: {reply}\n")
 
 
 if __name__ == "__main__":

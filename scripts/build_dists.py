@@ -1,6 +1,7 @@
 """Build wheels and sdists of every distribution (the distro and each instrumentor) into ``dist/``
 and check that they are releasable: one version everywhere, licence, classifiers, Python range,
-a readme, and instrumentors that require the core's minor series.
+a readme, the same project URLs (``URL_LABELS``) and instrumentors that require the core's minor
+series.
 
     python3 scripts/build_dists.py            # uses uv from .tools/ (scripts/dev.sh installs it)
 
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 CORE = "agentops-otel-distro"
+URL_LABELS = ("Homepage", "Source", "Issues", "Changelog")  # [project.urls], the same everywhere
 
 
 def build(uv: str) -> None:
@@ -42,6 +44,12 @@ def _typed(wheel: Path) -> bool:
         return any(n.count("/") == 1 and n.endswith("/py.typed") for n in archive.namelist())
 
 
+def project_urls(meta: email.message.Message) -> dict[str, str]:
+    """``Project-URL: Label, url`` lines of a wheel's metadata as ``{label: url}``."""
+    pairs = (line.split(",", 1) for line in meta.get_all("Project-URL") or [])
+    return {label.strip(): url.strip() for label, url in pairs}
+
+
 def check() -> list[str]:
     """Every problem with the built distributions (empty: releasable)."""
     wheels = sorted(DIST.glob("*.whl"))
@@ -54,12 +62,18 @@ def check() -> list[str]:
     if CORE not in metas:
         problems.append(f"{CORE} was not built")
     version = metas[CORE]["Version"] if CORE in metas else ""
+    urls = project_urls(metas[CORE]) if CORE in metas else {}
     for name, meta in sorted(metas.items()):
         if meta["Version"] != version:
             problems.append(f"{name} {meta['Version']}: not the core's version {version}")
         for field in ("Summary", "Requires-Python", "License-Expression", "Classifier"):
             if not meta.get(field):
                 problems.append(f"{name}: no {field}")
+        missing = [label for label in URL_LABELS if not project_urls(meta).get(label)]
+        if missing:
+            problems.append(f"{name}: no project URL {', '.join(missing)} ([project.urls])")
+        elif project_urls(meta) != urls:
+            problems.append(f"{name}: project URLs differ from {CORE}'s")
         if len(meta.get_payload() or "") < 100 or not meta.get("Description-Content-Type"):
             problems.append(f'{name}: no readme (set readme = "README.md")')
         sdist = DIST / f"{name.replace('-', '_')}-{meta['Version']}.tar.gz"

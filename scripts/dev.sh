@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Development entry point: `bash scripts/dev.sh setup | demo | test [-j N] [ENV...] | envs | lint`.
+# Development entry point: `bash scripts/dev.sh setup | demo | example NAME | test [-j N] [ENV...] | envs | lint`.
 #   setup  create .venv (the core, its dev tools, openai + anthropic and their instrumentors)
 #   demo   set up if needed, then run `agentops-otel demo` (offline: a fake LLM server on
 #          127.0.0.1) into a scratch store (.demo-store/) unless --store or AGENTOPS_OTEL_HOME say
 #          otherwise
+#   example NAME  build the environment examples/NAME.py needs (once), then run it (examples/README.md)
 #   test   build every test environment and run its tests, N at a time (default: DEV_JOBS or
 #          nproc): `main` (.venv: ruff + tests/), `core-py310`/`core-py313` (the core's tests on
 #          those Pythons) and each name in a folder's `test-envs` file; with ENV names, only those.
@@ -42,11 +43,25 @@ cmd_demo() {
     exec .venv/bin/agentops-otel demo "$@"
 }
 
+cmd_example() {
+    local name="${1:-}" env=main py=.venv/bin/python
+    case "$name" in
+        email_agent|node_app) ;;
+        crewai_crew) env=crewai-latest ;;
+        langgraph_agent) env=langchain-latest ;;
+        *) echo "usage: bash scripts/dev.sh example email_agent|crewai_crew|langgraph_agent|node_app" >&2; exit 2 ;;
+    esac
+    envs build "$env"
+    [ "$env" = main ] || py=".venvs/$env/bin/python"
+    exec "$py" "examples/$name.py"
+}
+
 case "${1:-}" in
     setup) main_env ;;
     demo) shift; cmd_demo "$@" ;;
+    example) shift; cmd_example "$@" ;;
     test) shift; envs test "$@" ;;
     envs) envs list ;;
     lint) main_env; .venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache . && .venv/bin/mypy ;;
-    *) echo "usage: bash scripts/dev.sh setup | demo | test [-j N] [ENV...] | envs | lint" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/dev.sh setup | demo | example NAME | test [-j N] [ENV...] | envs | lint" >&2; exit 2 ;;
 esac

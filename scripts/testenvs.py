@@ -82,6 +82,7 @@ def core_envs() -> list[Env]:
     """``main`` (everything, Python 3.11) and the core's tests on the other supported Pythons."""
     # folders run in environments of their own
     own_envs = ["--ignore=tests/coexistence", "--ignore=tests/dists", "--ignore=tests/ingest"]
+    own_envs += sorted({f"--ignore={p}" for e in folder_envs() for p in e.test_paths if _file(p)})
     main = Env(
         "main",
         ".venv",
@@ -132,8 +133,15 @@ def instrumentor_folders() -> list[str]:
     )
 
 
+def _file(word: str) -> bool:
+    """A ``test-envs`` word naming a test module of ``tests/``: it runs in that environment
+    (which has what it needs, e.g. the framework an example uses), not in ``main``."""
+    return word.startswith("tests/") and word.endswith(".py")
+
+
 def folder_envs() -> list[Env]:
-    """Environments named in ``test-envs`` files, one per name, merged across folders."""
+    """Environments named in ``test-envs`` files, one per name, merged across folders; a line
+    may add test modules of ``tests/`` to its environment (see :func:`_file`)."""
     envs: dict[str, Env] = {}
     files = sorted(ROOT.glob("instrumentors/*/test-envs")) + sorted(ROOT.glob("tests/*/test-envs"))
     for envfile in files:
@@ -143,10 +151,11 @@ def folder_envs() -> list[Env]:
             words = line.split()
             if not words or words[0].startswith("#"):
                 continue
-            name, reqs = words[0], words[1:]
+            name, reqs = words[0], [w for w in words[1:] if not _file(w)]
             env = envs.setdefault(name, Env(name, f".venvs/{name}", editables=[".[dev]"]))
-            if tests not in env.test_paths:
-                env.test_paths.append(tests)
+            for path in [tests, *(w for w in words[1:] if _file(w))]:
+                if path not in env.test_paths:
+                    env.test_paths.append(path)
             env.requirements += [r for r in reqs if r not in env.requirements]
     return list(envs.values())
 
@@ -488,7 +497,13 @@ def third_party_requirements() -> list[str]:
 
 def pytest_batches(paths: list[str]) -> list[list[str]]:
     """One pytest run over all folders, unless two of them hold test modules of the same name
-    (pytest's rootdir-relative imports would mix them up): then one run per folder."""
+    (pytest's rootdir-relative imports would mix them up): then one run per folder. Modules of
+    ``tests/`` a line added (:func:`_file`) run on their own, after: their ``conftest`` is
+    ``tests/``'s, and a folder's tests may import theirs by that name."""
+    files = [p for p in paths if _file(p)]
+    if files:
+        folders = [p for p in paths if not _file(p)]
+        return [*(pytest_batches(folders) if folders else []), files]
     seen: set[str] = set()
     for path in paths:
         names = {p.name for p in (ROOT / path).glob("*.py") if p.name != "conftest.py"}

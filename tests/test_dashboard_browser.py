@@ -27,6 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from agentops_otel import semconv as A
 from agentops_otel.store import Store
+from agentops_otel.view._model import RUNNING_PARENT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -97,29 +98,32 @@ def _demo(server: Server):
         return session, store.session_spans(session.id)
 
 
+ROWS = "#tree-body .span-row[data-span]"
+
+
 def test_tree_collapses_expands_and_shows_span_detail(page, server: Server) -> None:
     session, spans = _demo(server)
     page.goto(f"/sessions/{session.id}")
-    rows = page.locator("tr.span-row")
-    assert rows.count() == len(spans)
-    root = rows.first
-    root.locator("button.toggle").click()
-    expect(page.locator("tr.span-row:visible")).to_have_count(1)
-    expect(root.locator("button.toggle")).to_have_attribute("aria-expanded", "false")
-    root.locator("button.toggle").click()
-    expect(page.locator("tr.span-row:visible")).to_have_count(len(spans))
+    rows = page.locator(ROWS)
+    expect(rows).to_have_count(len(spans))
+    count = page.locator("#shown-count")
+    rows.first.locator(".toggle").click()
+    expect(count).to_have_text("1")
+    expect(rows.first).to_have_attribute("aria-expanded", "false")
+    rows.first.locator(".toggle").click()
+    expect(count).to_have_text(str(len(spans)))
     page.click("#collapse-all")
-    expect(page.locator("tr.span-row:visible")).to_have_count(1)
+    expect(rows).to_have_count(1)
     page.click("#expand-all")
-    expect(page.locator("tr.span-row:visible")).to_have_count(len(spans))
+    expect(rows).to_have_count(len(spans))
 
     llm = next(s for s in spans if s.agentops_kind == "llm" and s.status_code != "ERROR")
-    page.locator(f'tr[data-span="{llm.span_id}"] button.span-name').click()
+    page.locator(f'{ROWS}[data-span="{llm.span_id}"] .span-name').click()
     detail = page.locator(f'#detail section[data-span="{llm.span_id}"]')
     detail.wait_for()
     assert detail.locator(".msg.role-user").count() >= 1
     assert detail.locator(".msg.role-assistant").count() >= 1
-    expect(page.locator(f'tr[data-span="{llm.span_id}"]')).to_have_class(re.compile("selected"))
+    expect(page.locator(f'{ROWS}[data-span="{llm.span_id}"]')).to_have_class(re.compile("selected"))
     raw = detail.locator("pre.raw-json")
     expect(raw).to_be_hidden()
     detail.locator("details.raw summary").click()
@@ -132,8 +136,8 @@ def test_html_in_names_and_prompts_is_shown_as_text_and_never_runs(page, server:
     page.goto("/")
     assert "<img src=x onerror=alert('xss-img')>" in page.locator("table.sessions").inner_text()
     page.goto(f"/sessions/{XSS_SESSION}")
-    assert page.locator("tr.span-row").first.locator(".span-name").inner_text() == SCRIPT
-    page.locator("tr.span-row").nth(1).locator("button.span-name").click()
+    expect(page.locator(ROWS).first.locator(".span-name")).to_have_text(SCRIPT)
+    page.locator(ROWS).nth(1).locator(".span-name").click()
     user = page.locator("#detail .msg.role-user .text")
     user.wait_for()
     assert SCRIPT in user.inner_text()
@@ -226,15 +230,20 @@ def test_pages_show_spans_that_arrive_while_they_are_open(page, server: Server) 
         expect(row.locator(".state.running")).to_be_visible()
 
         page.goto("/sessions/live-session")
-        expect(page.locator("tr.span-row")).to_have_count(1)
+        rows = page.locator(ROWS)
+        # the session span (1) has not ended: a running stand-in holds its child
+        expect(rows).to_have_count(2)
+        expect(rows.first.locator(".span-name")).to_have_text(RUNNING_PARENT)
+        expect(rows.first).to_have_class(re.compile("running"))
+        expect(rows.nth(1)).to_have_attribute("aria-level", "2")
         send(
             _chat(trace, "live-session", 3, "second call"),
             _chat(trace, "live-session", 4, "third call"),
         )
-        expect(page.locator("tr.span-row")).to_have_count(3)
+        expect(rows).to_have_count(4)
         expect(page.locator("#span-count")).to_have_text("3")
         expect(page.locator("#session-totals")).to_contain_text("300")  # tokens in
-        page.locator('tr[data-span="0000000000000003"] button.span-name').click()
+        page.locator(f'{ROWS}[data-span="0000000000000003"] .span-name').click()
         page.locator('#detail section[data-span="0000000000000003"]').wait_for()
 
         send(
@@ -249,17 +258,19 @@ def test_pages_show_spans_that_arrive_while_they_are_open(page, server: Server) 
                 },
             )
         )
-        expect(page.locator("tr.span-row")).to_have_count(4)
+        expect(rows.first.locator(".span-name")).to_have_text("run")  # "live run" of kind session
+        expect(rows).to_have_count(4)
+        expect(page.locator("#span-count")).to_have_text("4")
         expect(page.locator("#session-totals")).to_contain_text("Success")
         expect(page.locator("#live")).to_have_attribute("data-running", "false")
         # the open detail and the selected row survive the refresh
-        expect(page.locator('tr[data-span="0000000000000003"]')).to_have_class(
+        expect(page.locator(f'{ROWS}[data-span="0000000000000003"]')).to_have_class(
             re.compile("selected")
         )
         expect(page.locator('#detail section[data-span="0000000000000003"]')).to_be_visible()
-        # collapse survives a refresh too; the tree answers clicks after it
-        page.locator("tr.span-row").first.locator("button.toggle").click()
-        expect(page.locator("tr.span-row:visible")).to_have_count(1)
+        # the tree answers clicks after it
+        rows.first.locator(".toggle").click()
+        expect(rows).to_have_count(1)
     page.watch.clean()
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
+import anyio
+import anyio.to_thread
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.filters import do_urlencode
 from jinja2.runtime import Context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -27,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agentops_otel import _otlp_codec as _otlp
-from agentops_otel.dashboard import _views
+from agentops_otel.dashboard import _session_page, _views
 from agentops_otel.store import (
     Store,
     StoreError,
@@ -38,11 +42,12 @@ from agentops_otel.store import (
     open_reader,
 )
 from agentops_otel.store._logs import LogContent
-from agentops_otel.view._model import breakdown, replay_steps, short_id
+from agentops_otel.view._model import replay_steps, short_id
 from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
+INGEST_WORKERS = 2  # bodies decoded and written at once (each on a worker thread)
 PAGE_SIZE = 50
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -53,6 +58,7 @@ _JSON = "application/json"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 _RANGES = {"24h": (86_400, 3_600), "7d": (7 * 86_400, 86_400), "30d": (30 * 86_400, 86_400)}
 _STATIC = Path(__file__).with_name("static")
+_T = TypeVar("_T")
 
 
 def _no_ingest() -> Response:
@@ -83,8 +89,15 @@ def _templates() -> Environment:
         as_text=_views.as_text,
         clip_text=_clip_text,
         markdown=_markdown,
+        urlencode=_urlencode,
     )
     return env
+
+
+def _urlencode(value: Any) -> str:
+    """Jinja's ``urlencode``, except that a string is one path segment: "/" is encoded too,
+    so a session id with "/" in it stays one segment of the URL."""
+    return quote(value, safe="") if isinstance(value, str) else do_urlencode(value)
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a message stays text
@@ -154,7 +167,9 @@ class Dashboard:
     ) -> None:
         self.token = token
         self.templates = _templates()
+        self.trees = _session_page.Trees()
         self.writer: StoreWriter | None = None
+        self._ingest_limiter: anyio.CapacityLimiter | None = None
         self.reader: StoreReader | None = None
         if is_clickhouse(str(store) if store is not None else None):
             self.reader = open_reader(str(store), database=database, table=table)
@@ -193,24 +208,26 @@ class Dashboard:
             if len(body) > MAX_BODY_BYTES:
                 return JSONResponse({"error": "request body too large"}, 413)
         try:
-            return ctype, _otlp.decompress(bytes(body), request.headers.get("content-encoding"))
+            raw = await self._off_loop(
+                _otlp.decompress, bytes(body), request.headers.get("content-encoding")
+            )
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
+        return ctype, raw
+
+    async def _off_loop(self, work: Callable[..., _T], *args: Any) -> _T:
+        """Run ``work`` on a worker thread, at most :data:`INGEST_WORKERS` at once: large
+        bodies are decompressed, decoded and written there, never on the event loop that
+        serves the pages (and many large bodies at once do not pile up in memory)."""
+        if self._ingest_limiter is None:
+            self._ingest_limiter = anyio.CapacityLimiter(INGEST_WORKERS)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._ingest_limiter)
 
     @staticmethod
     def _accepted(ctype: str, response: Any) -> Response:
         if ctype == _PROTOBUF:
             return Response(response.SerializeToString(), 200, media_type=_PROTOBUF)
         return JSONResponse({})
-
-    async def _store_write(self, write: Any, items: Any) -> Response | None:
-        try:
-            await run_in_threadpool(write, items)
-        except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
-            return JSONResponse(
-                {"error": f"store write failed: {exc}"}, 503, headers={"Retry-After": "1"}
-            )
-        return None
 
     async def _ingest(
         self, request: Request, decoders: tuple[Any, Any], store: Any, answer: Any
@@ -222,12 +239,16 @@ class Dashboard:
         if isinstance(read, Response):
             return read
         ctype, raw = read
+        decode = decoders[ctype == _JSON]
         try:
-            items = decoders[ctype == _JSON](raw)
+            await self._off_loop(lambda: store(decode(raw)))
         except _otlp.OtlpError as exc:
             return JSONResponse({"error": str(exc)}, 400)
-        failed = await self._store_write(store, items)
-        return failed or self._accepted(ctype, answer)
+        except Exception as exc:  # noqa: BLE001 (busy or broken store: the sender retries)
+            return JSONResponse(
+                {"error": f"store write failed: {exc}"}, 503, headers={"Retry-After": "1"}
+            )
+        return self._accepted(ctype, answer)
 
     async def ingest(self, request: Request) -> Response:
         return await self._ingest(
@@ -296,34 +317,89 @@ class Dashboard:
             marker=marker,
         )
 
+    def _tree(self, store: StoreReader, session: Any) -> _session_page.SessionTree:
+        key = (session.id, store.change_marker(session.id))
+        return self.trees.get(key, lambda: (store.session_spans(session.id), session.running))
+
     def session(self, request: Request) -> Response:
         with self._store() as store:
-            loaded = _load_session(store, request.path_params["session_id"])
-            if isinstance(loaded, str):
-                return self._error(404, loaded)
-            session, spans = loaded
+            try:
+                session = _resolve(store, request.path_params["session_id"])
+            except StoreError as exc:
+                return self._error(404, str(exc))
             marker = store.change_marker(session.id)
+            tree = self._tree(store, session)
         return self._page(
             "session.html",
             session=session,
-            rows=_views.tree_rows(spans),
+            span_count=len(tree.spans),
             marker=marker,
-            by_agent=breakdown(spans, "agent"),
-            by_model=breakdown(spans, "model"),
-            unpriced=sum(1 for s in spans if s.agentops_kind == "llm" and s.cost_usd is None),
-            width=_views.WATERFALL_WIDTH,
+            by_agent=tree.by_agent,
+            by_model=tree.by_model,
+            unpriced=tree.unpriced,
+            elapsed_ms=(time.time_ns() - (session.start_ns or 0)) / 1e6,
         )
 
-    def span(self, request: Request) -> Response:
-        session_id = request.path_params["session_id"]
+    def api_rows(self, request: Request) -> Response:
+        """A window of the session page's span list as JSON: ``offset``, ``limit``, and the
+        view (``fold``, ``toggled``, ``errors``, ``llm``, ``q``; see ``_session_page``)."""
+        try:
+            offset = int(request.query_params.get("offset", "0"))
+            limit = int(request.query_params.get("limit", "200"))
+        except ValueError:
+            return JSONResponse({"error": "offset and limit must be whole numbers"}, 400)
+        view = _session_page.view_from(request.query_params)
         with self._store() as store:
-            span = store.get_span(session_id, request.path_params["span_id"])
+            try:
+                session = _resolve(store, request.path_params["session_id"])
+            except StoreError as exc:
+                return JSONResponse({"error": str(exc)}, 404)
+            tree = self._tree(store, session)
+        return JSONResponse(tree.window(view, offset, limit))
+
+    def span(self, request: Request) -> Response:
+        """One span's detail (the drawer's content); session and span ids may be prefixes."""
+        wanted = request.path_params["span_id"]
+        with self._store() as store:
+            try:
+                session = _resolve(store, request.path_params["session_id"])
+            except StoreError as exc:
+                return self._error(404, str(exc))
+            span: Any = store.get_span(session.id, wanted)
+            if span is None and wanted:
+                span = self._tree(store, session).find_span(wanted)
+        if isinstance(span, str):
+            return self._error(400, span)
         if span is None:
             return self._error(404, "no such span in this session")
         full = request.query_params.get("full") == "1"
         return self._page(
-            "span.html", d=_views.span_detail(span, full), full=full, session_id=session_id
+            "span.html", d=_views.span_detail(span, full), full=full, session_id=session.id
         )
+
+    async def session_paths(self, request: Request) -> Response:
+        """``/sessions/ID``, ``/sessions/ID/replay`` and ``/sessions/ID/spans/SPAN`` routed on
+        the raw path, so an id with an encoded "/" (``%2F``) stays one segment."""
+        parts = _raw_segments(request, "/sessions/")
+        params: dict[str, str]
+        if len(parts) == 1:
+            handler, params = self.session, {}
+        elif len(parts) == 2 and parts[1] == "replay":
+            handler, params = self.replay, {}
+        elif len(parts) == 3 and parts[1] == "spans":
+            handler, params = self.span, {"span_id": parts[2]}
+        else:
+            return self._error(404, "no such page")
+        request.scope["path_params"] = {"session_id": parts[0], **params}
+        return await run_in_threadpool(handler, request)
+
+    async def api_session_paths(self, request: Request) -> Response:
+        """``/api/sessions/ID/rows``, routed on the raw path like :meth:`session_paths`."""
+        parts = _raw_segments(request, "/api/sessions/")
+        if len(parts) != 2 or parts[1] != "rows":
+            return JSONResponse({"error": "no such endpoint"}, 404)
+        request.scope["path_params"] = {"session_id": parts[0]}
+        return await run_in_threadpool(self.api_rows, request)
 
     def replay(self, request: Request) -> Response:
         with self._store() as store:
@@ -443,13 +519,28 @@ def _cursor(text: str) -> tuple[int, str] | None:
     return int(start), ident
 
 
+def _resolve(store: StoreReader, prefix: str) -> Any:
+    """The session whose id is ``prefix`` or starts with it; :class:`StoreError` if none."""
+    session = store.get_session(prefix) or store.get_session(store.resolve_session(prefix))
+    if session is None:
+        raise StoreError(f"session {prefix!r} is no longer in the store")
+    return session
+
+
+def _raw_segments(request: Request, prefix: str) -> list[str]:
+    """The path after ``prefix`` split on "/" before percent-decoding, each segment decoded."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    if not path.startswith(prefix):  # an encoded character in the prefix itself
+        path = request.url.path
+    return [unquote(part) for part in path[len(prefix) :].split("/")]
+
+
 def _load_session(store: StoreReader, prefix: str) -> tuple[Any, list[Any]] | str:
     try:
-        session = store.get_session(store.resolve_session(prefix))
+        session = _resolve(store, prefix)
     except StoreError as exc:
         return str(exc)
-    if session is None:
-        return f"session {prefix!r} is no longer in the store"
     return session, store.session_spans(session.id)
 
 
@@ -468,11 +559,10 @@ def create_app(
     board = Dashboard(store, token or None, database, table)
     routes = [
         Route("/", board.sessions),
-        Route("/sessions/{session_id}", board.session),
-        Route("/sessions/{session_id}/spans/{span_id}", board.span),
-        Route("/sessions/{session_id}/replay", board.replay),
+        Route("/sessions/{rest:path}", board.session_paths),
         Route("/overview", board.overview),
         Route("/api/sessions", board.api_sessions),
+        Route("/api/sessions/{rest:path}", board.api_session_paths),
         Route("/api/changes", board.api_changes),
         Route("/v1/traces", board.ingest, methods=["POST"]),
         Route("/v1/logs", board.ingest_logs, methods=["POST"]),

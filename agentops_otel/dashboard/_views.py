@@ -11,9 +11,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agentops_otel.store import SessionRow, SpanRow, UsageRow
-from agentops_otel.view._model import Node, Step, build_tree, replay_steps
+from agentops_otel.view._model import Node, Step, replay_steps
 
-WATERFALL_WIDTH = 1000  # SVG user units of one waterfall row
 CLIP_CHARS = 20_000  # longer texts show truncated, with "show all"
 
 
@@ -60,45 +59,7 @@ def as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
-# --- session page ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TreeRow:
-    """One span in the flattened tree (depth-first order) with its waterfall bar."""
-
-    node: Node
-    depth: int
-    has_children: bool
-    bar_x: float
-    bar_width: float
-
-
-def tree_rows(spans: Sequence[SpanRow]) -> list[TreeRow]:
-    """The session tree, depth first, each span placed on the session's time axis."""
-    if not spans:
-        return []
-    start = min(s.start_ns for s in spans)
-    end = max(max(s.end_ns or s.start_ns for s in spans), start + 1)
-    scale = WATERFALL_WIDTH / (end - start)
-    rows: list[TreeRow] = []
-    stack = [(node, 0) for node in reversed(build_tree(spans))]
-    while stack:
-        node, depth = stack.pop()
-        span = node.span
-        x = (span.start_ns - start) * scale
-        width = max(((span.end_ns or end) - span.start_ns) * scale, 1.0)
-        rows.append(
-            TreeRow(
-                node,
-                depth,
-                bool(node.children),
-                round(x, 2),
-                round(min(width, WATERFALL_WIDTH - x), 2),
-            )
-        )
-        stack.extend((child, depth + 1) for child in reversed(node.children))
-    return rows
-
-
+# --- span detail ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SpanDetail:
     """The span panel: the span, its messages or tool payloads as text, attributes, raw JSON."""

@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
 from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
-from agentops_otel.export._processor import BoundedExportProcessor, ShutdownGroup, shutdown_within
+from agentops_otel.export._processor import (
+    BoundedExportProcessor,
+    ShutdownGroup,
+    exit_wait,
+    shutdown_within,
+)
 
 _log = logging.getLogger("agentops_otel.export")
 
@@ -25,6 +30,7 @@ __all__ = [
     "ShutdownGroup",
     "build_otlp_exporter",
     "build_span_processors",
+    "exit_wait",
     "local_store_enabled",
     "shutdown_within",
 ]
@@ -38,9 +44,15 @@ def local_store_enabled(settings: Settings) -> bool:
 
 
 def _store_exporter(settings: Settings) -> SpanExporter:
+    """The local store, written by a process of its own where one can be started (the app
+    only hands spans over), else on the export thread."""
     from agentops_otel.store import StoreSpanExporter, default_path
+    from agentops_otel.store._process import ProcessStoreExporter, can_spawn
 
-    return StoreSpanExporter(default_path(settings.store_path), settings.retention_days)
+    path = default_path(settings.store_path)
+    if can_spawn():
+        return ProcessStoreExporter(path, settings.retention_days)
+    return StoreSpanExporter(path, settings.retention_days)
 
 
 def _backend_exporter(settings: Settings) -> SpanExporter:

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from opentelemetry import metrics
 from opentelemetry.context import Context
@@ -29,6 +29,14 @@ _log = logging.getLogger("agentops_otel.export")
 REASON_QUEUE_FULL = "queue_full"
 REASON_EXPORT_FAILED = "export_failed"
 REASON_SHUTDOWN = "shutdown"
+EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
+
+
+def exit_wait(timeout_s: float) -> float:
+    """How long exit waits for destinations within the exit bound ``timeout_s``: the bound less
+    a reserve, so closing the exporters and the interpreter's own exit fit in it."""
+    timeout_s = max(0.0, timeout_s)
+    return timeout_s - min(EXIT_RESERVE_S, timeout_s / 4)
 
 
 class ShutdownGroup:
@@ -52,7 +60,7 @@ class ShutdownGroup:
         """Start the shutdown of every member (once) and return the shared deadline."""
         with self._lock:
             if self._deadline is None:
-                self._deadline = time.monotonic() + self.timeout_s
+                self._deadline = time.monotonic() + exit_wait(self.timeout_s)
                 for ref in self._members:
                     member = ref()
                     if member is not None:
@@ -261,16 +269,14 @@ class BoundedExportProcessor(SpanProcessor):
             _log.debug("agentops-otel: exporter %s shutdown failed", self.name, exc_info=True)
 
 
-def shutdown_within(processors: Iterable[SpanProcessor], timeout_s: float) -> bool:
-    """Shut several processors down in parallel; return ``True`` if all finished in time.
-
-    Each runs on its own daemon thread, so one stuck destination cannot hold the others or the
-    caller past ``timeout_s``.
-    """
+def run_within(actions: Iterable[Callable[[], object]], timeout_s: float) -> bool:
+    """Run ``actions`` at once, each on its own daemon thread (an error is logged, not raised);
+    return ``True`` if all finished within ``timeout_s`` together. One stuck action cannot hold
+    the others or the caller past the bound."""
     threads = []
-    for processor in processors:
+    for action in actions:
         thread = threading.Thread(
-            target=_quiet_shutdown, args=(processor,), name="agentops-otel-shutdown", daemon=True
+            target=_quietly, args=(action,), name="agentops-otel-shutdown", daemon=True
         )
         thread.start()
         threads.append(thread)
@@ -280,8 +286,13 @@ def shutdown_within(processors: Iterable[SpanProcessor], timeout_s: float) -> bo
     return not any(t.is_alive() for t in threads)
 
 
-def _quiet_shutdown(processor: SpanProcessor) -> None:
+def shutdown_within(processors: Iterable[SpanProcessor], timeout_s: float) -> bool:
+    """Shut several processors down in parallel; return ``True`` if all finished in time."""
+    return run_within([p.shutdown for p in processors], timeout_s)
+
+
+def _quietly(action: Callable[[], object]) -> None:
     try:
-        processor.shutdown()
+        action()
     except Exception:  # noqa: BLE001
-        _log.debug("agentops-otel: processor shutdown failed", exc_info=True)
+        _log.debug("agentops-otel: flush/shutdown failed", exc_info=True)

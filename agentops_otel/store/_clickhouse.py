@@ -270,7 +270,24 @@ class _Sql:
         def s(key: str) -> str:  # our keys read from foreign conventions too (the normalizer's)
             return sql_value(schema.s, key)
 
-        self.sid = f"if({s(A.SESSION_ID)} != '', {s(A.SESSION_ID)}, TraceId)"
+        attr = s(A.SESSION_ID)
+        self.sid = f"if({attr} != '', {attr}, TraceId)"
+        # join_trace at read time: a span without a session id (another process that continued
+        # the trace: an MCP server) joins the session of its trace, if any; the session keeps
+        # its own service name. Over the spans, then over the view's rows (a trace's own group,
+        # SessionId = Trace, joins the session of that trace).
+        owner = f"max({attr}) OVER (PARTITION BY TraceId)"
+        joined = f"{attr} = '' AND {owner} != ''"
+        self.joined_spans = (
+            f"* REPLACE (if({joined}, '', ServiceName) AS ServiceName), "
+            f"if({joined}, {owner}, {self.sid}) AS SessionId"
+        )
+        owner = "max(if(SessionId != Trace, SessionId, '')) OVER (PARTITION BY Trace)"
+        joined = f"SessionId = Trace AND {owner} != ''"
+        self.joined_view = (
+            f"* EXCEPT (SessionId) REPLACE (if({joined}, '', Service) AS Service), "
+            f"if({joined}, {owner}, SessionId) AS Joined"
+        )
         kind = sql_kind(schema.s, _literal)
         ops = ", ".join(_literal(op) for op in sorted(A.INFERENCE_OPERATIONS))
         self.llm = (
@@ -484,10 +501,15 @@ class ClickHouseStore:
                 inner.append("Start < fromUnixTimestamp64Nano({hi:Int64})")
             if one:
                 inner.append("SessionId = {sid:String}")
+                having = [*having, "SessionId = {sid:String}"]
+            picked = f"SELECT SessionId, Trace FROM {self.view} WHERE {' AND '.join(inner)}"
+            rows = (  # the picked sessions' rows and those of their traces' own groups
+                f"SELECT {self.sql.joined_view} FROM {self.view} "
+                f"WHERE SessionId IN (SELECT SessionId FROM ({picked})) "
+                f"OR Trace IN (SELECT Trace FROM ({picked}))"
+            )
             source = (
-                f"SELECT SessionId, {self.sql.over_view()} FROM {self.view} WHERE "
-                f"SessionId IN (SELECT SessionId FROM {self.view} WHERE "
-                f"{' AND '.join(inner)}) GROUP BY SessionId"
+                f"SELECT Joined AS SessionId, {self.sql.over_view()} FROM ({rows}) GROUP BY Joined"
             )
         else:
             scan = ["1"]
@@ -500,9 +522,9 @@ class ClickHouseStore:
             extra = f", countIf({search}) AS Found" if search else ""
             if search:
                 having = [*having, "Found > 0"]
+            rows = f"SELECT {self.sql.joined_spans} FROM {self.table} WHERE {' AND '.join(scan)}"
             source = (
-                f"SELECT {self.sql.sid} AS SessionId, {self.sql.over_spans()}{extra} "
-                f"FROM {self.table} WHERE {' AND '.join(scan)} GROUP BY SessionId"
+                f"SELECT SessionId, {self.sql.over_spans()}{extra} FROM ({rows}) GROUP BY SessionId"
             )
         columns = ", ".join(
             [
@@ -626,7 +648,9 @@ class ClickHouseStore:
         keys = SESSION_KEYS  # ours, then the foreign conventions' (one indexed lookup each)
         named = " OR ".join(f"{s(k)} = {{sid:String}}" for k in keys)
         unnamed = " AND ".join(f"{s(k)} = {EMPTY}" for k in keys)
-        rows = f"({named} OR (TraceId = {{sid:String}} AND {unnamed}))"
+        # implicit sessions by trace, and spans of another process that joined the session
+        traces = f"SELECT TraceId FROM {self.table} WHERE {named}"
+        rows = f"({named} OR ({unnamed} AND (TraceId = {{sid:String}} OR TraceId IN ({traces}))))"
         if not self.has_view:
             return rows
         # the view knows when the session ran: read only those days' partitions
@@ -660,6 +684,7 @@ class ClickHouseStore:
         return rows[0] if rows else None
 
     def _spans(self, where: str, params: dict[str, Any]) -> list[SpanRow]:
+        """The spans of session ``params["sid"]`` that match ``where``, in start order."""
         sql, schema = self.sql, self.schema
         events = (
             (
@@ -674,11 +699,11 @@ class ClickHouseStore:
             else "[], [], []"
         )
         rows = self._query(
-            f"SELECT TraceId, SpanId, ParentSpanId, {sql.sid}, SpanName, SpanKind, {sql.kind}, "
-            f"{sql.start}, {sql.end}, StatusCode, StatusMessage, {sql.model}, {sql.provider}, "
-            f"{sql.input}, {sql.output}, {sql.cost}, {schema.s(A.COST_SOURCE)}, ServiceName, "
-            f"{schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, {sql.cache}, "
-            f"{sql.cache_write} "
+            f"SELECT TraceId, SpanId, ParentSpanId, {{sid:String}}, SpanName, SpanKind, "
+            f"{sql.kind}, {sql.start}, {sql.end}, StatusCode, StatusMessage, {sql.model}, "
+            f"{sql.provider}, {sql.input}, {sql.output}, {sql.cost}, {schema.s(A.COST_SOURCE)}, "
+            f"ServiceName, {schema.scope}, {schema.all_attrs('SpanAttributes')}, {events}, "
+            f"{sql.cache}, {sql.cache_write} "
             f"FROM {self.table} WHERE {where} ORDER BY Timestamp, SpanId",
             params,
         )

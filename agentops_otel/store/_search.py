@@ -31,11 +31,11 @@ def _strings(value: Any, out: list[str]) -> None:
     """The string leaves of a decoded attribute (JSON keys left out: they match everything)."""
     if isinstance(value, str):
         out.append(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _strings(item, out)
     elif isinstance(value, (list, tuple)):
         for item in value:
+            _strings(item, out)
+    elif isinstance(value, (dict, Mapping)):  # dict first: the ABC check is slow
+        for item in value.values():
             _strings(item, out)
 
 

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import StatusCode
 
 from agentops_otel import accounting
 from agentops_otel import semconv as A
@@ -35,9 +34,9 @@ _NS_PER_DAY = 86_400 * 10**9
 _UPSERT_USAGE = """
 INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens, output_tokens,
                           cost_usd, unpriced)
-VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (hour_ns, model, agent) DO UPDATE SET
-    calls = calls + 1,
+    calls = calls + excluded.calls,
     errors = errors + excluded.errors,
     input_tokens = input_tokens + excluded.input_tokens,
     output_tokens = output_tokens + excluded.output_tokens,
@@ -119,6 +118,53 @@ FROM (
 ) AS r
 WHERE sessions.id = :id
 """
+
+
+# A span as plain values, what the writer stores (``marshal`` can send it to a writer process):
+# (trace id, span id, parent span id or 0, name, OTel kind name, start ns, end ns or None,
+#  status code name, status message, attributes, events as (name, time ns, attributes),
+#  service name, instrumentation scope name)
+SpanRecord = tuple[
+    int,
+    int,
+    int,
+    str,
+    str,
+    int,
+    "int | None",
+    str,
+    "str | None",
+    "dict[str, Any]",
+    "list[tuple[str, int, dict[str, Any]]]",
+    "str | None",
+    "str | None",
+]
+
+
+def record_of(span: ReadableSpan) -> SpanRecord:
+    """The plain values of an SDK span that the store keeps."""
+    ctx, parent, resource, scope, status = (
+        span.context,
+        span.parent,
+        span.resource,
+        span.instrumentation_scope,
+        span.status,
+    )
+    return (
+        ctx.trace_id,
+        ctx.span_id,
+        parent.span_id if parent is not None else 0,
+        span.name,
+        span.kind.name,
+        span.start_time or 0,
+        span.end_time,
+        status.status_code.name,
+        status.description,
+        dict(span.attributes or ()),
+        [(e.name, e.timestamp, dict(e.attributes or ())) for e in span.events],
+        resource.attributes.get("service.name") if resource else None,
+        scope.name if scope else None,
+    )  # type: ignore[return-value]  # service.name: a string attribute (typed AttributeValue)
 
 
 def _tag_list(tags: Any) -> list[Any]:
@@ -206,10 +252,16 @@ class StoreWriter:
 
     def write(self, spans: Sequence[ReadableSpan]) -> int:
         """Insert ``spans`` (already-stored ones are ignored); return how many were new."""
+        return self.write_records([record_of(span) for span in spans])
+
+    def write_records(self, records: Sequence[SpanRecord]) -> int:
+        """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
         def write(conn: sqlite3.Connection) -> int:
             now = time.time_ns()
-            written = [self._write_one(conn, span, now) for span in spans]
+            hourly: dict[tuple[int, str, str], list[Any]] = {}  # the batch's usage roll-up
+            written = [self._write_one(conn, record, now, hourly) for record in records]
+            conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in hourly.items()])
             for session_id in {join_trace(conn, w) for w in written if w is not None}:
                 conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
             return sum(w is not None for w in written)
@@ -240,14 +292,34 @@ class StoreWriter:
         finally:
             self._lock.release()
 
-    def _write_one(self, conn: sqlite3.Connection, span: ReadableSpan, now: int) -> str | None:
-        """Insert one span and add it to its session's totals; its session id, or ``None``
-        when it was stored already."""
-        ctx = span.context
-        attrs = dict(normalize(span.attributes or {}, span.name))
-        trace_id = format(ctx.trace_id, "032x")
-        parent = format(span.parent.span_id, "016x") if span.parent is not None else None
-        error = span.status.status_code is StatusCode.ERROR
+    def _write_one(
+        self,
+        conn: sqlite3.Connection,
+        record: SpanRecord,
+        now: int,
+        hourly: dict[tuple[int, str, str], list[Any]],
+    ) -> str | None:
+        """Insert one span, add it to its session's totals and (an LLM call) to ``hourly``; its
+        session id, or ``None`` when it was stored already."""
+        (
+            trace,
+            span_id,
+            parent_id,
+            span_name,
+            span_kind,
+            start,
+            end,
+            status,
+            status_message,
+            raw_attrs,
+            raw_events,
+            service,
+            scope,
+        ) = record
+        attrs = dict(normalize(raw_attrs, span_name))
+        trace_id = format(trace, "032x")
+        parent = format(parent_id, "016x") if parent_id else None
+        error = status == "ERROR"
         call = accounting.call_of(attrs, error)
         if call.invalid:
             attrs[A.USAGE_INVALID] = list(call.invalid)
@@ -264,25 +336,24 @@ class StoreWriter:
         implicit = session_id is None
         session_id = str(session_id) if session_id is not None else trace_id
         is_root = kind == A.KIND_SESSION or (implicit and parent is None)
-        service = span.resource.attributes.get("service.name") if span.resource else None
         events = [
-            {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
-            for e in span.events
+            {"name": name, "time_ns": time_ns, "attributes": event_attrs}
+            for name, time_ns, event_attrs in raw_events
         ]
         cursor = conn.execute(
             _INSERT_SPAN,
             (
                 trace_id,
-                format(ctx.span_id, "016x"),
+                format(span_id, "016x"),
                 parent,
                 session_id,
-                span.name,
-                span.kind.name,
+                span_name,
+                span_kind,
                 kind,
-                span.start_time or 0,
-                span.end_time,
-                span.status.status_code.name,
-                span.status.description,
+                start,
+                end,
+                status,
+                status_message,
                 model,
                 provider,
                 input_tokens,
@@ -290,7 +361,7 @@ class StoreWriter:
                 cost,
                 source,
                 service,
-                span.instrumentation_scope.name if span.instrumentation_scope else None,
+                scope,
                 _dumps(attrs),
                 _dumps(events),
             ),
@@ -299,21 +370,19 @@ class StoreWriter:
             return None
         index_text(conn, session_id, search_text(attrs, events))
         if llm:
-            conn.execute(
-                _UPSERT_USAGE,
-                (
-                    (span.start_time or 0) // HOUR_NS * HOUR_NS,
-                    str(model or NO_MODEL),
-                    str(attrs.get(A.AGENT_NAME) or NO_AGENT),
-                    1 if error else 0,
-                    input_tokens or 0,
-                    output_tokens or 0,
-                    cost or 0.0,
-                    1 if cost is None else 0,
-                ),
+            key = (
+                start // HOUR_NS * HOUR_NS,
+                str(model or NO_MODEL),
+                str(attrs.get(A.AGENT_NAME) or NO_AGENT),
+            )
+            added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
+            added.append(int(cost is None))  # unpriced: not counted as $0
+            total = hourly.get(key)
+            hourly[key] = (
+                added if total is None else [a + b for a, b in zip(total, added, strict=True)]
             )
         tags = attrs.get(A.SESSION_TAGS)
-        name = attrs.get(A.SESSION_NAME) or (span.name if implicit and parent is None else None)
+        name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
         conn.execute(
             _UPSERT_SESSION,
             (
@@ -322,8 +391,8 @@ class StoreWriter:
                 _dumps(_tag_list(tags)) if tags is not None else None,
                 service,
                 trace_id,
-                span.start_time or 0,
-                span.end_time if is_root else None,
+                start,
+                end if is_root else None,
                 attrs.get(A.SESSION_END_STATE) if is_root else None,
                 attrs.get(A.SESSION_END_REASON) if is_root else None,
                 cost or 0.0,

@@ -18,6 +18,7 @@ from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store import SpanRow
 
 SHORT_ID = 8
+RUNNING_PARENT = "(running, not ended yet)"
 
 
 def short_id(session_id: str) -> str:
@@ -41,6 +42,7 @@ class Node:
 
     span: SpanRow
     children: list[Node] = field(default_factory=list)
+    placeholder: bool = False  # a parent that has not ended yet (see build_tree)
 
     @property
     def kind(self) -> str:
@@ -102,14 +104,47 @@ class Node:
         return found
 
 
-def build_tree(spans: Iterable[SpanRow]) -> list[Node]:
-    """Roots (spans whose parent is not in the session) with children in start order."""
+def build_tree(spans: Iterable[SpanRow], live: bool = False) -> list[Node]:
+    """Roots (spans whose parent is not in the session) with children in start order.
+
+    With ``live`` (the session still runs), a parent that has not arrived yet (spans are
+    exported when they end) is stood in for by a running placeholder node that holds its
+    children, instead of the children floating to the top level."""
     nodes = {s.span_id: Node(s) for s in spans}
     roots: list[Node] = []
-    for node in nodes.values():  # insertion order is start order
-        parent = nodes.get(node.span.parent_span_id or "")
+    for node in list(nodes.values()):  # insertion order is start order
+        parent_id = node.span.parent_span_id or ""
+        parent = nodes.get(parent_id)
+        if parent is None and live and parent_id:
+            parent = nodes[parent_id] = Node(_running_parent(node.span), placeholder=True)
+            roots.append(parent)
         (parent.children if parent is not None else roots).append(node)
     return roots
+
+
+def _running_parent(child: SpanRow) -> SpanRow:
+    """A stand-in for the not yet ended parent of ``child``: unnamed, no end time."""
+    return SpanRow(
+        trace_id=child.trace_id,
+        span_id=child.parent_span_id or "",
+        parent_span_id=None,
+        session_id=child.session_id,
+        name=RUNNING_PARENT,
+        kind=None,
+        agentops_kind=None,
+        start_ns=child.start_ns,
+        end_ns=None,
+        status_code=None,
+        status_message=None,
+        model=None,
+        provider=None,
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        cost_source=None,
+        service=child.service,
+        scope=None,
+    )
 
 
 @dataclass

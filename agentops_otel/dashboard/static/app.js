@@ -1,82 +1,8 @@
-// agentops-otel dashboard: the only script (the CSP allows no inline ones). Every text from
+// agentops-otel dashboard: the shared script (the CSP allows no inline ones). Every text from
 // the store reaches the page through server templates that escape it; this file only fetches
-// those fragments (span detail, live refreshes), shows and hides rows, and moves the replay
-// stepper.
+// those fragments (live refreshes) and moves the replay stepper. The session page's span list
+// and detail drawer are session.js.
 "use strict";
-
-function setupTree() {
-  const tree = document.getElementById("tree");
-  if (!tree) return;
-  const detail = document.getElementById("detail");
-  const rowsNow = () => Array.from(tree.querySelectorAll("tr.span-row"));
-
-  // Show or hide rows: a row is shown when every ancestor is expanded.
-  function refresh() {
-    const collapsedAt = [];  // depths of collapsed ancestors on the current path
-    for (const row of rowsNow()) {
-      const depth = Number(row.dataset.depth);
-      while (collapsedAt.length && collapsedAt[collapsedAt.length - 1] >= depth) collapsedAt.pop();
-      row.classList.toggle("hidden", collapsedAt.length > 0);
-      const toggle = row.querySelector(".toggle");
-      if (toggle && toggle.getAttribute("aria-expanded") === "false") collapsedAt.push(depth);
-    }
-  }
-  function setExpanded(toggle, expanded) {
-    toggle.setAttribute("aria-expanded", String(expanded));
-    toggle.setAttribute("aria-label", expanded ? "collapse" : "expand");
-    toggle.textContent = expanded ? "▾" : "▸";
-  }
-  async function show(url, row) {
-    const response = await fetch(url, { credentials: "same-origin" });
-    // The fragment is server-rendered with every value escaped.
-    detail.innerHTML = await response.text();
-    if (row) {
-      rowsNow().forEach((r) => r.classList.remove("selected"));
-      row.classList.add("selected");
-    }
-  }
-  tree.addEventListener("click", (event) => {
-    const button = event.target.closest("button");
-    if (!button) return;
-    const row = button.closest("tr.span-row");
-    if (button.classList.contains("toggle")) {
-      setExpanded(button, button.getAttribute("aria-expanded") !== "true");
-      refresh();
-    } else if (button.classList.contains("span-name")) {
-      const session = encodeURIComponent(tree.dataset.session);
-      show(`/sessions/${session}/spans/${encodeURIComponent(row.dataset.span)}`, row);
-    }
-  });
-  detail.addEventListener("click", (event) => {
-    const button = event.target.closest("button.show-all");
-    if (button) show(button.dataset.url, null);
-  });
-  for (const [id, expanded] of [["expand-all", true], ["collapse-all", false]]) {
-    const button = document.getElementById(id);
-    if (!button) continue;
-    button.addEventListener("click", () => {
-      tree.querySelectorAll(".toggle").forEach((t) => setExpanded(t, expanded));
-      refresh();
-    });
-  }
-  // Live updates replace the rows: carry collapsed and selected spans over to the new ones.
-  tree.addEventListener("live:before", () => {
-    tree.liveState = {
-      collapsed: rowsNow().filter((r) => r.querySelector('.toggle[aria-expanded="false"]'))
-        .map((r) => r.dataset.span),
-      selected: rowsNow().filter((r) => r.classList.contains("selected")).map((r) => r.dataset.span),
-    };
-  });
-  tree.addEventListener("live:after", () => {
-    const state = tree.liveState || { collapsed: [], selected: [] };
-    for (const row of rowsNow()) {
-      const toggle = row.querySelector(".toggle");
-      if (toggle && state.collapsed.includes(row.dataset.span)) setExpanded(toggle, false);
-      row.classList.toggle("selected", state.selected.includes(row.dataset.span));
-    }
-    refresh();
-  });
-}
 
 // While the page is visible (and, on a session page, while the session runs), ask the server
 // every 2 s whether the store changed; when it did, fetch this page again and swap in the
@@ -162,7 +88,6 @@ function setupReplay() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  setupTree();
   setupReplay();
   setupLive();
 });

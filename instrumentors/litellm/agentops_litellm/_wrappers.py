@@ -44,6 +44,8 @@ _GENAI_PROVIDERS = {
     "cohere_chat": "cohere",
     "mistral": "mistral_ai",
     "groq": "groq",
+    "ollama": "ollama",  # a local model: priced at $0, source "local"
+    "ollama_chat": "ollama",
     "deepseek": "deepseek",
     "perplexity": "perplexity",
     "xai": "x_ai",

@@ -1,0 +1,186 @@
+"""The local store: what it costs the app per span, how fast it writes, how big it gets.
+
+    .venv/bin/python benchmarks/bench_store.py [--spans 20000] [--rounds 5] [--size-sessions 5000]
+
+1. App-process CPU per stored span (target <= 20 us): ``--spans`` LLM spans with a prompt and
+   a completion (about 200 characters each, like ``bench_dashboard.py``'s) through a
+   ``TracerProvider`` with the local-store export processor that ``init()`` builds, then
+   ``force_flush`` (everything committed), against the same spans through a provider with no
+   processor. CPU time of this process (``time.process_time``: every thread of it, not the
+   writer process), rounds interleaved, median and spread. Modes: the writer process (the
+   default) and the store written on the export thread (``StoreSpanExporter``, as before). Each
+   run checks that every span is in the file.
+2. Writer throughput on one core: ``StoreWriter.write_records`` over batches of 512 ready
+   records (what the writer process receives), CPU time of this process, spans/s.
+3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
+   calls with prompts) written into a fresh store; bytes per span by table (``dbstat``) and the
+   file size extrapolated to 1M spans (target <= 1 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench_dashboard import session_spans
+from opentelemetry.sdk.trace import TracerProvider
+
+from agentops_otel import semconv as A
+from agentops_otel.export import BoundedExportProcessor
+from agentops_otel.store import StoreSpanExporter, StoreWriter
+from agentops_otel.store._process import ProcessStoreExporter
+from agentops_otel.store._writer import record_of
+
+BATCH = 512
+WORDS = ("refund", "invoice", "shipping", "weather", "summary", "email", "budget", "report")
+
+
+def _messages(role: str, text: str) -> str:
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
+def _attrs(rng: random.Random, i: int) -> dict[str, object]:
+    prompt = " ".join(rng.choices(WORDS, k=25)) + f" ticket-{i}"
+    return {
+        A.SPAN_KIND: A.KIND_LLM,
+        A.SESSION_ID: f"bench-{i // 100}",
+        A.AGENT_NAME: "planner",
+        A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
+        A.GEN_AI_PROVIDER_NAME: "openai",
+        A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        A.GEN_AI_USAGE_INPUT_TOKENS: 500,
+        A.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+        A.GEN_AI_INPUT_MESSAGES: _messages("user", prompt),
+        A.GEN_AI_OUTPUT_MESSAGES: _messages("assistant", "done " + prompt),
+    }
+
+
+def _app_cpu(make: Callable[[Path], object] | None, n: int) -> tuple[float, int]:
+    """CPU seconds of this process for ``n`` spans through a provider with the store processor
+    (``make`` builds its exporter; ``None``: no processor), and the spans found in the file."""
+    rng = random.Random(3)
+    attrs = [_attrs(rng, i) for i in range(n)]
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "traces.db"
+        provider = TracerProvider(shutdown_on_exit=False)
+        if make is not None:
+            processor = BoundedExportProcessor(make(path), name="local-store", max_queue_size=n)
+            provider.add_span_processor(processor)
+        tracer = provider.get_tracer("bench")
+        began = time.process_time()
+        for a in attrs:
+            tracer.start_span("chat gpt-4o-mini", attributes=a).end()
+        provider.force_flush(120_000)
+        cpu = time.process_time() - began
+        provider.shutdown()
+        stored = 0
+        if make is not None:
+            with sqlite3.connect(path) as conn:
+                (stored,) = conn.execute("SELECT COUNT(*) FROM spans").fetchone()
+    return cpu, stored
+
+
+def app_cost(n: int, rounds: int) -> None:
+    modes: dict[str, Callable[[Path], object] | None] = {
+        "none": None,
+        "writer process (default)": ProcessStoreExporter,
+        "export thread (before)": StoreSpanExporter,
+    }
+    cpu: dict[str, list[float]] = {m: [] for m in modes}
+    _app_cpu(ProcessStoreExporter, 1000)  # warm up imports
+    for _ in range(rounds):
+        for mode, make in modes.items():
+            took, stored = _app_cpu(make, n)
+            if make is not None and stored != n:
+                raise SystemExit(f"{mode}: {stored} of {n} spans stored")
+            cpu[mode].append(took)
+    base = statistics.median(cpu["none"])
+    print(f"\n1. App-process CPU per stored span ({n:,} LLM spans with prompts, {rounds} rounds)")
+    print("| store written by | CPU us/span, median | spread (min-max) | over no store, us/span |")
+    print("|---|---:|---:|---:|")
+    for mode, values in cpu.items():
+        per = [v / n * 1e6 for v in values]
+        extra = (statistics.median(values) - base) / n * 1e6
+        print(
+            f"| {mode} | {statistics.median(per):.1f} | {min(per):.1f}-{max(per):.1f} "
+            f"| {'' if mode == 'none' else f'{extra:+.1f}'} |"
+        )
+
+
+def _session_records(sessions: int) -> list[list[object]]:
+    rng = random.Random(7)
+    now = time.time_ns() - 3_600 * 10**9
+    spans = [
+        record_of(s)
+        for n in range(sessions)
+        for s in session_spans(rng, n, f"s{n:07d}", 10, now + n * 10**9)
+    ]
+    return [spans[i : i + BATCH] for i in range(0, len(spans), BATCH)]
+
+
+def writer_rate(sessions: int, rounds: int) -> None:
+    batches = _session_records(sessions)
+    total = sum(len(b) for b in batches)
+    rates = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as home:
+            writer = StoreWriter(Path(home) / "traces.db")
+            writer.write_records([])
+            began = time.process_time()
+            for batch in batches:
+                writer.write_records(batch)
+            rates.append(total / (time.process_time() - began))
+            writer.close()
+    print(f"\n2. Writer throughput, one core ({total:,} spans, batches of {BATCH}, {rounds} runs)")
+    print(
+        f"   {statistics.median(rates):,.0f} spans/s median of CPU time "
+        f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
+    )
+
+
+def size(sessions: int) -> None:
+    batches = _session_records(sessions)
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "traces.db"
+        writer = StoreWriter(path)
+        total = sum(writer.write_records(b) for b in batches)
+        writer.close()
+        file_size = path.stat().st_size
+        print(f"\n3. Size ({total:,} spans, {sessions:,} sessions with prompts)")
+        print(
+            f"   file {file_size / 2**20:.1f} MiB = {file_size / total:,.0f} bytes/span "
+            f"-> {file_size / total * 1e6 / 1e9:.2f} GB per 1M spans"
+        )
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute(
+                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+            ).fetchall()
+        print("   " + ", ".join(f"{name} {sz / total:.0f}" for name, sz in rows if sz / total >= 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--size-sessions", type=int, default=5_000)
+    parser.add_argument("--only", choices=("app", "writer", "size"))
+    args = parser.parse_args()
+    if args.only in (None, "app"):
+        app_cost(args.spans, args.rounds)
+    if args.only in (None, "writer"):
+        writer_rate(args.spans // 10, args.rounds)
+    if args.only in (None, "size"):
+        size(args.size_sessions)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
