@@ -93,7 +93,8 @@ def init(
     ``redact(key, value)`` sees every captured prompt, completion and argument first.
     Other options: ``otlp_endpoint``, ``otlp_protocol``, ``otlp_headers``, ``otlp_compression``,
     ``otlp_timeout_s``, ``exporters``, ``local_store``, ``store_path``, ``retention_days``,
-    ``session_name``, ``max_content_chars``, ``max_queue_size`` (all in the README's table).
+    ``session_name``, ``max_content_chars``, ``max_queue_size`` (all in the README's table), and
+    ``meter_provider`` (an OpenTelemetry ``MeterProvider`` for our metrics; default: the global).
 
     Raises ``TypeError`` for an unknown keyword (naming the closest valid one) and ``ValueError``
     for a wrong value (saying what is accepted); a bad ``AGENTOPS_*`` variable only warns.

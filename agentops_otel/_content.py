@@ -123,7 +123,14 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
     try:
         items = messages if isinstance(messages, Sequence) else list(messages)
         if settings.redact is None and len(items) <= _MAX_MESSAGES:  # usual: one dumps
-            plain_items = [_plain(message, limit) for message in items]
+            plain_items = items[:] if isinstance(items, Converted) else items
+            try:  # plain JSON no longer than one string's limit: nothing to cut or convert
+                text = json.dumps(plain_items, ensure_ascii=False)
+                if len(text) <= limit:
+                    return text
+            except (TypeError, ValueError):
+                pass
+            plain_items = [_plain(message, limit) for message in plain_items]
             text = json.dumps(plain_items, ensure_ascii=False, default=str)
             if len(text) <= budget:
                 return text

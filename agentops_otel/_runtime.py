@@ -7,7 +7,10 @@ adds our processor and destinations, activates our instrumentors, and starts a s
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,6 +29,7 @@ class _State:
     owned: bool = False  # we created it (and may shut it down)
     export_processors: tuple[Any, ...] = ()
     meter_provider: Any = None  # set by us when OTLP is configured and the app set none
+    given_meter_provider: Any = None  # init(meter_provider=...): our instrumentors' metrics
     instrumentors: tuple[Any, ...] = ()
     auto_session: Any = None
     exit_registered = False
@@ -71,6 +75,8 @@ def _attach_meter_provider(settings: _config.Settings) -> None:
 
     from agentops_otel.export._otlp import build_otlp_meter_provider
 
+    if _state.given_meter_provider is not None:
+        return  # init(meter_provider=...): our metrics go there
     if not type(metrics.get_meter_provider()).__name__.startswith("_Proxy"):
         return  # the app (or a vendor) configured metrics: our instruments report there
     if not _config.otlp_metrics_wanted():
@@ -91,7 +97,7 @@ def _export_processors(settings: _config.Settings) -> list[Any]:
     except ImportError:
         return []
     try:
-        return list(build_span_processors(settings))
+        return list(build_span_processors(settings, meter_provider=_state.given_meter_provider))
     except Exception:  # noqa: BLE001
         _log.warning("agentops-otel: could not set up export; spans stay local", exc_info=True)
         return []
@@ -100,14 +106,15 @@ def _export_processors(settings: _config.Settings) -> list[Any]:
 def _instrument(selection: bool | Sequence[str]) -> None:
     """Activate our ``agentops_*`` instrumentors whose libraries are installed.
 
-    An instrumentor naming ``target_modules`` is applied when its library is first imported
-    (at once if it already is), so ``init()`` never imports a library the program doesn't use.
+    Nothing is imported for a library the program doesn't use: the instrumentor's distribution
+    metadata says which library (and versions) it instruments, and the instrumentor itself is
+    loaded when that library's package is first imported (at once if it already is).
     """
     if selection is False:
         return
     from importlib.metadata import entry_points
 
-    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+    from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 
     wanted = (
         None
@@ -118,10 +125,15 @@ def _instrument(selection: bool | Sequence[str]) -> None:
         if not ep.name.startswith("agentops_") or (wanted is not None and ep.name not in wanted):
             continue
         try:
-            instrumentor = ep.load()()
-            if get_dependency_conflicts(instrumentor.instrumentation_dependencies()):
+            if ep.dist is not None and get_dist_dependency_conflicts(ep.dist):
                 continue  # the library is not installed (or not in range): skip silently
-            activate(instrumentor)
+            package = _library_package(ep.dist)
+            if package is None:
+                _load(ep)
+            else:
+                import wrapt
+
+                wrapt.register_post_import_hook(functools.partial(_load, ep), package)
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
 
@@ -134,6 +146,40 @@ def _propagate_into_threads() -> None:
     if not threads.is_instrumented_by_opentelemetry:
         threads.instrument()
         _state.instrumentors = (*_state.instrumentors, threads)
+
+
+def _load(entry_point: Any, _module: Any = None) -> None:
+    """Load the instrumentor an entry point names and activate it."""
+    try:
+        activate(entry_point.load()())
+    except Exception:  # noqa: BLE001
+        _log.debug("agentops-otel: instrumentor %s not activated", entry_point.name, exc_info=True)
+
+
+def _library_package(dist: Any) -> str | None:
+    """The package of the library an instrumentor distribution instruments (its ``instruments``
+    extra), read from the library's installed file list: ``None`` when unknown or when it is
+    imported already (then the instrumentor is loaded at once)."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    requirements = [Requirement(req) for req in dist.requires or () if "instruments" in req]
+    names = [
+        req.name
+        for req in requirements
+        if req.marker is not None and req.marker.evaluate({"extra": "instruments"})
+    ]
+    if len(names) != 1 or names[0].replace("-", "_") in sys.modules:
+        return None
+    record = distribution(names[0]).read_text("RECORD") or ""
+    folders = {
+        path.rpartition("/")[0]
+        for path in (line.partition(",")[0] for line in record.splitlines())
+        if path.endswith(".py") and not path.startswith("..")
+    }
+    common = os.path.commonpath(folders) if folders and "" not in folders else ""
+    return common.replace("/", ".") or None
 
 
 def activate(instrumentor: Any) -> None:
@@ -151,7 +197,11 @@ def _apply(instrumentor: Any) -> None:
     try:
         if instrumentor.is_instrumented_by_opentelemetry or _state.provider is None:
             return
-        instrumentor.instrument(tracer_provider=_state.provider, skip_dep_check=True)
+        instrumentor.instrument(
+            tracer_provider=_state.provider,
+            meter_provider=_state.given_meter_provider,
+            skip_dep_check=True,
+        )
         _state.instrumentors = (*_state.instrumentors, instrumentor)
     except Exception:  # noqa: BLE001
         _log.debug("agentops-otel: instrumenting failed", exc_info=True)
@@ -161,6 +211,7 @@ def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
     from agentops_otel import _session
 
+    meter_provider = kwargs.pop("meter_provider", None)
     settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
     with _lock:
         if _state.provider is not None:
@@ -170,6 +221,7 @@ def init(**kwargs: Any) -> None:
             _log.debug("agentops-otel: OTEL_SDK_DISABLED=true; init() sets nothing up")
             return
         _config.install(settings)
+        _state.given_meter_provider = meter_provider
         try:
             from agentops_otel import pricing
 
@@ -209,7 +261,7 @@ def end_session(end_state: str = "Success", reason: str | None = None) -> None:
 def _bounded(*actions: Callable[[], Any], timeout_s: float) -> bool:
     """Run ``actions`` at once on daemon threads; wait at most ``timeout_s`` for all of them
     together. True if all finished."""
-    from agentops_otel.export._processor import run_within
+    from agentops_otel.export._batch import run_within
 
     return run_within(actions, timeout_s)
 
@@ -264,6 +316,7 @@ def shutdown(timeout: float | None = None) -> None:
         _state.provider = None
         _tracer.use(None)
         _state.export_processors = ()
+        _state.given_meter_provider = None
 
 
 def _at_exit() -> None:

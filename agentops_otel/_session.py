@@ -18,7 +18,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from agentops_otel import _config, _tracer
 from agentops_otel import semconv as A
-from agentops_otel.processor import write_rollups
+from agentops_otel._ledger import LEDGER
 
 _log = logging.getLogger(__name__)
 _SESSION_KEY = otel_context.create_key("agentops-session")
@@ -87,7 +87,7 @@ class Session:
                 self.span.set_attribute(A.SESSION_END_REASON, str(reason))
             if end_state == "Fail":
                 self.span.set_status(Status(StatusCode.ERROR, reason or "session failed"))
-            write_rollups(self.span)
+            LEDGER.write_rollups(self.span)
             self.span.end()
         except Exception:  # noqa: BLE001
             _log.debug("agentops-otel: ending a session failed", exc_info=True)

@@ -49,12 +49,20 @@ class Patches:
 
     def __init__(self) -> None:
         self._applied: list[tuple[Any, str, Any, _Switchable]] = []
+        self._active = True  # False once restored: deferred wraps are not made any more
 
-    def wrap(self, module: str, path: str, wrapper: Wrapper) -> bool:
+    def wrap(self, module: str, path: str, wrapper: Wrapper, *, deferred: bool = False) -> bool:
         """Wrap ``module:path`` (``"Class.method"`` or ``"function"``); False if it is missing.
 
         A missing target (a library upgrade moved it) is logged at debug level and skipped.
+        ``deferred``: a module the program has not imported yet is not imported here; the wrap
+        is made when it is (True is returned at once), unless :meth:`restore` came first.
         """
+        if deferred and module not in sys.modules:
+            wrapt.register_post_import_hook(
+                lambda _module: self._active and self.wrap(module, path, wrapper), module
+            )
+            return True
         try:
             owner: Any = importlib.import_module(module)
             *parents, name = path.split(".")
@@ -71,6 +79,7 @@ class Patches:
 
     def restore(self) -> None:
         """Undo every wrap, newest first."""
+        self._active = False
         while self._applied:
             owner, name, original, switch = self._applied.pop()
             switch.on = False
@@ -92,8 +101,9 @@ def call_in_context(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: 
 
 
 class PatchingInstrumentor(BaseInstrumentor):
-    """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)``, the patches
-    made by :meth:`_apply` taken back by ``uninstrument()``.
+    """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)`` (whose
+    metrics go to ``meter_provider=...`` when given), the patches made by :meth:`_apply` taken
+    back by ``uninstrument()``.
 
     Subclasses set ``_dependencies`` (their ``_instruments`` version ranges) and
     ``target_modules`` (the module whose first import applies them under ``init()``).
@@ -117,6 +127,11 @@ class PatchingInstrumentor(BaseInstrumentor):
             getattr(sys.modules.get(module), "__version__", None),
             tracer_provider=kwargs.get("tracer_provider"),
         )
+        meter_provider = kwargs.get("meter_provider")
+        if meter_provider is not None:
+            from agentops_otel.genai import _metrics
+
+            _metrics.bind(tracer, meter_provider)
         self._patches = Patches()
         self._apply(self._patches, tracer)
 

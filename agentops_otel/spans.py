@@ -17,7 +17,7 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from agentops_otel import _config, _content
 from agentops_otel import semconv as A
-from agentops_otel.processor import write_rollups
+from agentops_otel._ledger import LEDGER
 
 _log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def end_span(span: Span, error: BaseException | None = None) -> None:
     try:
         if error is not None:
             record_error(span, error)
-        write_rollups(span)
+        LEDGER.write_rollups(span)
         span.end()
     except Exception:  # noqa: BLE001
         _log.debug("agentops-otel: ending a span failed", exc_info=True)

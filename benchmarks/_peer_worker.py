@@ -1,35 +1,42 @@
 """One instrumentation in its own environment, driven by bench_peers.py over stdin/stdout.
 
-    <env>/bin/python benchmarks/_peer_worker.py --peer openlit --content on
+    <env>/bin/python benchmarks/_peer_worker.py --peer openlit --content on [--setup tracer]
 
 Sets up the same SDK pipeline everywhere (TracerProvider + SimpleSpanProcessor to a dropping
-exporter, an SDK MeterProvider with a reader that is never collected, an SDK LoggerProvider that
-drops), turns the peer on through its documented API, then toggles its patches on and off (the
-attributes it replaced on openai/httpx classes and modules) so that the uninstrumented call, a
-bare span and the instrumented call are measured in this same process, interleaved. Each
+exporter; with ``--setup all``, the default, also an SDK MeterProvider with a reader that is
+never collected and an SDK LoggerProvider that drops), turns the peer on through its documented
+API, then toggles its patches on and off (the attributes it replaced on openai/httpx classes and
+modules) so that the uninstrumented call, a bare span (on a provider of its own with the same
+pipeline) and the instrumented call are measured in this same process, interleaved. A batch is
+timed in CPU (every thread of the process and its child processes, e.g. a store writer) and wall
+time, and ends once the work our background threads were handed is done. Each
 ``run CALLS ROUNDS`` line on stdin answers one ``@@BENCH {json}`` line on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import pathlib
 import statistics
 import sys
 import tempfile
+import time
 import types
 from collections.abc import Callable
 from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 _PROVIDERS: list[Any] = []  # tracer providers to flush before counting spans
+_SETTLE: list[Callable[[], Any]] = []  # work queued for background threads, done inside the timing
 PATCHED_PREFIXES = ("openai", "httpx")  # modules whose attributes a peer may replace
 
 
-def _pipeline() -> tuple[Any, Any, Any, Any]:
-    """Global SDK tracer, meter and logger providers shared by every mode of this process."""
+def _pipeline(setup: str) -> tuple[Any, Any, Any, Any]:
+    """Global SDK providers shared by every mode of this process: a tracer provider, and with
+    ``setup == "all"`` a meter and a logger provider too (else those stay the API's no-ops)."""
     from _mock_openai import DropExporter
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
@@ -41,6 +48,8 @@ def _pipeline() -> tuple[Any, Any, Any, Any]:
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(tracer_provider)
+    if setup != "all":
+        return tracer_provider, None, None, exporter
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     metrics.set_meter_provider(meter_provider)
     logger_provider = None
@@ -86,6 +95,13 @@ def _instrument(peer: str, content: bool, tp: Any, mp: Any, lp: Any, exporter: A
 
         agentops_otel.init(instrument=["openai"], capture_content=content, local_store=False)
         return f"agentops_otel.init(instrument=['openai'], capture_content={content}), in a session"
+    if peer == "ours-default":  # as users get it: the local store on, every instrumentor
+        import agentops_otel
+
+        os.environ["AGENTOPS_OTEL_HOME"] = tempfile.mkdtemp(prefix="bench-ours-store-")
+        agentops_otel.init(capture_content=content)
+        _SETTLE.append(agentops_otel.flush)
+        return f"agentops_otel.init(capture_content={content}): local store on, in a session"
     if peer == "openai-v2":
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = flag
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
@@ -209,13 +225,53 @@ class _Patches:
                 delattr(owner, attr)
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process (every thread) and of its child processes (a store writer
+    process, if the instrumentation starts one), read from /proc where it exists."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for task in pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for child in task.read_text().split():
+            try:
+                fields = pathlib.Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
+
+
+def _batch(run: Callable[[Any], None], c: Any, calls: int) -> tuple[float, float]:
+    """(CPU us, wall us) per call over ``calls`` calls, the work queued for our background
+    threads and child processes (store, metrics) included: the batch ends once it is done."""
+    gc.collect()
+    cpu, wall = _cpu_s(), time.perf_counter()
+    for _ in range(calls):
+        run(c)
+    for settle in _SETTLE:
+        settle()
+    return (_cpu_s() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6
+
+
+def _bare_tracer() -> Any:
+    """A tracer on a provider of its own with the app's pipeline (a dropping exporter): the bare
+    span pays for no instrumentation's processors, even when one joined the app's provider."""
+    from _mock_openai import DropExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(DropExporter()))
+    return provider.get_tracer("bench")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer", required=True)
     parser.add_argument("--content", choices=["on", "off"], default="off")
+    parser.add_argument("--setup", choices=["tracer", "all"], default="all")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
-    tp, mp, lp, exporter = _pipeline()
+    tp, mp, lp, exporter = _pipeline(args.setup)
     import _mock_openai as m
     import openai
 
@@ -227,11 +283,12 @@ def main() -> None:
     patches = _Patches(before, _snapshot())
     if not patches.changes:
         raise SystemExit(f"{args.peer}: no patched attribute found on openai/httpx")
-    tracer = tp.get_tracer("bench")
+    tracer = _bare_tracer()
     scenarios: dict[str, Callable[[Any], None]] = {"plain": m.plain, "stream": m.streamed}
     info = {
         "peer": args.peer,
         "content": args.content,
+        "setup": args.setup,
         "how": how,
         "patched": patches.names,
         "openai": openai.__version__,
@@ -250,20 +307,27 @@ def main() -> None:
                 "bare": (m.bare(tracer, call), False),
                 "peer": (call, True),
             }
-            samples: dict[str, list[float]] = {mode: [] for mode in modes}
+            cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+            wall: dict[str, list[float]] = {mode: [] for mode in modes}
             spans: dict[str, float] = {}
             for _ in range(rounds):
                 for mode, (run, on) in modes.items():
                     patches.set(on)
                     exporter.count = 0
-                    samples[mode].append(m.batch_cpu_us(run, c, calls))
+                    cpu_us, wall_us = _batch(run, c, calls)
+                    cpu[mode].append(cpu_us)
+                    wall[mode].append(wall_us)
                     for provider in _PROVIDERS:
                         provider.force_flush()
                     spans[mode] = exporter.count / calls
                     patches.set(False)
             result[scenario] = {
-                mode: {"us": statistics.median(v), "spans_per_call": spans[mode]}
-                for mode, v in samples.items()
+                mode: {
+                    "us": statistics.median(cpu[mode]),
+                    "wall_us": statistics.median(wall[mode]),
+                    "spans_per_call": spans[mode],
+                }
+                for mode in modes
             }
         print("@@BENCH " + json.dumps({"result": result}), flush=True)
 

@@ -304,10 +304,21 @@ def server_times(client: TestClient, home: Path) -> None:
         ("span detail", "/sessions/big/spans/" + _first_llm(client)),
         ("overview 24h", "/overview?range=24h"),
         ("overview 30d", "/overview?range=30d"),
+        ('search, phrase "a b"', '/?q="refund invoice"'),
+        ("search, prefix", "/?q=refu*"),
+        ("search, a OR b", "/?q=ticket-123-4+OR+ticket-55-1"),
+        ("model filter, any case", "/?model=GPT-4O"),
+        ("money of one session", "/sessions/big/money"),
+        ("money 24h (<= 500 sessions)", "/money?range=24h"),
+        ("compare two sessions", "/compare?a=big&b=" + _first_id(client)),
     ]
     for label, target in rows:
         repeat = 3 if "session page" in label or "overview" in label else 7
         print(f"  {label:28s} {_ms(client, target, repeat):8.1f} ms")
+
+
+def _first_id(client: TestClient) -> str:
+    return client.get("/api/sessions").json()[0]["id"]
 
 
 def _first_llm(client: TestClient) -> str:

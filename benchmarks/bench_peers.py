@@ -1,15 +1,20 @@
 """Per-call overhead of OpenAI instrumentations side by side, each in its own environment.
 
     bash benchmarks/setup-peers.sh        # once: .venvs/bench-<peer>, all on openai 2.54.0
-    python benchmarks/bench_peers.py [--calls 100] [--inner 2] [--rounds 10]
+    python benchmarks/bench_peers.py [--calls 100] [--inner 2] [--rounds 10] [--setup tracer]
 
 One worker process per (instrumentation, content mode) runs benchmarks/_peer_worker.py in its
 environment; this driver asks them in turn, in a new random order every round, so that drift on
 a shared machine hits every peer alike. Each worker measures, in its own process and
 interleaved, the uninstrumented call, the call inside a bare OTel span (8 attributes) and the
-instrumented call, in CPU microseconds per call; overhead = mode - uninstrumented, and the ratio
-is the instrumentation's overhead over the bare span's of the same process and round. Reported:
-medians over the rounds (round 0 is a discarded warm-up). Needs only the standard library.
+instrumented call, in CPU microseconds per call of the whole process (our background threads
+included: a batch ends once the work handed to them is done) and in wall time; overhead = mode -
+uninstrumented, and the ratio is the instrumentation's overhead over the bare span's of the same
+process and round. Reported: medians over the rounds (round 0 is a discarded warm-up), the spread
+(min-max over the rounds) of the overhead and of the uninstrumented call. ``ours`` is
+``init(local_store=False)``; ``ours-default`` is ``init()`` as users get it (local store on,
+every installed instrumentor). ``--setup tracer``: the app installs only a TracerProvider;
+``all`` (default): tracer, meter and logger providers. Needs only the standard library.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ ROOT = HERE.parent
 WORKERS = [
     ("ours", "off"),
     ("ours", "on"),
+    ("ours-default", "off"),
+    ("ours-default", "on"),
     ("openai-v2", "off"),
     ("openai-v2", "on"),
     ("openlit", "off"),
@@ -40,7 +47,8 @@ WORKERS = [
     ("agentops", "on"),
 ]
 LABELS = {
-    "ours": "agentops-otel (ours)",
+    "ours": "agentops-otel (ours), no local store",
+    "ours-default": "agentops-otel (ours), `init()`",
     "openai-v2": "opentelemetry-instrumentation-openai-v2",
     "openlit": "openlit",
     "openinference": "openinference-instrumentation-openai",
@@ -56,12 +64,14 @@ SCENARIOS = {
 class Worker:
     """One peer in its environment, answering ``run`` requests over a pipe."""
 
-    def __init__(self, peer: str, content: str) -> None:
+    def __init__(self, peer: str, content: str, setup: str) -> None:
         self.peer, self.content = peer, content
-        python = ROOT / ".venvs" / f"bench-{peer}" / "bin" / "python"
+        env = "ours" if peer.startswith("ours") else peer
+        python = ROOT / ".venvs" / f"bench-{env}" / "bin" / "python"
         log = open(HERE / "results" / f"worker-{peer}-{content}.log", "w")
+        command = [str(python), str(HERE / "_peer_worker.py"), "--peer", peer]
         self.proc = subprocess.Popen(
-            [str(python), str(HERE / "_peer_worker.py"), "--peer", peer, "--content", content],
+            [*command, "--content", content, "--setup", setup],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -99,8 +109,11 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         base = [r["uninstrumented"]["us"] for r in rows]
         bare = [r["bare"]["us"] - r["uninstrumented"]["us"] for r in rows]
         over = [r["peer"]["us"] - r["uninstrumented"]["us"] for r in rows]
+        wall = [r["peer"]["wall_us"] - r["uninstrumented"]["wall_us"] for r in rows]
         out[scenario] = {
             "uninstrumented_us": statistics.median(base),
+            "uninstrumented_spread_us": [min(base), max(base)],
+            "wall_overhead_us": statistics.median(wall),
             "bare_overhead_us": statistics.median(bare),
             "overhead_us": statistics.median(over),
             "x_bare": statistics.median(o / b for o, b in zip(over, bare, strict=True)),
@@ -116,34 +129,28 @@ def _verdict(ok: bool) -> str:
 
 
 def _targets(res: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    """Issue #19: each of ours below every peer at the same content setting (CPU overhead), and
+    content off at most 1.5x (non-streamed) / 2x (streamed) the bare span's overhead."""
     lines = []
     for scenario, limit in (("plain", 1.5), ("stream", 2.0)):
-        off = res.get(("ours", "off"), {}).get(scenario)
-        on = res.get(("ours", "on"), {}).get(scenario)
-        v2 = res.get(("openai-v2", "on"), {}).get(scenario)
-        if off:
-            lines.append(
-                f"{SCENARIOS[scenario]}: content off {off['x_bare']:.2f}x the bare span "
-                f"(target <= {limit}x): {_verdict(off['x_bare'] <= limit)}"
-            )
-        if on and v2:
-            ratio = on["overhead_us"] / v2["overhead_us"]
-            limit_v2, sign = (0.75, "<=") if scenario == "plain" else (1.0, "<")
-            ok = ratio <= limit_v2 if scenario == "plain" else ratio < limit_v2
-            lines.append(
-                f"{SCENARIOS[scenario]}: content on {on['overhead_us']:.0f} us = "
-                f"{ratio:.2f}x openai-v2's {v2['overhead_us']:.0f} us "
-                f"(target {sign} {limit_v2}x): {_verdict(ok)}"
-            )
-        for (peer, content), r in sorted(res.items()):
-            ours = res.get(("ours", content if peer != "agentops" else "on"))
-            if peer == "ours" or not ours:
+        for (mine, content), ours in res.items():
+            if not mine.startswith("ours"):
                 continue
-            a, b = ours[scenario]["overhead_us"], r[scenario]["overhead_us"]
-            lines.append(
-                f"{SCENARIOS[scenario]}: ours ({'content ' + content}) {a:.0f} us vs "
-                f"{peer} {b:.0f} us: {'below' if a < b else 'NOT below'}"
-            )
+            a = ours[scenario]["overhead_us"]
+            if content == "off":
+                x = ours[scenario]["x_bare"]
+                lines.append(
+                    f"{SCENARIOS[scenario]}: {mine} content off {x:.2f}x the bare span "
+                    f"(target <= {limit}x): {_verdict(x <= limit)}"
+                )
+            for (peer, peer_content), r in res.items():
+                if peer.startswith("ours") or peer_content != content:
+                    continue
+                b = r[scenario]["overhead_us"]
+                lines.append(
+                    f"{SCENARIOS[scenario]}: {mine} (content {content}) {a:.0f} us vs "
+                    f"{peer} {b:.0f} us: {'below' if a < b else 'NOT below'}"
+                )
     return lines
 
 
@@ -151,18 +158,26 @@ def _markdown(res: dict[tuple[str, str], dict[str, Any]]) -> str:
     lines = []
     for scenario, title in SCENARIOS.items():
         lines += [
-            f"\n{title} (CPU us per call, medians)\n",
-            "| instrumentation | content | uninstrumented | bare span | instrumented "
-            "| x bare span | spans/call |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            f"\n{title} (us per call, medians; CPU of the whole process unless marked wall)\n",
+            "| instrumentation | content | uninstrumented (min-max) | bare span | instrumented "
+            "(min-max) | wall | x bare span | spans/call |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for (peer, content), r in res.items():
             s = r[scenario]
-            lines.append(
-                f"| {LABELS[peer]} | {content} | {s['uninstrumented_us']:.0f} | "
-                f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} "
-                f"| {s['x_bare']:.2f} | {s['spans_per_call']:.0f} |"
-            )
+            lo, hi = s["uninstrumented_spread_us"]
+            o_lo, o_hi = s["overhead_spread_us"]
+            cells = [
+                LABELS[peer],
+                content,
+                f"{s['uninstrumented_us']:.0f} ({lo:.0f}-{hi:.0f})",
+                f"+{s['bare_overhead_us']:.0f}",
+                f"+{s['overhead_us']:.0f} ({o_lo:+.0f}..{o_hi:+.0f})",
+                f"+{s['wall_overhead_us']:.0f}",
+                f"{s['x_bare']:.2f}",
+                f"{s['spans_per_call']:.0f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -172,13 +187,19 @@ def main() -> None:
     parser.add_argument("--inner", type=int, default=2, help="interleaved batches per request")
     parser.add_argument("--rounds", type=int, default=10, help="measured rounds per worker")
     parser.add_argument("--only", nargs="*", help="peer names to run (default: all)")
+    parser.add_argument(
+        "--setup",
+        choices=["tracer", "all"],
+        default="all",
+        help="providers the app installs: a TracerProvider only, or tracer + meter + logger",
+    )
     args = parser.parse_args()
     (HERE / "results").mkdir(exist_ok=True)
     chosen = [w for w in WORKERS if not args.only or w[0] in args.only]
     workers = []
     for peer, content in chosen:
         try:
-            workers.append(Worker(peer, content))
+            workers.append(Worker(peer, content, args.setup))
         except Exception as exc:
             print(f"{peer}/{content}: could not start: {exc}", file=sys.stderr)
     samples: dict[Worker, list[dict[str, Any]]] = {w: [] for w in workers}
@@ -196,7 +217,8 @@ def main() -> None:
     res = {(w.peer, w.content): _summary(samples[w]) for w in workers}
     print(
         f"{args.calls} calls x {args.inner} interleaved batches per round, {args.rounds} "
-        f"rounds; machine: {platform.machine()}, python {workers[0].info['python']}, "
+        f"rounds; app providers: {args.setup}; machine: {platform.machine()}, "
+        f"python {workers[0].info['python']}, "
         f"openai {workers[0].info['openai']}"
     )
     for w in workers:
@@ -210,7 +232,7 @@ def main() -> None:
         "workers": [w.info for w in workers],
         "results": {f"{p}/{c}": r for (p, c), r in res.items()},
     }
-    (HERE / "results" / "peers.json").write_text(json.dumps(out, indent=1))
+    (HERE / "results" / f"peers-{args.setup}.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import pytest
 
 from agentops_otel import semconv as A
 from agentops_otel.store import Store
+from agentops_otel.view import _format
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE_GLYPHS = "│├└─ "
@@ -171,7 +172,7 @@ def _printed_tree(out: str) -> list[tuple[int, str]]:
 
 
 def _cost(value: float) -> str:
-    return f"${value:.6f}"
+    return _format.cost(value)
 
 
 # --- demo and show ------------------------------------------------------------------------------
@@ -208,7 +209,9 @@ def test_show_totals_match_the_stored_spans(demo):
     assert re.search(rf"^session inbox-demo\s+{len(llm)} calls · {tokens_in:,} in", out, re.M)
     for span in llm:  # every call with its own numbers
         if span.cost_usd is not None:
-            line = f"{span.input_tokens:,} in / {span.output_tokens:,} out · {_cost(span.cost_usd)}"
+            used = _format.tokens(span.input_tokens, span.output_tokens, span.attributes)
+            assert "cached)" in used  # the fake server reports cached prompt tokens
+            line = f"{used} · {_cost(span.cost_usd)}"
             assert line in out
     # cost by model and by agent
     mini = [s for s in llm if s.model == "gpt-4o-mini"]

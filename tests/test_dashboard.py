@@ -200,6 +200,9 @@ def test_every_answer_carries_the_csp_and_no_inline_script(
         f"/sessions/{sid}",
         f"/sessions/{sid}/replay",
         "/overview",
+        "/money",
+        f"/sessions/{sid}/money",
+        f"/compare?a={sid}&b={sid}",
         "/api/sessions",
         "/login",
         "/static/app.js",
@@ -211,9 +214,8 @@ def test_every_answer_carries_the_csp_and_no_inline_script(
         if response.headers["content-type"].startswith("text/html"):
             tags = _Tags()
             tags.feed(response.text)
-            assert tags.scripts and all(
-                src in ("/static/app.js", "/static/session.js") for src in tags.scripts
-            ), path
+            # app.js, session.js, the vendored chart library: files of our own origin
+            assert tags.scripts and all(src.startswith("/static/") for src in tags.scripts), path
             assert not tags.handlers and not tags.styles, (path, tags.handlers)
     assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
 
@@ -230,7 +232,10 @@ def test_token_is_required_for_ingest_pages_and_api(server: Server) -> None:
         assert anonymous.post("/login", data={"token": "not-it"}).status_code == 401
         assert TOKEN_COOKIE not in anonymous.cookies
         signed_in = anonymous.post("/login", data={"token": TOKEN})
-        assert signed_in.status_code == 303 and anonymous.cookies.get(TOKEN_COOKIE) == TOKEN
+        cookie = anonymous.cookies.get(TOKEN_COOKIE)
+        assert signed_in.status_code == 303 and cookie and TOKEN not in cookie  # derived
+        as_bearer = {"Authorization": f"Bearer {cookie}"}
+        assert anonymous.get("/api/sessions", headers=as_bearer).status_code == 401
         assert "HttpOnly" in signed_in.headers["set-cookie"]
         assert "samesite=strict" in signed_in.headers["set-cookie"].lower()
         assert anonymous.get("/").status_code == 200  # the cookie now
@@ -356,7 +361,7 @@ def test_overview_totals_equal_the_llm_span_costs(server: Server, client) -> Non
             conn.close()
     assert sum(r.cost_usd for r in rows) == pytest.approx(total) and total > 0
     page = client.get("/overview?range=30d").text
-    assert page.count("<figure") == 4 and "Cost by model" in page and "Tokens by agent" in page
+    assert page.count("<figure") == 5 and "Cost by model" in page and "Tokens by agent" in page
     assert "gpt-4o-mini" in page and "email-assistant" in page
     assert client.get("/overview?range=5y").status_code == 400
 
@@ -466,9 +471,7 @@ def test_search_input_is_text_never_fts_syntax(client) -> None:
         '" OR "',
         "NOT",
         "*",
-        "zanz*",
         "NEAR(zanzibar",
-        "zanzibar OR quokka",
         "text:zanzibar",
         "^zan",
         "(",
@@ -482,6 +485,7 @@ def test_search_input_is_text_never_fts_syntax(client) -> None:
         "{text}: x",
     ):
         assert _found(client, query) == set(), query
+    # (phrases, prefixes and OR are the search box's own syntax: test_dashboard_search.py)
     # operators are words like any other ("and" in "sandwich", "or" in "for")
     assert _found(client, "AND") == {"find-tool", "find-agentops"}
     assert _found(client, "OR") == {"find-prompt"}

@@ -7,8 +7,9 @@ import tracemalloc
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentops_otel import processor
+from agentops_otel import _ledger
 from agentops_otel import semconv as A
+from agentops_otel._ledger import LEDGER
 from agentops_otel.processor import AgentOpsSpanProcessor
 
 
@@ -45,7 +46,7 @@ def test_finished_spans_release_state_and_memory_stays_flat():
             agent.end()
 
     burst(2_000)  # warm caches
-    open_before = len(processor._open)
+    open_before = len(LEDGER)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     burst(40_000)
@@ -59,15 +60,15 @@ def test_finished_spans_release_state_and_memory_stays_flat():
     # Keeping anything per finished span would be >= 100 bytes x 80,000 spans = 8 MB; the
     # allowance covers the registry dict's own table being resized along the way.
     assert grown < 1024 * 1024, f"processor state grew by {grown} bytes over 80,000 spans"
-    assert len(processor._open) == open_before
-    ledger = processor.session_ledger(session)
+    assert len(LEDGER) == open_before
+    ledger = LEDGER.session_of(session)
     assert ledger.totals.llm_calls == 42_000
     session.end()
-    assert processor._node_of(session) is None
+    assert LEDGER.node_of(session) is None
 
 
 def test_spans_that_never_end_are_capped(monkeypatch):
-    monkeypatch.setattr(processor, "_MAX_OPEN", 1_000)
+    monkeypatch.setattr(_ledger, "MAX_OPEN", 1_000)
     tracer = _provider()
     session = tracer.start_span(
         "session leak", attributes={A.SPAN_KIND: A.KIND_SESSION, A.SESSION_ID: "leak"}
@@ -81,7 +82,7 @@ def test_spans_that_never_end_are_capped(monkeypatch):
         )
         for _ in range(5_000)
     ]
-    assert len(processor._open) <= 1_000
+    assert len(LEDGER) <= 1_000
     for span in leaked:
         span.end()  # ending after eviction is harmless
     session.end()

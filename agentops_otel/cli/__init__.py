@@ -162,9 +162,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, default=7007, help="port (default 7007; 0: any free)")
     serve.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="require the bearer token in FILE for ingest and pages (default: "
+        "$AGENTOPS_OTEL_TOKEN; none)",
+    )
+    serve.add_argument(
         "--token",
-        default=os.environ.get("AGENTOPS_OTEL_TOKEN"),
-        help="require this bearer token for ingest and pages (default: $AGENTOPS_OTEL_TOKEN; none)",
+        help="the token itself (discouraged: other users of this machine see it in `ps`; use "
+        "$AGENTOPS_OTEL_TOKEN or --token-file)",
     )
     commands.add_parser(
         "doctor",
@@ -372,6 +378,28 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     console.print(f"All sessions:       [bold]{PROG} sessions[/]", highlight=False)
 
 
+def _serve_token(args: argparse.Namespace) -> str | None:
+    """The dashboard's token: from --token-file, else $AGENTOPS_OTEL_TOKEN, else --token (which
+    still works, with a warning: a command line is visible to every user of the machine)."""
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as file:
+                token = file.read().strip()
+        except OSError as exc:
+            raise CLIError(f"cannot read --token-file {args.token_file}: {exc.strerror}") from None
+        if not token:
+            raise CLIError(f"--token-file {args.token_file} is empty")
+        return token
+    if args.token:
+        print(
+            "warning: --token is visible to other users of this machine (ps); set "
+            "AGENTOPS_OTEL_TOKEN or use --token-file instead",
+            file=sys.stderr,
+        )
+        return str(args.token)
+    return os.environ.get("AGENTOPS_OTEL_TOKEN") or None
+
+
 def _cmd_serve(args: argparse.Namespace) -> None:
     try:
         from agentops_otel.dashboard import serve
@@ -382,7 +410,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
             args.host,
             args.port,
             args.store,
-            args.token or None,
+            _serve_token(args),
             database=args.clickhouse_database,
             table=args.clickhouse_table,
         )

@@ -16,6 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from agentops_otel.store import SessionRow, SpanRow
+from agentops_otel.view import _format
 from agentops_otel.view._model import (
     Breakdown,
     Message,
@@ -39,30 +40,7 @@ _STATE_STYLES = {"Success": "green", "Fail": "red", "Indeterminate": "yellow"}
 _ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
 
 
-# --- formatting (shared with plain output) ------------------------------------------------------
-def fmt_cost(value: float | None) -> str:
-    return "—" if value is None else f"${value:.6f}"
-
-
-def fmt_tokens(input_tokens: int | None, output_tokens: int | None) -> str:
-    if input_tokens is None and output_tokens is None:
-        return "—"
-    return f"{input_tokens or 0:,} in / {output_tokens or 0:,} out"
-
-
-def fmt_duration(ms: float | None) -> str:
-    if ms is None:
-        return "running"
-    if ms < 1:
-        return f"{ms:.2f} ms"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.2f} s"
-    minutes, seconds = divmod(ms / 1000, 60)
-    return f"{int(minutes)}m{seconds:02.0f}s"
-
-
+# --- formatting (numbers from the one formatter the dashboard uses too) -----------------------
 def fmt_time(ns: int | None, *, short: bool = False) -> str:
     """Local time; ``short``: the time alone today, else month-day and minutes."""
     if ns is None:
@@ -118,11 +96,11 @@ def sessions_table(sessions: Sequence[SessionRow], width: int = 120) -> Table:
             short_id(s.id),
             s.name or "",
             fmt_time(s.start_ns, short=True),
-            fmt_duration(s.duration_ms),
+            _format.duration(s.duration_ms),
             state,
             str(s.llm_calls),
             f"{s.input_tokens:,}/{s.output_tokens:,}",
-            fmt_cost(s.cost_usd),
+            _format.cost(s.cost_usd),
             Text(str(s.errors), style="red" if s.errors else ""),
         ]
         if with_tags:
@@ -143,10 +121,10 @@ def _node_label(node: Node) -> Text:
     if node.llm_calls:
         details.append(f"{node.llm_calls} call{'s' if node.llm_calls != 1 else ''}")
     if node.input_tokens is not None or node.output_tokens is not None:
-        details.append(fmt_tokens(node.input_tokens, node.output_tokens))
-    if node.cost_usd is not None:
-        details.append(fmt_cost(node.cost_usd))
-    details.append(fmt_duration(node.span.duration_ms))
+        details.append(node.tokens_text)
+    if node.cost_usd is not None or node.is_llm:
+        details.append(node.cost_text)
+    details.append(_format.duration(node.span.duration_ms))
     text.append("  " + " · ".join(details), style="dim" if not node.is_llm else "")
     if node.error:
         text.append(f"  ✗ {node.error}", style="red")
@@ -186,7 +164,9 @@ def _summary(session: SessionRow) -> Table:
     grid.add_row(
         "Session", Text(f"{session.id}  ", style="bold").append(session.name or "", style="magenta")
     )
-    grid.add_row("Started", f"{fmt_time(session.start_ns)}  ({fmt_duration(session.duration_ms)})")
+    grid.add_row(
+        "Started", f"{fmt_time(session.start_ns)}  ({_format.duration(session.duration_ms)})"
+    )
     state = _state(session)
     if session.end_reason:
         state.append(f"  {session.end_reason}", style="dim")
@@ -194,8 +174,8 @@ def _summary(session: SessionRow) -> Table:
     if session.tags:
         grid.add_row("Tags", ", ".join(session.tags))
     grid.add_row("LLM calls", str(session.llm_calls))
-    grid.add_row("Tokens", fmt_tokens(session.input_tokens, session.output_tokens))
-    grid.add_row("Cost", Text(fmt_cost(session.cost_usd), style="bold"))
+    grid.add_row("Tokens", _format.tokens(session.input_tokens, session.output_tokens))
+    grid.add_row("Cost", Text(_format.cost(session.cost_usd), style="bold"))
     grid.add_row("Errors", Text(str(session.errors), style="red bold" if session.errors else ""))
     if _session_flags(session):
         grid.add_row("Flags", Text(_session_flags(session), style="red bold"))
@@ -214,7 +194,7 @@ def _breakdown_table(title: str, column: str, rows: Sequence[Breakdown]) -> Tabl
             Text(str(row.errors), style="red" if row.errors else ""),
             f"{row.input_tokens:,}",
             f"{row.output_tokens:,}",
-            fmt_cost(row.cost_usd),
+            _format.cost(row.cost_usd),
         )
     return table
 
@@ -264,13 +244,14 @@ def replay_step(step: Step, index: int, total: int) -> RenderableType:
     head.append(span.name, style="bold")
     if step.where:
         head.append(f"  in {step.where}", style="cyan")
-    facts = [f"+{fmt_duration(step.offset_ms)}", f"took {fmt_duration(span.duration_ms)}"]
+    facts = [f"+{_format.duration(step.offset_ms)}", f"took {_format.duration(span.duration_ms)}"]
+    node = Node(span)
     if step.is_llm:
         if span.model:
             facts.append(span.model)
-        facts += [fmt_tokens(span.input_tokens, span.output_tokens), fmt_cost(span.cost_usd)]
+        facts += [node.tokens_text, node.cost_text]
     parts: list[RenderableType] = [head, Text(" · ".join(facts), style="dim")]
-    error = Node(span).error
+    error = node.error
     if error:
         parts.append(Text(f"✗ failed: {error}", style="red bold"))
     parts.append(Text())

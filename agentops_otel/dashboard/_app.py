@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlencode
@@ -31,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agentops_otel import _otlp_codec as _otlp
+from agentops_otel.accounting import NO_AGENT
 from agentops_otel.dashboard import _session_page, _views
 from agentops_otel.store import (
     Store,
@@ -42,13 +44,18 @@ from agentops_otel.store import (
     open_reader,
 )
 from agentops_otel.store._logs import LogContent
-from agentops_otel.view._model import replay_steps, short_id
+from agentops_otel.view import _format
+from agentops_otel.view._compare import compare_steps
+from agentops_otel.view._model import replay_steps, short_id, where
+from agentops_otel.view._money import money_view
+from agentops_otel.view._steps import call_usage, named_arguments, running_totals
 from agentops_otel.view._time import parse_since
 
 TOKEN_COOKIE = "agentops_otel_token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 INGEST_WORKERS = 2  # bodies decoded and written at once (each on a worker thread)
 PAGE_SIZE = 50
+MONEY_SESSIONS = 500  # the time-range cost breakdown reads at most this many sessions
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -71,6 +78,20 @@ def _no_ingest() -> Response:
     )
 
 
+_KNOWN_DAYS = 30  # the filters suggest the models and agents of this many days ...
+_KNOWN_SESSIONS = 200  # ... and the tags of this many newest sessions
+_KNOWN_TTL_S = 30.0  # how long the suggestions are reused
+
+
+@dataclass(frozen=True)
+class Known:
+    """Values the sessions filters suggest (a datalist each)."""
+
+    models: list[str]
+    agents: list[str]
+    tags: list[str]
+
+
 class _BadRequest(Exception):
     """A query parameter that cannot be used; shown to the user as a 400 page."""
 
@@ -89,9 +110,26 @@ def _templates() -> Environment:
         as_text=_views.as_text,
         clip_text=_clip_text,
         markdown=_markdown,
+        count=_format.count,
+        percent=_format.percent,
+        call_tokens=_call_tokens,
+        call_cost=_call_cost,
+        where=where,
+        usage=call_usage,
+        named_arguments=named_arguments,
         urlencode=_urlencode,
     )
     return env
+
+
+def _call_tokens(span: Any) -> str:
+    """A call's tokens with cached and reasoning tokens (``—`` when none were reported)."""
+    return _format.tokens(span.input_tokens, span.output_tokens, span.attributes)
+
+
+def _call_cost(span: Any) -> str:
+    """A call's cost; "no price" only for an LLM call that should have had one."""
+    return _format.call_cost(span.cost_usd, span.attributes, span.agentops_kind == "llm")
 
 
 def _urlencode(value: Any) -> str:
@@ -115,6 +153,12 @@ def _clip_text(context: Context, text: str) -> str:
     return shown + "\n… (cut; show all for the rest)" if cut else shown
 
 
+def login_value(token: str) -> str:
+    """The login cookie's value: an HMAC of the token, so the cookie (in the browser, in
+    proxies' logs) never holds the token itself and cannot be used as the bearer token."""
+    return hmac.new(token.encode(), b"agentops-otel dashboard login v1", "sha256").hexdigest()
+
+
 class _Guard(BaseHTTPMiddleware):
     """Refuses foreign Host headers on a loopback bind (DNS rebinding), asks for the token,
     and sets the security headers on every answer."""
@@ -125,13 +169,14 @@ class _Guard(BaseHTTPMiddleware):
         self.loopback = loopback
 
     def _authorized(self, request: Request) -> bool:
+        """The bearer token, or the login cookie (a value derived from the token)."""
         if self.token is None:
             return True
         header = request.headers.get("authorization", "")
-        offered = (
-            header[7:] if header[:7].lower() == "bearer " else request.cookies.get(TOKEN_COOKIE, "")
-        )
-        return hmac.compare_digest(offered.encode(), self.token.encode())
+        if header[:7].lower() == "bearer ":
+            return hmac.compare_digest(header[7:].encode(), self.token.encode())
+        cookie = request.cookies.get(TOKEN_COOKIE, "")
+        return hmac.compare_digest(cookie.encode(), login_value(self.token).encode())
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
@@ -167,6 +212,7 @@ class Dashboard:
     ) -> None:
         self.token = token
         self.templates = _templates()
+        self._suggested: tuple[float, Known] | None = None
         self.trees = _session_page.Trees()
         self.writer: StoreWriter | None = None
         self._ingest_limiter: anyio.CapacityLimiter | None = None
@@ -284,23 +330,24 @@ class Dashboard:
         if self.token is None or not hmac.compare_digest(offered.encode(), self.token.encode()):
             return self._page("login.html", 401, failed=True)
         response = RedirectResponse("/", 303)
-        response.set_cookie(TOKEN_COOKIE, offered, httponly=True, samesite="strict")
+        response.set_cookie(TOKEN_COOKIE, login_value(self.token), httponly=True, samesite="strict")
         return response
 
     # --- pages ----------------------------------------------------------------------------
     def sessions(self, request: Request) -> Response:
+        """The sessions list; a filter that cannot be used keeps the form and says why (400)."""
         filters = _filters(request)
-        try:
-            query = _session_query(filters)
-            before = _cursor(request.query_params.get("before", ""))
-        except _BadRequest as exc:
-            return self._error(400, str(exc))
+        rows: list[Any] = []
+        problem = None
         with self._store() as store:
-            try:
-                rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
-            except StoreError as exc:
-                return self._error(400, str(exc))
             marker = store.change_marker()
+            known = self._known(store)
+            try:
+                query = _session_query(filters)
+                before = _cursor(request.query_params.get("before", ""))
+                rows = store.list_sessions(limit=PAGE_SIZE + 1, before=before, **query)
+            except (_BadRequest, StoreError) as exc:
+                problem, before = str(exc), None
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         next_url = None
@@ -310,12 +357,30 @@ class Dashboard:
             next_url = "/?" + urlencode({**kept, "before": f"{last.start_ns}:{last.id}"})
         return self._page(
             "sessions.html",
+            400 if problem else 200,
             sessions=rows,
             filters=filters,
             next_url=next_url,
             paged=before is not None,
             marker=marker,
+            known=known,
+            problem=problem,
         )
+
+    def _known(self, store: StoreReader) -> Known:
+        """Models, agents (of the last 30 days) and tags (of the newest sessions) that the
+        filters suggest; read again at most every :data:`_KNOWN_TTL_S` seconds (tens of ms
+        at 1M spans: not on every page while spans arrive)."""
+        now = time.monotonic()
+        if self._suggested is None or now - self._suggested[0] > _KNOWN_TTL_S:
+            since = time.time() - _KNOWN_DAYS * 86_400
+            width = _KNOWN_DAYS * 86_400
+            models = {r.key for r in store.usage_over_time(since, width, "model")}
+            agents = {r.key for r in store.usage_over_time(since, width, "agent")}
+            tags = {t for s in store.list_sessions(limit=_KNOWN_SESSIONS) for t in s.tags}
+            known = Known(sorted(models), sorted(agents - {NO_AGENT}), sorted(tags))
+            self._suggested = (now, known)
+        return self._suggested[1]
 
     def _tree(self, store: StoreReader, session: Any) -> _session_page.SessionTree:
         key = (session.id, store.change_marker(session.id))
@@ -378,14 +443,14 @@ class Dashboard:
         )
 
     async def session_paths(self, request: Request) -> Response:
-        """``/sessions/ID``, ``/sessions/ID/replay`` and ``/sessions/ID/spans/SPAN`` routed on
+        """``/sessions/ID``, ``ID/replay``, ``ID/money`` and ``ID/spans/SPAN`` routed on
         the raw path, so an id with an encoded "/" (``%2F``) stays one segment."""
         parts = _raw_segments(request, "/sessions/")
         params: dict[str, str]
         if len(parts) == 1:
             handler, params = self.session, {}
-        elif len(parts) == 2 and parts[1] == "replay":
-            handler, params = self.replay, {}
+        elif len(parts) == 2 and parts[1] in ("replay", "money"):
+            handler, params = (self.replay if parts[1] == "replay" else self.session_money), {}
         elif len(parts) == 3 and parts[1] == "spans":
             handler, params = self.span, {"span_id": parts[2]}
         else:
@@ -401,13 +466,20 @@ class Dashboard:
         request.scope["path_params"] = {"session_id": parts[0]}
         return await run_in_threadpool(self.api_rows, request)
 
-    def replay(self, request: Request) -> Response:
+    def _session_spans(self, request: Request) -> tuple[Any, list[Any]] | Response:
+        """The session the URL names (a unique id prefix) and its spans, or the 404 page."""
         with self._store() as store:
             loaded = _load_session(store, request.path_params["session_id"])
-        if isinstance(loaded, str):
-            return self._error(404, loaded)
+        return self._error(404, loaded) if isinstance(loaded, str) else loaded
+
+    def replay(self, request: Request) -> Response:
+        loaded = self._session_spans(request)
+        if isinstance(loaded, Response):
+            return loaded
         session, spans = loaded
-        return self._page("replay.html", session=session, steps=replay_steps(spans))
+        return self._page(
+            "replay.html", session=session, progress=running_totals(replay_steps(spans))
+        )
 
     def overview(self, request: Request) -> Response:
         chosen = request.query_params.get("range", "7d")
@@ -429,14 +501,12 @@ class Dashboard:
         def tokens(r: Any) -> float:
             return r.input_tokens + r.output_tokens
 
-        def count(v: float) -> str:
-            return f"{v:,.0f}"
-
         charts = [
-            _views.stacked_chart("Cost by model", by_model, slots, cost, _views.fmt_cost, hourly),
-            _views.stacked_chart("Tokens by model", by_model, slots, tokens, count, hourly),
-            _views.stacked_chart("Cost by agent", by_agent, slots, cost, _views.fmt_cost, hourly),
-            _views.stacked_chart("Tokens by agent", by_agent, slots, tokens, count, hourly),
+            _views.stacked_chart("Cost by model", by_model, slots, cost, "usd"),
+            _views.stacked_chart("Tokens by model", by_model, slots, tokens, "count"),
+            _views.stacked_chart("Cost by agent", by_agent, slots, cost, "usd"),
+            _views.stacked_chart("Tokens by agent", by_agent, slots, tokens, "count"),
+            _views.rates_chart(rates, slots),
         ]
         totals = {
             "calls": sum(r.calls for r in by_model),
@@ -457,9 +527,57 @@ class Dashboard:
             rates=rates,
             hourly=hourly,
             label=_views.bucket_label,
-            width=_views.CHART_W,
-            height=_views.CHART_H,
         )
+
+    def money(self, request: Request) -> Response:
+        """Where the money went over a time range: the newest sessions of the range, at most
+        :data:`MONEY_SESSIONS` of them (the page says so when there were more)."""
+        chosen = request.query_params.get("range", "7d")
+        if chosen not in _RANGES:
+            return self._error(400, f"range must be one of {', '.join(_RANGES)}")
+        since = time.time() - _RANGES[chosen][0]
+        spans: list[Any] = []
+        with self._store() as store:
+            sessions = store.list_sessions(limit=MONEY_SESSIONS + 1, since=since)
+            for session in sessions[:MONEY_SESSIONS]:
+                spans.extend(store.session_spans(session.id))
+        return self._page(
+            "money.html",
+            view=money_view(spans),
+            session=None,
+            chosen=chosen,
+            ranges=list(_RANGES),
+            sessions=min(len(sessions), MONEY_SESSIONS),
+            capped=len(sessions) > MONEY_SESSIONS,
+        )
+
+    def session_money(self, request: Request) -> Response:
+        """Where the money went in one session."""
+        loaded = self._session_spans(request)
+        if isinstance(loaded, Response):
+            return loaded
+        session, spans = loaded
+        return self._page("money.html", view=money_view(spans), session=session)
+
+    def compare(self, request: Request) -> Response:
+        """Two sessions side by side: ``?s=ID&s=ID`` (the sessions list's form) or
+        ``?a=ID&b=ID``; ids may be unique prefixes."""
+        params = request.query_params
+        chosen = params.getlist("s") or [v for v in (params.get("a"), params.get("b")) if v]
+        if len(chosen) != 2:
+            return self._error(
+                400, f"pick exactly two sessions to compare ({len(chosen)} were given)"
+            )
+        loaded = []
+        with self._store() as store:
+            for prefix in chosen:
+                found = _load_session(store, prefix)
+                if isinstance(found, str):
+                    return self._error(404, found)
+                loaded.append(found)
+        (a, a_spans), (b, b_spans) = loaded
+        pairs, first = compare_steps(a_spans, b_spans)
+        return self._page("compare.html", a=a, b=b, pairs=pairs, first=first)
 
     def api_sessions(self, request: Request) -> Response:
         try:
@@ -561,6 +679,8 @@ def create_app(
         Route("/", board.sessions),
         Route("/sessions/{rest:path}", board.session_paths),
         Route("/overview", board.overview),
+        Route("/money", board.money),
+        Route("/compare", board.compare),
         Route("/api/sessions", board.api_sessions),
         Route("/api/sessions/{rest:path}", board.api_session_paths),
         Route("/api/changes", board.api_changes),

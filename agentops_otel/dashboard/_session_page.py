@@ -13,8 +13,9 @@ from functools import cached_property
 from typing import Any
 
 from agentops_otel import semconv as A
-from agentops_otel.dashboard._views import fmt_cost, fmt_ms, fmt_tokens
+from agentops_otel.dashboard._views import fmt_ms, fmt_tokens
 from agentops_otel.store import SpanRow
+from agentops_otel.view import _format
 from agentops_otel.view._model import Breakdown, Node, breakdown, build_tree
 
 MAX_WINDOW = 1000  # rows in one JSON answer
@@ -101,7 +102,10 @@ class SessionTree:
     @cached_property
     def unpriced(self) -> int:
         """LLM calls with no price."""
-        return sum(1 for s in self.spans if s.agentops_kind == A.KIND_LLM and s.cost_usd is None)
+        return sum(
+            _format.unpriced(s.cost_usd, s.attributes, s.agentops_kind == A.KIND_LLM)
+            for s in self.spans
+        )
 
     def _open(self, row: _Row, view: View) -> bool:
         return (row.node.span.span_id in view.toggled) == view.folded
@@ -182,7 +186,7 @@ class SessionTree:
             "error": node.error,
             "flags": node.flags,
             "tokens": tokens,
-            "cost": fmt_cost(node.cost_usd) if node.is_llm or node.cost_usd is not None else "",
+            "cost": node.cost_text if node.is_llm or node.cost_usd is not None else "",
             "duration": duration,
             "start": (span.start_ns - self.start_ns) / 1e6,
             "end": None if span.end_ns is None else (span.end_ns - self.start_ns) / 1e6,

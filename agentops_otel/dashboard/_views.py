@@ -10,34 +10,21 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from agentops_otel.store import SessionRow, SpanRow, UsageRow
+from agentops_otel.store import RateRow, SessionRow, SpanRow, UsageRow
+from agentops_otel.view import _format
 from agentops_otel.view._model import Node, Step, replay_steps
 
 CLIP_CHARS = 20_000  # longer texts show truncated, with "show all"
 
 
-# --- formatting (template filters) -------------------------------------------------------------
-def fmt_cost(value: float | None) -> str:
-    """``$0.0123``; ``None`` is "no price" (an unpriced call is not free)."""
-    if value is None:
-        return "no price"
-    if value == 0:
-        return "$0"
-    if abs(value) < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
+# --- formatting (template filters; numbers from the one formatter the CLI uses too) -----------
+fmt_cost = _format.cost
+fmt_ms = _format.duration
 
 
 def fmt_tokens(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "running"
-    if value < 1000:
-        return f"{value:,.0f} ms"
-    return f"{value / 1000:,.2f} s"
+    """One token count, ``1,234``; empty when unknown."""
+    return "" if value is None else _format.count(value)
 
 
 def fmt_time(ns: int | None) -> str:
@@ -96,29 +83,17 @@ PALETTE = (
     "#bab0ac",
 )
 OTHER = "(other)"
-CHART_W, CHART_H = 720, 200
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    color: str
-    title: str
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A stacked bar chart as SVG geometry (drawn by the template; no script needed)."""
+    """One overview chart: what the page prints (title, legend with totals) and the series
+    app.js draws with uPlot (``data``, embedded as JSON, escaped by the template)."""
 
     title: str
-    bars: list[Bar]
-    legend: list[tuple[str, str, str]]  # key, colour, total
-    labels: list[tuple[float, str]]  # x, bucket label
-    peak: str
+    legend: list[tuple[str, int, str]]  # key, colour index, total as shown
     total: str
+    data: dict[str, Any]
 
 
 def buckets(since_ns: int, now_ns: int, width_ns: int) -> list[int]:
@@ -136,56 +111,51 @@ def stacked_chart(
     rows: Sequence[UsageRow],
     slots: Sequence[int],
     value: Callable[[UsageRow], float],
-    fmt: Callable[[float], str],
-    hourly: bool,
+    unit: str,
 ) -> Chart:
-    """Bars per time slot, stacked by key (the 9 largest keys, the rest as "(other)")."""
+    """Bars per time slot, stacked by key (the 9 largest keys, the rest as "(other)");
+    ``unit`` is ``usd`` or ``count``."""
+    fmt = _format.cost if unit == "usd" else _format.count
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
         totals[row.key] += value(row)
     ranked = sorted(totals, key=lambda k: (-totals[k], k))
     keep = set(ranked[: len(PALETTE) - 1])
-    cells: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for row in rows:
-        cells[row.bucket_ns][row.key if row.key in keep else OTHER] += value(row)
     keys = [k for k in ranked if k in keep] + ([OTHER] if len(ranked) > len(keep) else [])
-    colors = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
-    peak = max((sum(c.values()) for c in cells.values()), default=0.0)
-    slot_w = CHART_W / max(len(slots), 1)
-    bars = []
-    for i, slot in enumerate(slots):
-        y = float(CHART_H)
-        for key in keys:
-            amount = cells.get(slot, {}).get(key, 0.0)
-            if amount <= 0 or peak <= 0:
-                continue
-            height = amount / peak * CHART_H
-            y -= height
-            bars.append(
-                Bar(
-                    round(i * slot_w + 1, 2),
-                    round(y, 2),
-                    round(max(slot_w - 2, 1), 2),
-                    round(height, 2),
-                    colors[key],
-                    f"{bucket_label(slot, hourly)} · {key}: {fmt(amount)}",
-                )
-            )
-    step = max(1, len(slots) // 8)
-    labels = [
-        (round(i * slot_w + slot_w / 2, 2), bucket_label(s, hourly))
-        for i, s in enumerate(slots)
-        if i % step == 0
-    ]
-    legend = [
-        (
-            k,
-            colors[k],
-            fmt(totals[k] if k != OTHER else sum(v for n, v in totals.items() if n not in keep)),
-        )
-        for k in keys
-    ]
-    return Chart(title, bars, legend, labels, fmt(peak), fmt(sum(totals.values())))
+    index = {slot: i for i, slot in enumerate(slots)}
+    values = {k: [0.0] * len(slots) for k in keys}
+    for row in rows:
+        if row.bucket_ns in index:
+            values[row.key if row.key in keep else OTHER][index[row.bucket_ns]] += value(row)
+    kept_total = {k: sum(v) for k, v in values.items()}
+    series = [{"label": k, "color": PALETTE[i], "values": values[k]} for i, k in enumerate(keys)]
+    legend = [(k, i, fmt(kept_total[k])) for i, k in enumerate(keys)]
+    data = {"x": [s // 10**9 for s in slots], "unit": unit, "stacked": True, "series": series}
+    return Chart(title, legend, fmt(sum(totals.values())), data)
+
+
+_RATES = (
+    ("with errors", "with_errors", 2),
+    ("with loops", "loops", 1),
+    ("over budget", "over_budget", 6),
+)
+
+
+def rates_chart(rates: Sequence[RateRow], slots: Sequence[int]) -> Chart:
+    """The share of sessions per slot with errors, loops, or a blown budget (lines, %)."""
+    index = {slot: i for i, slot in enumerate(slots)}
+    sessions = sum(r.sessions for r in rates)
+    series, legend = [], []
+    for label, field, color in _RATES:
+        values: list[float | None] = [None] * len(slots)
+        for rate in rates:
+            if rate.bucket_ns in index and rate.sessions:
+                values[index[rate.bucket_ns]] = round(100 * getattr(rate, field) / rate.sessions, 2)
+        series.append({"label": label, "color": PALETTE[color], "values": values})
+        share = _format.percent(sum(getattr(r, field) for r in rates), sessions)
+        legend.append((label, color, share or "0%"))
+    data = {"x": [s // 10**9 for s in slots], "unit": "percent", "stacked": False, "series": series}
+    return Chart("Sessions with errors, loops, over budget", legend, f"{sessions:,} sessions", data)
 
 
 def session_summary(session: SessionRow) -> dict[str, Any]:

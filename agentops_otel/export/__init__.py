@@ -15,13 +15,13 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
-from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
-from agentops_otel.export._processor import (
+from agentops_otel.export._batch import (
     BoundedExportProcessor,
     ShutdownGroup,
     exit_wait,
     shutdown_within,
 )
+from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
 
 _log = logging.getLogger("agentops_otel.export")
 

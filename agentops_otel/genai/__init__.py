@@ -23,9 +23,15 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from agentops_otel import _config, _content
-from agentops_otel import processor as _processor
+from agentops_otel import _config, _content, accounting
 from agentops_otel import semconv as A
+from agentops_otel._ledger import (
+    ACTIVE_LLM_KEY,
+    LEDGER,
+    SELF_SETTLED,
+    Node,
+    inherited_identity,
+)
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
 from agentops_otel.genai._contain import contain
@@ -40,7 +46,7 @@ __all__ = [
     "start_llm_call",
 ]
 
-_ACTIVE_KEY = _processor.ACTIVE_LLM_KEY
+_ACTIVE_KEY = ACTIVE_LLM_KEY
 
 
 def capture_content() -> bool:
@@ -48,10 +54,14 @@ def capture_content() -> bool:
     return _config.current().capture_content
 
 
-def record_duration(name: str, seconds: float, attributes: dict[str, Any]) -> None:
+def record_duration(
+    name: str, seconds: float, attributes: dict[str, Any], tracer: Tracer | None = None
+) -> None:
     """Record one measurement of the duration histogram ``name`` (in seconds) off the caller's
-    thread, on the global meter, like the GenAI metrics (``mcp.client.operation.duration``…)."""
-    _metrics.record_duration(name, seconds, attributes)
+    thread, like the GenAI metrics (``mcp.client.operation.duration``…): on the meter provider
+    the instrumentor of ``tracer`` was given, else the global one."""
+    target = _metrics.instruments_for(tracer) if tracer is not None else _metrics.GLOBAL
+    _metrics.record_duration(name, seconds, attributes, target)
 
 
 def error_type(exc: BaseException) -> str:
@@ -90,7 +100,8 @@ def start_llm_call(
         settings = _config.current()
         current = trace.get_current_span()
         _mark_foreign_llm_span(current)
-        session = _processor.session_ledger(current)
+        parent = LEDGER.node_of(current)
+        session = parent.session if parent is not None else None
         if (
             session is not None
             and session.budget_exceeded
@@ -112,18 +123,25 @@ def start_llm_call(
                 attrs[A.SERVER_PORT] = server_port
         if attributes:
             attrs.update((k, v) for k, v in attributes.items() if v is not None)
-        if session is not None:  # identity at creation: one attribute batch instead of two
-            attrs.update(_processor.inherited_identity(current, attrs))
+        # identity at creation: one attribute batch, and nothing left for the processor to add
+        attrs.update(inherited_identity(parent.span if parent is not None else current, attrs))
         looping = 0
         if session is not None and fingerprint is not None and settings.loop_threshold:
-            count = _processor.note_request(session, _fingerprint(fingerprint))
+            count = LEDGER.note_request(session, _fingerprint(fingerprint))
             if count >= settings.loop_threshold:
                 looping = count
                 attrs[A.LOOP_DETECTED] = True
                 attrs[A.LOOP_COUNT] = count
         name = f"{operation} {model}" if model else operation
-        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        token = SELF_SETTLED.set(True)
+        try:
+            span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        finally:
+            SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
+        call._instruments = _metrics.instruments_for(tracer)
+        if parent is not None and span.is_recording():
+            call._node = Node(span, parent.chain, session)
         if looping and session is not None and settings.on_loop == "raise":
             error = LoopDetectedError(session.session_id or "", looping)
             call.fail(error)
@@ -156,7 +174,9 @@ class LLMCall:
         "_ended",
         "_error",
         "_first_chunk_at",
+        "_instruments",
         "_model",
+        "_node",
         "_operation",
         "_pending",
         "_provider",
@@ -180,6 +200,8 @@ class LLMCall:
         self._ended = False
         self._error: str | None = None
         self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
+        self._node: Node | None = None  # the open ancestors' accounts this call adds to
+        self._instruments = _metrics.GLOBAL  # where its metrics are recorded
 
     # -- running the SDK call ---------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -322,9 +344,29 @@ class LLMCall:
         try:
             if self._pending:
                 self.span.set_attributes(self._pending)
+            self._settle()
             self.span.end()
         except Exception:  # noqa: BLE001
             contain("ending an LLM span")
+
+    def _settle(self) -> None:
+        """Add this call to its open ancestors' accounts (the processor skips our LLM spans)."""
+        node = self._node
+        if node is None:
+            return
+        usage = self._usage
+        pending = self._pending
+        cost = pending.get(A.COST_USD)
+        LEDGER.add_call(
+            node,
+            accounting.Call(
+                1,
+                1 if self._error is not None or _failed(self.span) else 0,
+                accounting.Usage(*usage) if usage is not None else None,
+                cost,
+                pending.get(A.COST_SOURCE) if cost is not None else None,
+            ),
+        )
 
     def _price_and_measure(self) -> None:
         from agentops_otel import pricing
@@ -336,7 +378,7 @@ class LLMCall:
         )
         duration = time.perf_counter() - self._start
         if usage is None:
-            _metrics.record(duration, base)
+            _metrics.record(duration, base, target=self._instruments)
             return
         cost = pricing.cost_for(
             self._provider,
@@ -352,7 +394,7 @@ class LLMCall:
         pending = self._pending
         if cost is None:
             pending[A.COST_UNKNOWN_MODEL] = True
-            _metrics.record(duration, base, tokens)
+            _metrics.record(duration, base, tokens, target=self._instruments)
             return
         pending[A.COST_USD] = cost.total_usd
         pending[A.COST_INPUT_USD] = cost.input_usd
@@ -360,7 +402,11 @@ class LLMCall:
         pending[A.COST_SOURCE] = cost.source
         agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
         _metrics.record(
-            duration, base, tokens, (cost.total_usd, _cost_attributes(self._provider, model, agent))
+            duration,
+            base,
+            tokens,
+            (cost.total_usd, _cost_attributes(self._provider, model, agent)),
+            self._instruments,
         )
 
     # -- streams ----------------------------------------------------------------------------
@@ -426,6 +472,11 @@ def _cost_attributes(provider: str, model: str | None, agent: str | None) -> dic
     if agent:
         attributes[A.GEN_AI_AGENT_NAME] = agent
     return attributes
+
+
+def _failed(span: Any) -> bool:
+    status = getattr(span, "status", None)
+    return status is not None and status.status_code is StatusCode.ERROR
 
 
 def _int(value: Any) -> int | None:

@@ -3,13 +3,15 @@
 Recording into an SDK meter costs about 10 µs a measurement (attribute sets, aggregation,
 exemplars), several times per model call; the call path only queues the numbers, and a daemon
 thread records them about every half second. ``drain()`` records what is queued at once
-(``agentops_otel.flush()`` and exit call it).
+(``agentops_otel.flush()`` and exit call it). They go to the meter provider the instrumentor was
+given (``instrument(meter_provider=...)``, or ``init(meter_provider=...)``), else the global one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Any
 
@@ -20,38 +22,79 @@ from agentops_otel import semconv as A
 _MAX_QUEUED = 100_000  # beyond this the oldest measurements are dropped
 _INTERVAL_S = 0.5
 
-_instruments: tuple[Any, Any, Any] | None = None
+
+class Instruments:
+    """Our instruments on one meter provider (``None``: the global one), created at first use
+    on the worker thread."""
+
+    def __init__(self, meter_provider: Any = None) -> None:
+        self.meter_provider = meter_provider
+        self._created: tuple[Any, Any, Any] | None = None
+        self._durations: dict[str, Any] = {}  # other duration histograms: name -> histogram
+
+    def _meter(self) -> Any:
+        return metrics.get_meter(A.TRACER_NAME, meter_provider=self.meter_provider)
+
+    def created(self) -> tuple[Any, Any, Any]:
+        """(token usage histogram, duration histogram, cost counter)."""
+        if self._created is None:
+            meter = self._meter()
+            self._created = (
+                meter.create_histogram(
+                    A.METRIC_TOKEN_USAGE,
+                    unit="{token}",
+                    description="Number of input and output tokens used",
+                    explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
+                ),
+                meter.create_histogram(
+                    A.METRIC_OPERATION_DURATION,
+                    unit="s",
+                    description="GenAI operation duration",
+                    explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+                ),
+                meter.create_counter(
+                    A.METRIC_COST, unit="USD", description="Cost of model calls in US dollars"
+                ),
+            )
+        return self._created
+
+    def duration(self, name: str) -> Any:
+        """The duration histogram ``name`` (seconds)."""
+        histogram = self._durations.get(name)
+        if histogram is None:
+            histogram = self._durations[name] = self._meter().create_histogram(
+                name,
+                unit="s",
+                description=f"Duration of {name.rsplit('.', 2)[0]} operations",
+                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+            )
+        return histogram
+
+
+GLOBAL = Instruments()
+# The meter provider an instrumentor was given (``instrument(meter_provider=...)``), by its tracer.
+_bound: weakref.WeakKeyDictionary[Any, Instruments] = weakref.WeakKeyDictionary()
 _queue: deque[tuple[Any, ...]] = deque(maxlen=_MAX_QUEUED)
-# Other duration histograms (e.g. ``mcp.client.operation.duration``): name → histogram.
-_durations: dict[str, Any] = {}
-_duration_queue: deque[tuple[str, float, dict[str, Any]]] = deque(maxlen=_MAX_QUEUED)
+_duration_queue: deque[tuple[Instruments, str, float, dict[str, Any]]] = deque(maxlen=_MAX_QUEUED)
 _lock = threading.Lock()
 _worker: threading.Thread | None = None
 
 
-def instruments() -> tuple[Any, Any, Any]:
-    """(token usage histogram, duration histogram, cost counter) on the global meter."""
-    global _instruments
-    if _instruments is None:
-        meter = metrics.get_meter(A.TRACER_NAME)
-        _instruments = (
-            meter.create_histogram(
-                A.METRIC_TOKEN_USAGE,
-                unit="{token}",
-                description="Number of input and output tokens used",
-                explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
-            ),
-            meter.create_histogram(
-                A.METRIC_OPERATION_DURATION,
-                unit="s",
-                description="GenAI operation duration",
-                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
-            ),
-            meter.create_counter(
-                A.METRIC_COST, unit="USD", description="Cost of model calls in US dollars"
-            ),
-        )
-    return _instruments
+def bind(tracer: Any, meter_provider: Any) -> None:
+    """Record the metrics of spans started with ``tracer`` on ``meter_provider`` (None: the
+    global meter provider)."""
+    if meter_provider is None:
+        _bound.pop(tracer, None)
+    else:
+        _bound[tracer] = Instruments(meter_provider)
+
+
+def instruments_for(tracer: Any) -> Instruments:
+    """The instruments for spans of ``tracer``: its instrumentor's meter provider, else global."""
+    try:
+        return _bound.get(tracer, GLOBAL)
+    except TypeError:  # a tracer that cannot be weakly referenced: never bound
+        return GLOBAL
 
 
 def record(
@@ -59,37 +102,32 @@ def record(
     attributes: dict[str, Any],
     tokens: tuple[tuple[int, dict[str, Any]], ...] = (),
     cost: tuple[float, dict[str, Any]] | None = None,
+    target: Instruments = GLOBAL,
 ) -> None:
     """Queue one call's measurements (never blocks; the worker records them)."""
-    _queue.append((duration_s, attributes, tokens, cost))
+    _queue.append((target, duration_s, attributes, tokens, cost))
     if _worker is None:
         _start_worker()
 
 
-def record_duration(name: str, seconds: float, attributes: dict[str, Any]) -> None:
+def record_duration(
+    name: str, seconds: float, attributes: dict[str, Any], target: Instruments = GLOBAL
+) -> None:
     """Queue one measurement of the duration histogram ``name`` (seconds)."""
-    _duration_queue.append((name, seconds, attributes))
+    _duration_queue.append((target, name, seconds, attributes))
     if _worker is None:
         _start_worker()
 
 
 def drain() -> None:
     """Record every queued measurement now."""
-    token_usage, duration, cost_counter = instruments()
     with _lock:
         while _duration_queue:
-            name, seconds, attributes = _duration_queue.popleft()
-            histogram = _durations.get(name)
-            if histogram is None:
-                histogram = _durations[name] = metrics.get_meter(A.TRACER_NAME).create_histogram(
-                    name,
-                    unit="s",
-                    description=f"Duration of {name.rsplit('.', 2)[0]} operations",
-                    explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
-                )
-            histogram.record(seconds, attributes)
+            target, name, seconds, attributes = _duration_queue.popleft()
+            target.duration(name).record(seconds, attributes)
         while _queue:
-            seconds, attributes, tokens, cost = _queue.popleft()
+            target, seconds, attributes, tokens, cost = _queue.popleft()
+            token_usage, duration, cost_counter = target.created()
             duration.record(seconds, attributes)
             for count, token_attributes in tokens:
                 token_usage.record(count, token_attributes)

@@ -34,15 +34,17 @@ class _StreamProxy(wrapt.ObjectProxy):
         super().__init__(wrapped)
         self._self_call = call
         self._self_acc = accumulator
+        self._self_add = accumulator.add
         self._self_finalizer = weakref.finalize(self, _finish, call, accumulator, None, True)
         self._self_iterator: Any = None
+        self._self_waiting = True  # for the first chunk
 
     def _self_chunk(self, chunk: Any) -> None:
-        call = self._self_call
-        if call._first_chunk_at is None:  # per-chunk path: one check after the first
-            call.chunk_received()
+        if self._self_waiting:
+            self._self_waiting = False
+            self._self_call.chunk_received()
         try:
-            self._self_acc.add(chunk)
+            self._self_add(chunk)
         except Exception:  # noqa: BLE001
             contain("reading a stream chunk")
 
@@ -57,9 +59,7 @@ class SyncStream(_StreamProxy):
 
     def __next__(self) -> Any:
         try:
-            if self._self_iterator is None:
-                self._self_iterator = iter(self.__wrapped__)
-            chunk = next(self._self_iterator)
+            chunk = next(self._self_iterator or self._self_start())
         except StopIteration:
             self._self_done()
             raise
@@ -68,6 +68,10 @@ class SyncStream(_StreamProxy):
             raise
         self._self_chunk(chunk)
         return chunk
+
+    def _self_start(self) -> Any:
+        self._self_iterator = iter(self.__wrapped__)
+        return self._self_iterator
 
     def __enter__(self) -> SyncStream:
         self.__wrapped__.__enter__()

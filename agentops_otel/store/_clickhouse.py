@@ -39,7 +39,7 @@ from agentops_otel.store._rows import (
     skip_value,
     string_tags,
 )
-from agentops_otel.store._search import SEARCHED_KEYS
+from agentops_otel.store._search import SEARCHED_KEYS, parse_search
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
 DEFAULT_DATABASE = "default"
@@ -582,7 +582,10 @@ class ClickHouseStore:
         having: list[str] = []
         params: dict[str, Any] = {}
         if tag is not None:
-            having.append("has(JSONExtract(Tags, 'Array(String)'), {tag:String})")
+            having.append(
+                "arrayExists(t -> lower(t) = lower({tag:String}), "
+                "JSONExtract(Tags, 'Array(String)'))"
+            )
             params["tag"] = tag
         if end_state == "running":
             having.append("Ended = 0")
@@ -590,10 +593,10 @@ class ClickHouseStore:
             having.append("Ended = 1 AND lower(EndState) = lower({state:String})")
             params["state"] = end_state
         if model is not None:
-            having.append("has(Models, {model:String})")
+            having.append("arrayExists(m -> lower(m) = lower({model:String}), Models)")
             params["model"] = model
         if agent is not None:
-            having.append("has(Agents, {agent:String})")
+            having.append("arrayExists(a -> lower(a) = lower({agent:String}), Agents)")
             params["agent"] = agent
         if min_cost is not None:  # sure by stored cost, or maybe once unpriced calls are priced
             having.append(
@@ -624,13 +627,17 @@ class ClickHouseStore:
         return found
 
     def _search(self, q: str, params: dict[str, Any]) -> str:
-        """Every word of ``q`` a case-insensitive substring of one span's prompts, completions
-        or tool payloads (bound as parameters: the text is never SQL)."""
-        conditions = []
-        for i, word in enumerate(q.split()):
-            params[f"w{i}"] = word
-            conditions.append(f"positionCaseInsensitiveUTF8(Text, {{w{i}:String}}) > 0")
-        return f"({' AND '.join(conditions)})".replace("Text", self.sql.text)
+        """In one span's prompts, completions, tool payloads, session or agent name, every
+        term of one alternative of ``q`` (:func:`parse_search`) as a case-insensitive
+        substring (bound as parameters: the text is never SQL)."""
+        alternatives = []
+        for g, group in enumerate(parse_search(q)):
+            terms = []
+            for i, term in enumerate(group):
+                params[f"w{g}_{i}"] = term
+                terms.append(f"positionCaseInsensitiveUTF8(Text, {{w{g}_{i}:String}}) > 0")
+            alternatives.append(f"({' AND '.join(terms)})")
+        return f"({' OR '.join(alternatives)})".replace("Text", self.sql.text)
 
     def change_marker(self, session_id: str | None = None) -> int:
         """The number of stored spans (of one session): it moves when spans arrive."""

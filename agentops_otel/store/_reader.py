@@ -24,6 +24,7 @@ from agentops_otel.store._rows import (
     pick_session,
     string_tags,
 )
+from agentops_otel.store._search import parse_search
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -55,28 +56,49 @@ _COMMON_ROWS = 2_000  # a search matching this many rows is tested session by se
 _PROBE_WINDOW = 1_000  # ... over this many sessions at most, before collecting after all
 
 
-def _search(text: str, probe: bool) -> tuple[str, list[Any]]:
-    """A condition on ``span_text`` for the words of ``text``: all of them substrings
-    (case-insensitive) of one span's text. Words are quoted, so FTS5 syntax typed by the user
-    (quotes, AND/OR/NOT, ``*``, ``:``, parentheses) is searched for, never parsed.
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
-    Words under 3 characters are below the trigram index: LIKE checks them. So does ``probe``
-    (one known row is tested) for every ASCII word, where LIKE and the trigram index agree and
-    reading the row beats seeking in the index; other words go to the index (``MATCH``)."""
-    phrases, where, params = [], [], []
-    for word in text.split():
-        if len(word) < 3 or (probe and word.isascii()):
+
+def _search(text: str, probe: bool) -> tuple[str, list[Any]]:
+    """A condition on ``span_text`` for ``text`` (see :func:`parse_search`): in one span's
+    text, every term of one alternative as a case-insensitive substring. Terms are quoted, so
+    FTS5 syntax typed by the user (``AND``/``NOT``, ``:``, ``^``, parentheses) is searched
+    for, never parsed.
+
+    Terms under 3 characters are below the trigram index: LIKE checks them. So does ``probe``
+    (one known row is tested) for every ASCII term, where LIKE and the trigram index agree
+    and reading the row beats seeking in the index; other terms go to the index (``MATCH``).
+    Alternatives (``OR``) use the index only when it can answer every term of them."""
+    groups = parse_search(text)
+
+    def by_index(term: str) -> bool:
+        return len(term) >= 3 and not (probe and term.isascii())
+
+    if len(groups) > 1:
+        if all(by_index(t) for group in groups for t in group):
+            return "span_text MATCH ?", [" OR ".join(_phrases(group) for group in groups)]
+        likes = [" AND ".join("+text LIKE ? ESCAPE '\\'" for _ in group) for group in groups]
+        return "(" + " OR ".join(f"({c})" for c in likes) + ")", [
+            _like(t) for group in groups for t in group
+        ]
+    (terms,) = groups
+    where, params = [], []
+    for term in terms:
+        if not by_index(term):
             # "+text": a plain test of the row, not a query the FTS5 table would answer
             where.append("+text LIKE ? ESCAPE '\\'")
-            params.append(
-                "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-        else:
-            phrases.append('"' + word.replace('"', '""') + '"')
-    if phrases:
+            params.append(_like(term))
+    indexed = [t for t in terms if by_index(t)]
+    if indexed:
         where.insert(0, "span_text MATCH ?")
-        params.insert(0, " ".join(phrases))
+        params.insert(0, _phrases(indexed))
     return " AND ".join(where), params
+
+
+def _phrases(terms: list[str]) -> str:
+    """FTS5 phrases, all required: ``("a" AND "b c")``."""
+    return "(" + " AND ".join('"' + t.replace('"', '""') + '"' for t in terms) + ")"
 
 
 def _since_ns(since: datetime | float) -> int:
@@ -132,13 +154,16 @@ class Store:
     ) -> list[SessionRow]:
         """Newest sessions first. ``end_state="running"`` selects sessions not yet ended;
         ``since``/``until`` are datetimes or epoch seconds; ``model``/``agent`` keep sessions
-        with an LLM call of that model / a span of that agent; ``before`` is the keyset cursor
+        with an LLM call of that model / a span of that agent (tags, models and agents in any
+        case); ``before`` is the keyset cursor
         ``(start_ns, id)`` of the last row of the previous page; ``q`` keeps sessions with a
         span whose prompts, completions or tool payloads contain every word of it."""
         where: list[str] = []
         params: list[Any] = []
         if tag is not None:
-            where.append("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ? COLLATE NOCASE)"
+            )
             params.append(tag)
         if end_state == "running":
             where.append("end_ns IS NULL")
@@ -154,13 +179,13 @@ class Store:
         if model is not None:
             where.append(
                 "EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
-                "AND spans.model = ?)"
+                "AND spans.model = ? COLLATE NOCASE)"
             )
             params.append(model)
         if agent is not None:
             where.append(
                 "EXISTS (SELECT 1 FROM spans WHERE spans.session_id = sessions.id "
-                f"AND json_extract(spans.attributes, '{_AGENT_PATH}') = ?)"
+                f"AND json_extract(spans.attributes, '{_AGENT_PATH}') = ? COLLATE NOCASE)"
             )
             params.append(agent)
         if min_cost is not None:

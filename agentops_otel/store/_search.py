@@ -1,12 +1,14 @@
-"""Full-text search of the local store: what a span's searchable text is, and its index rows.
-
-Shared by the writer (each stored span), the log attacher (content sent as logs), the schema
-migration (stores written before search) and the ClickHouse reader (the same keys).
-"""
+"""Full-text search: what a span's searchable text is and its index rows (the writer, the log
+attacher, the schema migration; the ClickHouse reader searches the same keys), and the search
+box's small language, shared by the SQLite and the ClickHouse readers: words (each a
+case-insensitive substring), ``"a phrase"`` (one substring, spaces included), ``word*`` (a
+prefix: matched as a substring, like every word) and ``OR`` between alternatives. Everything
+else is text to find, never syntax of the database's own query language."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +25,8 @@ SEARCHED_KEYS = (
     A.GEN_AI_TOOL_CALL_RESULT,
     A.INPUT,
     A.OUTPUT,
+    A.SESSION_NAME,
+    A.AGENT_NAME,
 )
 SEARCH_CHARS = 100_000
 
@@ -64,3 +68,30 @@ def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
         conn.execute(
             "INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)", (session_id, row)
         )
+
+
+_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def parse_search(q: str) -> list[list[str]]:
+    """``q`` as alternatives (``OR``), each a list of terms that must all match.
+
+    ``OR`` is an operator only between two terms; alone, first or last it is a word. A
+    trailing ``*`` is dropped (``dupl*`` finds "duplicate"); ``*`` alone is a character to
+    find. Empty phrases are ignored; a query of nothing else is searched for as it is."""
+    tokens: list[tuple[str, bool]] = []  # (text, quoted)
+    for match in _TOKEN.finditer(q):
+        if match.group(1) is not None:
+            if match.group(1).strip():
+                tokens.append((match.group(1), True))
+        else:
+            word = match.group(2)
+            tokens.append((word[:-1] if len(word) > 1 and word.endswith("*") else word, False))
+    groups: list[list[str]] = [[]]
+    for i, (text, quoted) in enumerate(tokens):
+        operator = not quoted and text == "OR" and 0 < i < len(tokens) - 1
+        if operator and groups[-1]:
+            groups.append([])
+        elif not operator:
+            groups[-1].append(text)
+    return [group for group in groups if group] or [[q.strip()]]

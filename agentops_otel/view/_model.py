@@ -16,6 +16,7 @@ from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store import SpanRow
+from agentops_otel.view._format import call_cost, tokens
 
 SHORT_ID = 8
 RUNNING_PARENT = "(running, not ended yet)"
@@ -62,9 +63,26 @@ class Node:
 
     @property
     def cost_usd(self) -> float | None:
+        """An LLM call's cost; an enclosing span's roll-up, or (a foreign span, which has
+        none) the sum of its children's known costs."""
         if self.is_llm:
             return self.span.cost_usd
-        return _float(self.span.attributes.get(A.TOTAL_COST_USD))
+        rolled = _float(self.span.attributes.get(A.TOTAL_COST_USD))
+        if rolled is not None or not self.children:
+            return rolled
+        known = [c for c in (child.cost_usd for child in self.children) if c is not None]
+        return sum(known) if known else None
+
+    @property
+    def cost_text(self) -> str:
+        """The cost as shown: "no price" for an LLM call that should have one (see
+        :func:`agentops_otel.view._format.call_cost`)."""
+        return call_cost(self.cost_usd, self.span.attributes, self.is_llm)
+
+    @property
+    def tokens_text(self) -> str:
+        """Tokens in / out with cached and reasoning tokens, as shown."""
+        return tokens(self.input_tokens, self.output_tokens, self.span.attributes)
 
     @property
     def input_tokens(self) -> int | None:
@@ -210,9 +228,18 @@ class Step:
     @property
     def where(self) -> str:
         """The agent and operation the step ran in, e.g. ``email-assistant › classify``."""
-        attrs = self.span.attributes
-        parts = [attrs.get(A.AGENT_NAME), attrs.get(A.OPERATION_NAME)]
-        return " › ".join(str(p) for p in parts if p)
+        return where(self.span)
+
+    @property
+    def error(self) -> str | None:
+        """Why the step's call failed, or ``None``."""
+        return Node(self.span).error
+
+
+def where(span: SpanRow) -> str:
+    """The agent and operation a span ran in, e.g. ``email-assistant › classify``."""
+    parts = [span.attributes.get(A.AGENT_NAME), span.attributes.get(A.OPERATION_NAME)]
+    return " › ".join(str(p) for p in parts if p)
 
 
 def _loads(value: Any) -> Any:

@@ -67,11 +67,12 @@ class OpenAIInstrumentor(PatchingInstrumentor):
             (_RESPONSES, "Responses", "AsyncResponses", "create", responses),
             (_RESPONSES, "Responses", "AsyncResponses", "parse", responses),
         ):
-            patches.wrap(module, f"{sync_class}.{method}", pair[0])
-            patches.wrap(module, f"{async_class}.{method}", pair[1])
+            # a resource module the app has not loaded yet is wrapped when it is
+            patches.wrap(module, f"{sync_class}.{method}", pair[0], deferred=True)
+            patches.wrap(module, f"{async_class}.{method}", pair[1], deferred=True)
         for module, sync_class, async_class in (
             (_CHAT, "Completions", "AsyncCompletions"),
             (_RESPONSES, "Responses", "AsyncResponses"),
         ):
-            patches.wrap(module, f"{sync_class}.stream", stream_manager)
-            patches.wrap(module, f"{async_class}.stream", stream_manager)
+            patches.wrap(module, f"{sync_class}.stream", stream_manager, deferred=True)
+            patches.wrap(module, f"{async_class}.stream", stream_manager, deferred=True)
