@@ -246,7 +246,7 @@ class Settings:
     instrument: bool | Sequence[str] = True
     capture_content: bool = True
     max_content_chars: int = 16_384
-    redact: Callable[[Any], Any] | None = None
+    redact: Callable[[str, Any], Any] | None = None  # redact(key, value) -> the value kept
     tags: tuple[str, ...] = ()
     auto_start_session: bool = True
     session_name: str = "default"

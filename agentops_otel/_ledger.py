@@ -151,7 +151,7 @@ class Ledger:
                 account = Account(
                     span,
                     str(own.get(A.SESSION_ID, "")),
-                    float(limit) if limit is not None else None,
+                    float(limit) if isinstance(limit, (int, float)) else None,
                 )
                 session = account
             else:
@@ -169,7 +169,8 @@ class Ledger:
     def span_ended(self, span: ReadableSpan) -> None:
         """Add what an ended span counts to the accounts of its open ancestors."""
         with self._lock:
-            node = self._open.pop(span.get_span_context().span_id, None)
+            # an SDK span always has its context (typed Optional on ReadableSpan)
+            node = self._open.pop(span.get_span_context().span_id, None)  # type: ignore[union-attr]
         if node is None:
             return
         call = accounting.call_of(

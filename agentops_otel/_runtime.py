@@ -16,10 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import ProxyTracerProvider, Tracer
+from opentelemetry.trace import ProxyTracerProvider
 
-from agentops_otel import _config
-from agentops_otel import semconv as A
+from agentops_otel import _config, _tracer
 
 _log = logging.getLogger(__name__)
 _lock = threading.RLock()
@@ -28,7 +27,6 @@ _lock = threading.RLock()
 class _State:
     provider: Any = None  # the SDK TracerProvider our spans go to
     owned: bool = False  # we created it (and may shut it down)
-    tracer: Tracer | None = None
     export_processors: tuple[Any, ...] = ()
     meter_provider: Any = None  # set by us when OTLP is configured and the app set none
     given_meter_provider: Any = None  # init(meter_provider=...): our instrumentors' metrics
@@ -38,17 +36,6 @@ class _State:
 
 
 _state = _State()
-
-
-def tracer() -> Tracer:
-    """Our tracer: on the provider ``init()`` chose, else on the global provider."""
-    t = _state.tracer
-    if t is None:
-        provider = _state.provider or trace.get_tracer_provider()
-        t = provider.get_tracer(A.TRACER_NAME)
-        if _state.provider is not None:
-            _state.tracer = t
-    return t
 
 
 def _attach_provider(settings: _config.Settings) -> None:
@@ -79,7 +66,7 @@ def _attach_provider(settings: _config.Settings) -> None:
     for processor in _state.export_processors:
         provider.add_span_processor(processor)
     _state.provider, _state.owned = provider, owned
-    _state.tracer = provider.get_tracer(A.TRACER_NAME)
+    _tracer.use(provider)
 
 
 def _attach_meter_provider(settings: _config.Settings) -> None:
@@ -151,6 +138,16 @@ def _instrument(selection: bool | Sequence[str]) -> None:
             _log.debug("agentops-otel: instrumentor %s not activated", ep.name, exc_info=True)
 
 
+def _propagate_into_threads() -> None:
+    """Turn on context propagation into threads, taken back by :func:`shutdown`."""
+    from agentops_otel._threads import ThreadingInstrumentor
+
+    threads = ThreadingInstrumentor()
+    if not threads.is_instrumented_by_opentelemetry:
+        threads.instrument()
+        _state.instrumentors = (*_state.instrumentors, threads)
+
+
 def _load(entry_point: Any, _module: Any = None) -> None:
     """Load the instrumentor an entry point names and activate it."""
     try:
@@ -215,7 +212,7 @@ def _apply(instrumentor: Any) -> None:
 
 def init(**kwargs: Any) -> None:
     """See :func:`agentops_otel.init`."""
-    from agentops_otel import _session, _threads
+    from agentops_otel import _session
 
     meter_provider = kwargs.pop("meter_provider", None)
     settings = _config.resolve(**kwargs)  # a wrong option raises, even on a repeated call
@@ -236,7 +233,7 @@ def init(**kwargs: Any) -> None:
             _log.debug("agentops-otel: price table not preloaded", exc_info=True)
         _attach_provider(settings)
         _attach_meter_provider(settings)
-        _threads.install()
+        _propagate_into_threads()
         _instrument(settings.instrument)
         if settings.instrument:
             from agentops_otel import _coverage
@@ -320,7 +317,7 @@ def shutdown(timeout: float | None = None) -> None:
                 pass
         _state.instrumentors = ()
         _state.provider = None
-        _state.tracer = None
+        _tracer.use(None)
         _state.export_processors = ()
         _state.given_meter_provider = None
 

@@ -8,6 +8,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -15,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
-from agentops_otel import _config, _runtime
+from agentops_otel import _config, _tracer
 from agentops_otel import semconv as A
 from agentops_otel._ledger import LEDGER
 
@@ -52,7 +53,7 @@ class Session:
             attrs[A.BUDGET_LIMIT_USD] = float(limit)
         # A session is a new trace root, whatever is current.
         try:
-            self.span = _runtime.tracer().start_span(
+            self.span = _tracer.tracer().start_span(
                 f"session {self.name}", context=Context(), attributes=attrs
             )
         except Exception:  # noqa: BLE001 - the user's work goes on without a session span
@@ -62,7 +63,7 @@ class Session:
             _SESSION_KEY, self, trace.set_span_in_context(self.span)
         )
         self._ended = False
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         with _open_lock:
             _open[self.id] = self
 

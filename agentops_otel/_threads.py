@@ -1,9 +1,10 @@
-"""Carry the OpenTelemetry context into threads and executor jobs.
+"""Carry the OpenTelemetry context into threads and executor jobs: :class:`ThreadingInstrumentor`.
 
 asyncio tasks copy the context by themselves; ``threading.Thread`` and
 ``ThreadPoolExecutor.submit`` do not, so work handed to them would leave its session. We wrap
 ``Thread.start``, the method that calls ``run()``, and ``ThreadPoolExecutor.submit``
-(stdlib methods, not builtins).
+(stdlib methods, not builtins). ``init()`` turns the instrumentor on once; ``shutdown()`` (or
+``ThreadingInstrumentor().uninstrument()``) puts the stdlib methods back.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.trace import Tracer
 
-from agentops_otel.instrumentation import Patches, call_in_context
+from agentops_otel.instrumentation import Patches, PatchingInstrumentor, call_in_context
 
-_patches: Patches | None = None
 _CTX_ATTR = "_agentops_otel_context"
 
 
@@ -44,19 +45,11 @@ def _submit(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dic
     )
 
 
-def install() -> None:
-    """Start propagating context into threads (idempotent)."""
-    global _patches
-    if _patches is not None:
-        return
-    _patches = Patches()
-    _patches.wrap("threading", "Thread.start", _start)
-    _patches.wrap("threading", "Thread._bootstrap_inner", _run)  # runs run(), even overridden
-    _patches.wrap("concurrent.futures.thread", "ThreadPoolExecutor.submit", _submit)
+class ThreadingInstrumentor(PatchingInstrumentor):
+    """Context propagation into ``threading.Thread`` and ``ThreadPoolExecutor`` (the core's own
+    instrumentor: no library to depend on, no entry point; ``init()`` turns it on)."""
 
-
-def uninstall() -> None:
-    global _patches
-    if _patches is not None:
-        _patches.restore()
-        _patches = None
+    def _apply(self, patches: Patches, tracer: Tracer) -> None:
+        patches.wrap("threading", "Thread.start", _start)
+        patches.wrap("threading", "Thread._bootstrap_inner", _run)  # runs run(), even overridden
+        patches.wrap("concurrent.futures.thread", "ThreadPoolExecutor.submit", _submit)

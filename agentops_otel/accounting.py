@@ -36,6 +36,9 @@ MAX_TOKENS = 100_000_000
 ERROR_KINDS = frozenset({A.KIND_LLM, A.KIND_TOOL})
 # The same kinds as an SQL list, for the stores that count errors in SQL (SQLite, ClickHouse).
 ERROR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in sorted(ERROR_KINDS))
+# usage grouped by model and by agent (the store's hourly table, the views): calls with none
+NO_MODEL = "(unknown)"
+NO_AGENT = "(no agent)"
 # Every usage key of the span model, read in this order.
 USAGE_KEYS = (
     A.GEN_AI_USAGE_INPUT_TOKENS,

@@ -13,12 +13,14 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 
-from agentops_otel import _config, _runtime, spans
+from agentops_otel import _config, _tracer, spans
 from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class _Run:
         extra_ctx: dict[Any, Any] | None = None,
     ) -> None:
         self.spec = spec
-        self.span = _runtime.tracer().start_span(spec.name, attributes=spec.attributes)
+        self.span = _tracer.tracer().start_span(spec.name, attributes=spec.attributes)
         ctx = trace.set_span_in_context(self.span)
         for key, value in (extra_ctx or {}).items():
             ctx = otel_context.set_value(key, value, ctx)
@@ -244,13 +246,13 @@ def _wrap(
     return wrapper
 
 
-def _failed(run: _Run, token: object, exc: BaseException) -> None:
+def _failed(run: _Run, token: Token[Context], exc: BaseException) -> None:
     otel_context.detach(token)
     _safe(run.error, exc)
     _safe(run.end)
 
 
-def _returned(run: _Run, token: object, result: Any) -> Any:
+def _returned(run: _Run, token: Token[Context], result: Any) -> Any:
     otel_context.detach(token)
     _safe(run.output, result)
     _safe(run.end)
@@ -263,7 +265,7 @@ def _function_decorator(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if kind == A.KIND_AGENT and inspect.isclass(fn):
             return _agent_class(fn, name or fn.__name__, role)
-        spec = _SpanSpec(kind, name or getattr(fn, "__name__", kind), role)
+        spec = _SpanSpec(kind, name or str(getattr(fn, "__name__", kind)), role)
         return _wrap(fn, lambda _args: spec)
 
     return decorate(target) if target is not None else decorate

@@ -100,7 +100,7 @@ def call_in_context(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: 
         otel_context.detach(token)
 
 
-class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class PatchingInstrumentor(BaseInstrumentor):
     """Base of our instrumentors: a tracer from ``instrument(tracer_provider=...)`` (whose
     metrics go to ``meter_provider=...`` when given), the patches made by :meth:`_apply` taken
     back by ``uninstrument()``.

@@ -30,7 +30,7 @@ FAULTS = {"live": "None", "slow (10 s per request)": "slow", "500": "500", "rese
 
 _RECEIVER = r"""
 import sys, time
-from agentops_otel.export._receiver import RESET, OtlpReceiver
+from agentops_otel.testing.otlp_receiver import RESET, OtlpReceiver
 mode = sys.argv[1]
 def fault(handler):
     if mode == "slow":

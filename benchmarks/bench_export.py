@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import build_span_processors
-from agentops_otel.export._receiver import OtlpReceiver
+from agentops_otel.testing.otlp_receiver import OtlpReceiver
 
 
 def _serve(port_out: multiprocessing.Queue) -> None:

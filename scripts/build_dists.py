@@ -38,6 +38,12 @@ def _metadata(wheel: Path) -> email.message.Message:
         return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
 
 
+def _typed(wheel: Path) -> bool:
+    """The wheel ships a ``py.typed`` marker in its package (PEP 561)."""
+    with zipfile.ZipFile(wheel) as archive:
+        return any(n.count("/") == 1 and n.endswith("/py.typed") for n in archive.namelist())
+
+
 def project_urls(meta: email.message.Message) -> dict[str, str]:
     """``Project-URL: Label, url`` lines of a wheel's metadata as ``{label: url}``."""
     pairs = (line.split(",", 1) for line in meta.get_all("Project-URL") or [])
@@ -50,7 +56,9 @@ def check() -> list[str]:
     if not wheels:
         return ["no wheels in dist/"]
     metas = {m["Name"]: m for m in map(_metadata, wheels)}
-    problems = []
+    problems = [
+        f"{wheel.name}: no py.typed (type information)" for wheel in wheels if not _typed(wheel)
+    ]
     if CORE not in metas:
         problems.append(f"{CORE} was not built")
     version = metas[CORE]["Version"] if CORE in metas else ""

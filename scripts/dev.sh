@@ -62,6 +62,6 @@ case "${1:-}" in
     example) shift; cmd_example "$@" ;;
     test) shift; envs test "$@" ;;
     envs) envs list ;;
-    lint) main_env; .venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache . ;;
+    lint) main_env; .venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache . && .venv/bin/mypy ;;
     *) echo "usage: bash scripts/dev.sh setup | demo | example NAME | test [-j N] [ENV...] | envs | lint" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 """Build the test environments and run their tests, several at a time (``scripts/dev.sh test``).
 
-An environment is the core env ``main`` (``.venv``: ruff, then ``tests/``), the core on other
+An environment is the core env ``main`` (``.venv``: ruff, mypy, then ``tests/``), the core on other
 Pythons (``core-py310``, ``core-py313``), or a name from a folder's ``test-envs`` file: one line
 ``<env-name> <requirement>...``. A name listed by several folders is ONE environment: the union of
 their requirements, one pytest run over all their tests. Every environment has the core and every
@@ -87,7 +87,7 @@ def core_envs() -> list[Env]:
         "main",
         ".venv",
         editables=[".[dev,dev-clickhouse,grpc]"],
-        requirements=["openai>=3", "anthropic"],
+        requirements=["openai>=3", "anthropic", "mypy>=1.10"],
         test_paths=["tests"],
         pytest_args=[*own_envs, *NOT_CLICKHOUSE],
         lint=True,
@@ -334,6 +334,9 @@ class Runner:
             outcome.problems.append("ruff found problems")
         if env.lint and self.run(env, [ruff, "format", "--check", "--no-cache", "."]):
             outcome.problems.append("ruff format would reformat files")
+        # the core and every instrumentor ([tool.mypy] in pyproject.toml)
+        if env.lint and self.run(env, [str(ROOT / env.venv / "bin/mypy")]):
+            outcome.problems.append("mypy found type errors")
         # the wheels' venv runs its own pytest: `python -m` would put the checkout on sys.path
         pytest = (
             [str(ROOT / env.venv / "bin/pytest")] if env.from_dists else [python, "-m", "pytest"]

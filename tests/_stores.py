@@ -14,8 +14,8 @@ from typing import Any
 from _dashboard_support import json_request, json_span, run_demo, unpriced_request
 from opentelemetry.sdk.trace import ReadableSpan
 
+from agentops_otel import _otlp_codec as _otlp
 from agentops_otel import semconv as A
-from agentops_otel.dashboard import _otlp
 from agentops_otel.store import StoreWriter
 from agentops_otel.store._clickhouse import ClickHouseStore, Location, views_ddl
 from agentops_otel.testing import clickhouse as exporter

@@ -16,7 +16,7 @@ from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import build_span_processors
 from agentops_otel.export._backend import AgentOpsBackendExporter
-from agentops_otel.export._receiver import OtlpReceiver
+from agentops_otel.testing.otlp_receiver import OtlpReceiver
 
 API_KEY = "sk-agentops-SECRET-1234567890"
 

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import BoundedExportProcessor, build_span_processors
-from agentops_otel.export._receiver import RESET, OtlpReceiver
+from agentops_otel.testing.otlp_receiver import RESET, OtlpReceiver
 
 N_SPANS = 1500  # live
 N_FAULT = 3000  # failing: enough to overflow the queue

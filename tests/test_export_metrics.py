@@ -35,10 +35,10 @@ def test_metrics_reach_the_otlp_endpoint_at_exit():
         result = run_python(
             """
 import agentops_otel as ao
-from agentops_otel import _runtime
+from agentops_otel import _tracer
 from agentops_otel.genai import start_llm_call
 ao.init(instrument=False, local_store=False)
-call = start_llm_call(_runtime.tracer(), operation="chat", provider="openai",
+call = start_llm_call(_tracer.tracer(), operation="chat", provider="openai",
                       model="gpt-4o-mini")
 call.set_usage(120, 30)
 call.end()

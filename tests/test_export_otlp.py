@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import build_span_processors, local_store_enabled
-from agentops_otel.export._receiver import OtlpReceiver
 from agentops_otel.store import Store
+from agentops_otel.testing.otlp_receiver import OtlpReceiver
 
 _OTEL_VARS = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -18,7 +18,7 @@ from opentelemetry.trace import Status, StatusCode
 from agentops_otel import semconv as A
 from agentops_otel._config import Settings
 from agentops_otel.export import build_span_processors
-from agentops_otel.export._receiver import OtlpReceiver
+from agentops_otel.testing.otlp_receiver import OtlpReceiver
 
 ROTEL = Path(rotel.__file__).parent / "rotel-agent"
 

@@ -183,12 +183,12 @@ def test_metrics_are_accepted_and_dropped(tmp_path):
 APP = """
 import agentops_otel as ao
 from opentelemetry import metrics, trace
-from agentops_otel import _runtime
+from agentops_otel import _tracer
 from agentops_otel.genai import start_llm_call
 ao.init(instrument=False, local_store=False)
 print("tracer", type(trace.get_tracer_provider()).__name__)
 print("meter", type(metrics.get_meter_provider()).__name__)
-call = start_llm_call(_runtime.tracer(), operation="chat", provider="openai", model="gpt-4o-mini")
+call = start_llm_call(_tracer.tracer(), operation="chat", provider="openai", model="gpt-4o-mini")
 call.set_usage(120, 30)
 call.end()
 ao.end_session()

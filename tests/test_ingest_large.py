@@ -12,8 +12,8 @@ import pytest
 from _dashboard_support import json_request, json_span, start_server, stop_server
 from starlette.testclient import TestClient
 
+from agentops_otel._jsonload import loads
 from agentops_otel.dashboard import create_app
-from agentops_otel.dashboard._jsonload import loads
 from agentops_otel.store import Store
 
 

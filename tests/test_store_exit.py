@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agentops_otel.export._receiver import OtlpReceiver
 from agentops_otel.store import Store
+from agentops_otel.testing.otlp_receiver import OtlpReceiver
 from conftest import ROOT
 
 APP = """

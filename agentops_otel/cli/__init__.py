@@ -316,11 +316,11 @@ def _cmd_replay(args: argparse.Namespace) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    from agentops_otel.cli._otlp_json import export_request
+    from agentops_otel._otlp_codec import encode_json
 
     with _open_store(args) as store:
         _, spans = _load(store, args.session)
-    text = json.dumps(export_request(spans), indent=2)
+    text = json.dumps(encode_json(spans), indent=2)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as out:
@@ -443,11 +443,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 def _cmd_clickhouse(args: argparse.Namespace) -> None:
     from agentops_otel.store import is_clickhouse
-    from agentops_otel.store._clickhouse import views_ddl
+    from agentops_otel.store._clickhouse import ClickHouseStore, views_ddl
 
     if not is_clickhouse(args.store):
         raise CLIError("--store must be a ClickHouse URL, e.g. clickhouse://host:8123/otel")
-    with _open_store(args) as store:
+    # the views and the statements that apply them are ClickHouse's own, not the reader's
+    with ClickHouseStore.open(args.store, args.clickhouse_database, args.clickhouse_table) as store:
         statements = list(views_ddl(store, args.cluster))
         if not args.apply:
             print(";\n\n".join(statements) + ";")

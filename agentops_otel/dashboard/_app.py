@@ -31,7 +31,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agentops_otel.dashboard import _otlp, _session_page, _views
+from agentops_otel import _otlp_codec as _otlp
+from agentops_otel.accounting import NO_AGENT
+from agentops_otel.dashboard import _session_page, _views
 from agentops_otel.store import (
     Store,
     StoreError,
@@ -44,7 +46,7 @@ from agentops_otel.store import (
 from agentops_otel.store._logs import LogContent
 from agentops_otel.view import _format
 from agentops_otel.view._compare import compare_steps
-from agentops_otel.view._model import NO_AGENT, replay_steps, short_id, where
+from agentops_otel.view._model import replay_steps, short_id, where
 from agentops_otel.view._money import money_view
 from agentops_otel.view._steps import call_usage, named_arguments, running_totals
 from agentops_otel.view._time import parse_since
@@ -298,7 +300,8 @@ class Dashboard:
         return await self._ingest(
             request,
             (_otlp.decode_protobuf, _otlp.decode_json),
-            lambda spans: self.writer.write(self.logs.merge(spans)),
+            # _ingest answers before calling this when there is no writer
+            lambda spans: self.writer.write(self.logs.merge(spans)),  # type: ignore[union-attr]
             ExportTraceServiceResponse(),
         )
 
@@ -443,6 +446,7 @@ class Dashboard:
         """``/sessions/ID``, ``ID/replay``, ``ID/money`` and ``ID/spans/SPAN`` routed on
         the raw path, so an id with an encoded "/" (``%2F``) stays one segment."""
         parts = _raw_segments(request, "/sessions/")
+        params: dict[str, str]
         if len(parts) == 1:
             handler, params = self.session, {}
         elif len(parts) == 2 and parts[1] in ("replay", "money"):

@@ -103,8 +103,10 @@ def build_otlp_meter_provider(settings: Settings) -> Any:
 
     if otlp_protocol(settings) == GRPC:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    else:  # the other class of the same name: both take endpoint and headers
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
+            OTLPMetricExporter,
+        )
     endpoint = settings.otlp_endpoint
     if endpoint and otlp_protocol(settings) != GRPC:
         endpoint = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics"

@@ -12,13 +12,14 @@ Every method contains its own errors; only the user's exceptions and our deliber
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from contextvars import Token
+from typing import Any, Literal, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
@@ -33,6 +34,7 @@ from agentops_otel._ledger import (
 )
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
 from agentops_otel.genai import _metrics
+from agentops_otel.genai._contain import contain
 
 __all__ = [
     "LLMCall",
@@ -44,19 +46,7 @@ __all__ = [
     "start_llm_call",
 ]
 
-_log = logging.getLogger(__name__)
 _ACTIVE_KEY = ACTIVE_LLM_KEY
-_warned: set[str] = set()
-
-
-def contain(what: str) -> None:
-    """Log a failure inside instrumentation (call from an ``except`` block): the first time
-    per place at warning level, then at debug. The user's call goes on."""
-    level = logging.DEBUG if what in _warned else logging.WARNING
-    _warned.add(what)
-    _log.log(
-        level, "agentops-otel: %s failed; the call proceeds uninstrumented", what, exc_info=True
-    )
 
 
 def capture_content() -> bool:
@@ -152,7 +142,7 @@ def start_llm_call(
         call._instruments = _metrics.instruments_for(tracer)
         if parent is not None and span.is_recording():
             call._node = Node(span, parent.chain, session)
-        if looping and settings.on_loop == "raise":
+        if looping and session is not None and settings.on_loop == "raise":
             error = LoopDetectedError(session.session_id or "", looping)
             call.fail(error)
             call.end()
@@ -206,7 +196,7 @@ class LLMCall:
         self._usage: tuple[int, int, int, int, int] | None = None
         self._start = time.perf_counter()
         self._first_chunk_at: float | None = None
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         self._ended = False
         self._error: str | None = None
         self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
@@ -222,7 +212,7 @@ class LLMCall:
             contain("activating an LLM span")
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if self._token is not None:
             try:
                 otel_context.detach(self._token)
@@ -316,6 +306,7 @@ class LLMCall:
                 if value is not None:
                     pending[key] = value
             if values[0] is not None or values[1] is not None:
+                # five values in, five out: mypy reads tuple(generator) as of any length
                 self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
         except Exception:  # noqa: BLE001
             contain("recording LLM usage")

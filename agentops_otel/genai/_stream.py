@@ -9,6 +9,7 @@ from typing import Any
 import wrapt
 
 from agentops_otel import semconv as A
+from agentops_otel.genai._contain import contain
 
 
 def _finish(
@@ -17,8 +18,6 @@ def _finish(
     try:
         accumulator.finish(call)
     except Exception:  # noqa: BLE001
-        from agentops_otel.genai import contain
-
         contain("reading a streamed response")
     if exc is not None:
         call.fail(exc)
@@ -47,8 +46,6 @@ class _StreamProxy(wrapt.ObjectProxy):
         try:
             self._self_add(chunk)
         except Exception:  # noqa: BLE001
-            from agentops_otel.genai import contain
-
             contain("reading a stream chunk")
 
     def _self_done(self, exc: BaseException | None = None) -> None:

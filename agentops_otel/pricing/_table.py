@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,7 +56,9 @@ class Rate:
         return self.prices
 
 
-def _price_row(row: dict[str, Any], prefix: str = "", suffix: str = "") -> tuple[float, ...]:
+def _price_row(
+    row: dict[str, Any], prefix: str = "", suffix: str = ""
+) -> tuple[float, float, float, float]:
     """(input, output, cache_read, cache_write) from a mapping; cache prices default to input."""
 
     def get(name: str) -> float | None:
@@ -82,7 +85,7 @@ def _table_rate(entry: dict[str, Any], source: str) -> Rate:
     tiers = tuple(
         sorted(((int(t["above"]), _price_row(t)) for t in entry.get("tiers", ())), reverse=True)
     )
-    return Rate(_price_row(entry), tiers, source)  # type: ignore[arg-type]
+    return Rate(_price_row(entry), tiers, source)
 
 
 def user_rate(
@@ -100,7 +103,7 @@ def user_rate(
         "cache_read": cache_read_per_mtok,
         "cache_write": cache_write_per_mtok,
     }
-    return Rate(_price_row(row), (), USER_SOURCE)  # type: ignore[arg-type]
+    return Rate(_price_row(row), (), USER_SOURCE)
 
 
 # --- match rules -----------------------------------------------------------------------------
@@ -296,9 +299,9 @@ def _read_overrides_file(path: str) -> dict[str, list[tuple[str | None, Rate]]]:
     with open(path, "rb") as f:
         raw = f.read()
     if path.lower().endswith(".toml"):
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10: the same parser, as a backport
+        else:  # Python 3.10: the same parser, as a backport
             import tomli as tomllib
 
         data = tomllib.loads(raw.decode("utf-8"))

@@ -39,8 +39,7 @@ from agentops_otel.store._rows import (
     skip_value,
     string_tags,
 )
-from agentops_otel.store._search import parse_search
-from agentops_otel.store._writer import SEARCHED_KEYS
+from agentops_otel.store._search import SEARCHED_KEYS, parse_search
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
 DEFAULT_DATABASE = "default"
@@ -860,7 +859,7 @@ class ClickHouseStore:
         """LLM calls grouped by bucket, model, agent, provider and whether priced: one scan
         serves the by-model and the by-agent charts of one page (the same ``since``, asked
         again within a second)."""
-        from agentops_otel.store._db import NO_AGENT, NO_MODEL
+        from agentops_otel.accounting import NO_AGENT, NO_MODEL
 
         key, now = (since_ns, width), time.monotonic()
         if (

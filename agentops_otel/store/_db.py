@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 from agentops_otel import semconv as A
+from agentops_otel.accounting import NO_AGENT, NO_MODEL
+from agentops_otel.store._search import index_text, search_text
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 # 3: session errors counted once, where they happened (agentops_otel.accounting)
@@ -119,8 +121,6 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
 """
 
 HOUR_NS = 3_600 * 10**9
-NO_MODEL = "(unknown)"
-NO_AGENT = "(no agent)"
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -181,9 +181,6 @@ def _check_or_create(conn: sqlite3.Connection, path: Path, create: bool) -> None
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
     """Bring a file written by an older version up to :data:`SCHEMA_VERSION` (the new tables
     exist already; fill them from the stored spans). Runs inside the creating transaction."""
-    # the writer owns what is indexed
-    from agentops_otel.store._writer import index_text, search_text
-
     if version < 2:
         conn.execute("DROP INDEX IF EXISTS sessions_start")
         spans = conn.cursor().execute("SELECT session_id, attributes, events FROM spans")

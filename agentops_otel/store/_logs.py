@@ -18,7 +18,8 @@ from typing import Any
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
 from agentops_otel.store._normalize import content_from_events
-from agentops_otel.store._writer import StoreWriter, _dumps, index_text, search_text
+from agentops_otel.store._search import index_text, search_text
+from agentops_otel.store._writer import StoreWriter, _dumps
 
 Key = tuple[str, str]  # trace id (32 hex), span id (16 hex)
 MAX_PENDING_SPANS = 10_000

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agentops_otel import semconv as A
@@ -543,7 +543,7 @@ def _event_message(role: str, body: Any) -> dict[str, Any]:
     return {"role": body.get("role") or role, "parts": parts}
 
 
-def content_from_events(events: list[Mapping[str, Any]]) -> dict[str, Any]:
+def content_from_events(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Our content attributes (``gen_ai.input.messages`` …) from a span's content events."""
     out: dict[str, Any] = {}
     inputs: list[dict[str, Any]] = []

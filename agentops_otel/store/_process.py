@@ -133,7 +133,7 @@ class ProcessStoreExporter(SpanExporter):
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", code, str(self.path), retention],
-                stdin=theirs,
+                stdin=theirs.fileno(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=_child_env(),

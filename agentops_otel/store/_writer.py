@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,35 +20,16 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentops_otel import accounting
 from agentops_otel import semconv as A
-from agentops_otel.store._db import (
-    HOUR_NS,
-    NO_AGENT,
-    NO_MODEL,
-    StoreError,
-    connect,
-    default_path,
-)
+from agentops_otel.accounting import NO_AGENT, NO_MODEL
+from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
+from agentops_otel.store._search import index_text, search_text
 
 _log = logging.getLogger("agentops_otel.store")
 _T = TypeVar("_T")
 
 DEFAULT_RETENTION_DAYS = 30.0
 _NS_PER_DAY = 86_400 * 10**9
-# What full-text search looks in (on the span and on its events), and how much of it per span:
-# a conversation repeats its history in every call, so the first part of each is enough.
-SEARCHED_KEYS = (
-    A.GEN_AI_INPUT_MESSAGES,
-    A.GEN_AI_OUTPUT_MESSAGES,
-    A.GEN_AI_SYSTEM_INSTRUCTIONS,
-    A.GEN_AI_TOOL_CALL_ARGUMENTS,
-    A.GEN_AI_TOOL_CALL_RESULT,
-    A.INPUT,
-    A.OUTPUT,
-    A.SESSION_NAME,
-    A.AGENT_NAME,
-)
-SEARCH_CHARS = 100_000
 
 _UPSERT_USAGE = """
 INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens, output_tokens,
@@ -183,7 +164,7 @@ def record_of(span: ReadableSpan) -> SpanRecord:
         [(e.name, e.timestamp, dict(e.attributes or ())) for e in span.events],
         resource.attributes.get("service.name") if resource else None,
         scope.name if scope else None,
-    )
+    )  # type: ignore[return-value]  # service.name: a string attribute (typed AttributeValue)
 
 
 def _tag_list(tags: Any) -> list[Any]:
@@ -193,45 +174,6 @@ def _tag_list(tags: Any) -> list[Any]:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def _strings(value: Any, out: list[str]) -> None:
-    """The string leaves of a decoded attribute (JSON keys left out: they match everything)."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _strings(item, out)
-    elif isinstance(value, (dict, Mapping)):  # dict first: the ABC check is slow
-        for item in value.values():
-            _strings(item, out)
-
-
-def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
-    """The searchable text of a span: the string values inside its prompts, completions,
-    system instructions and tool payloads (JSON-encoded or not), cut to SEARCH_CHARS."""
-    found: list[str] = []
-    for source in (attrs, *(e.get("attributes") or {} for e in events)):
-        for key in SEARCHED_KEYS:
-            value = source.get(key)
-            if isinstance(value, str) and value[:1] in ("[", "{"):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    pass
-            _strings(value, found)
-    return "\n".join(found)[:SEARCH_CHARS]
-
-
-def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
-    """Add one span's searchable text (if any) to the full-text index of its session."""
-    if text:
-        row = conn.execute(
-            "INSERT INTO span_text (text, session_id) VALUES (?, ?)", (text, session_id)
-        ).lastrowid
-        conn.execute(
-            "INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)", (session_id, row)
-        )
 
 
 _MOVE_SESSION = (

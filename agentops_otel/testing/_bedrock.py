@@ -92,11 +92,11 @@ def frame(event: str | None, data: str) -> bytes:
     return message + struct.pack("!I", zlib.crc32(message))
 
 
-def _event(name: str, payload: dict[str, Any]) -> tuple[str, str]:
+def _event(name: str, payload: dict[str, Any]) -> tuple[str | None, str]:
     return name, json.dumps(payload, separators=(",", ":"))
 
 
-def _chunk(payload: dict[str, Any]) -> tuple[str, str]:
+def _chunk(payload: dict[str, Any]) -> tuple[str | None, str]:
     """An InvokeModel stream event: the model's JSON chunk, base64 in ``bytes``."""
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return _event("chunk", {"bytes": base64.b64encode(raw).decode()})
@@ -156,7 +156,7 @@ def _converse_conversation(body: dict[str, Any], model: str) -> Conversation:
     config = body.get("toolConfig") or {}
     tools = config.get("tools") or []
     specs = [
-        (t["toolSpec"].get("name", ""), (t["toolSpec"].get("inputSchema") or {}).get("json"))
+        (t["toolSpec"].get("name", ""), (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
         for t in tools
         if isinstance(t, dict) and "toolSpec" in t
     ]
@@ -437,7 +437,7 @@ def _invoke_nova(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
         if a.report:
             out["usage"] = usage
         return Result(body=out, usage=a.usage, headers=a.headers)
-    chunks = [{"messageStart": {"role": "assistant"}}]
+    chunks: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]
     chunks.extend(_converse_deltas(a, lambda name, payload: {name: payload}))
     chunks.append({"messageStop": {"stopReason": a.stop_reason}})
     chunks.append({"metadata": {"usage": usage} if a.report else {}, **a.metrics()})
@@ -450,8 +450,8 @@ def _invoke_nova(body: dict[str, Any], ctx: Context, stream: bool) -> Result:
 
 
 def _invoke_embed(body: dict[str, Any], ctx: Context, vendor: str) -> Result:
-    texts = body.get("texts") if vendor == "cohere.embed" else [body.get("inputText")]
-    texts = [str(t or "") for t in texts or []]
+    sent = body.get("texts") if vendor == "cohere.embed" else [body.get("inputText")]
+    texts = [str(t or "") for t in sent or []]
     total = sum(input_tokens(Conversation(model="", texts=[t])) for t in texts)
     usage = normalized_usage(total, 0, 0, 0, 0) if ctx.report_usage else None
     headers = (

@@ -180,7 +180,7 @@ def rerank(body: dict[str, Any], ctx: Context) -> Result:
     top_n = body.get("top_n")
     if isinstance(top_n, int):
         order = order[:top_n]
-    out = {
+    out: dict[str, Any] = {
         "id": ctx.new_id(""),
         "results": [{"index": i, "relevance_score": scores[i]} for i in order],
         "meta": {"api_version": _API_VERSION, "billed_units": {"search_units": 1}},

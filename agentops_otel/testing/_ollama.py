@@ -109,7 +109,7 @@ def _answer(body: dict[str, Any], ctx: Context, conv: Conversation, field: str) 
                 }
             ]
         whole: Any = message
-        pieces = (
+        pieces: list[Any] = (
             [message]
             if decision.tool_name
             else [{"role": "assistant", "content": p} for p in split_text(decision.text)]

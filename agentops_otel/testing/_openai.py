@@ -131,7 +131,7 @@ def chat_completions(body: dict[str, Any], ctx: Context) -> Result:
     wire_usage, usage = _usage(conv, [decision.output_text] * n, _CHAT_USAGE)
     call_ids = [ctx.new_id("call_") for _ in range(n)] if decision.tool_name else []
     finish = "tool_calls" if decision.tool_name else "stop"
-    base = {
+    base: dict[str, Any] = {
         "id": ctx.new_id("chatcmpl-"),
         "created": int(time.time()),
         "model": conv.model,

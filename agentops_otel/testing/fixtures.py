@@ -3,6 +3,9 @@
 Import the ones a test package uses into its ``conftest.py``::
 
     from agentops_otel.testing.fixtures import no_content, server  # noqa: F401
+
+pytest is imported only when a fixture is looked up (pytest loading this module as a plugin, or a
+conftest importing one), so the plain helpers here import without it.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import pytest
+from typing import Any, Literal
 
 from agentops_otel import _config
 from agentops_otel.testing.fake_llm import FakeLLMServer
@@ -30,29 +31,25 @@ def settings_changed(**changes: Any) -> Iterator[None]:
         _config.install(before)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
+def _server() -> Iterator[FakeLLMServer]:
     """One fake LLM server on 127.0.0.1 per test module."""
     with FakeLLMServer() as fake:
         yield fake
 
 
-@pytest.fixture
-def capture() -> Iterator[SpanCapture]:
+def _capture() -> Iterator[SpanCapture]:
     """A fresh in-memory span capture (provider with our processor) for one test."""
     with SpanCapture() as cap:
         yield cap
 
 
-@pytest.fixture
-def no_content() -> Iterator[None]:
+def _no_content() -> Iterator[None]:
     """Content capture switched off for one test."""
     with settings_changed(capture_content=False):
         yield
 
 
-@pytest.fixture
-def settings() -> Iterator[Callable[..., None]]:
+def _settings() -> Iterator[Callable[..., None]]:
     """``settings(**changes)`` changes settings for the rest of one test."""
     before = _config.current()
 
@@ -86,6 +83,7 @@ def instrumented_fixtures(
 
     ``providers_instrumented``: the provider SDK instrumentors (which make the LLM spans) on the
     test's ``capture``; ``instrumented``: those and the framework's, which it yields."""
+    import pytest
 
     @pytest.fixture
     def providers_instrumented(capture: SpanCapture) -> Iterator[None]:
@@ -99,3 +97,27 @@ def instrumented_fixtures(
             yield framework
 
     return providers_instrumented, instrumented
+
+
+# name -> (generator, scope) of the fixtures this module provides as a plugin
+_FIXTURES: dict[str, tuple[Callable[..., Any], Literal["module", "function"]]] = {
+    "server": (_server, "module"),
+    "capture": (_capture, "function"),
+    "no_content": (_no_content, "function"),
+    "settings": (_settings, "function"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The fixture ``name``, made (importing pytest) the first time it is looked up."""
+    if name not in _FIXTURES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pytest
+
+    function, scope = _FIXTURES[name]
+    fixture = globals()[name] = pytest.fixture(function, scope=scope, name=name)
+    return fixture
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FIXTURES})

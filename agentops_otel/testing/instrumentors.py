@@ -45,6 +45,7 @@ def moved_target(
     """Instrumented for a block as if a release had renamed target ``old`` to ``new``: exactly
     one debug log names the missing target. Uninstrumented after."""
     real = instrumentor.targets
+    # a stand-in for this one instrument() call, put back below
     instrumentor.targets = lambda tracer: [  # type: ignore[method-assign]
         (module, path.replace(old, new), wrapper) for module, path, wrapper in real(tracer)
     ]

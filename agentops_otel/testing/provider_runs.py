@@ -110,7 +110,7 @@ def assert_no_usage(capture: SpanCapture) -> None:
     assert spans
     for span in spans:
         assert span.status.status_code is StatusCode.UNSET
-        assert_usage(span.attributes, None)
+        assert_usage(span.attributes or {}, None)
 
 
 def assert_tool_round_trip(ask: Any, answer: Any, call_id: Any, server: Any) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 
 from agentops_otel import accounting
 from agentops_otel import semconv as A
+from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store import SpanRow
 from agentops_otel.view._format import call_cost, tokens
 
 SHORT_ID = 8
-NO_AGENT = "(no agent)"
 RUNNING_PARENT = "(running, not ended yet)"
 
 
@@ -129,7 +129,7 @@ def build_tree(spans: Iterable[SpanRow], live: bool = False) -> list[Node]:
     exported when they end) is stood in for by a running placeholder node that holds its
     children, instead of the children floating to the top level."""
     nodes = {s.span_id: Node(s) for s in spans}
-    roots = []
+    roots: list[Node] = []
     for node in list(nodes.values()):  # insertion order is start order
         parent_id = node.span.parent_span_id or ""
         parent = nodes.get(parent_id)
@@ -195,7 +195,7 @@ def breakdown(spans: Iterable[SpanRow], by: str) -> list[Breakdown]:
         if by == "agent":
             key = span.attributes.get(A.AGENT_NAME) or NO_AGENT
         else:
-            key = span.model or span.attributes.get(A.GEN_AI_REQUEST_MODEL) or "(unknown)"
+            key = span.model or span.attributes.get(A.GEN_AI_REQUEST_MODEL) or NO_MODEL
         groups.setdefault(str(key), Breakdown(str(key))).add(span)
     return sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.calls, b.key))
 

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agentops_otel import semconv as A
+from agentops_otel.accounting import NO_AGENT
 from agentops_otel.store import SpanRow
 from agentops_otel.view._format import unpriced
-from agentops_otel.view._model import NO_AGENT, llm_spans
+from agentops_otel.view._model import llm_spans
 
 NO_OPERATION = "(no operation)"
 UNKNOWN_MODEL = "(unknown model)"

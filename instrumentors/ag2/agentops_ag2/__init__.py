@@ -45,8 +45,8 @@ class AG2Instrumentor(PatchingInstrumentor):
 
     _dependencies = _instruments
 
-    @property
-    def target_modules(self) -> tuple[str, ...]:
+    @property  # computed from the installed ag2 line, over the base's class attribute
+    def target_modules(self) -> tuple[str, ...]:  # type: ignore[override]
         """The module whose first import applies us under ``init()`` (never imported early)."""
         return ("ag2",) if _installed_line() == "v1" else ("autogen",)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from agentops_otel import semconv as A
@@ -53,7 +55,7 @@ def mark_failed(span: Span, error_type: str, message: str) -> None:
 
 class _Opened(NamedTuple):
     span: Span
-    token: object
+    token: Token[Context]
 
 
 def _open(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from autogen import Agent, ConversableAgent, GroupChat, GroupChatManager, regist
 from opentelemetry.trace import StatusCode
 
 from agentops_ag2 import AG2Instrumentor, _classic
-from agentops_otel import _threads
 from agentops_otel import semconv as A
+from agentops_otel._threads import ThreadingInstrumentor
 from agentops_otel.testing.fake_llm import FakeLLMServer
 from agentops_otel.testing.spans import SpanCapture
 from conftest import CONTENT_KEYS, assert_totals, attr, in_session
@@ -147,8 +148,16 @@ def test_tool_round_trip(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert_totals(capture, server)
 
 
+@pytest.fixture
+def threads() -> Iterator[None]:
+    """Context carried into threads and executors, as ``init()`` does."""
+    ThreadingInstrumentor().instrument()
+    yield
+    ThreadingInstrumentor().uninstrument()
+
+
+@pytest.mark.usefixtures("threads")  # a_generate_oai_reply calls the model in an executor
 def test_async_tool_round_trip(capture: SpanCapture, server: FakeLLMServer) -> None:
-    _threads.install()  # as init() does: a_generate_oai_reply calls the model in an executor
     assistant, user = _tool_pair(server)
 
     async def run() -> Any:
@@ -292,9 +301,9 @@ def test_content_off(capture: SpanCapture, server: FakeLLMServer) -> None:
     assert_totals(capture, server)
 
 
+@pytest.mark.usefixtures("threads")
 def test_run_api(capture: SpanCapture, server: FakeLLMServer) -> None:
     """``ConversableAgent.run`` drives ``initiate_chat`` on a thread: same tree under init()."""
-    _threads.install()  # as init() does
     assistant, user = _tool_pair(server)
 
     def run() -> None:

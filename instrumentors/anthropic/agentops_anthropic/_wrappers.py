@@ -197,8 +197,9 @@ class _Accumulator:
         return usage
 
     def _content(self) -> list[dict[str, Any]]:
-        blocks = []
+        blocks: list[dict[str, Any]] = []
         for index in sorted(self._blocks or ()):
+            # _blocks is a dict here: its keys are what the loop walks
             start, *pieces = self._blocks[index]  # type: ignore[index]
             text = "".join(pieces)
             kind = getattr(start, "type", None)

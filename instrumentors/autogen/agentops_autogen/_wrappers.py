@@ -30,7 +30,9 @@ _AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 # Set with each attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_autogen_scope")
-_Tokens = tuple[contextvars.Token, contextvars.Token | None, object]
+_Tokens = tuple[
+    contextvars.Token, contextvars.Token | None, contextvars.Token[otel_context.Context]
+]
 # Our open workflow spans by span id. AgentChat's runtime hands the context to each turn's task
 # as a propagated (non-recording) span; the turn's agent span starts under the real one, so the
 # identity on it (session, …) carries over.
@@ -122,6 +124,7 @@ async def _traced(
     except GeneratorExit:  # the consumer stopped early: close the framework's generator too
         tokens = _activate(span, agent)
         try:
+            # typed AsyncIterator; what the framework hands over is an async generator
             await agen.aclose()  # type: ignore[attr-defined]
         finally:
             _deactivate(tokens)

@@ -86,9 +86,10 @@ def usage(raw: dict[str, Any]) -> tuple[int | None, int | None, int | None, int 
         inp, out, total = (
             _count(raw.get(k)) for k in ("inputTokens", "outputTokens", "totalTokens")
         )
-        if read is None and write is None and None not in (inp, out, total):
-            # botocore releases before the cache fields drop them; the total still has them.
-            inp = max(inp, total - out)  # type: ignore[operator, type-var]
+        if read is None and write is None and inp is not None and out is not None and total:
+            # botocore releases before the cache fields drop them; the total still has them
+            # (a total of 0 leaves the input as it is)
+            inp = max(inp, total - out)
         return _total(inp, read, write), out, _count(read), _count(write)
     if "prompt_tokens" in raw:  # Mistral's chat format
         return _count(raw["prompt_tokens"]), _count(raw.get("completion_tokens")), None, None

@@ -190,7 +190,8 @@ class _Accumulator:
 
     def __init__(self, invoke: bool) -> None:
         self._invoke = invoke
-        self._id = self._model = self._reason = None
+        self._id = self._model = None
+        self._reason: str | None = None
         self._usage: dict[str, Any] = {}
         self._metrics: dict[str, Any] | None = None
         self._blocks: dict[int, list[Any]] | None = {} if capture_content() else None
@@ -273,8 +274,9 @@ class _Accumulator:
             self._blocks.setdefault(index, [None]).append(text)
 
     def _parts(self) -> list[dict[str, Any]]:
-        parts = []
+        parts: list[dict[str, Any]] = []
         for index in sorted(self._blocks or ()):
+            # _blocks is a dict here: its keys are what the loop walks
             tool, *pieces = self._blocks[index]  # type: ignore[index]
             text = "".join(pieces)
             if tool is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -139,7 +139,7 @@ def _open(
     try:
         if not is_instrumentation_enabled() or spec.skip(instance):
             return None
-        active = otel_context.get_value(_ACTIVE) or frozenset()
+        active = cast("frozenset[int]", otel_context.get_value(_ACTIVE) or frozenset())
         ident = id(spec.identity(instance))
         if ident in active:
             return None

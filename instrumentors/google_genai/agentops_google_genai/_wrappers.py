@@ -117,9 +117,9 @@ def set_usage(call: LLMCall, usage: Any) -> None:
     candidates = number(get(usage, "candidates_token_count"))
     thoughts = number(get(usage, "thoughts_token_count"))
     total = number(get(usage, "total_token_count"))
-    if thoughts is None and None not in (total, prompt, candidates):
+    if thoughts is None and total is not None and prompt is not None and candidates is not None:
         # SDKs before thoughts_token_count drop it; the total still counts the thoughts.
-        thoughts = max(0, total - prompt - tool_prompt - candidates) or None  # type: ignore[operator]
+        thoughts = max(0, total - prompt - tool_prompt - candidates) or None
     input_tokens = prompt + tool_prompt if prompt is not None else None
     output = (
         None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
@@ -167,6 +167,7 @@ def finish_embeddings(call: LLMCall, response: Any) -> None:
                 number(get(get(e, "statistics"), "token_count"))
                 for e in get(response, "embeddings") or ()
             ]
+            # summed only when no count is None
             prompt = sum(counts) if counts and None not in counts else None  # type: ignore[arg-type]
         if prompt is not None:
             call.set_usage(prompt, 0)

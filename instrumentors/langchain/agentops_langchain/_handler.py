@@ -36,12 +36,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, Tracer
 
 from agentops_langchain import _convert as C
@@ -79,7 +80,7 @@ def _contained(method: F) -> F:
             _log.log(level, "agentops-otel: LangChain %s failed", method.__name__, exc_info=True)
             return None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps: method's own signature
 
 
 class _Run:
@@ -134,6 +135,11 @@ def _traced(run: _Run | None) -> _Run | None:
     while run is not None and run.span is None:
         run = run.parent
     return run
+
+
+def _context_of(run: _Run | None) -> Context | None:
+    """A context in which ``run``'s span is current (None: no run, or no span)."""
+    return trace.set_span_in_context(run.span) if run is not None and run.span is not None else None
 
 
 def _is_error(error: BaseException) -> bool:
@@ -200,7 +206,7 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         name = _run_name(serialized, kwargs, "chain")
         marker = md.get(A.AGENT_NAME) or md.get("lc_agent_name")
         run = _Run(name, parent, marker)
-        tags = tags or ()
+        tags = tags or []
         attrs: dict[str, Any] = {}
         if _HIDDEN_TAG in tags:
             pass
@@ -218,7 +224,7 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
             run.start_ns = time.time_ns()
             self._store(run_id, run)
             return
-        self._open(run_id, run, inputs, attrs)
+        self._open(run_id, run, run.kind, inputs, attrs)
 
     @_contained
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -247,12 +253,11 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         self._unwind()  # stale contexts must not parent what starts now
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         run = _Run(_run_name(serialized, kwargs, "tool"), parent, parent.marker if parent else None)
-        run.kind = A.KIND_TOOL
         attrs = {
             A.GEN_AI_TOOL_CALL_ID: kwargs.get("tool_call_id"),
             A.GEN_AI_TOOL_DESCRIPTION: (serialized or {}).get("description"),
         }
-        self._open(run_id, run, inputs if inputs is not None else input_str, attrs)
+        self._open(run_id, run, A.KIND_TOOL, inputs if inputs is not None else input_str, attrs)
 
     @_contained
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -370,8 +375,12 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         # start_llm_call parents on (and budgets by) the current span: make it the run's parent,
         # over the context before any sibling model run of a batch made its own LLM call active.
         current = otel_context.get_current()
-        base = otel_context.get_value(_BASE_KEY, current) or current
-        if above is not None and trace.get_current_span(base) is not above.span:
+        base = cast("Context", otel_context.get_value(_BASE_KEY, current) or current)
+        if (
+            above is not None
+            and above.span is not None
+            and trace.get_current_span(base) is not above.span
+        ):
             base = trace.set_span_in_context(above.span, base)
         token = otel_context.attach(base) if base is not current else None
         try:
@@ -397,26 +406,24 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         self._store(run_id, run)
         self._attach(run, ctx)
 
-    def _open(self, run_id: UUID, run: _Run, inputs: Any, attrs: dict[str, Any]) -> None:
-        """Start the run's span under its nearest traced ancestor and make it current."""
-        above = _traced(run.parent)
-        parent_ctx = trace.set_span_in_context(above.span) if above is not None else None
+    def _open(self, run_id: UUID, run: _Run, kind: str, inputs: Any, attrs: dict[str, Any]) -> None:
+        """Start the run's ``kind`` span under its nearest traced ancestor and make it current."""
         span = S.start_span(
             self._tracer,
-            run.kind,
+            kind,
             run.name,
             attributes=attrs,
-            context=parent_ctx,
+            context=_context_of(_traced(run.parent)),
             role=attrs.get(A.AGENT_ROLE),
         )
-        run.span = span
-        S.record_input(span, run.kind, inputs)
+        run.kind, run.span = kind, span
+        S.record_input(span, kind, inputs)
         self._store(run_id, run)
         self._attach(run, trace.set_span_in_context(span))
 
     def _close(self, run_id: UUID, outputs: Any, error: BaseException | None) -> None:
         run = self._pop(run_id)
-        if run is None or run.span is None:
+        if run is None or run.span is None or run.kind is None:  # a run with a span has a kind
             return
         self._detach(run)
         if error is None:
@@ -427,14 +434,13 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
         """Give a passed-through graph run its workflow span, now that a node shows it is one."""
         if graph is None or graph.span is not None or not graph.start_ns:
             return
-        above = _traced(graph.parent)
         graph.kind = A.KIND_WORKFLOW
         span_name, attrs = S.describe(A.KIND_WORKFLOW, graph.name)
         graph.span = self._tracer.start_span(
             span_name,
             attributes=attrs,
             start_time=graph.start_ns,
-            context=trace.set_span_in_context(above.span) if above is not None else None,
+            context=_context_of(_traced(graph.parent)),
         )
 
     def _promote(self, above: _Run) -> None:
@@ -459,6 +465,8 @@ class AgentOpsCallbackHandler(BaseCallbackHandler):
             ):
                 target = graph
         span_name, attrs = S.describe(A.KIND_AGENT, target.name)
+        if target.span is None:  # both candidates have spans
+            return
         target.span.update_name(span_name)
         target.span.set_attributes(attrs)
         target.kind = A.KIND_AGENT

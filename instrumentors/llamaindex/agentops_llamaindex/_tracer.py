@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Tracer
 
@@ -113,6 +114,11 @@ def _traced(run: _Run | None) -> _Run | None:
     return run
 
 
+def _context_of(run: _Run | None) -> Context | None:
+    """A context in which ``run``'s span is current (None: no run, or no span)."""
+    return trace.set_span_in_context(run.span) if run is not None and run.span is not None else None
+
+
 def _text(value: Any) -> str:
     return str(value) if value is not None else ""
 
@@ -142,19 +148,23 @@ class SpanMapper:
         arguments = getattr(bound_args, "arguments", None) or {}
         start = self._classify(instance, method, arguments, parent)
         if start is not None:
-            self._open(run, *start)
+            span = self._open(run, *start)
             self._store(id_, run)
             if method == "run" and self._classes.isa(instance, "workflow"):
                 run.instance = instance  # ends in a callback elsewhere: never made current
             else:
-                self._attach(run, trace.set_span_in_context(run.span))
+                self._attach(run, trace.set_span_in_context(span))
             return
         self._store(id_, run)
         if self._classes.isa(instance, "llm"):
             run.instance = instance  # its LLM events open the LLM span; nothing to make current
             return
         above = _traced(parent)
-        if above is not None and trace.get_current_span() is not above.span:
+        if (
+            above is not None
+            and above.span is not None
+            and trace.get_current_span() is not above.span
+        ):
             self._attach(run, trace.set_span_in_context(above.span))
 
     def exit(self, id_: str, result: Any) -> None:
@@ -265,11 +275,12 @@ class SpanMapper:
             run = run.parent
         return {}
 
-    def _open(self, run: _Run, kind: str, name: str, attrs: dict[str, Any], inputs: Any) -> None:
+    def _open(self, run: _Run, kind: str, name: str, attrs: dict[str, Any], inputs: Any) -> Span:
         above = _traced(run.parent)
-        ctx = trace.set_span_in_context(above.span) if above is not None else None
         role = attrs.pop(A.AGENT_ROLE, None)
-        span = S.start_span(self._tracer, kind, name, attributes=attrs, context=ctx, role=role)
+        span = S.start_span(
+            self._tracer, kind, name, attributes=attrs, context=_context_of(above), role=role
+        )
         run.kind, run.span = kind, span
         S.record_input(span, kind, inputs)
         if kind == A.KIND_AGENT and above is not None and above.kind == A.KIND_WORKFLOW:
@@ -277,9 +288,12 @@ class SpanMapper:
             above.agent = {
                 key: attributes[key] for key in (A.AGENT_NAME, A.AGENT_ID) if key in attributes
             }
+        return span
 
     def _record_result(self, run: _Run, result: Any) -> None:
-        span = run.span
+        span, kind = run.span, run.kind
+        if span is None or kind is None:  # _open sets both
+            return
         try:
             nodes = getattr(result, "source_nodes", None)
             if nodes is None and isinstance(result, list):
@@ -293,7 +307,7 @@ class SpanMapper:
                 if output is None:
                     output = result if nodes is None else [getattr(n, "text", n) for n in nodes]
             S.record_output(
-                span, run.kind, output if isinstance(output, (str, list, dict)) else _text(output)
+                span, kind, output if isinstance(output, (str, list, dict)) else _text(output)
             )
         except Exception:  # noqa: BLE001
             contain("recording a LlamaIndex result")
@@ -310,12 +324,8 @@ class SpanMapper:
         messages = getattr(event, "messages", None)
         if messages is None:
             messages = [{"role": "user", "content": getattr(event, "prompt", "")}]
-        above = _traced(run)
-        token = (
-            otel_context.attach(trace.set_span_in_context(above.span))
-            if above is not None
-            else None
-        )
+        above = _context_of(_traced(run))
+        token = otel_context.attach(above) if above is not None else None
         try:
             call = start_llm_call(
                 self._tracer,

@@ -105,7 +105,7 @@ def _with_meta(request: Any, carrier: dict[str, str]) -> Any:
     user's request object is left as it was."""
     from mcp.types import RequestParams
 
-    root = getattr(request, "root", None)
+    root: Any = getattr(request, "root", None)
     params = getattr(root, "params", None)
     if isinstance(params, RequestParams):  # the usual case: copy, validating only the _meta
         meta = params.meta.model_dump(exclude_none=True) if params.meta is not None else {}

@@ -36,12 +36,12 @@ _METRIC_KEYS = (
 def describe(request: Any) -> tuple[str, dict[str, Any], Any]:
     """Span name, attributes and tool arguments (or ``None``) of an MCP request model."""
     method = str(getattr(request, "method", None) or "unknown")
-    params = getattr(request, "params", None)
+    params: Any = getattr(request, "params", None)
     attrs: dict[str, Any] = {A.MCP_METHOD_NAME: method}
     name = method
     key = _NAMED_METHODS.get(method)
     target = getattr(params, "name", None) if key else None
-    if isinstance(target, str) and target:
+    if key and isinstance(target, str) and target:
         attrs[key] = target
         name = f"{method} {target}"
     if method == "tools/call":
@@ -163,7 +163,7 @@ class Call:
         the duration; never raises."""
         try:
             code = _rpc_code(exc) if exc is not None else None
-            if code is not None:
+            if exc is not None and code is not None:
                 self.set_error(code, code, str(exc)[:500])
                 self.span.record_exception(exc)
                 exc = None

@@ -114,7 +114,7 @@ class MistralInstrumentor(PatchingInstrumentor):
 
     _dependencies = _instruments
 
-    @property
+    @property  # computed when asked, over the base's class attribute
     def target_modules(self) -> tuple[str, ...]:  # type: ignore[override]
         """The module whose first import applies us under ``init()``: ``mistralai``, or in
         2.x and later (a namespace package, which no import hook sees) ``mistralai.client``."""

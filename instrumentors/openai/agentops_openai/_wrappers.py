@@ -60,7 +60,7 @@ def _numbers(kwargs: dict[str, Any], table: tuple[tuple[str, str], ...]) -> dict
 def _output_type(fmt: Any) -> str | None:
     """``gen_ai.output.type`` from a ``response_format`` / ``text.format`` value."""
     if isinstance(fmt, dict):
-        return _OUTPUT_TYPES.get(fmt.get("type"))  # type: ignore[arg-type]
+        return _OUTPUT_TYPES.get(str(fmt.get("type")))
     if isinstance(fmt, type):  # a pydantic model given to parse()
         return "json"
     return None

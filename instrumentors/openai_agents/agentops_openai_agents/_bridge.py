@@ -36,6 +36,7 @@ ROLES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
 )
 # Set alongside each OTel attach; resetting it first tells whether we are in the attaching context.
 _SCOPE: contextvars.ContextVar[object] = contextvars.ContextVar("agentops_openai_agents_scope")
+_Tokens = tuple[contextvars.Token, contextvars.Token[otel_context.Context]]  # scope, context
 
 
 class _Entry:
@@ -43,19 +44,17 @@ class _Entry:
 
     __slots__ = ("kind", "span", "tokens")
 
-    def __init__(
-        self, span: Span, kind: str | None, tokens: tuple[contextvars.Token, object] | None
-    ) -> None:
+    def __init__(self, span: Span, kind: str | None, tokens: _Tokens | None) -> None:
         self.span = span
         self.kind = kind  # None: an alias of an ancestor's span (nothing to end)
         self.tokens = tokens
 
 
-def _activate(span: Span) -> tuple[contextvars.Token, object]:
+def _activate(span: Span) -> _Tokens:
     return _SCOPE.set(span), otel_context.attach(trace.set_span_in_context(span))
 
 
-def _deactivate(tokens: tuple[contextvars.Token, object]) -> None:
+def _deactivate(tokens: _Tokens) -> None:
     """Detach where we attached; a span ended in another context leaves that context alone."""
     scope, otel_token = tokens
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from contextvars import Token
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -72,7 +73,7 @@ class _AgentRun:
         self._cm = cm
         self._start = start
         self._span: Span | None = None
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         self._ctx: Context | None = None
         self._run: Any = None  # the AgentRun Pydantic AI yields: its result is the output
 

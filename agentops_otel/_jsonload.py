@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 OUTER_LEVELS = 6  # OTLP: request, resourceSpans, resource, scopeSpans, scope, spans
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
+# the pattern matches the empty string too, so a match is never None
+_space: Callable[[str, int], re.Match[str]] = _SPACE.match  # type: ignore[assignment]
 
 
 def loads(body: bytes | str) -> Any:
@@ -27,8 +30,8 @@ def loads(body: bytes | str) -> Any:
     )
     if text.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
-    value, end = _value(text, _SPACE.match(text, 0).end(), 0)
-    end = _SPACE.match(text, end).end()
+    value, end = _value(text, _space(text, 0).end(), 0)
+    end = _space(text, end).end()
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
@@ -40,7 +43,7 @@ def _value(text: str, at: int, depth: int) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, at)
     closer = "}" if opener == "{" else "]"
     items: Any = {} if opener == "{" else []
-    at = _SPACE.match(text, at + 1).end()
+    at = _space(text, at + 1).end()
     if text[at : at + 1] == closer:
         return items, at + 1
     while True:
@@ -50,18 +53,18 @@ def _value(text: str, at: int, depth: int) -> tuple[Any, int]:
                     "Expecting property name enclosed in double quotes", text, at
                 )
             key, at = _DECODER.raw_decode(text, at)
-            at = _SPACE.match(text, at).end()
+            at = _space(text, at).end()
             if text[at : at + 1] != ":":
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
-            value, at = _value(text, _SPACE.match(text, at + 1).end(), depth + 1)
+            value, at = _value(text, _space(text, at + 1).end(), depth + 1)
             items[key] = value
         else:
             value, at = _value(text, at, depth + 1)
             items.append(value)
-        at = _SPACE.match(text, at).end()
+        at = _space(text, at).end()
         sep = text[at : at + 1]
         if sep == closer:
             return items, at + 1
         if sep != ",":
             raise json.JSONDecodeError(f"Expecting ',' delimiter or {closer!r}", text, at)
-        at = _SPACE.match(text, at + 1).end()
+        at = _space(text, at + 1).end()

@@ -1,33 +1,52 @@
-"""OTLP/HTTP trace requests (protobuf or JSON, optionally gzip/deflate) as SDK ``ReadableSpan`` s,
-so they go through the store's own writer: priced, rolled up and deduplicated like local spans;
-log requests as the span events their records stand for (prompts and completions sent as logs)."""
+"""The one OTLP codec: OTLP/HTTP trace requests (protobuf or JSON, optionally gzip/deflate)
+decoded to SDK ``ReadableSpan`` s, so they go through the store's own writer (priced, rolled up and
+deduplicated like local spans); log requests decoded to the span events their records stand for
+(prompts and completions sent as logs); stored spans encoded as an OTLP/JSON export request.
+
+Used by the dashboard's ingest, the CLI's ``export`` and the test receiver
+(:mod:`agentops_otel.testing.otlp_receiver`).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import math
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from agentops_otel.dashboard import _jsonload
-from agentops_otel.export._receiver import any_value
+from agentops_otel import _jsonload
+
+if TYPE_CHECKING:
+    from agentops_otel.store import SpanRow
 
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # a decompressed body larger than this is refused
 
 
 class OtlpError(ValueError):
     """The request body is not an OTLP trace export this endpoint can read."""
+
+
+def any_value(value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as the Python value the SDK was given."""
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    return None if which is None else getattr(value, which)
 
 
 def decompress(body: bytes, encoding: str | None) -> bytes:
@@ -205,11 +224,12 @@ def _json_enum(value: Any, names: Mapping[str, int]) -> int:
     return int(value or 0)
 
 
+# opentelemetry.proto.trace.v1.Span.SpanKind and Status.StatusCode, named by their numbers
 _KINDS = {
     f"SPAN_KIND_{n}": i
     for i, n in enumerate(("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))
 }
-_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_CODES = {f"STATUS_CODE_{n}": i for i, n in enumerate(("UNSET", "OK", "ERROR"))}
 
 
 def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
@@ -338,3 +358,84 @@ def decode_logs_json(body: bytes) -> list[LogEvent]:
         raise
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # too deep: 400
         raise OtlpError(f"not an OTLP/JSON logs request: {exc}") from None
+
+
+# --- encoding: stored spans as OTLP/JSON -------------------------------------------------------
+# The protobuf JSON mapping the OTLP specification prescribes (hex trace and span ids, int64 as
+# decimal strings, enums as integers), so a collector's ``otlpjsonfile`` receiver or any
+# OTLP/HTTP JSON endpoint reads it.
+def json_value(value: Any) -> dict[str, Any]:
+    """An OTLP/JSON ``AnyValue`` for a decoded attribute value (JSON scalars and arrays)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):  # the JSON mapping spells NaN and the infinities as strings
+        return {
+            "doubleValue": value
+            if math.isfinite(value)
+            else "NaN"
+            if math.isnan(value)
+            else "Infinity"
+            if value > 0
+            else "-Infinity"
+        }
+    if isinstance(value, (list, tuple)):
+        return {"arrayValue": {"values": [json_value(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": json_key_values(value)}}
+    if value is None:
+        return {}
+    return {"stringValue": str(value)}
+
+
+def json_key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": str(k), "value": json_value(v)} for k, v in attributes.items()]
+
+
+def _json_span(row: SpanRow) -> dict[str, Any]:
+    span: dict[str, Any] = {
+        "traceId": row.trace_id,
+        "spanId": row.span_id,
+        "name": row.name,
+        "kind": _KINDS.get(f"SPAN_KIND_{(row.kind or '').upper()}", 1),
+        "startTimeUnixNano": str(row.start_ns),
+        "endTimeUnixNano": str(row.end_ns if row.end_ns is not None else row.start_ns),
+        "attributes": json_key_values(row.attributes),
+        "status": {"code": _CODES.get(f"STATUS_CODE_{(row.status_code or '').upper()}", 0)},
+    }
+    if row.parent_span_id:
+        span["parentSpanId"] = row.parent_span_id
+    if row.status_message:
+        span["status"]["message"] = row.status_message
+    if row.events:
+        span["events"] = [
+            {
+                "timeUnixNano": str(e.get("time_ns", 0)),
+                "name": str(e.get("name", "")),
+                "attributes": json_key_values(e.get("attributes") or {}),
+            }
+            for e in row.events
+        ]
+    return span
+
+
+def encode_json(spans: Iterable[SpanRow]) -> dict[str, Any]:
+    """An ``ExportTraceServiceRequest`` in OTLP/JSON: spans grouped by service (resource) and
+    instrumentation scope, in stored order."""
+    grouped: dict[str | None, dict[str | None, list[dict[str, Any]]]] = {}
+    for row in spans:
+        grouped.setdefault(row.service, {}).setdefault(row.scope, []).append(_json_span(row))
+    resource_spans = []
+    for service, scopes in grouped.items():
+        resource = {"attributes": json_key_values({SERVICE_NAME: service})} if service else {}
+        resource_spans.append(
+            {
+                "resource": resource,
+                "scopeSpans": [
+                    {"scope": {"name": scope} if scope else {}, "spans": rows}
+                    for scope, rows in scopes.items()
+                ],
+            }
+        )
+    return {"resourceSpans": resource_spans}

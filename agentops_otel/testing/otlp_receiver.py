@@ -1,69 +1,47 @@
-"""A tiny OTLP/HTTP protobuf receiver on loopback, decoding what it gets into plain dicts.
-
-Used by the tests (with fault injection through ``fault``), the export benchmark, and as the
-decoding half of a future ``agentops-otel serve``.
-"""
+"""A tiny OTLP/HTTP protobuf receiver on loopback for tests and benchmarks: it keeps what it gets
+as plain dicts (decoded by the one codec, :mod:`agentops_otel._otlp_codec`) and injects faults
+(an error status, a reset connection) through ``fault``."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import socket
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.sdk.trace import ReadableSpan
+
+from agentops_otel._otlp_codec import decode_protobuf, decompress
 
 RESET = -1  # a ``fault`` hook returning this resets the connection without answering
 Fault = Callable[[BaseHTTPRequestHandler], "int | None"]
 Route = Callable[[BaseHTTPRequestHandler, bytes], "tuple[int, Any]"]
 
 
-def any_value(value: AnyValue) -> Any:
-    """An OTLP ``AnyValue`` as the Python value the SDK was given."""
-    which = value.WhichOneof("value")
-    if which == "array_value":
-        return [any_value(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
-    return None if which is None else getattr(value, which)
-
-
-def decode_request(body: bytes) -> list[dict[str, Any]]:
-    """Flatten an ``ExportTraceServiceRequest`` into one dict per span."""
-    request = ExportTraceServiceRequest()
-    request.ParseFromString(body)
-    spans = []
-    for resource_spans in request.resource_spans:
-        resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                spans.append(
-                    {
-                        "name": span.name,
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex() or None,
-                        "kind": span.kind,
-                        "start_ns": span.start_time_unix_nano,
-                        "end_ns": span.end_time_unix_nano,
-                        "status_code": span.status.code,
-                        "attributes": {kv.key: any_value(kv.value) for kv in span.attributes},
-                        "events": [e.name for e in span.events],
-                        "resource": resource,
-                        "scope": scope_spans.scope.name,
-                    }
-                )
-    return spans
+def span_dict(span: ReadableSpan) -> dict[str, Any]:
+    """A decoded span as the flat dict tests assert on (ids in hex, kind and status code as
+    OTLP numbers, event names)."""
+    context, parent = span.get_span_context(), span.parent
+    assert context is not None  # the codec gives every span its context
+    return {
+        "name": span.name,
+        "trace_id": format(context.trace_id, "032x"),
+        "span_id": format(context.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent else None,
+        "kind": span.kind.value + 1,
+        "start_ns": span.start_time,
+        "end_ns": span.end_time or 0,
+        "status_code": span.status.status_code.value,
+        "attributes": dict(span.attributes or {}),
+        "events": [e.name for e in span.events],
+        "resource": dict(span.resource.attributes),
+        "scope": span.instrumentation_scope.name if span.instrumentation_scope else "",
+    }
 
 
 class OtlpReceiver:
@@ -129,22 +107,18 @@ class OtlpReceiver:
         if not path.endswith("/v1/traces"):
             self._reply(handler, 404, b"", "text/plain")
             return
-        status = self.fault(handler) if self.fault else None
-        if status == RESET:
+        fault = self.fault(handler) if self.fault else None
+        if fault == RESET:
             handler.connection.setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
             handler.close_connection = True
             return
-        if status is not None:
-            self._reply(handler, status, b"", "text/plain")
+        if fault is not None:
+            self._reply(handler, fault, b"", "text/plain")
             return
-        encoding = (handler.headers.get("Content-Encoding") or "").lower()
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
-        spans = decode_request(body)
+        body = decompress(body, handler.headers.get("Content-Encoding"))
+        spans = [span_dict(span) for span in decode_protobuf(body)]
         with self._cond:
             self.requests.append({k.lower(): v for k, v in handler.headers.items()})
             self.spans.extend(spans)
