@@ -214,9 +214,14 @@ def call_of(attrs: Mapping[str, Any], failed: bool, *, reprice: bool = True) -> 
     enclosing it. ``reprice=False`` leaves an unpriced call unpriced (hot paths that price
     later, or never)."""
     kind = span_kind(attrs)
-    errors = 1 if counts_error(kind, failed) else 0
     if kind != A.KIND_LLM:
-        return Call(errors=errors) if errors else NOTHING
+        return Call(errors=1) if counts_error(kind, failed) else NOTHING
+    return model_call(attrs, failed, reprice=reprice)
+
+
+def model_call(attrs: Mapping[str, Any], failed: bool, *, reprice: bool = True) -> Call:
+    """:func:`call_of` for a span known to be a model call (its kind need not be read)."""
+    errors = 1 if counts_error(A.KIND_LLM, failed) else 0
     usage, invalid = read_usage(attrs)
     cost = source = None
     if not invalid:

@@ -49,6 +49,7 @@ from starlette.testclient import TestClient
 from agentops_otel import semconv as A
 from agentops_otel.dashboard import create_app
 from agentops_otel.store import StoreWriter
+from agentops_otel.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5")
 AGENTS = ("planner", "researcher", "writer", "critic")
@@ -74,17 +75,6 @@ RESOURCE = Resource({"service.name": "bench"})
 SCOPE = InstrumentationScope("bench")
 BATCH = 512
 DAY_NS = 86_400 * 10**9
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _span(

@@ -27,19 +27,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from agentops_otel import semconv as A
 from agentops_otel.store import Store
+from agentops_otel.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from agentops_otel.view._model import RUNNING_PARENT
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ import httpx
 import pytest
 from _dashboard_support import AUTH, SCRIPT, XSS_SESSION, Server, json_span
 from playwright.sync_api import expect, sync_playwright
-from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _demo, _Watch
+from test_dashboard_browser import _demo, _Watch
 
 from agentops_otel import semconv as A
+from agentops_otel.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from agentops_otel.view._model import RUNNING_PARENT
 
 BIG = "big-session"

@@ -354,19 +354,9 @@ class LLMCall:
         node = self._node
         if node is None:
             return
-        usage = self._usage
-        pending = self._pending
-        cost = pending.get(A.COST_USD)
-        LEDGER.add_call(
-            node,
-            accounting.Call(
-                1,
-                1 if self._error is not None or _failed(self.span) else 0,
-                accounting.Usage(*usage) if usage is not None else None,
-                cost,
-                pending.get(A.COST_SOURCE) if cost is not None else None,
-            ),
-        )
+        failed = self._error is not None or _failed(self.span)
+        # what the span will carry, read by the one rule every store and viewer reads it by
+        LEDGER.add_call(node, accounting.model_call(self._pending, failed, reprice=False))
 
     def _price_and_measure(self) -> None:
         from agentops_otel import pricing
