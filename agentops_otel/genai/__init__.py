@@ -46,8 +46,6 @@ __all__ = [
     "start_llm_call",
 ]
 
-_ACTIVE_KEY = ACTIVE_LLM_KEY
-
 
 def capture_content() -> bool:
     """Whether prompts and completions are recorded (``capture_content`` / env switches)."""
@@ -95,7 +93,7 @@ def start_llm_call(
     ``BudgetExceededError`` / ``LoopDetectedError`` when the session asked to refuse calls.
     """
     try:
-        if not is_instrumentation_enabled() or otel_context.get_value(_ACTIVE_KEY):
+        if not is_instrumentation_enabled() or otel_context.get_value(ACTIVE_LLM_KEY):
             return None
         settings = _config.current()
         current = trace.get_current_span()
@@ -207,7 +205,7 @@ class LLMCall:
     def __enter__(self) -> LLMCall:
         try:
             ctx = trace.set_span_in_context(self.span)
-            self._token = otel_context.attach(otel_context.set_value(_ACTIVE_KEY, True, ctx))
+            self._token = otel_context.attach(otel_context.set_value(ACTIVE_LLM_KEY, True, ctx))
         except Exception:  # noqa: BLE001
             contain("activating an LLM span")
         return self
