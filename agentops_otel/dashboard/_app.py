@@ -382,8 +382,11 @@ class Dashboard:
             self._suggested = (now, known)
         return self._suggested[1]
 
-    def _tree(self, store: StoreReader, session: Any) -> _session_page.SessionTree:
-        key = (session.id, store.change_marker(session.id))
+    def _tree(
+        self, store: StoreReader, session: Any, marker: int | None = None
+    ) -> _session_page.SessionTree:
+        """The session's flattened tree, cached per change marker (read here unless given)."""
+        key = (session.id, store.change_marker(session.id) if marker is None else marker)
         return self.trees.get(key, lambda: (store.session_spans(session.id), session.running))
 
     def session(self, request: Request) -> Response:
@@ -393,7 +396,7 @@ class Dashboard:
             except StoreError as exc:
                 return self._error(404, str(exc))
             marker = store.change_marker(session.id)
-            tree = self._tree(store, session)
+            tree = self._tree(store, session, marker)
         return self._page(
             "session.html",
             session=session,
