@@ -17,6 +17,9 @@ _MAX_DEPTH = 8
 _MAX_ITEMS = 200
 _MAX_MESSAGES = 64  # of a conversation, the most recent kept
 _REDACTION_FAILED = '"[redaction failed]"'
+# Made once: ``json.dumps`` with options builds an encoder per call (a microsecond or two).
+_strict = json.JSONEncoder(ensure_ascii=False).encode
+_lenient = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _cut(text: str, limit: int) -> str:
@@ -83,7 +86,7 @@ def to_json(value: Any, key: str = "", limit: int | None = None) -> str:
         except Exception:  # noqa: BLE001 - a failing hook must not leak what it should hide
             return _REDACTION_FAILED
     try:
-        return json.dumps(_plain(value, limit), ensure_ascii=False, default=str)
+        return _lenient(_plain(value, limit))
     except Exception:  # noqa: BLE001 - content is best effort, never the user's problem
         return json.dumps(_repr(value, limit))
 
@@ -125,13 +128,13 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
         if settings.redact is None and len(items) <= _MAX_MESSAGES:  # usual: one dumps
             plain_items = items[:] if isinstance(items, Converted) else items
             try:  # plain JSON no longer than one string's limit: nothing to cut or convert
-                text = json.dumps(plain_items, ensure_ascii=False)
+                text = _strict(plain_items)
                 if len(text) <= limit:
                     return text
             except (TypeError, ValueError):
                 pass
             plain_items = [_plain(message, limit) for message in plain_items]
-            text = json.dumps(plain_items, ensure_ascii=False, default=str)
+            text = _lenient(plain_items)
             if len(text) <= budget:
                 return text
         kept: list[Any] = []
@@ -139,7 +142,7 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
         used = 0
         for message in reversed(items):
             plain = _plain(message, limit)
-            text = json.dumps(plain, ensure_ascii=False, default=str)
+            text = _lenient(plain)
             used += len(text)
             if kept and (used > budget or len(kept) >= _MAX_MESSAGES):
                 plain = {
@@ -162,6 +165,6 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
         return "[" + ", ".join(reversed(texts)) + "]"
     kept.reverse()
     try:
-        return json.dumps(settings.redact(key, kept), ensure_ascii=False, default=str)
+        return _lenient(settings.redact(key, kept))
     except Exception:  # noqa: BLE001 - a failing hook must not leak what it should hide
         return _REDACTION_FAILED

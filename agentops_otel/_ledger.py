@@ -74,27 +74,44 @@ class Account:
 class Node:
     """An open span the ledger knows: the accounts it adds to (its own last), and its session."""
 
-    __slots__ = ("chain", "session", "span")
+    __slots__ = ("_identity", "chain", "session", "span")
 
     def __init__(self, span: Any, chain: tuple[Account, ...], session: Account | None) -> None:
         self.span = span
         self.chain = chain
         self.session = session
+        self._identity: tuple[int, dict[str, Any]] | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """The span's session / agent / operation attributes (not to be modified): read once,
+        and again only when the span's attribute count has changed since."""
+        attrs = self.span.attributes
+        size = len(attrs) if attrs else 0
+        cached = self._identity
+        if cached is None or cached[0] != size:
+            cached = self._identity = (size, _identity_of(attrs))
+        return cached[1]
 
 
-def inherited_identity(parent: Any, own: Any) -> dict[str, Any]:
-    """The session / agent / operation attributes a child of ``parent`` takes over: each
-    group the child does not set itself. Instrumentors may pass them at span creation."""
-    parent_attrs = getattr(parent, "attributes", None)
-    if not parent_attrs:
+def _identity_of(attrs: Any) -> dict[str, Any]:
+    if not attrs:
         return {}
-    # one pass over the parent's attributes: a missing key costs a KeyError in a Mapping's get()
-    found = {
-        key: value
-        for key, value in parent_attrs.items()
-        if key in _IDENTITY_KEYS and value is not None
+    # one pass over the attributes: a missing key costs a KeyError in a Mapping's get()
+    return {
+        key: value for key, value in attrs.items() if key in _IDENTITY_KEYS and value is not None
     }
+
+
+def inherited_identity(parent: Any, own: Any, node: Node | None = None) -> dict[str, Any]:
+    """The session / agent / operation attributes a child of ``parent`` takes over: each
+    group the child does not set itself. Instrumentors may pass them at span creation.
+    ``node`` (the ledger's node of ``parent``) caches them. The dict is not to be modified."""
+    if node is not None:
+        found = node.identity()
+    else:
+        found = _identity_of(getattr(parent, "attributes", None))
     if found and not _IDENTITY_KEYS.isdisjoint(own):
+        found = dict(found)
         for group in _IDENTITY_GROUPS:
             if any(key in own for key in group):
                 for key in group:
@@ -139,7 +156,7 @@ class Ledger:
             and get_value(ACTIVE_LLM_KEY, parent_context)
         ):
             span.set_attribute(A.LLM_DUPLICATE, True)  # another vendor's span inside ours
-        inherited = inherited_identity(parent, own)
+        inherited = inherited_identity(parent, own, parent_node)
         if inherited:
             span.set_attributes(inherited)
         chain = parent_node.chain if parent_node else ()
@@ -207,13 +224,17 @@ class Ledger:
         totals = account.totals
         if not (totals.llm_calls or totals.errors or account is node.session):
             return
-        span.set_attributes(totals.attributes())
+        attributes = totals.attributes()
+        if account.loop_count:  # a session's loop, flagged when it began: its final count
+            attributes[A.LOOP_COUNT] = account.loop_count
+        span.set_attributes(attributes)
 
     def note_request(self, session: Account, fingerprint: int) -> int:
         """Count a model request in its session; returns how many times it has now been seen.
 
         The session span is flagged (attributes and one event) the first time any request
-        reaches the loop threshold, and its count raised when a loop goes on past it.
+        reaches the loop threshold; the count of a loop that goes on past it is kept in the
+        session's account and written with its roll-ups (one attribute write, not one a call).
         """
         with self._lock:
             seen = session.fingerprints
@@ -226,10 +247,11 @@ class Ledger:
                 return count
             first = session.loop_count == 0
             session.loop_count = count
+        if not first:
+            return count
         try:
             session.span.set_attributes({A.LOOP_DETECTED: True, A.LOOP_COUNT: count})
-            if first:
-                session.span.add_event(A.EVENT_LOOP_DETECTED, {A.LOOP_COUNT: count})
+            session.span.add_event(A.EVENT_LOOP_DETECTED, {A.LOOP_COUNT: count})
         except Exception:  # noqa: BLE001 - the session span may have ended meanwhile
             pass
         return count

@@ -97,8 +97,9 @@ def start_llm_call(
             return None
         settings = _config.current()
         current = trace.get_current_span()
-        _mark_foreign_llm_span(current)
         parent = LEDGER.node_of(current)
+        if parent is None or parent.chain[-1].span is not current:
+            _mark_foreign_llm_span(current)  # (our aggregating spans are never LLM spans)
         session = parent.session if parent is not None else None
         if (
             session is not None
@@ -122,7 +123,7 @@ def start_llm_call(
         if attributes:
             attrs.update((k, v) for k, v in attributes.items() if v is not None)
         # identity at creation: one attribute batch, and nothing left for the processor to add
-        attrs.update(inherited_identity(parent.span if parent is not None else current, attrs))
+        attrs.update(inherited_identity(current, attrs, parent))
         looping = 0
         if session is not None and fingerprint is not None and settings.loop_threshold:
             count = LEDGER.note_request(session, _fingerprint(fingerprint))
@@ -138,6 +139,7 @@ def start_llm_call(
             SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
         call._instruments = _metrics.instruments_for(tracer)
+        call._agent = attrs.get(A.AGENT_NAME)
         if parent is not None and span.is_recording():
             call._node = Node(span, parent.chain, session)
         if looping and session is not None and settings.on_loop == "raise":
@@ -169,6 +171,7 @@ class LLMCall:
     """The span of one model request and what is known about it so far."""
 
     __slots__ = (
+        "_agent",
         "_ended",
         "_error",
         "_first_chunk_at",
@@ -197,9 +200,11 @@ class LLMCall:
         self._token: Token[Context] | None = None
         self._ended = False
         self._error: str | None = None
-        self._pending: dict[str, Any] = {}  # response, usage and cost: set in one go at end()
+        # content, response, usage and cost: set in one attribute batch at end()
+        self._pending: dict[str, Any] = {}
         self._node: Node | None = None  # the open ancestors' accounts this call adds to
         self._instruments = _metrics.GLOBAL  # where its metrics are recorded
+        self._agent: Any = None  # the agent name it was started under (a cost metric dimension)
 
     # -- running the SDK call ---------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -236,17 +241,17 @@ class LLMCall:
         """Record the prompt (when content capture is on); messages in GenAI message form."""
         if not _config.current().capture_content:
             return
-        try:
+        try:  # rendered now (the caller may change its list later), set on the span at end()
+            pending = self._pending
             if messages is not None:
                 key = A.GEN_AI_INPUT_MESSAGES
-                self.span.set_attribute(key, _content.messages_json(messages, key))
+                pending[key] = _content.messages_json(messages, key)
             if system is not None:
                 key = A.GEN_AI_SYSTEM_INSTRUCTIONS
-                self.span.set_attribute(key, _content.to_json(system, key))
+                pending[key] = _content.to_json(system, key)
             if tools:
-                self.span.set_attribute(
-                    A.GEN_AI_TOOL_DEFINITIONS, _content.to_json(tools, A.GEN_AI_TOOL_DEFINITIONS)
-                )
+                key = A.GEN_AI_TOOL_DEFINITIONS
+                pending[key] = _content.to_json(tools, key)
         except Exception:  # noqa: BLE001
             contain("recording LLM input")
 
@@ -256,7 +261,7 @@ class LLMCall:
             return
         try:
             key = A.GEN_AI_OUTPUT_MESSAGES
-            self.span.set_attribute(key, _content.messages_json(messages, key))
+            self._pending[key] = _content.messages_json(messages, key)
         except Exception:  # noqa: BLE001
             contain("recording LLM output")
 
@@ -322,13 +327,8 @@ class LLMCall:
     def chunk_received(self) -> None:
         """Note a streamed chunk; the first one sets time to first chunk."""
         if self._first_chunk_at is None:
-            self._first_chunk_at = time.perf_counter()
-            try:
-                self.span.set_attribute(
-                    A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self._first_chunk_at - self._start
-                )
-            except Exception:  # noqa: BLE001
-                pass
+            self._first_chunk_at = now = time.perf_counter()
+            self._pending[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = now - self._start
 
     def end(self) -> None:
         """Price the call, record metrics and end the span; later calls do nothing."""
@@ -388,12 +388,11 @@ class LLMCall:
         pending[A.COST_INPUT_USD] = cost.input_usd
         pending[A.COST_OUTPUT_USD] = cost.output_usd
         pending[A.COST_SOURCE] = cost.source
-        agent = (getattr(self.span, "attributes", None) or {}).get(A.AGENT_NAME)
         _metrics.record(
             duration,
             base,
             tokens,
-            (cost.total_usd, _cost_attributes(self._provider, model, agent)),
+            (cost.total_usd, _cost_attributes(self._provider, model, self._agent)),
             self._instruments,
         )
 

@@ -187,10 +187,11 @@ def _tool_call_part(tool_call: Any) -> dict[str, Any]:
 
 
 def _chat_message(message: Any) -> dict[str, Any]:
-    role = field(message, "role") or "user"
+    values = _values(message)  # a dict, or a model's fields: read without a call each
+    role = _read(values, message, "role") or "user"
+    content = _read(values, message, "content")
     if role in ("tool", "function"):
-        call_id = field(message, "tool_call_id") or field(message, "name")
-        content = field(message, "content")
+        call_id = _read(values, message, "tool_call_id") or _read(values, message, "name")
         if isinstance(content, (list, tuple)):
             content = "".join(
                 p.get("content", "") for p in content_parts(content) if p.get("type") == "text"
@@ -199,13 +200,16 @@ def _chat_message(message: Any) -> dict[str, Any]:
             "role": "tool",
             "parts": [{"type": "tool_call_response", "id": call_id, "response": content}],
         }
-    parts = content_parts(field(message, "content"))
-    refusal = field(message, "refusal")
+    if type(content) is str and values is message and values.keys() <= _TEXT_ONLY:
+        # the usual request message: a dict of role and text
+        return {"role": role, "parts": [{"type": "text", "content": content}]}
+    parts = content_parts(content)
+    refusal = _read(values, message, "refusal")
     if refusal:
         parts.append({"type": "text", "content": refusal})
-    for tool_call in field(message, "tool_calls") or ():
+    for tool_call in _read(values, message, "tool_calls") or ():
         parts.append(_tool_call_part(tool_call))
-    function_call = field(message, "function_call")
+    function_call = _read(values, message, "function_call")
     if function_call:
         parts.append(
             {
@@ -216,10 +220,13 @@ def _chat_message(message: Any) -> dict[str, Any]:
             }
         )
     out: dict[str, Any] = {"role": role, "parts": parts}
-    name = field(message, "name")
+    name = _read(values, message, "name")
     if name:
         out["name"] = name
     return out
+
+
+_TEXT_ONLY = frozenset(("role", "content"))
 
 
 def chat_input_messages(messages: Iterable[Any] | None) -> Sequence[dict[str, Any]]:
