@@ -233,7 +233,11 @@ def _cpu_s() -> float:
     (10 ms: 100 us per call in a batch of 100), too coarse for a per-call figure."""
     total = time.process_time()
     for task in pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        for child in task.read_text().split():
+        try:
+            children = task.read_text().split()
+        except OSError:  # a thread that ended meanwhile (a flush's helper thread)
+            continue
+        for child in children:
             for stat in pathlib.Path(f"/proc/{child}/task").glob("*/schedstat"):
                 try:
                     total += int(stat.read_text().split()[0]) / 1e9
