@@ -21,23 +21,15 @@ MODEL = "gpt-4o-mini"
 
 
 @pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module", autouse=True)
-def instrumented():
+def client():
+    """An openai client on the fake server, with our instrumentor on for this module."""
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=trace.get_tracer_provider())
-    yield
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def client(server):
-    server.clear()
-    return openai.OpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
+    try:
+        with FakeLLMServer() as server:
+            yield openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
+    finally:
+        instrumentor.uninstrument()
 
 
 def _ask(client, text):
