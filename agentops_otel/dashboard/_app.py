@@ -297,11 +297,15 @@ class Dashboard:
         return self._accepted(ctype, answer)
 
     async def ingest(self, request: Request) -> Response:
+        """Spans decoded straight to the store's records (no SDK span objects on the way) and
+        written in one transaction per request."""
         return await self._ingest(
             request,
-            (_otlp.decode_protobuf, _otlp.decode_json),
+            (_otlp.decode_protobuf_records, _otlp.decode_json_records),
             # _ingest answers before calling this when there is no writer
-            lambda spans: self.writer.write(self.logs.merge(spans)),  # type: ignore[union-attr]
+            lambda records: self.writer.write_records(  # type: ignore[union-attr]
+                self.logs.merge(records)
+            ),
             ExportTraceServiceResponse(),
         )
 
