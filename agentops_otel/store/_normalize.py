@@ -389,7 +389,8 @@ def _indexed(
     for key in keys:
         index, _, field = key[start:].partition(".")
         part = fields.get(field)
-        if part is not None and index.isdigit() and int(index) < MAX_MESSAGES:
+        # (``isdecimal``: what ``int`` reads; the length: a 5,000-digit index would raise)
+        if part is not None and index.isdecimal() and len(index) < 8 and int(index) < MAX_MESSAGES:
             found.setdefault(int(index), {})[part] = attrs[key]
     return [
         {
