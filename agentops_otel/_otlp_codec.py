@@ -138,21 +138,9 @@ def readable_spans(groups: Iterable[SpanGroup]) -> list[ReadableSpan]:
     for group in groups:
         resource = Resource({SERVICE_NAME: group.service} if group.service is not None else {})
         scope = InstrumentationScope(group.scope, group.scope_version)
-        for (
-            trace_id,
-            span_id,
-            parent_id,
-            name,
-            kind,
-            start,
-            end,
-            code,
-            message,
-            attrs,
-            events,
-            _,
-            _,
-        ) in group.records:
+        for record in group.records:
+            trace_id, span_id, parent_id, name, kind, start, end, code, message = record[:9]
+            attrs, events = record[9], record[10]
             spans.append(
                 ReadableSpan(
                     name=name,
@@ -422,7 +410,7 @@ def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
                     int.from_bytes(record.span_id, "big"),
                     record.event_name,
                     record.time_unix_nano or record.observed_time_unix_nano,
-                    {kv.key: any_value(kv.value) for kv in record.attributes},
+                    _pb_attributes(record.attributes),
                     any_value(record.body) if record.HasField("body") else None,
                 )
                 if event is not None:
