@@ -29,6 +29,7 @@ from _dashboard_support import (
     unpriced_request,
 )
 
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.dashboard._app import CSP, PAGE_SIZE, TOKEN_COOKIE
 from agentops_otel.dashboard._views import CLIP_CHARS, fmt_cost
@@ -606,7 +607,7 @@ def test_a_version_1_store_stays_readable_and_serve_upgrades_it(
                 assert store.usage_over_time(0, 3600, "model") == usage
             with sqlite3.connect(db) as conn:
                 (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            assert version == SCHEMA_VERSION == 3
+            assert version == SCHEMA_VERSION == 4
             with Store.open(tmp_path) as store:
                 assert store.get_session(sid).errors == 1
             word = _a_prompt_word(tmp_path, sid)
@@ -634,12 +635,14 @@ def test_a_fresh_store_is_searchable_and_rolled_up(tmp_path: Path) -> None:
 
 # --- roll-ups, long prompts, live markers -----------------------------------------------------
 def test_hourly_rollup_equals_the_llm_spans(server: Server) -> None:
+    flag = f"CAST(json_extract(attributes, '$.\"{A.COST_UNKNOWN_MODEL}\"') AS TEXT)"
+    unpriced = accounting.unpriced_sql("cost_usd", "input_tokens", "output_tokens", flag)
     conn = sqlite3.connect(server.home / "traces.db")
     try:
         by_spans = conn.execute(
             "SELECT start_ns / 3600000000000 * 3600000000000, COALESCE(model, '(unknown)'), "
             "COUNT(*), SUM(status_code = 'ERROR'), TOTAL(input_tokens), TOTAL(output_tokens), "
-            "ROUND(TOTAL(cost_usd), 9), SUM(cost_usd IS NULL) FROM spans "
+            f"ROUND(TOTAL(cost_usd), 9), SUM({unpriced}) FROM spans "
             "WHERE agentops_kind = 'llm' GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
     finally:

@@ -335,7 +335,10 @@ class _Sql:
             f"concat({self.provider}, '\\x1f', {self.model}, '\\x1f', "
             f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))"
         )
-        unpriced = f"{llm} AND ({self.cost}) IS NULL"
+        # accounting.unpriced over the stored cost: the calls a reader prices, or counts
+        flag = s(A.COST_UNKNOWN_MODEL)
+        self.unpriced = accounting.unpriced_sql(self.cost, self.input, self.output, flag)
+        unpriced = f"{llm} AND {self.unpriced}"
 
         def roll(key: str) -> str:  # an unreadable or infinite roll-up reads as 0
             return f"if({session}, ifNotFinite(toFloat64OrZero({s(key)}), 0), 0)"
@@ -814,7 +817,8 @@ class ClickHouseStore:
     ) -> list[UsageRow]:
         """LLM calls, tokens and cost per time bucket (whole hours, counted from the start of
         ``since``'s hour) and per ``by`` (``"model"`` or ``"agent"``); calls without a price
-        are priced here, and counted in ``unpriced`` when there is none."""
+        are priced here; ``unpriced`` counts those left without one that should have one
+        (:func:`~agentops_otel.accounting.unpriced`)."""
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         totals: dict[tuple[int, str], list[Any]] = {}
         for (
@@ -822,8 +826,9 @@ class ClickHouseStore:
             model,
             agent,
             provider,
-            unpriced,
+            no_cost,
             has_tokens,
+            unpriced,
             calls,
             errors,
             inp,
@@ -839,7 +844,7 @@ class ClickHouseStore:
             row[1] += errors
             row[2] += inp
             row[3] += out
-            if unpriced:
+            if no_cost:
                 priced = (
                     accounting.price(
                         provider, model, accounting.Usage(inp, out, cache, cache_write)
@@ -848,7 +853,7 @@ class ClickHouseStore:
                     else None
                 )
                 if priced is None:
-                    row[5] += calls
+                    row[5] += unpriced
                 else:
                     row[4] += priced
             else:
@@ -873,8 +878,9 @@ class ClickHouseStore:
             f"SELECT intDiv({sql.start}, {width}) * {width} AS bucket, "
             f"if({sql.model} != '', {sql.model}, {_literal(NO_MODEL)}) AS model_key, "
             f"if({s(A.AGENT_NAME)} != '', {s(A.AGENT_NAME)}, {_literal(NO_AGENT)}) AS agent, "
-            f"{sql.provider}, ({sql.cost}) IS NULL AS unpriced, "
-            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
+            f"{sql.provider}, ({sql.cost}) IS NULL AS no_cost, "
+            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, "
+            f"countIf({sql.unpriced}), count(), "
             f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
             f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cache_write}, 0)), "
             f"sum(ifNull({sql.cost}, 0)) FROM {self.table} "

@@ -13,7 +13,8 @@ from agentops_otel.store._search import index_text, search_text
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 # 3: session errors counted once, where they happened (agentops_otel.accounting)
-SCHEMA_VERSION = 3
+# 4: usage_hourly.unpriced counted by accounting.unpriced (not every call with no cost)
+SCHEMA_VERSION = 4
 FILE_NAME = "traces.db"
 APP_DIR = "agentops-otel"
 
@@ -204,4 +205,19 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
                 COALESCE((SELECT CAST(json_extract(attributes, '$."{A.ERRORS}"') AS INTEGER)
                           FROM spans WHERE spans.session_id = sessions.id
                           AND +agentops_kind = '{A.KIND_SESSION}' LIMIT 1), 0))""")
+    if version < 4:
+        from agentops_otel.accounting import unpriced_sql
+
+        flag = f"""CAST(json_extract(attributes, '$."{A.COST_UNKNOWN_MODEL}"') AS TEXT)"""
+        rule = unpriced_sql("cost_usd", "input_tokens", "output_tokens", flag)
+        conn.execute(f"""
+            UPDATE usage_hourly SET unpriced = counted.n FROM (
+                SELECT start_ns / {HOUR_NS} * {HOUR_NS} AS hour_ns,
+                       COALESCE(model, '{NO_MODEL}') AS model,
+                       COALESCE(json_extract(attributes, '$."{A.AGENT_NAME}"'), '{NO_AGENT}')
+                           AS agent,
+                       SUM({rule}) AS n
+                FROM spans WHERE agentops_kind = 'llm' GROUP BY 1, 2, 3) AS counted
+            WHERE usage_hourly.hour_ns = counted.hour_ns AND usage_hourly.model = counted.model
+              AND usage_hourly.agent = counted.agent""")
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

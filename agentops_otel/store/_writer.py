@@ -376,7 +376,7 @@ class StoreWriter:
                 str(attrs.get(A.AGENT_NAME) or NO_AGENT),
             )
             added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
-            added.append(int(cost is None))  # unpriced: not counted as $0
+            added.append(int(accounting.unpriced(cost, usage, attrs)))  # not counted as $0
             total = hourly.get(key)
             hourly[key] = (
                 added if total is None else [a + b for a, b in zip(total, added, strict=True)]
