@@ -63,59 +63,32 @@ LOOPBACK = "http://127.0.0.1"
 
 
 def _spans(now: int) -> list[ReadableSpan]:
-    """The session: its root, an agent, a tool with no cost, and :data:`CALLS`."""
+    """The session: its root, an agent, a tool with no cost, and :data:`CALLS` (each 10 ms)."""
     start = now - 30 * 60 * 10**9  # within the last hour: every overview range holds it
     base = {A.SESSION_ID: SESSION}
-    spans = [
-        json_span(
-            TRACE,
-            1,
-            "session unpriced",
-            {**base, A.SPAN_KIND: A.KIND_SESSION, A.SESSION_END_STATE: "Success"},
-            start_ns=start,
-            end_ns=start + 10 * 10**9,
-        ),
-        json_span(
-            TRACE,
-            2,
-            "invoke_agent pricer",
-            {**base, A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: "pricer"},
-            parent=1,
-            start_ns=start + 10**6,
-            end_ns=start + 9 * 10**9,
-        ),
-        json_span(  # a non-LLM span with no cost
-            TRACE,
-            3,
-            "execute_tool lookup",
-            {**base, A.SPAN_KIND: A.KIND_TOOL, A.AGENT_NAME: "pricer"},
-            parent=2,
-            start_ns=start + 2 * 10**6,
-            end_ns=start + 3 * 10**6,
-        ),
+    agent = {**base, A.AGENT_NAME: "pricer"}
+    made = [
+        (1, "session unpriced", {**base, A.SPAN_KIND: A.KIND_SESSION}, None, False),
+        (2, "invoke_agent pricer", {**agent, A.SPAN_KIND: A.KIND_AGENT}, 1, False),
+        (3, "execute_tool lookup", {**agent, A.SPAN_KIND: A.KIND_TOOL}, 2, False),  # no cost
     ]
-    for number, (name, model, usage, failed, extra, _) in enumerate(CALLS):
+    for number, (name, model, usage, failed, extra, _) in enumerate(CALLS, 10):
         attrs = {
-            **base,
+            **agent,
             A.SPAN_KIND: A.KIND_LLM,
-            A.AGENT_NAME: "pricer",
             A.GEN_AI_OPERATION_NAME: A.OP_CHAT,
             A.GEN_AI_PROVIDER_NAME: "openai",
             A.GEN_AI_REQUEST_MODEL: model,
             **extra,
         }
-        if "in" in usage:
+        if usage:
             attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage["in"]
             attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage["out"]
-        span = json_span(
-            TRACE,
-            10 + number,
-            f"chat {name}",
-            attrs,
-            parent=2,
-            start_ns=start + (number + 1) * 10**7,
-            end_ns=start + (number + 2) * 10**7,
-        )
+        made.append((number, f"chat {name}", attrs, 2, failed))
+    spans = []
+    for number, name, attrs, parent, failed in made:
+        end = start + (number + 1) * 10**7 if parent == 2 else start + 10**9
+        span = json_span(TRACE, number, name, attrs, parent, start + number * 10**7, end)
         if failed:
             span["status"] = {"code": "STATUS_CODE_ERROR", "message": "upstream 500"}
         spans.append(span)
