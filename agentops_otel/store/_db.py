@@ -211,13 +211,10 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
         flag = f"""CAST(json_extract(attributes, '$."{A.COST_UNKNOWN_MODEL}"') AS TEXT)"""
         rule = unpriced_sql("cost_usd", "input_tokens", "output_tokens", flag)
         conn.execute(f"""
-            UPDATE usage_hourly SET unpriced = counted.n FROM (
-                SELECT start_ns / {HOUR_NS} * {HOUR_NS} AS hour_ns,
-                       COALESCE(model, '{NO_MODEL}') AS model,
-                       COALESCE(json_extract(attributes, '$."{A.AGENT_NAME}"'), '{NO_AGENT}')
-                           AS agent,
-                       SUM({rule}) AS n
-                FROM spans WHERE agentops_kind = 'llm' GROUP BY 1, 2, 3) AS counted
-            WHERE usage_hourly.hour_ns = counted.hour_ns AND usage_hourly.model = counted.model
-              AND usage_hourly.agent = counted.agent""")
+            UPDATE usage_hourly SET unpriced = COALESCE((
+                SELECT SUM({rule}) FROM spans WHERE agentops_kind = 'llm'
+                AND start_ns >= usage_hourly.hour_ns AND start_ns < usage_hourly.hour_ns + {HOUR_NS}
+                AND COALESCE(model, '{NO_MODEL}') = usage_hourly.model
+                AND COALESCE(json_extract(attributes, '$."{A.AGENT_NAME}"'), '{NO_AGENT}')
+                    = usage_hourly.agent), unpriced)""")  # an hour whose spans are gone: kept
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
