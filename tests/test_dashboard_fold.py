@@ -482,14 +482,18 @@ def test_folds_survive_new_spans_of_a_running_session(page, server, client) -> N
     _shows(page, _expected(before))
     _toggle(page, first)
     _shows(page, _expected(before, toggled={first.id}))
-    send(
-        *(_live_span(9 + c, 6, "chat gpt-4o", A.KIND_LLM, began + (20 + c) * MS) for c in range(2))
+    assert _active(page) == first.id
+    send(  # two more calls of the second agent, and an agent that started before the first
+        *(_live_span(9 + c, 6, "chat gpt-4o", A.KIND_LLM, began + (20 + c) * MS) for c in range(2)),
+        _live_span(11, 1, "invoke_agent early", A.KIND_AGENT, began - 5 * MS),
+        _live_span(12, 11, "chat gpt-4o", A.KIND_LLM, began - 4 * MS),
     )
     after = _store_tree(server, LIVE)
-    assert len(after) == 10
-    # the page polls every 2 s, asks for the shape again with the folded span's id
-    expect(page.locator("#shown-count")).to_have_text(str(10 - 3), timeout=10_000)
+    assert len(after) == 12 and _find(after, "early") == after[1]
+    # the page polls every 2 s, asks for the shape again with the folded and active span ids
+    expect(page.locator("#shown-count")).to_have_text(str(12 - 3), timeout=10_000)
     _shows(page, _expected(after, toggled={first.id}))
+    assert _active(page) == first.id  # the active row moved down with it
     reshaped = [unquote(u) for u in page.asked if "/shape" in u]
-    assert len(reshaped) >= 2 and reshaped[-1].endswith(f"ids={first.id}")
+    assert len(reshaped) >= 2 and reshaped[-1].endswith(f"ids={first.id},{first.id}")
     page.watch.clean()

@@ -55,6 +55,7 @@ function setupSessionList() {
   const view = { folded: false, toggled: new Map(), errors: false, llm: false, q: "" };
   let keep = null;
   let filters = 0; // filter requests made; only the newest one's answer is used
+  let refolds = 0; // moves with every fold the user makes
   let shown = new Int32Array(0); // the indices of the rows shown, in order
   let spanMs = 1;
   let zoom = null; // [from, to] in ms from the session start, or null for all of it
@@ -74,15 +75,19 @@ function setupSessionList() {
     return `${api}/match?${params}`;
   }
 
-  // Ask for the shape (again when spans arrived), keeping the folds and the filter.
+  // Ask for the shape (again when spans arrived), keeping the folds, the active row and the
+  // filter: the server finds the folded rows and the active one by span id in the new shape.
   async function reshape() {
     const asked = ++shapes;
+    const folds = refolds;
     const ids = [];
     for (const [index, id] of view.toggled) {
       const known = id || (cells.get(index) || {}).id;
       if (known) ids.push(known);
     }
-    const shape = await getJson(`${api}/shape?${new URLSearchParams({ ids: ids.join(",") })}`);
+    const current = cells.get(shown[active]);
+    const find = current ? [...ids, current.id] : ids;
+    const shape = await getJson(`${api}/shape?${new URLSearchParams({ ids: find.join(",") })}`);
     if (!shape.data || asked !== shapes) return;
     const wanted = filterKey();
     let match = null;
@@ -90,10 +95,14 @@ function setupSessionList() {
       match = await getJson(matchUrl(shape.data.marker));
       if (asked !== shapes || !match.data) return;
     }
+    if (folds !== refolds) { // the user folded meanwhile: ask again with those folds
+      reshape();
+      return;
+    }
     install(shape.data, ids);
     keep = match && keepOf(match.data.match);
     drawAxis();
-    update(shown[active]);
+    update(current ? shape.data.found[ids.length] : undefined);
     tree.dispatchEvent(new Event("rows:loaded"));
     if (filterKey() !== wanted) refilter();
   }
@@ -119,7 +128,7 @@ function setupSessionList() {
     cells = new Map(data.rows.map((row, i) => [i, row]));
     pending.clear();
     view.toggled = new Map();
-    data.found.forEach((index, k) => { if (index >= 0) view.toggled.set(index, ids[k]); });
+    ids.forEach((id, k) => { if (data.found[k] >= 0) view.toggled.set(data.found[k], id); });
   }
 
   function keepOf(matched) {
@@ -377,12 +386,14 @@ function setupSessionList() {
     if (!(size[index] > 0)) return;
     if (view.toggled.has(index)) view.toggled.delete(index);
     else view.toggled.set(index, (cells.get(index) || {}).id);
+    refolds += 1;
     update(shown[active]);
   }
 
   function foldAll(folded) {
     view.folded = folded;
     view.toggled.clear();
+    refolds += 1;
     body.scrollTop = 0;
     update();
   }
