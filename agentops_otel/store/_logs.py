@@ -17,9 +17,10 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
+from agentops_otel.store._content import dumps, joined, split
 from agentops_otel.store._normalize import content_from_events
-from agentops_otel.store._search import index_text, search_text
-from agentops_otel.store._writer import StoreWriter, _dumps
+from agentops_otel.store._search import index_text, search_text, unindex_text
+from agentops_otel.store._writer import StoreWriter
 
 Key = tuple[str, str]  # trace id (32 hex), span id (16 hex)
 MAX_PENDING_SPANS = 10_000
@@ -34,19 +35,23 @@ def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, A
     missing = []
     for key, events in grouped.items():
         row = conn.execute(
-            "SELECT attributes, events, session_id FROM spans WHERE trace_id = ? AND span_id = ?",
+            "SELECT rowid, attributes, events, content FROM spans WHERE trace_id = ? "
+            "AND span_id = ?",
             key,
         ).fetchone()
         if row is None:
             missing.append(key)
             continue
-        attrs, stored, session_id = json.loads(row[0] or "{}"), json.loads(row[1] or "[]"), row[2]
-        content = {k: v for k, v in content_from_events(events).items() if k not in attrs}
+        rowid, attrs, stored = row[0], joined(row[1], row[3]), json.loads(row[2])
+        indexed = search_text(attrs, stored)
+        attrs.update((k, v) for k, v in content_from_events(events).items() if k not in attrs)
         conn.execute(
-            "UPDATE spans SET attributes = ?, events = ? WHERE trace_id = ? AND span_id = ?",
-            (_dumps({**attrs, **content}), _dumps(stored + events), *key),
+            "UPDATE spans SET attributes = ?, content = ?, events = ? WHERE rowid = ?",
+            (*split(attrs), dumps(stored + events), rowid),
         )
-        index_text(conn, session_id, search_text(content, events))
+        # the span's index row: its words now, in place of those it was indexed with
+        unindex_text(conn, [(rowid, indexed)])
+        index_text(conn, [(rowid, search_text(attrs, stored + events))])
     return missing
 
 
