@@ -9,8 +9,8 @@ from pathlib import Path
 
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._content import CONTENT_KEYS, joined, split
-from agentops_otel.store._search import INDEX_DDL, index_text, search_text
+from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, finish, split
+from agentops_otel.store._search import INDEX_DDL
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 # 3: session errors counted once, where they happened (agentops_otel.accounting)
@@ -43,8 +43,7 @@ def default_path(home: str | os.PathLike[str] | None = None) -> Path:
     return base / APP_DIR / FILE_NAME
 
 
-_DDL = (
-    """
+_DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -113,8 +112,7 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     PRIMARY KEY (hour_ns, model, agent)
 );
 """
-    + INDEX_DDL
-)
+_DDL += f"{INDEX_DDL};\n{FINISHED_DDL};"
 
 HOUR_NS = 3_600 * 10**9
 
@@ -208,23 +206,23 @@ def _rebuild_text(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS span_text_rows")
     conn.execute("DROP TABLE IF EXISTS span_text")
     conn.execute(INDEX_DDL)
+    conn.execute("DELETE FROM text_indexed")  # nothing finished
     if "content" not in {row[1] for row in conn.execute("PRAGMA table_info(spans)")}:
         conn.execute("ALTER TABLE spans ADD COLUMN content BLOB")
     last = 0
     while True:  # in chunks: a large store never sits in memory
         rows = conn.execute(
-            "SELECT rowid, attributes, events, content FROM spans WHERE rowid > ? "
+            "SELECT rowid, attributes FROM spans WHERE rowid > ? AND content IS NULL "
             "ORDER BY rowid LIMIT 2000",
             (last,),
         ).fetchall()
         if not rows:
-            return
+            break
         last = rows[-1][0]
-        texts, moved = [], []
-        for rowid, attributes, events, content in rows:
-            attrs = joined(attributes, content)
-            texts.append((rowid, search_text(attrs, json.loads(events))))
-            if content is None and any(k in attrs for k in CONTENT_KEYS):
-                moved.append((*split(attrs), rowid))
-        index_text(conn, texts)
-        conn.executemany("UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?", moved)
+        parsed = ((rowid, json.loads(attributes)) for rowid, attributes in rows)
+        conn.executemany(
+            "UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?",
+            [(*split(a), rowid) for rowid, a in parsed if not a.keys().isdisjoint(CONTENT_KEYS)],
+        )
+    while finish(conn, 2000):
+        pass

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentops_otel import semconv as A
-from agentops_otel.store._content import joined
+from agentops_otel.store._content import joined, stored_text
 from agentops_otel.store._db import (
     HOUR_NS,
     SCHEMA_VERSION,
@@ -25,7 +25,7 @@ from agentops_otel.store._rows import (
     pick_session,
     string_tags,
 )
-from agentops_otel.store._search import fts_query, parse_search
+from agentops_otel.store._search import Term, fts_query, matches, parse_search
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -54,6 +54,9 @@ def _span(row: tuple[Any, ...]) -> SpanRow:
 
 _COMMON_ROWS = 2_000  # a search matching this many rows is tested session by session ...
 _PROBE_WINDOW = 1_000  # ... over this many sessions at most, before collecting after all
+
+
+_TAIL = "id IN (SELECT value FROM json_each(?))"  # sessions found in the unindexed tail
 
 
 def _since_ns(since: datetime | float) -> int:
@@ -180,7 +183,7 @@ class Store:
         groups = parse_search(q)
         if not groups:
             return []  # no word to find
-        match = fts_query(groups)
+        match, tail = fts_query(groups), json.dumps(self._tail_sessions(groups))
         ((count,),) = self._query(
             "SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE span_text MATCH ? LIMIT ?)",
             (match, _COMMON_ROWS),
@@ -197,20 +200,29 @@ class Store:
                 [
                     *where,
                     *window,
-                    "EXISTS (SELECT 1 FROM spans AS s WHERE s.session_id = sessions.id AND "
+                    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.session_id = sessions.id AND "
                     "EXISTS (SELECT 1 FROM span_text WHERE span_text.rowid = s.rowid AND "
-                    "span_text MATCH ?))",
+                    f"span_text MATCH ?)) OR {_TAIL})",
                 ],
-                [*params, *(edge[0] if edge else ()), match],
+                [*params, *(edge[0] if edge else ()), match, tail],
                 limit,
             )
             if len(rows) == limit or not edge:
                 return rows
         collect = (
-            "id IN (SELECT session_id FROM spans WHERE rowid IN "
-            "(SELECT rowid FROM span_text WHERE span_text MATCH ?))"
+            "(id IN (SELECT session_id FROM spans WHERE rowid IN "
+            f"(SELECT rowid FROM span_text WHERE span_text MATCH ?)) OR {_TAIL})"
         )
-        return self._sessions([*where, collect], [*params, match], limit)
+        return self._sessions([*where, collect], [*params, match, tail], limit)
+
+    def _tail_sessions(self, groups: list[list[Term]]) -> list[str]:
+        """The sessions of spans not in the index yet (the writer process indexes them when
+        idle) that match: their text read from the span rows."""
+        rows = self._query(
+            "SELECT session_id, attributes, events, content FROM spans WHERE rowid > "
+            "(SELECT COALESCE(MAX(last_rowid), 0) FROM text_indexed)"
+        )
+        return sorted({r[0] for r in rows if matches(groups, stored_text(*r[1:]))})
 
     def _need_version(self, version: int, feature: str) -> None:
         (found,) = self._query("SELECT MAX(version) FROM schema_version")[0]

@@ -104,26 +104,34 @@ class Term:
     prefix: bool
 
 
-def _word_char(char: str) -> bool:
-    category = unicodedata.category(char)
-    return category[0] in "LN" or category == "Co"
+_WORD = re.compile(r"[^\W_]+")  # letters and digits
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def words_of(text: str) -> tuple[str, ...]:
     """``text``'s words as the index keeps them: lowercase, diacritics removed."""
-    folded = "".join(
-        c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn"
-    )
-    words, word = [], []
-    for char in folded:
-        if _word_char(char):
-            word.append(char)
-        elif word:
-            words.append("".join(word))
-            word = []
-    if word:
-        words.append("".join(word))
-    return tuple(words)
+    folded = text.lower()
+    if not folded.isascii():
+        folded = _MARKS.sub("", unicodedata.normalize("NFD", folded))
+    return tuple(_WORD.findall(folded))
+
+
+def _has(words: tuple[str, ...], term: Term) -> bool:
+    *head, last = term.words
+    n = len(head)
+    for i in range(len(words) - n):
+        word = words[i + n]
+        found = word.startswith(last) if term.prefix else word == last
+        if found and list(words[i : i + n]) == head:
+            return True
+    return False
+
+
+def matches(groups: list[list[Term]], text: str) -> bool:
+    """Whether ``text`` matches parsed alternatives as the index would (for spans that are not
+    in the index yet)."""
+    words = words_of(text)
+    return any(all(_has(words, term) for term in group) for group in groups)
 
 
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')

@@ -21,10 +21,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._content import dumps, split, unindex_spans
+from agentops_otel.store._content import after_delete, dumps, finish, pending, split, unindex_spans
 from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
-from agentops_otel.store._search import index_text, search_text
 
 _log = logging.getLogger("agentops_otel.store")
 _T = TypeVar("_T")
@@ -225,11 +224,21 @@ def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
 
 
 class StoreWriter:
-    """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write."""
+    """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write.
 
-    def __init__(self, path: str | Path | None = None, retention_days: float | None = None) -> None:
+    Spans are finished (content compressed, words indexed: ``agentops_otel.store._content``)
+    in the same transaction, or, with ``unfinished`` > 0, up to that many are left for
+    :meth:`finish_pending` (which the writer process calls when idle)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        retention_days: float | None = None,
+        unfinished: int = 0,
+    ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
+        self.unfinished = unfinished
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -249,6 +258,7 @@ class StoreWriter:
         try:
             unindex_spans(conn, f"session_id IN {old}", (cutoff,))
             conn.execute(f"DELETE FROM spans WHERE session_id IN {old}", (cutoff,))
+            after_delete(conn)
             conn.execute("DELETE FROM sessions WHERE start_ns < ?", (cutoff,))
             conn.execute("DELETE FROM usage_hourly WHERE hour_ns + ? <= ?", (HOUR_NS, cutoff))
             conn.execute("COMMIT")
@@ -267,7 +277,8 @@ class StoreWriter:
             batch = _Batch(time.time_ns())
             for record in records:
                 _write_one(conn, record, batch)
-            index_text(conn, batch.texts)
+            if (waiting := pending(conn)) > self.unfinished:
+                finish(conn, waiting - self.unfinished)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
@@ -275,6 +286,10 @@ class StoreWriter:
             return batch.written
 
         return self.update(write)
+
+    def finish_pending(self, limit: int = 2048) -> int:
+        """Finish up to ``limit`` spans left unfinished; how many."""
+        return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``change`` on the store in one write transaction; its result."""
@@ -303,19 +318,18 @@ class StoreWriter:
 
 @dataclass
 class _Batch:
-    """What one transaction collects beside the span rows: the rows to index, the usage
-    roll-up, one folded session row per session, how many spans were new."""
+    """What one transaction collects beside the span rows: the usage roll-up, one folded
+    session row per session, how many spans were new."""
 
     now: int
-    texts: list[tuple[int, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     written: int = 0
 
 
 def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> None:
-    """Insert one span (unless stored already), index its text, add it to its session's row
-    and (an LLM call) to the usage roll-up of ``batch``."""
+    """Insert one span (unless stored already), add it to its session's row and (an LLM
+    call) to the usage roll-up of ``batch``."""
     (
         trace,
         span_id,
@@ -384,7 +398,6 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     if cursor.rowcount != 1:
         return
     batch.written += 1
-    batch.texts.append((cursor.lastrowid, search_text(attrs, events)))
     if llm:
         hourly = batch.hourly
         key = (
