@@ -11,7 +11,10 @@
    default) and the store written on the export thread (``StoreSpanExporter``, as before). Each
    run checks that every span is in the file.
 2. Writer throughput on one core: ``StoreWriter.write_records`` over batches of 512 ready
-   records (what the writer process receives), CPU time of this process, spans/s.
+   records (what the writer process receives), CPU time of this process, spans/s, rounds
+   interleaved: every span's words indexed in its transaction; the write path alone, as the
+   writer process runs it (indexing left for when it is idle, up to ``_process.UNFINISHED``
+   spans); and that indexing afterwards, on its own (text read back from the rows).
 3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
    calls with prompts) written into a fresh store; bytes per span by table (``dbstat``) and the
    file size extrapolated to 1M spans (target <= 1 GB).
@@ -126,24 +129,39 @@ def _session_records(sessions: int) -> list[list[object]]:
     return [spans[i : i + BATCH] for i in range(0, len(spans), BATCH)]
 
 
+def _write(batches: list[list[object]], unfinished: int) -> tuple[float, float]:
+    """CPU seconds to write ``batches`` (leaving up to ``unfinished`` spans unindexed), and to
+    index what was left."""
+    with tempfile.TemporaryDirectory() as home:
+        writer = StoreWriter(Path(home) / "traces.db", unfinished=unfinished)
+        writer.write_records([])
+        began = time.process_time()
+        for batch in batches:
+            writer.write_records(batch)
+        wrote = time.process_time()
+        while writer.finish_pending():
+            pass
+        finished = time.process_time()
+        writer.close()
+    return wrote - began, finished - wrote
+
+
 def writer_rate(sessions: int, rounds: int) -> None:
     batches = _session_records(sessions)
     total = sum(len(b) for b in batches)
-    rates = []
+    rates: dict[str, list[float]] = {"indexed in the transaction": [], "write path": []}
+    rates["indexing afterwards"] = []
     for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as home:
-            writer = StoreWriter(Path(home) / "traces.db")
-            writer.write_records([])
-            began = time.process_time()
-            for batch in batches:
-                writer.write_records(batch)
-            rates.append(total / (time.process_time() - began))
-            writer.close()
+        inline, _ = _write(batches, 0)
+        deferred, finishing = _write(batches, total)
+        for mode, took in zip(rates, (inline, deferred, finishing), strict=True):
+            rates[mode].append(total / took)
     print(f"\n2. Writer throughput, one core ({total:,} spans, batches of {BATCH}, {rounds} runs)")
-    print(
-        f"   {statistics.median(rates):,.0f} spans/s median of CPU time "
-        f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
-    )
+    print("| | spans/s, median of CPU time | spread (min-max) |\n|---|---:|---:|")
+    for mode, values in rates.items():
+        print(
+            f"| {mode} | {statistics.median(values):,.0f} | {min(values):,.0f}-{max(values):,.0f} |"
+        )
 
 
 def size(sessions: int) -> None:

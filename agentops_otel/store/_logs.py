@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
-from agentops_otel.store._content import compressed, dumps, finished_upto, joined, split
+from agentops_otel.store._content import dumps, finished_upto, joined, split
 from agentops_otel.store._normalize import content_from_events
 from agentops_otel.store._search import index_text, search_text, unindex_text
 from agentops_otel.store._writer import StoreWriter
@@ -45,14 +45,13 @@ def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, A
         rowid, attrs, stored = row[0], joined(row[1], row[3]), json.loads(row[2])
         indexed = search_text(attrs, stored)
         attrs.update((k, v) for k, v in content_from_events(events).items() if k not in attrs)
-        others, content = split(attrs)
-        if rowid <= finished and content is not None:  # else finished later, as it is now
-            content = compressed(content)
         conn.execute(
             "UPDATE spans SET attributes = ?, content = ?, events = ? WHERE rowid = ?",
-            (others, content, dumps(stored + events), rowid),
+            (*split(attrs), dumps(stored + events), rowid),
         )
-        if rowid <= finished:  # its index row: its words now, in place of the old ones
+        # an indexed span's index row: its words now, in place of the old ones (a span not
+        # indexed yet is indexed later, as it is then)
+        if rowid <= finished:
             unindex_text(conn, [(rowid, indexed)])
             index_text(conn, [(rowid, search_text(attrs, stored + events))])
     return missing

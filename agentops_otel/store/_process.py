@@ -38,7 +38,7 @@ _HEADER = struct.Struct("<I")
 _NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead writer raises, never kills the app
 _CHILD = "import sys; sys.path[:0] = {paths!r}; from {module} import main; main()"
 OK, FAILED, BROKEN = "ok", "failed", "broken"
-# Spans the writer process may leave unfinished (indexed and compressed when it is idle for
+# Spans the writer process may leave out of the full-text index (indexed when it is idle for
 # IDLE_S): a burst is stored at the rate of the write path alone; search reads the rest.
 UNFINISHED, IDLE_S = 4096, 0.05
 
@@ -214,8 +214,8 @@ class ProcessStoreExporter(SpanExporter):
 
 
 def _finish_while_idle(writer: StoreWriter, sock: socket.socket) -> None:
-    """Compress and index what the batches left while nothing comes from the app (it waits
-    for each answer, so nothing is buffered). A failure waits for the next write to report."""
+    """Index what the batches left while nothing comes from the app (it waits for each
+    answer, so nothing is buffered). A failure waits for the next write to report."""
     try:
         while not select.select([sock], [], [], IDLE_S)[0] and writer.finish_pending():
             pass

@@ -21,9 +21,19 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._content import after_delete, dumps, finish, pending, split, unindex_spans
+from agentops_otel.store._content import (
+    after_delete,
+    dumps,
+    finish,
+    finish_written,
+    finished_upto,
+    last_rowid,
+    split,
+    unindex_spans,
+)
 from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
+from agentops_otel.store._search import search_text
 
 _log = logging.getLogger("agentops_otel.store")
 _T = TypeVar("_T")
@@ -226,9 +236,9 @@ def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
 class StoreWriter:
     """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write.
 
-    Spans are finished (content compressed, words indexed: ``agentops_otel.store._content``)
-    in the same transaction, or, with ``unfinished`` > 0, up to that many are left for
-    :meth:`finish_pending` (which the writer process calls when idle)."""
+    Spans' words are indexed (``agentops_otel.store._content``) in the same transaction, or,
+    with ``unfinished`` > 0, up to that many spans are left for :meth:`finish_pending` (which
+    the writer process calls when idle)."""
 
     def __init__(
         self,
@@ -274,10 +284,13 @@ class StoreWriter:
         """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
         def write(conn: sqlite3.Connection) -> int:
-            batch = _Batch(time.time_ns())
+            batch = _Batch(time.time_ns(), None if self.unfinished else [])
+            before = last_rowid(conn)
             for record in records:
                 _write_one(conn, record, batch)
-            if (waiting := pending(conn)) > self.unfinished:
+            if batch.texts is not None:
+                finish_written(conn, batch.texts, before)
+            elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
                 finish(conn, waiting - self.unfinished)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
@@ -288,7 +301,7 @@ class StoreWriter:
         return self.update(write)
 
     def finish_pending(self, limit: int = 2048) -> int:
-        """Finish up to ``limit`` spans left unfinished; how many."""
+        """Index up to ``limit`` spans left unindexed; how many."""
         return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -318,10 +331,12 @@ class StoreWriter:
 
 @dataclass
 class _Batch:
-    """What one transaction collects beside the span rows: the usage roll-up, one folded
-    session row per session, how many spans were new."""
+    """What one transaction collects beside the span rows: the rows to index (``None``:
+    left for later), the usage roll-up, one folded session row per session, how many spans
+    were new."""
 
     now: int
+    texts: list[tuple[int, str]] | None
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     written: int = 0
@@ -392,12 +407,14 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
             service,
             scope,
             *split(attrs),
-            dumps(events),
+            dumps(events) if events else "[]",
         ),
     )
     if cursor.rowcount != 1:
         return
     batch.written += 1
+    if batch.texts is not None:
+        batch.texts.append((cursor.lastrowid, search_text(attrs, events)))
     if llm:
         hourly = batch.hourly
         key = (
