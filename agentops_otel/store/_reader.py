@@ -49,7 +49,8 @@ def _session(row: tuple[Any, ...]) -> SessionRow:
 
 def _span(row: tuple[Any, ...]) -> SpanRow:
     *values, attributes, events, content = row
-    return SpanRow(*values, joined(attributes, content), json.loads(events))
+    values += [joined(attributes, content), json.loads(events)]
+    return SpanRow(*values)
 
 
 _COMMON_ROWS = 2_000  # a search matching this many rows is tested session by session ...

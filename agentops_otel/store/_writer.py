@@ -414,7 +414,7 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
         return
     batch.written += 1
     if batch.texts is not None:
-        batch.texts.append((cursor.lastrowid, search_text(attrs, events)))
+        batch.texts.append((cursor.lastrowid or 0, search_text(attrs, events)))
     if llm:
         hourly = batch.hourly
         key = (
