@@ -575,7 +575,8 @@ def _downgrade_to_v1(path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         conn.executescript("""
-            DROP TABLE span_text; DROP TABLE text_indexed; DROP TABLE usage_hourly;
+            DROP TABLE span_text; DROP TABLE text_indexed; DROP TABLE span_pending;
+            DROP TABLE usage_hourly;
             DROP INDEX sessions_start_id;
             DROP INDEX sessions_updated; CREATE INDEX sessions_start ON sessions (start_ns);
             UPDATE sessions SET errors = (SELECT COUNT(*) FROM spans

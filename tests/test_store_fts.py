@@ -117,20 +117,26 @@ def test_words_prefixes_phrases_and_or(tmp_path: Path, unfinished: int) -> None:
 
 @pytest.mark.parametrize("unfinished", [0, 100], ids=["indexed", "tail"])
 def test_content_is_kept_compressed_and_reads_back_whole(tmp_path: Path, unfinished: int) -> None:
+    """Content waits as text in span_pending until its span is finished, then compressed."""
     path = tmp_path / "traces.db"
     writer = StoreWriter(path, unfinished=unfinished)
     writer.write_records(_records())
+    for finished in (False, True):
+        if finished:
+            writer.finish_pending()
+        with Store.open(path) as store:
+            (span,) = store.session_spans("s-dup")
+        assert span.attributes == _records()[0][9]  # what was sent, content included
+        with sqlite3.connect(path) as conn:
+            attributes, content = conn.execute("SELECT attributes, content FROM spans").fetchone()
+            (waiting,) = conn.execute("SELECT COUNT(*) FROM span_pending").fetchone()
+        assert A.GEN_AI_INPUT_MESSAGES not in json.loads(attributes)  # kept apart
+        assert json.loads(attributes)[A.AGENT_NAME] == "planner"  # what SQL filters read stays
+        if unfinished and not finished:
+            assert content is None and waiting == len(TEXTS)
+        else:
+            assert isinstance(content, bytes) and b"duplicate" not in content and waiting == 0
     writer.close()
-    with Store.open(path) as store:
-        (span,) = store.session_spans("s-dup")
-    assert span.attributes == _records()[0][9]  # what was sent, content included
-    with sqlite3.connect(path) as conn:
-        attributes, content = conn.execute(
-            "SELECT attributes, content FROM spans LIMIT 1"
-        ).fetchone()
-    assert A.GEN_AI_INPUT_MESSAGES not in json.loads(attributes)  # kept apart, compressed
-    assert isinstance(content, bytes) and b"duplicate" not in content
-    assert json.loads(attributes)[A.AGENT_NAME] == "planner"  # what SQL filters read stays
 
 
 def _as_version_3(path: Path) -> None:
@@ -140,7 +146,7 @@ def _as_version_3(path: Path) -> None:
     try:
         rows = conn.execute("SELECT rowid, attributes, content, session_id FROM spans").fetchall()
         conn.executescript("""
-            DROP TABLE span_text; DROP TABLE text_indexed;
+            DROP TABLE span_text; DROP TABLE text_indexed; DROP TABLE span_pending;
             CREATE VIRTUAL TABLE span_text USING fts5 (
                 text, session_id UNINDEXED, tokenize = 'trigram');
             CREATE TABLE span_text_rows (session_id TEXT NOT NULL, text_rowid INTEGER NOT NULL,

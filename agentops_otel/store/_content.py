@@ -1,12 +1,15 @@
-"""How a span's attributes are stored, and when its words are indexed.
+"""How a span's attributes are stored, and when it is finished (compressed and indexed).
 
 The content attributes (prompts, completions, tool payloads: most of a span's bytes) are kept
 compressed (zlib of their JSON) in ``spans.content``, the others as JSON in
 ``spans.attributes``, where SQL reads them (``json_extract``); readers get them back joined.
 
-Spans are indexed in rowid order, and ``text_indexed`` holds the last indexed rowid: the spans
-above it are the unindexed tail, which search reads from the rows. The writer indexes each
-batch in its transaction, or leaves that for later (the writer process, when idle).
+Spans are finished in rowid order: content compressed, words indexed. ``text_indexed`` holds
+the last finished rowid; the spans above it are the unfinished tail, which search reads from
+the rows. The writer finishes each batch in its transaction, or leaves that for later (the
+writer process, when idle): then a span's content waits as JSON text in ``span_pending``
+(rewriting the span row with a smaller value would leave its pages part empty; a span row
+that grows is rebalanced).
 """
 
 from __future__ import annotations
@@ -21,30 +24,40 @@ from agentops_otel.store._search import SEARCHED_KEYS, index_text, search_text, 
 
 # the searched keys but the names, which SQL filters read
 CONTENT_KEYS = tuple(k for k in SEARCHED_KEYS if k not in (A.SESSION_NAME, A.AGENT_NAME))
-FINISHED_DDL = "CREATE TABLE IF NOT EXISTS text_indexed (last_rowid INTEGER NOT NULL)"
+FINISHED_DDL = (
+    "CREATE TABLE IF NOT EXISTS text_indexed (last_rowid INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS span_pending (rowid INTEGER PRIMARY KEY, content TEXT NOT NULL)"
+)
+# a span's stored content, pending or not (readers select it as ``content``)
+CONTENT_SQL = (
+    "COALESCE(spans.content, (SELECT p.content FROM span_pending AS p WHERE p.rowid = spans.rowid))"
+)
 
 dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
 
 
-def split(attrs: dict[str, Any]) -> tuple[str, bytes | None]:
-    """``attrs`` as stored: the JSON of the others, the compressed JSON of the content ones
-    (``None`` when there are none)."""
+def split(attrs: dict[str, Any]) -> tuple[str, str | None]:
+    """``attrs`` as stored: the JSON of the others, the JSON of the content ones (``None``
+    when there are none; :func:`compressed` before it goes into ``spans.content``)."""
     content = {k: attrs[k] for k in CONTENT_KEYS if k in attrs}
     if not content:
         return dumps(attrs), None
-    others = dumps({k: v for k, v in attrs.items() if k not in content})
-    return others, zlib.compress(dumps(content).encode(), 1)
+    return dumps({k: v for k, v in attrs.items() if k not in content}), dumps(content)
 
 
-def joined(attributes: str, content: bytes | None) -> dict[str, Any]:
-    """The attributes of a stored span, content included."""
+def compressed(content: str | None) -> bytes | None:
+    return None if content is None else zlib.compress(content.encode(), 1)
+
+
+def joined(attributes: str, content: str | bytes | None) -> dict[str, Any]:
+    """The attributes of a stored span, content included (compressed or pending)."""
     attrs = json.loads(attributes)
     if content:
-        attrs.update(json.loads(zlib.decompress(content)))
+        attrs.update(json.loads(zlib.decompress(content) if type(content) is bytes else content))
     return attrs
 
 
-def stored_text(attributes: str, events: str, content: bytes | None) -> str:
+def stored_text(attributes: str, events: str, content: str | bytes | None) -> str:
     """The searchable text of a stored span (what it is indexed with)."""
     return search_text(joined(attributes, content), json.loads(events))
 
@@ -71,15 +84,23 @@ def _indexed(conn: sqlite3.Connection, texts: list[tuple[int, str]]) -> None:
 
 
 def finish(conn: sqlite3.Connection, limit: int) -> int:
-    """Index up to ``limit`` spans of the tail, oldest first (their text read from the rows);
-    how many."""
+    """Finish up to ``limit`` spans of the tail, oldest first (read from the rows); how many."""
     rows = conn.execute(
-        "SELECT rowid, attributes, events, content FROM spans WHERE rowid > ? "
-        "ORDER BY rowid LIMIT ?",
+        "SELECT spans.rowid, attributes, events, spans.content, p.content FROM spans "
+        "LEFT JOIN span_pending AS p ON p.rowid = spans.rowid WHERE spans.rowid > ? "
+        "ORDER BY spans.rowid LIMIT ?",
         (finished_upto(conn), limit),
     ).fetchall()
-    if rows:
-        _indexed(conn, [(r[0], stored_text(*r[1:])) for r in rows])
+    if not rows:
+        return 0
+    texts, packed = [], []
+    for rowid, attributes, events, content, waiting in rows:
+        texts.append((rowid, stored_text(attributes, events, content or waiting)))
+        if waiting is not None and content is None:
+            packed.append((compressed(waiting), rowid))
+    conn.executemany("UPDATE spans SET content = ? WHERE rowid = ?", packed)
+    conn.execute("DELETE FROM span_pending WHERE rowid <= ?", (rows[-1][0],))
+    _indexed(conn, texts)
     return len(rows)
 
 
@@ -94,13 +115,17 @@ def finish_written(conn: sqlite3.Connection, texts: list[tuple[int, str]], befor
 
 
 def unindex_spans(conn: sqlite3.Connection, where: str, params: Any = ()) -> None:
-    """Take the indexed spans ``where`` selects out of the full-text index (before deleting
-    them): their text, recomputed from the stored attributes, says which words to remove."""
+    """Take the spans ``where`` selects out of the full-text index and ``span_pending``
+    (before deleting them): the text of a finished one, recomputed from the stored
+    attributes, says which words to remove."""
     rows = conn.cursor().execute(
         f"SELECT rowid, attributes, events, content FROM spans WHERE ({where}) AND rowid <= ?",
         (*params, finished_upto(conn)),
     )  # streamed: a large delete never sits in memory
     unindex_text(conn, ((r[0], stored_text(*r[1:])) for r in rows))
+    conn.execute(
+        f"DELETE FROM span_pending WHERE rowid IN (SELECT rowid FROM spans WHERE {where})", params
+    )
 
 
 def after_delete(conn: sqlite3.Connection) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, finish, split
+from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, compressed, finish, split
 from agentops_otel.store._search import INDEX_DDL
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
@@ -219,10 +219,12 @@ def _rebuild_text(conn: sqlite3.Connection) -> None:
         if not rows:
             break
         last = rows[-1][0]
-        parsed = ((rowid, json.loads(attributes)) for rowid, attributes in rows)
-        conn.executemany(
-            "UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?",
-            [(*split(a), rowid) for rowid, a in parsed if not a.keys().isdisjoint(CONTENT_KEYS)],
-        )
-    while finish(conn, 2000):
+        moved = []
+        for rowid, attributes in rows:
+            attrs = json.loads(attributes)
+            if not attrs.keys().isdisjoint(CONTENT_KEYS):
+                others, content = split(attrs)
+                moved.append((others, compressed(content), rowid))
+        conn.executemany("UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?", moved)
+    while finish(conn, 2000):  # (the file keeps its size: VACUUM gives the space back)
         pass

@@ -17,7 +17,14 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
-from agentops_otel.store._content import dumps, finished_upto, joined, split
+from agentops_otel.store._content import (
+    CONTENT_SQL,
+    compressed,
+    dumps,
+    finished_upto,
+    joined,
+    split,
+)
 from agentops_otel.store._normalize import content_from_events
 from agentops_otel.store._search import index_text, search_text, unindex_text
 from agentops_otel.store._writer import StoreWriter
@@ -35,7 +42,7 @@ def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, A
     missing, finished = [], finished_upto(conn)
     for key, events in grouped.items():
         row = conn.execute(
-            "SELECT rowid, attributes, events, content FROM spans WHERE trace_id = ? "
+            f"SELECT rowid, attributes, events, {CONTENT_SQL} FROM spans WHERE trace_id = ? "
             "AND span_id = ?",
             key,
         ).fetchone()
@@ -45,10 +52,12 @@ def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, A
         rowid, attrs, stored = row[0], joined(row[1], row[3]), json.loads(row[2])
         indexed = search_text(attrs, stored)
         attrs.update((k, v) for k, v in content_from_events(events).items() if k not in attrs)
+        others, content = split(attrs)
         conn.execute(
             "UPDATE spans SET attributes = ?, content = ?, events = ? WHERE rowid = ?",
-            (*split(attrs), dumps(stored + events), rowid),
+            (others, compressed(content), dumps(stored + events), rowid),
         )
+        conn.execute("DELETE FROM span_pending WHERE rowid = ?", (rowid,))
         # an indexed span's index row: its words now, in place of the old ones (a span not
         # indexed yet is indexed later, as it is then)
         if rowid <= finished:

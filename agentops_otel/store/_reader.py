@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentops_otel import semconv as A
-from agentops_otel.store._content import joined, stored_text
+from agentops_otel.store._content import CONTENT_SQL, joined, stored_text
 from agentops_otel.store._db import (
     HOUR_NS,
     SCHEMA_VERSION,
@@ -72,9 +72,9 @@ class Store:
         self._conn = conn
         self.path = path
         self.location = str(path)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(spans)")}
+        pending = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'span_pending'")
         # a file of version 4 or older (until a writer upgrades it) has no content column
-        self._span_columns = f"{_SPAN_COLUMNS}, {'content' if 'content' in columns else 'NULL'}"
+        self._span_columns = f"{_SPAN_COLUMNS}, {CONTENT_SQL if pending.fetchone() else 'NULL'}"
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Store:
@@ -220,7 +220,7 @@ class Store:
         """The sessions of spans not in the index yet (the writer process indexes them when
         idle) that match: their text read from the span rows."""
         rows = self._query(
-            "SELECT session_id, attributes, events, content FROM spans WHERE rowid > "
+            f"SELECT session_id, attributes, events, {CONTENT_SQL} FROM spans WHERE rowid > "
             "(SELECT COALESCE(MAX(last_rowid), 0) FROM text_indexed)"
         )
         return sorted({r[0] for r in rows if matches(groups, stored_text(*r[1:]))})

@@ -23,6 +23,7 @@ from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store._content import (
     after_delete,
+    compressed,
     dumps,
     finish,
     finish_written,
@@ -236,9 +237,9 @@ def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
 class StoreWriter:
     """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write.
 
-    Spans' words are indexed (``agentops_otel.store._content``) in the same transaction, or,
-    with ``unfinished`` > 0, up to that many spans are left for :meth:`finish_pending` (which
-    the writer process calls when idle)."""
+    Spans are finished (content compressed, words indexed: ``agentops_otel.store._content``)
+    in the same transaction, or, with ``unfinished`` > 0, up to that many are left for
+    :meth:`finish_pending` (which the writer process calls when idle)."""
 
     def __init__(
         self,
@@ -288,6 +289,9 @@ class StoreWriter:
             before = last_rowid(conn)
             for record in records:
                 _write_one(conn, record, batch)
+            conn.executemany(
+                "INSERT INTO span_pending (rowid, content) VALUES (?, ?)", batch.pending
+            )
             if batch.texts is not None:
                 finish_written(conn, batch.texts, before)
             elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
@@ -301,7 +305,7 @@ class StoreWriter:
         return self.update(write)
 
     def finish_pending(self, limit: int = 2048) -> int:
-        """Index up to ``limit`` spans left unindexed; how many."""
+        """Finish up to ``limit`` spans left unfinished; how many."""
         return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -332,11 +336,12 @@ class StoreWriter:
 @dataclass
 class _Batch:
     """What one transaction collects beside the span rows: the rows to index (``None``:
-    left for later), the usage roll-up, one folded session row per session, how many spans
-    were new."""
+    left for later, with their content in ``pending``), the usage roll-up, one folded session
+    row per session, how many spans were new."""
 
     now: int
     texts: list[tuple[int, str]] | None
+    pending: list[tuple[int, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     written: int = 0
@@ -384,6 +389,8 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
         {"name": name, "time_ns": time_ns, "attributes": event_attrs}
         for name, time_ns, event_attrs in raw_events
     ]
+    attributes, content = split(attrs)
+    finished = batch.texts is not None
     cursor = conn.execute(
         _INSERT_SPAN,
         (
@@ -406,15 +413,19 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
             source,
             service,
             scope,
-            *split(attrs),
+            attributes,
+            compressed(content) if finished else None,
             dumps(events) if events else "[]",
         ),
     )
     if cursor.rowcount != 1:
         return
     batch.written += 1
+    rowid = cursor.lastrowid or 0
     if batch.texts is not None:
-        batch.texts.append((cursor.lastrowid or 0, search_text(attrs, events)))
+        batch.texts.append((rowid, search_text(attrs, events)))
+    elif content is not None:
+        batch.pending.append((rowid, content))
     if llm:
         hourly = batch.hourly
         key = (
