@@ -16,8 +16,9 @@
    writer process runs it (indexing left for when it is idle, up to ``_process.UNFINISHED``
    spans); and that indexing afterwards, on its own (text read back from the rows).
 3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
-   calls with prompts) written into a fresh store; bytes per span by table (``dbstat``) and the
-   file size extrapolated to 1M spans (target <= 1 GB).
+   calls with prompts) written into a fresh store, finished in each transaction, and as the
+   writer process does (finished later, a batch's worth between batches); bytes per span by
+   table (``dbstat``) and the file size extrapolated to 1M spans (target <= 1 GB).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from agentops_otel import semconv as A
 from agentops_otel.export import BoundedExportProcessor
 from agentops_otel.store import StoreSpanExporter, StoreWriter
-from agentops_otel.store._process import ProcessStoreExporter
+from agentops_otel.store._process import UNFINISHED, ProcessStoreExporter
 from agentops_otel.store._writer import record_of
 
 BATCH = 512
@@ -167,21 +168,28 @@ def writer_rate(sessions: int, rounds: int) -> None:
 
 def size(sessions: int) -> None:
     batches = _session_records(sessions)
-    with tempfile.TemporaryDirectory() as home:
-        path = Path(home) / "traces.db"
-        writer = StoreWriter(path)
-        total = sum(writer.write_records(b) for b in batches)
-        writer.close()
-        file_size = path.stat().st_size
-        print(f"\n3. Size ({total:,} spans, {sessions:,} sessions with prompts)")
+    print(f"\n3. Size ({sessions:,} sessions with prompts)")
+    modes = (("finished in the transaction", 0), ("writer process, finished when idle", UNFINISHED))
+    for mode, unfinished in modes:
+        with tempfile.TemporaryDirectory() as home:
+            path = Path(home) / "traces.db"
+            writer = StoreWriter(path, unfinished=unfinished)
+            total = 0
+            for batch in batches:
+                total += writer.write_records(batch)
+                writer.finish_pending(BATCH)  # idle between batches, as the writer process
+            while writer.finish_pending():
+                pass
+            writer.close()
+            file_size = path.stat().st_size
+            with sqlite3.connect(path) as conn:
+                rows = conn.execute(
+                    "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+                ).fetchall()
         print(
-            f"   file {file_size / 2**20:.1f} MiB = {file_size / total:,.0f} bytes/span "
-            f"-> {file_size / total * 1e6 / 1e9:.2f} GB per 1M spans"
+            f"   {mode}: {total:,} spans, file {file_size / 2**20:.1f} MiB = "
+            f"{file_size / total:,.0f} bytes/span -> {file_size / total * 1e6 / 1e9:.2f} GB per 1M"
         )
-        with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
-            ).fetchall()
         print("   " + ", ".join(f"{name} {sz / total:.0f}" for name, sz in rows if sz / total >= 1))
 
 
