@@ -12,9 +12,10 @@
    run checks that every span is in the file.
 2. Writer throughput on one core: ``StoreWriter.write_records`` over batches of 512 ready
    records (what the writer process receives), CPU time of this process, spans/s, rounds
-   interleaved: every span's words indexed in its transaction; the write path alone, as the
-   writer process runs it (indexing left for when it is idle, up to ``_process.UNFINISHED``
-   spans); and that indexing afterwards, on its own (text read back from the rows).
+   interleaved: every span finished (content compressed, words indexed) in its transaction;
+   the write path alone, as the writer process runs it (finishing left for when it is idle,
+   up to ``_process.UNFINISHED`` spans); and that finishing afterwards, on its own (read back
+   from the rows).
 3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
    calls with prompts) written into a fresh store, finished in each transaction, and as the
    writer process does (finished later, a batch's worth between batches); bytes per span by
@@ -132,8 +133,8 @@ def _session_records(sessions: int) -> list[list[object]]:
 
 
 def _write(batches: list[list[object]], unfinished: int) -> tuple[float, float]:
-    """CPU seconds to write ``batches`` (leaving up to ``unfinished`` spans unindexed), and to
-    index what was left."""
+    """CPU seconds to write ``batches`` (leaving up to ``unfinished`` spans unfinished), and to
+    finish what was left."""
     with tempfile.TemporaryDirectory() as home:
         writer = StoreWriter(Path(home) / "traces.db", unfinished=unfinished)
         writer.write_records([])
@@ -151,8 +152,8 @@ def _write(batches: list[list[object]], unfinished: int) -> tuple[float, float]:
 def writer_rate(sessions: int, rounds: int) -> None:
     batches = _session_records(sessions)
     total = sum(len(b) for b in batches)
-    rates: dict[str, list[float]] = {"indexed in the transaction": [], "write path": []}
-    rates["indexing afterwards"] = []
+    rates: dict[str, list[float]] = {"finished in the transaction": [], "write path": []}
+    rates["finishing afterwards"] = []
     for _ in range(rounds):
         inline, _ = _write(batches, 0)
         deferred, finishing = _write(batches, total)
