@@ -39,7 +39,7 @@ from agentops_otel.store._rows import (
     skip_value,
     string_tags,
 )
-from agentops_otel.store._search import SEARCHED_KEYS, parse_search
+from agentops_otel.store._search import SEARCHED_KEYS, parse_search, term_pattern
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
 DEFAULT_DATABASE = "default"
@@ -631,16 +631,23 @@ class ClickHouseStore:
 
     def _search(self, q: str, params: dict[str, Any]) -> str:
         """In one span's prompts, completions, tool payloads, session or agent name, every
-        term of one alternative of ``q`` (:func:`parse_search`) as a case-insensitive
-        substring (bound as parameters: the text is never SQL)."""
+        term of one alternative of ``q`` (:func:`parse_search`), matched as the local store's
+        word index matches it: a regular expression over the text folded the same way
+        (lowercase, combining marks removed). Bound as parameters: the text is never SQL."""
         alternatives = []
         for g, group in enumerate(parse_search(q)):
             terms = []
             for i, term in enumerate(group):
-                params[f"w{g}_{i}"] = term
-                terms.append(f"positionCaseInsensitiveUTF8(Text, {{w{g}_{i}:String}}) > 0")
+                params[f"w{g}_{i}"] = term_pattern(term)
+                terms.append(f"match(Folded, {{w{g}_{i}:String}})")
             alternatives.append(f"({' AND '.join(terms)})")
-        return f"({' OR '.join(alternatives)})".replace("Text", self.sql.text)
+        if not alternatives:
+            return "0"  # no word to find
+        params["marks"] = r"\p{Mn}"
+        folded = (
+            f"replaceRegexpAll(normalizeUTF8NFD(lowerUTF8({self.sql.text})), {{marks:String}}, '')"
+        )
+        return f"({' OR '.join(alternatives)})".replace("Folded", folded)
 
     def change_marker(self, session_id: str | None = None) -> int:
         """The number of stored spans (of one session): it moves when spans arrive."""
