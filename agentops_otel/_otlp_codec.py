@@ -31,6 +31,7 @@ from agentops_otel import _jsonload
 
 if TYPE_CHECKING:
     from agentops_otel.store import SpanRow
+    from agentops_otel.store._writer import SpanRecord
 
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # a decompressed body larger than this is refused
 
@@ -67,53 +68,100 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
     return out
 
 
-def _kind(value: int) -> SpanKind:
-    # OTLP numbers kinds from 1 (INTERNAL); the SDK enum from 0; 0 is SPAN_KIND_UNSPECIFIED
-    return SpanKind(value - 1) if 1 <= value <= 5 else SpanKind.INTERNAL
+# OTLP numbers span kinds from 1 (INTERNAL) and status codes from 0 (UNSET); the names are the
+# SDK's (``SpanKind`` / ``StatusCode`` member names). Unknown numbers read as INTERNAL / UNSET.
+_KIND_NAMES = ("INTERNAL", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+_CODE_NAMES = ("UNSET", "OK", "ERROR")
 
 
-def _status(code: int, message: str | None) -> Status:
-    status_code = StatusCode(code) if code in (0, 1, 2) else StatusCode.UNSET
-    return Status(status_code, message if status_code is StatusCode.ERROR and message else None)
+def _kind_name(value: int) -> str:
+    return _KIND_NAMES[value] if 0 <= value < len(_KIND_NAMES) else "INTERNAL"
 
 
-def _span(
-    *,
+def _code_name(value: int) -> str:
+    return _CODE_NAMES[value] if 0 <= value < len(_CODE_NAMES) else "UNSET"
+
+
+@dataclass(frozen=True)
+class SpanGroup:
+    """The spans of one resource and instrumentation scope of a request, as the store's plain
+    span records (:data:`agentops_otel.store._writer.SpanRecord`)."""
+
+    service: str | None
+    scope: str
+    scope_version: str | None
+    records: list[SpanRecord]
+
+
+def _record(
+    group: tuple[str | None, str],
     name: str,
-    trace_id: int,
-    span_id: int,
-    parent_id: int,
+    ids: tuple[int, int, int],
     kind: int,
-    start: int,
-    end: int,
+    times: tuple[int, int],
+    status: tuple[int, str | None],
     attributes: dict[str, Any],
-    events: list[Event],
-    status: Status,
-    resource: Resource,
-    scope: InstrumentationScope,
-) -> ReadableSpan:
+    events: list[tuple[str, int, dict[str, Any]]],
+) -> SpanRecord:
+    """One span record; ``ids`` are trace, span and parent span id (0: none), ``times`` start
+    and end (0: not ended), ``group`` the service and scope name."""
+    trace_id, span_id, parent_id = ids
     if not trace_id or not span_id:
         raise OtlpError(f"span {name!r} has no trace or span id")
-    context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
-    parent = SpanContext(trace_id, parent_id, is_remote=True) if parent_id else None
-    return ReadableSpan(
-        name=name,
-        context=context,
-        parent=parent,
-        resource=resource,
-        attributes=attributes,
-        events=events,
-        kind=_kind(kind),
-        status=status,
-        start_time=start,
-        end_time=end or None,
-        instrumentation_scope=scope,
+    code = _code_name(status[0])
+    message = status[1] if code == "ERROR" and status[1] else None
+    start, end = times
+    return (
+        trace_id,
+        span_id,
+        parent_id,
+        name,
+        _kind_name(kind),
+        start,
+        end or None,
+        code,
+        message,
+        attributes,
+        events,
+        *group,
     )
 
 
-def _resource(attributes: Mapping[str, Any]) -> Resource:
+def records(groups: Iterable[SpanGroup]) -> list[SpanRecord]:
+    """The span records of all groups, in request order."""
+    return [record for group in groups for record in group.records]
+
+
+def readable_spans(groups: Iterable[SpanGroup]) -> list[ReadableSpan]:
+    """The groups' spans as SDK ``ReadableSpan`` s (one ``Resource`` and scope per group)."""
+    spans = []
+    for group in groups:
+        resource = Resource({SERVICE_NAME: group.service} if group.service is not None else {})
+        scope = InstrumentationScope(group.scope, group.scope_version)
+        for record in group.records:
+            trace_id, span_id, parent_id, name, kind, start, end, code, message = record[:9]
+            attrs, events = record[9], record[10]
+            spans.append(
+                ReadableSpan(
+                    name=name,
+                    context=SpanContext(trace_id, span_id, False, TraceFlags(1)),
+                    parent=SpanContext(trace_id, parent_id, True) if parent_id else None,
+                    resource=resource,
+                    attributes=attrs,
+                    events=[Event(n, a, t) for n, t, a in events],
+                    kind=SpanKind[kind],
+                    status=Status(StatusCode[code], message),
+                    start_time=start,
+                    end_time=end,
+                    instrumentation_scope=scope,
+                )
+            )
+    return spans
+
+
+def _service(attributes: Mapping[str, Any]) -> str | None:
     service = attributes.get(SERVICE_NAME)
-    return Resource({SERVICE_NAME: str(service)} if service is not None else {})
+    return str(service) if service is not None else None
 
 
 # --- protobuf --------------------------------------------------------------------------------
@@ -125,43 +173,63 @@ def _parse(request: Any, body: bytes, what: str) -> Any:
     return request
 
 
-def decode_protobuf(body: bytes) -> list[ReadableSpan]:
-    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
+_SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value", "bytes_value"))
+
+
+def _pb_attributes(items: Iterable[Any]) -> dict[str, Any]:
+    """``KeyValue`` s as a dict (scalars read in line: this runs for every attribute)."""
+    out = {}
+    for kv in items:
+        value = kv.value
+        which = value.WhichOneof("value")
+        out[kv.key] = getattr(value, which) if which in _SCALARS else any_value(value)
+    return out
+
+
+def _pb_groups(body: bytes) -> Iterator[SpanGroup]:
+    """The groups of an ``ExportTraceServiceRequest``, walked once over the parsed message."""
     request = _parse(ExportTraceServiceRequest(), body, "trace")
-    spans = []
+    from_bytes = int.from_bytes
     for resource_spans in request.resource_spans:
-        resource = _resource(
-            {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
-        )
+        service = _service(_pb_attributes(resource_spans.resource.attributes))
         for scope_spans in resource_spans.scope_spans:
-            scope = InstrumentationScope(
-                scope_spans.scope.name or "", scope_spans.scope.version or None
-            )
-            for span in scope_spans.spans:
-                spans.append(
-                    _span(
-                        name=span.name,
-                        trace_id=int.from_bytes(span.trace_id, "big"),
-                        span_id=int.from_bytes(span.span_id, "big"),
-                        parent_id=int.from_bytes(span.parent_span_id, "big"),
-                        kind=span.kind,
-                        start=span.start_time_unix_nano,
-                        end=span.end_time_unix_nano,
-                        attributes={kv.key: any_value(kv.value) for kv in span.attributes},
-                        events=[
-                            Event(
-                                e.name,
-                                {kv.key: any_value(kv.value) for kv in e.attributes},
-                                e.time_unix_nano,
-                            )
+            scope = scope_spans.scope
+            group = (service, scope.name)
+            yield SpanGroup(
+                service,
+                scope.name,
+                scope.version or None,
+                [
+                    _record(
+                        group,
+                        span.name,
+                        (
+                            from_bytes(span.trace_id, "big"),
+                            from_bytes(span.span_id, "big"),
+                            from_bytes(span.parent_span_id, "big"),
+                        ),
+                        span.kind,
+                        (span.start_time_unix_nano, span.end_time_unix_nano),
+                        (span.status.code, span.status.message),
+                        _pb_attributes(span.attributes),
+                        [
+                            (e.name, e.time_unix_nano, _pb_attributes(e.attributes))
                             for e in span.events
                         ],
-                        status=_status(span.status.code, span.status.message),
-                        resource=resource,
-                        scope=scope,
                     )
-                )
-    return spans
+                    for span in scope_spans.spans
+                ],
+            )
+
+
+def decode_protobuf_records(body: bytes) -> list[SpanRecord]:
+    """An ``ExportTraceServiceRequest`` (binary protobuf) as the store's span records."""
+    return records(_pb_groups(body))
+
+
+def decode_protobuf(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the binary protobuf encoding."""
+    return readable_spans(_pb_groups(body))
 
 
 # --- JSON (the OTLP protobuf JSON mapping: hex ids, int64 as strings, camelCase) ---------------
@@ -229,58 +297,77 @@ _KINDS = {
     f"SPAN_KIND_{n}": i
     for i, n in enumerate(("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))
 }
-_CODES = {f"STATUS_CODE_{n}": i for i, n in enumerate(("UNSET", "OK", "ERROR"))}
+_CODES = {f"STATUS_CODE_{n}": i for i, n in enumerate(_CODE_NAMES)}
 
 
-def _json_spans(request: Mapping[str, Any]) -> Iterator[ReadableSpan]:
-    for resource_spans in _get(request, "resourceSpans") or ():
-        resource = _resource(
-            _json_attributes((_get(resource_spans, "resource") or {}).get("attributes"))
-        )
-        scopes = (
-            _get(resource_spans, "scopeSpans")
-            or _get(resource_spans, "instrumentationLibrarySpans")
-            or ()
-        )
-        for scope_spans in scopes:
-            info = _get(scope_spans, "scope") or _get(scope_spans, "instrumentationLibrary") or {}
-            scope = InstrumentationScope(str(info.get("name") or ""), info.get("version"))
-            for span in scope_spans.get("spans") or ():
-                status = span.get("status") or {}
-                yield _span(
-                    name=str(span.get("name") or ""),
-                    trace_id=_json_id(_get(span, "traceId"), 16),
-                    span_id=_json_id(_get(span, "spanId"), 8),
-                    parent_id=_json_id(_get(span, "parentSpanId"), 8),
-                    kind=_json_enum(span.get("kind"), _KINDS),
-                    start=int(_get(span, "startTimeUnixNano") or 0),
-                    end=int(_get(span, "endTimeUnixNano") or 0),
-                    attributes=_json_attributes(span.get("attributes")),
-                    events=[
-                        Event(
-                            str(e.get("name") or ""),
-                            _json_attributes(e.get("attributes")),
-                            int(_get(e, "timeUnixNano") or 0),
-                        )
-                        for e in span.get("events") or ()
-                    ],
-                    status=_status(_json_enum(status.get("code"), _CODES), status.get("message")),
-                    resource=resource,
-                    scope=scope,
-                )
+def _json_record(group: tuple[str | None, str], span: Mapping[str, Any]) -> SpanRecord:
+    status = span.get("status") or {}
+    return _record(
+        group,
+        str(span.get("name") or ""),
+        (
+            _json_id(_get(span, "traceId"), 16),
+            _json_id(_get(span, "spanId"), 8),
+            _json_id(_get(span, "parentSpanId"), 8),
+        ),
+        _json_enum(span.get("kind"), _KINDS),
+        (int(_get(span, "startTimeUnixNano") or 0), int(_get(span, "endTimeUnixNano") or 0)),
+        (_json_enum(status.get("code"), _CODES), status.get("message")),
+        _json_attributes(span.get("attributes")),
+        [
+            (
+                str(e.get("name") or ""),
+                int(_get(e, "timeUnixNano") or 0),
+                _json_attributes(e.get("attributes")),
+            )
+            for e in span.get("events") or ()
+        ],
+    )
 
 
-def decode_json(body: bytes) -> list[ReadableSpan]:
-    """An ``ExportTraceServiceRequest`` in the OTLP/JSON encoding."""
+def _json_groups(body: bytes) -> list[SpanGroup]:
+    """The groups of an ``ExportTraceServiceRequest`` in the OTLP/JSON encoding."""
     try:
         request = _jsonload.loads(body)  # lets the pages run while it parses
         if not isinstance(request, dict):
             raise OtlpError("an OTLP/JSON request is a JSON object")
-        return list(_json_spans(request))
+        groups = []
+        for resource_spans in _get(request, "resourceSpans") or ():
+            resource = _get(resource_spans, "resource") or {}
+            service = _service(_json_attributes(resource.get("attributes")))
+            scopes = (
+                _get(resource_spans, "scopeSpans")
+                or _get(resource_spans, "instrumentationLibrarySpans")
+                or ()
+            )
+            for scope_spans in scopes:
+                info = (
+                    _get(scope_spans, "scope") or _get(scope_spans, "instrumentationLibrary") or {}
+                )
+                name = str(info.get("name") or "")
+                groups.append(
+                    SpanGroup(
+                        service,
+                        name,
+                        info.get("version") or None,
+                        [_json_record((service, name), s) for s in scope_spans.get("spans") or ()],
+                    )
+                )
+        return groups
     except OtlpError:
         raise
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # too deep: 400
         raise OtlpError(f"not an OTLP/JSON trace request: {exc}") from None
+
+
+def decode_json_records(body: bytes) -> list[SpanRecord]:
+    """An ``ExportTraceServiceRequest`` (OTLP/JSON) as the store's span records."""
+    return records(_json_groups(body))
+
+
+def decode_json(body: bytes) -> list[ReadableSpan]:
+    """An ``ExportTraceServiceRequest`` in the OTLP/JSON encoding."""
+    return readable_spans(_json_groups(body))
 
 
 # --- logs (content events of the GenAI instrumentations) ---------------------------------------
@@ -323,7 +410,7 @@ def decode_logs_protobuf(body: bytes) -> list[LogEvent]:
                     int.from_bytes(record.span_id, "big"),
                     record.event_name,
                     record.time_unix_nano or record.observed_time_unix_nano,
-                    {kv.key: any_value(kv.value) for kv in record.attributes},
+                    _pb_attributes(record.attributes),
                     any_value(record.body) if record.HasField("body") else None,
                 )
                 if event is not None:

@@ -14,6 +14,11 @@ and the dashboard all take their numbers from here, so a session reads the same 
 - **Its cost** is the ``agentops.cost.usd`` it carries (priced by our GenAI helper when it
   ended) or, for a call that arrived without one, the bundled price table applied to every
   token kind it reports (uncached input, cache read, cache write, output).
+- **Unpriced** ("no price") is a model call with no cost that should have one: it used tokens
+  (input or output above 0) or its model has no known price (``agentops.cost.unknown_model``).
+  A call that used nothing (a failed request) cost nothing anyone can know: it is not unpriced.
+  The views show it and the stores' roll-ups count it by :func:`unpriced` and
+  :func:`unpriced_sql`, one rule in Python and SQL.
 - **An error** is counted once, where it happened: on a model call or a tool call whose status is
   ERROR. The agents, operations and session it propagated through are not counted again.
 - **Totals** of a span are the sums over the model calls and errors beneath it. Spans of other
@@ -48,6 +53,10 @@ USAGE_KEYS = (
     A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 )
+# The values that set a flag attribute: a bool, or its text from a store that keeps text.
+FLAG_VALUES = (True, "true", "1")
+# The same values as an SQL list, for a flag read as text ('1' is how SQLite casts JSON true).
+FLAG_VALUES_SQL = ", ".join(f"'{v}'" for v in FLAG_VALUES if isinstance(v, str))
 _INVALID = object()
 
 
@@ -232,6 +241,35 @@ def model_call(attrs: Mapping[str, Any], failed: bool, *, reprice: bool = True) 
         elif reprice and usage is not None:
             cost, source = price(provider_of(attrs), model_of(attrs), usage)
     return Call(1, errors, usage, cost, source, invalid)
+
+
+def needs_price(usage: Usage | None, attrs: Mapping[str, Any]) -> bool:
+    """Whether a model call should have a price: it used tokens (``usage``, as
+    :func:`read_usage` reads it: ``None`` when absent or invalid) or its model has none."""
+    if usage is not None and (usage.input_tokens > 0 or usage.output_tokens > 0):
+        return True
+    return attrs.get(A.COST_UNKNOWN_MODEL) in FLAG_VALUES
+
+
+def unpriced(cost: float | None, usage: Usage | None, attrs: Mapping[str, Any]) -> bool:
+    """Whether a model call is unpriced ("no price"): it has no ``cost`` and
+    :func:`needs_price`."""
+    return cost is None and needs_price(usage, attrs)
+
+
+def needs_price_sql(input_tokens: str, output_tokens: str, unknown_model: str) -> str:
+    """:func:`needs_price` in SQL (SQLite and ClickHouse), over expressions for the call's
+    token counts (NULL when absent or invalid) and its unknown-model flag read as text."""
+    return (
+        f"(COALESCE({input_tokens}, 0) > 0 OR COALESCE({output_tokens}, 0) > 0 "
+        f"OR COALESCE({unknown_model}, '') IN ({FLAG_VALUES_SQL}))"
+    )
+
+
+def unpriced_sql(cost: str, input_tokens: str, output_tokens: str, unknown_model: str) -> str:
+    """:func:`unpriced` in SQL, over expressions as :func:`needs_price_sql` takes them and the
+    call's cost (NULL when it has none)."""
+    return f"(({cost}) IS NULL AND {needs_price_sql(input_tokens, output_tokens, unknown_model)})"
 
 
 @dataclass(slots=True)

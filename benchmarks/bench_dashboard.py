@@ -14,8 +14,10 @@
 4. Headless Chromium (Debian's /usr/bin/chromium through Playwright) against the real server,
    for each big session: interactive (navigation until the first rows are painted with their
    handlers), bytes received before the user scrolls, collapse all / expand all / folding one
-   agent until the new rows are painted, and scrolling: a jump to a place not loaded yet (next
-   frame, then rows filled in) and a small scroll inside what is loaded (next frame).
+   agent (the page's script alone, the next frame, and until no placeholder is left), with the
+   requests each made, and scrolling: a jump to a place not loaded yet (next frame, then rows
+   filled in) and a small scroll inside what is loaded (next frame). The load average is
+   printed at the start and the end (the timings are wall clock in the browser).
 
 Targets (issue 17): sessions page and each next page < 50 ms of server time at 1M spans;
 2,000-span session interactive < 500 ms, 20,000-span session < 2 s; expand / collapse and
@@ -287,10 +289,12 @@ def server_times(client: TestClient, home: Path) -> None:
         ("model filter", "/?model=gpt-4o"),
         ("changes poll", "/api/changes"),
         ("2,000-span session page", "/sessions/big"),
-        ("2,000-span session, first rows", "/api/sessions/big/rows"),
+        ("2,000-span session, shape", "/api/sessions/big/shape"),
         ("20,000-span session page", "/sessions/huge"),
-        ("20,000-span session, first rows", "/api/sessions/huge/rows"),
-        ("20,000-span, rows at the end", "/api/sessions/huge/rows?offset=19800"),
+        ("20,000-span session, shape", "/api/sessions/huge/shape"),
+        ("20,000-span, 200 rows by index", "/api/sessions/huge/rows?at=19800-19999"),
+        ("20,000-span, errors matched", "/api/sessions/huge/match?errors=1"),
+        ("20,000-span, text matched", "/api/sessions/huge/match?q=ticket-9000000-77"),
         ("span detail", "/sessions/big/spans/" + _first_llm(client)),
         ("overview 24h", "/overview?range=24h"),
         ("overview 30d", "/overview?range=30d"),
@@ -335,23 +339,28 @@ def _start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 ROWS = "#tree-body .span-row[data-span]"
-# Run an action on the session page; ms until the next frame is painted, and (unless the rows
-# it shows are loaded already) until the rows endpoint answered and those rows were painted.
-_ACTION_MS = """async ([action, arg, wait]) => {
+# Run an action on the session page: ms until the action's handler returned (the page's
+# script), until the next frame, and until no placeholder row is left (rows the page did not
+# hold fetched and painted; null if they did not come within 2 s).
+_ACTION_MS = """async ([action, arg]) => {
   const tree = document.getElementById("tree");
   const body = document.getElementById("tree-body");
+  const ONCE = { once: true };
   const frame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
-  const loaded = new Promise((done) => tree.addEventListener("rows:loaded", done, { once: true }));
   const started = performance.now();
   if (action === "click") document.getElementById(arg).click();
   else if (action === "toggle") body.querySelectorAll(".span-row .toggle")[arg].click();
   else body.scrollTop = arg;
+  const script = performance.now() - started;
   await frame();
   const painted = performance.now() - started;
-  if (!wait) return [painted, null];
-  const timeout = new Promise((done) => setTimeout(() => done("timeout"), 800));
-  if (await Promise.race([loaded.then(frame), timeout]) === "timeout") return [painted, null];
-  return [painted, performance.now() - started];
+  while (body.querySelector(".span-row.loading")) {
+    const loaded = new Promise((done) => tree.addEventListener("rows:loaded", done, ONCE));
+    const timeout = new Promise((done) => setTimeout(() => done("timeout"), 2000));
+    if (await Promise.race([loaded, timeout]) === "timeout") return [script, painted, null];
+    await frame();
+  }
+  return [script, painted, performance.now() - started];
 }"""
 
 
@@ -373,6 +382,8 @@ def _session_in_browser(page, url: str, spans: int) -> dict[str, list[float]]:
     assert shown == str(spans), (shown, spans)
     in_dom = page.locator("#tree-body .span-row").count()
     times: dict[str, list[float]] = {"ready": [ready], "weight": [weight], "dom": [in_dom]}
+    asked: list[str] = []  # requests to the session API during the actions
+    page.on("request", lambda r: asked.append(r.url) if "/api/sessions/" in r.url else None)
     for _ in range(3):
         for name, action, arg in (
             ("collapse all", "click", "collapse-all"),
@@ -380,15 +391,20 @@ def _session_in_browser(page, url: str, spans: int) -> dict[str, list[float]]:
             ("fold the agent", "toggle", 1),
             ("unfold the agent", "toggle", 1),
         ):
-            times.setdefault(name, []).append(page.evaluate(_ACTION_MS, [action, arg, True])[1])
+            before = len(asked)
+            script, painted, filled = page.evaluate(_ACTION_MS, [action, arg])
+            times.setdefault(f"{name}: script", []).append(script)
+            times.setdefault(f"{name}: next frame", []).append(painted)
+            times.setdefault(f"{name}: rows painted", []).append(filled)
+            times.setdefault(f"{name}: requests", []).append(len(asked) - before)
         rng = random.Random(5)
         for _ in range(5):
-            frame, filled = page.evaluate(_ACTION_MS, ["scroll", rng.randrange(spans) * 26, True])
+            _, frame, filled = page.evaluate(_ACTION_MS, ["scroll", rng.randrange(spans) * 26])
             times.setdefault("scroll jump: next frame", []).append(frame)
             if filled is not None:
                 times.setdefault("scroll jump: rows filled", []).append(filled)
             top = page.evaluate("document.getElementById('tree-body').scrollTop")
-            small = page.evaluate(_ACTION_MS, ["scroll", top + 3 * 26, False])[0]
+            small = page.evaluate(_ACTION_MS, ["scroll", top + 3 * 26])[1]
             times.setdefault("small scroll: next frame", []).append(small)
     return times
 
@@ -427,11 +443,16 @@ def browser_times(home: Path, sizes: dict[str, int]) -> None:
         print(f"  bytes received before scrolling  {statistics.median(runs['weight']):12,.0f}")
         print(f"  rows in the DOM                  {statistics.median(runs['dom']):12,.0f}")
         for key, values in runs.items():
-            if key not in ("ready", "weight", "dom", "cold"):
+            if key.endswith("requests"):
+                print(f"  {key:32s} {max(values):8d} at most")
+            elif key not in ("ready", "weight", "dom", "cold"):
                 print(f"  {key:32s} {_stat(values)} ms")
 
 
-def _stat(values: list[float]) -> str:
+def _stat(values: list[float | None]) -> str:
+    """Median; max (``timeout`` when the rows of some run never came)."""
+    if None in values:
+        return f"{'timeout':>8s} in {values.count(None)} of {len(values)}"
     return f"{statistics.median(values):8.1f}; {max(values):8.1f}"
 
 
@@ -444,6 +465,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="reuse (or keep) the store in this directory")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
+    print(f"load average at the start: {os.getloadavg()}")
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "traces.db").exists():
@@ -454,6 +476,7 @@ def main() -> None:
         server_times(client, home)
     if not args.no_browser:
         browser_times(home, {"big": args.big_session, "huge": args.huge_session})
+    print(f"load average at the end: {os.getloadavg()}")
     print(f"store: {home}")
 
 

@@ -11,10 +11,15 @@
    default) and the store written on the export thread (``StoreSpanExporter``, as before). Each
    run checks that every span is in the file.
 2. Writer throughput on one core: ``StoreWriter.write_records`` over batches of 512 ready
-   records (what the writer process receives), CPU time of this process, spans/s.
+   records (what the writer process receives), CPU time of this process, spans/s, rounds
+   interleaved: every span finished (content compressed, words indexed) in its transaction;
+   the write path alone, as the writer process runs it (finishing left for when it is idle,
+   up to ``_process.UNFINISHED`` spans); and that finishing afterwards, on its own (read back
+   from the rows).
 3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
-   calls with prompts) written into a fresh store; bytes per span by table (``dbstat``) and the
-   file size extrapolated to 1M spans (target <= 1 GB).
+   calls with prompts) written into a fresh store, finished in each transaction, and as the
+   writer process does (finished later, a batch's worth between batches); bytes per span by
+   table (``dbstat``) and the file size extrapolated to 1M spans (target <= 1 GB).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from agentops_otel import semconv as A
 from agentops_otel.export import BoundedExportProcessor
 from agentops_otel.store import StoreSpanExporter, StoreWriter
-from agentops_otel.store._process import ProcessStoreExporter
+from agentops_otel.store._process import UNFINISHED, ProcessStoreExporter
 from agentops_otel.store._writer import record_of
 
 BATCH = 512
@@ -78,7 +83,8 @@ def _app_cpu(make: Callable[[Path], object] | None, n: int) -> tuple[float, int]
         began = time.process_time()
         for a in attrs:
             tracer.start_span("chat gpt-4o-mini", attributes=a).end()
-        provider.force_flush(120_000)
+        while not provider.force_flush(120_000):  # each wait is cut at the exit bound
+            pass
         cpu = time.process_time() - began
         provider.shutdown()
         stored = 0
@@ -126,43 +132,65 @@ def _session_records(sessions: int) -> list[list[object]]:
     return [spans[i : i + BATCH] for i in range(0, len(spans), BATCH)]
 
 
+def _write(batches: list[list[object]], unfinished: int) -> tuple[float, float]:
+    """CPU seconds to write ``batches`` (leaving up to ``unfinished`` spans unfinished), and to
+    finish what was left."""
+    with tempfile.TemporaryDirectory() as home:
+        writer = StoreWriter(Path(home) / "traces.db", unfinished=unfinished)
+        writer.write_records([])
+        began = time.process_time()
+        for batch in batches:
+            writer.write_records(batch)
+        wrote = time.process_time()
+        while writer.finish_pending():
+            pass
+        finished = time.process_time()
+        writer.close()
+    return wrote - began, finished - wrote
+
+
 def writer_rate(sessions: int, rounds: int) -> None:
     batches = _session_records(sessions)
     total = sum(len(b) for b in batches)
-    rates = []
+    rates: dict[str, list[float]] = {"finished in the transaction": [], "write path": []}
+    rates["finishing afterwards"] = []
     for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as home:
-            writer = StoreWriter(Path(home) / "traces.db")
-            writer.write_records([])
-            began = time.process_time()
-            for batch in batches:
-                writer.write_records(batch)
-            rates.append(total / (time.process_time() - began))
-            writer.close()
+        inline, _ = _write(batches, 0)
+        deferred, finishing = _write(batches, total)
+        for mode, took in zip(rates, (inline, deferred, finishing), strict=True):
+            rates[mode].append(total / took)
     print(f"\n2. Writer throughput, one core ({total:,} spans, batches of {BATCH}, {rounds} runs)")
-    print(
-        f"   {statistics.median(rates):,.0f} spans/s median of CPU time "
-        f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
-    )
+    print("| | spans/s, median of CPU time | spread (min-max) |\n|---|---:|---:|")
+    for mode, values in rates.items():
+        print(
+            f"| {mode} | {statistics.median(values):,.0f} | {min(values):,.0f}-{max(values):,.0f} |"
+        )
 
 
 def size(sessions: int) -> None:
     batches = _session_records(sessions)
-    with tempfile.TemporaryDirectory() as home:
-        path = Path(home) / "traces.db"
-        writer = StoreWriter(path)
-        total = sum(writer.write_records(b) for b in batches)
-        writer.close()
-        file_size = path.stat().st_size
-        print(f"\n3. Size ({total:,} spans, {sessions:,} sessions with prompts)")
+    print(f"\n3. Size ({sessions:,} sessions with prompts)")
+    modes = (("finished in the transaction", 0), ("writer process, finished when idle", UNFINISHED))
+    for mode, unfinished in modes:
+        with tempfile.TemporaryDirectory() as home:
+            path = Path(home) / "traces.db"
+            writer = StoreWriter(path, unfinished=unfinished)
+            total = 0
+            for batch in batches:
+                total += writer.write_records(batch)
+                writer.finish_pending(BATCH)  # idle between batches, as the writer process
+            while writer.finish_pending():
+                pass
+            writer.close()
+            file_size = path.stat().st_size
+            with sqlite3.connect(path) as conn:
+                rows = conn.execute(
+                    "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+                ).fetchall()
         print(
-            f"   file {file_size / 2**20:.1f} MiB = {file_size / total:,.0f} bytes/span "
-            f"-> {file_size / total * 1e6 / 1e9:.2f} GB per 1M spans"
+            f"   {mode}: {total:,} spans, file {file_size / 2**20:.1f} MiB = "
+            f"{file_size / total:,.0f} bytes/span -> {file_size / total * 1e6 / 1e9:.2f} GB per 1M"
         )
-        with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
-            ).fetchall()
         print("   " + ", ".join(f"{name} {sz / total:.0f}" for name, sz in rows if sz / total >= 1))
 
 

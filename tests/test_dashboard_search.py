@@ -50,7 +50,7 @@ def test_search_language_in_sqlite(
         {"q": "nowhere-to-be-found OR city 5"},
         {"q": '"job 12"'},
         {"q": "WRITER"},
-        {"q": "zz OR refund"},  # a term under the trigram length in an alternative
+        {"q": "zz OR refund"},  # an alternative that finds nothing
         {"model": "GPT-4O"},
         {"agent": "Writer"},
         {"tag": "NIGHTLY"},

@@ -297,11 +297,15 @@ class Dashboard:
         return self._accepted(ctype, answer)
 
     async def ingest(self, request: Request) -> Response:
+        """Spans decoded straight to the store's records (no SDK span objects on the way) and
+        written in one transaction per request."""
         return await self._ingest(
             request,
-            (_otlp.decode_protobuf, _otlp.decode_json),
+            (_otlp.decode_protobuf_records, _otlp.decode_json_records),
             # _ingest answers before calling this when there is no writer
-            lambda spans: self.writer.write(self.logs.merge(spans)),  # type: ignore[union-attr]
+            lambda records: self.writer.write_records(  # type: ignore[union-attr]
+                self.logs.merge(records)
+            ),
             ExportTraceServiceResponse(),
         )
 
@@ -409,21 +413,33 @@ class Dashboard:
         )
 
     def api_rows(self, request: Request) -> Response:
-        """A window of the session page's span list as JSON: ``offset``, ``limit``, and the
-        view (``fold``, ``toggled``, ``errors``, ``llm``, ``q``; see ``_session_page``)."""
-        try:
-            offset = int(request.query_params.get("offset", "0"))
-            limit = int(request.query_params.get("limit", "200"))
-        except ValueError:
-            return JSONResponse({"error": "offset and limit must be whole numbers"}, 400)
-        view = _session_page.view_from(request.query_params)
+        """The session page's JSON (``shape``, ``rows``, ``match``: see
+        ``_session_page.answer``) from the tree of change marker ``marker`` (default: the
+        current one); 409 when that tree is no longer kept."""
+        params = request.query_params
         with self._store() as store:
             try:
                 session = _resolve(store, request.path_params["session_id"])
             except StoreError as exc:
                 return JSONResponse({"error": str(exc)}, 404)
-            tree = self._tree(store, session)
-        return JSONResponse(tree.window(view, offset, limit))
+            current = store.change_marker(session.id)
+            try:
+                marker = int(params.get("marker", current))
+                tree = (
+                    self._tree(store, session, current)
+                    if marker == current
+                    else self.trees.kept((session.id, marker))
+                )
+                body = (
+                    None
+                    if tree is None
+                    else _session_page.answer(tree, request.path_params["part"], params)
+                )
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+        if body is None:
+            return JSONResponse({"error": "the session changed: ask for its shape again"}, 409)
+        return JSONResponse({**body, "marker": str(marker)})
 
     def span(self, request: Request) -> Response:
         """One span's detail (the drawer's content); session and span ids may be prefixes."""
@@ -462,11 +478,12 @@ class Dashboard:
         return await run_in_threadpool(handler, request)
 
     async def api_session_paths(self, request: Request) -> Response:
-        """``/api/sessions/ID/rows``, routed on the raw path like :meth:`session_paths`."""
+        """``/api/sessions/ID/rows``, ``shape`` and ``match``, routed on the raw path like
+        :meth:`session_paths`."""
         parts = _raw_segments(request, "/api/sessions/")
-        if len(parts) != 2 or parts[1] != "rows":
+        if len(parts) != 2 or parts[1] not in ("rows", "shape", "match"):
             return JSONResponse({"error": "no such endpoint"}, 404)
-        request.scope["path_params"] = {"session_id": parts[0]}
+        request.scope["path_params"] = {"session_id": parts[0], "part": parts[1]}
         return await run_in_threadpool(self.api_rows, request)
 
     def _session_spans(self, request: Request) -> tuple[Any, list[Any]] | Response:

@@ -1,13 +1,17 @@
-"""The session page's span list: the session tree flattened depth first, and the window of it
-that the page shows for a view (which rows are folded, what the filter keeps), served as JSON
-rows a page at a time. Texts are plain strings; the page's script puts them in as text."""
+"""The session page's span list: the session tree flattened depth first, served as JSON.
+
+The page asks once for the tree's shape (every row's depth, in depth-first order) with the
+first rows' cells, then folds, unfolds and scrolls by itself, asking only for the cells of rows
+it does not hold yet (by depth-first index) and for what a filter matches. A window of what a
+:class:`View` shows (``offset``, ``limit``) is served too, for readers without the script.
+Texts are plain strings; the page's script puts them in as text."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,6 +23,7 @@ from agentops_otel.view import _format
 from agentops_otel.view._model import Breakdown, Node, breakdown, build_tree
 
 MAX_WINDOW = 1000  # rows in one JSON answer
+FIRST_ROWS = 200  # the rows' cells sent with the shape
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,6 @@ class SessionTree:
         the time axis (ms from the session's first span) and the count of rows shown."""
         shown, positions = self.visible(view)
         now_ns = time.time_ns()
-        end_ns = max(self.end_ns, now_ns) if self.live else self.end_ns
         limit = max(0, min(limit, MAX_WINDOW))
         rows = [
             self._json(self.rows[i], view, positions, now_ns)
@@ -161,12 +165,59 @@ class SessionTree:
             "total": len(shown),
             "spans": len(self.spans),
             "offset": offset,
-            "span_ms": max(end_ns - self.start_ns, 1) / 1e6,
+            "span_ms": self._span_ms(now_ns),
             "running": self.live,
             "rows": rows,
         }
 
+    def shape(self, ids: Iterable[str] = ()) -> dict[str, Any]:
+        """What the page folds and scrolls with: every row's depth in depth-first order (its
+        subtree size and parent follow), the first rows' cells, and the index of each span
+        in ``ids`` (-1 when it is gone), so folds made by span id survive new spans."""
+        now_ns = time.time_ns()
+        return {
+            "spans": len(self.spans),
+            "span_ms": self._span_ms(now_ns),
+            "running": self.live,
+            "depth": [row.depth for row in self.rows],
+            "rows": self.cells(range(min(FIRST_ROWS, len(self.rows)))),
+            "found": [self.index.get(i, -1) for i in ids],
+        }
+
+    def cells(self, indices: Iterable[int]) -> list[dict[str, Any]]:
+        """The cells of the rows at these depth-first indices, in that order."""
+        now_ns = time.time_ns()
+        return [self._cells(self.rows[i], now_ns) for i in indices]
+
+    def matching(self, view: View) -> list[tuple[int, int]]:
+        """The rows ``view``'s filter keeps (not their ancestors) as runs of depth-first
+        indices, first and last."""
+        runs: list[tuple[int, int]] = []
+        for i, row in enumerate(self.rows):
+            if not self._matches(row, view):
+                continue
+            if runs and runs[-1][1] == i - 1:
+                runs[-1] = (runs[-1][0], i)
+            else:
+                runs.append((i, i))
+        return runs
+
+    def _span_ms(self, now_ns: int) -> float:
+        end_ns = max(self.end_ns, now_ns) if self.live else self.end_ns
+        return max(end_ns - self.start_ns, 1) / 1e6
+
     def _json(self, row: _Row, view: View, positions: dict[int, int], now_ns: int) -> dict:
+        return {
+            **self._cells(row, now_ns),
+            "depth": row.depth,
+            "kids": row.size > 0,
+            "open": row.size > 0 and self._open(row, view),
+            "match": not view.filtering or self._matches(row, view),
+            "parent": positions.get(row.parent, -1),
+        }
+
+    def _cells(self, row: _Row, now_ns: int) -> dict[str, Any]:
+        """What a row shows, whatever the view."""
         node, span = row.node, row.node.span
         tokens = ""
         if node.input_tokens is not None or node.output_tokens is not None:
@@ -175,24 +226,24 @@ class SessionTree:
             duration = f"running · {fmt_ms((now_ns - span.start_ns) / 1e6)}"
         else:
             duration = fmt_ms(span.duration_ms)
+        cost = node.cost_usd  # once: a foreign parent's sums its children's
         return {
             "id": span.span_id,
-            "depth": row.depth,
-            "kids": row.size > 0,
-            "open": row.size > 0 and self._open(row, view),
             "name": node.label,
             "kind": node.kind,
             "model": span.model or "",
             "error": node.error,
             "flags": node.flags,
             "tokens": tokens,
-            "cost": node.cost_text if node.is_llm or node.cost_usd is not None else "",
+            "cost": (
+                _format.call_cost(cost, span.attributes, node.is_llm)
+                if node.is_llm or cost is not None
+                else ""
+            ),
             "duration": duration,
             "start": (span.start_ns - self.start_ns) / 1e6,
             "end": None if span.end_ns is None else (span.end_ns - self.start_ns) / 1e6,
             "running": span.end_ns is None,
-            "match": not view.filtering or self._matches(row, view),
-            "parent": positions.get(row.parent, -1),
         }
 
     def find_span(self, prefix: str) -> SpanRow | str | None:
@@ -203,7 +254,7 @@ class SessionTree:
         return found[0] if found else None
 
 
-def view_from(params: Any) -> View:
+def view_from(params: Mapping[str, str]) -> View:
     """The :class:`View` of a rows request's query string."""
     toggled = params.get("toggled", "")
     return View(
@@ -215,6 +266,38 @@ def view_from(params: Any) -> View:
     )
 
 
+def indices(text: str, count: int) -> list[int]:
+    """Depth-first indices written as runs, ``"0-199,250,300-310"``; at most
+    :data:`MAX_WINDOW` of them, each below ``count`` (else ValueError)."""
+    out: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        low, high = int(first), int(last or first)
+        if not 0 <= low <= high < count or len(out) + high - low >= MAX_WINDOW:
+            raise ValueError(
+                f"indices {part!r} out of range (0..{count - 1}, at most {MAX_WINDOW})"
+            )
+        out += range(low, high + 1)
+    return out
+
+
+def answer(tree: SessionTree, part: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON of ``/api/sessions/ID/<part>``: ``shape`` (``ids``: span ids to find),
+    ``match`` (the filter: ``errors``, ``llm``, ``q``), ``rows`` by depth-first index (``at``)
+    or as a window (``offset``, ``limit`` and the view). ValueError on a malformed value."""
+    if part == "shape":
+        return tree.shape(i for i in params.get("ids", "").split(",") if i)
+    if part == "match":
+        return {"match": tree.matching(view_from(params))}
+    if "at" in params:
+        return {"rows": tree.cells(indices(params["at"], len(tree.rows)))}
+    try:
+        offset, limit = int(params.get("offset", "0")), int(params.get("limit", "200"))
+    except ValueError:
+        raise ValueError("offset and limit must be whole numbers") from None
+    return tree.window(view_from(params), offset, limit)
+
+
 class Trees:
     """The last few session trees built, by session id and change marker (a page and the row
     requests that follow it load the spans once)."""
@@ -223,6 +306,11 @@ class Trees:
         self.size = size
         self._trees: OrderedDict[tuple[str, int], SessionTree] = OrderedDict()
         self._lock = threading.Lock()
+
+    def kept(self, key: tuple[str, int]) -> SessionTree | None:
+        """The tree for ``key`` if it is still kept."""
+        with self._lock:
+            return self._trees.get(key)
 
     def get(self, key: tuple[str, int], load: Any) -> SessionTree:
         """The tree for ``key``, built from ``load()`` -> ``(spans, live)`` when not kept."""

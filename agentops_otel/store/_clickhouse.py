@@ -39,7 +39,7 @@ from agentops_otel.store._rows import (
     skip_value,
     string_tags,
 )
-from agentops_otel.store._search import SEARCHED_KEYS, parse_search
+from agentops_otel.store._search import SEARCHED_KEYS, parse_search, term_pattern
 
 SCHEMES = ("clickhouse", "clickhouses", "http", "https", "chdb")
 DEFAULT_DATABASE = "default"
@@ -335,7 +335,10 @@ class _Sql:
             f"concat({self.provider}, '\\x1f', {self.model}, '\\x1f', "
             f"toString(({self.input}) IS NOT NULL OR ({self.output}) IS NOT NULL))"
         )
-        unpriced = f"{llm} AND ({self.cost}) IS NULL"
+        # accounting.unpriced over the stored cost: the calls a reader prices, or counts
+        flag = s(A.COST_UNKNOWN_MODEL)
+        self.unpriced = accounting.unpriced_sql(self.cost, self.input, self.output, flag)
+        unpriced = f"{llm} AND {self.unpriced}"
 
         def roll(key: str) -> str:  # an unreadable or infinite roll-up reads as 0
             return f"if({session}, ifNotFinite(toFloat64OrZero({s(key)}), 0), 0)"
@@ -628,16 +631,23 @@ class ClickHouseStore:
 
     def _search(self, q: str, params: dict[str, Any]) -> str:
         """In one span's prompts, completions, tool payloads, session or agent name, every
-        term of one alternative of ``q`` (:func:`parse_search`) as a case-insensitive
-        substring (bound as parameters: the text is never SQL)."""
+        term of one alternative of ``q`` (:func:`parse_search`), matched as the local store's
+        word index matches it: a regular expression over the text folded the same way
+        (lowercase, combining marks removed). Bound as parameters: the text is never SQL."""
         alternatives = []
         for g, group in enumerate(parse_search(q)):
             terms = []
             for i, term in enumerate(group):
-                params[f"w{g}_{i}"] = term
-                terms.append(f"positionCaseInsensitiveUTF8(Text, {{w{g}_{i}:String}}) > 0")
+                params[f"w{g}_{i}"] = term_pattern(term)
+                terms.append(f"match(Folded, {{w{g}_{i}:String}})")
             alternatives.append(f"({' AND '.join(terms)})")
-        return f"({' OR '.join(alternatives)})".replace("Text", self.sql.text)
+        if not alternatives:
+            return "0"  # no word to find
+        params["marks"] = r"\p{Mn}"
+        folded = (
+            f"replaceRegexpAll(normalizeUTF8NFD(lowerUTF8({self.sql.text})), {{marks:String}}, '')"
+        )
+        return f"({' OR '.join(alternatives)})".replace("Folded", folded)
 
     def change_marker(self, session_id: str | None = None) -> int:
         """The number of stored spans (of one session): it moves when spans arrive."""
@@ -814,7 +824,8 @@ class ClickHouseStore:
     ) -> list[UsageRow]:
         """LLM calls, tokens and cost per time bucket (whole hours, counted from the start of
         ``since``'s hour) and per ``by`` (``"model"`` or ``"agent"``); calls without a price
-        are priced here, and counted in ``unpriced`` when there is none."""
+        are priced here; ``unpriced`` counts those left without one that should have one
+        (:func:`~agentops_otel.accounting.unpriced`)."""
         width = max(int(bucket_seconds * 1e9) // HOUR_NS, 1) * HOUR_NS
         totals: dict[tuple[int, str], list[Any]] = {}
         for (
@@ -822,8 +833,9 @@ class ClickHouseStore:
             model,
             agent,
             provider,
-            unpriced,
+            no_cost,
             has_tokens,
+            unpriced,
             calls,
             errors,
             inp,
@@ -839,7 +851,7 @@ class ClickHouseStore:
             row[1] += errors
             row[2] += inp
             row[3] += out
-            if unpriced:
+            if no_cost:
                 priced = (
                     accounting.price(
                         provider, model, accounting.Usage(inp, out, cache, cache_write)
@@ -848,7 +860,7 @@ class ClickHouseStore:
                     else None
                 )
                 if priced is None:
-                    row[5] += calls
+                    row[5] += unpriced
                 else:
                     row[4] += priced
             else:
@@ -873,8 +885,9 @@ class ClickHouseStore:
             f"SELECT intDiv({sql.start}, {width}) * {width} AS bucket, "
             f"if({sql.model} != '', {sql.model}, {_literal(NO_MODEL)}) AS model_key, "
             f"if({s(A.AGENT_NAME)} != '', {s(A.AGENT_NAME)}, {_literal(NO_AGENT)}) AS agent, "
-            f"{sql.provider}, ({sql.cost}) IS NULL AS unpriced, "
-            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, count(), "
+            f"{sql.provider}, ({sql.cost}) IS NULL AS no_cost, "
+            f"(({sql.input}) IS NOT NULL OR ({sql.output}) IS NOT NULL) AS has_tokens, "
+            f"countIf({sql.unpriced}), count(), "
             f"countIf({sql.error}), sum(ifNull({sql.input}, 0)), sum(ifNull({sql.output}, 0)), "
             f"sum(ifNull({sql.cache}, 0)), sum(ifNull({sql.cache_write}, 0)), "
             f"sum(ifNull({sql.cost}, 0)) FROM {self.table} "

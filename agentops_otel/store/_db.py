@@ -9,11 +9,14 @@ from pathlib import Path
 
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._search import index_text, search_text
+from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, compressed, finish, split
+from agentops_otel.store._search import INDEX_DDL
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
 # 3: session errors counted once, where they happened (agentops_otel.accounting)
-SCHEMA_VERSION = 3
+# 4: usage_hourly.unpriced counted by accounting.unpriced (not every call with no cost)
+# 5: a word index without a copy of the text; content attributes compressed (spans.content)
+SCHEMA_VERSION = 5
 FILE_NAME = "traces.db"
 APP_DIR = "agentops-otel"
 
@@ -88,23 +91,14 @@ CREATE TABLE IF NOT EXISTS spans (
     cost_source TEXT,
     service TEXT,
     scope TEXT,
-    attributes TEXT NOT NULL,       -- JSON object
+    attributes TEXT NOT NULL,       -- JSON object, but the content keys (in content)
     events TEXT NOT NULL,           -- JSON list of {name, time_ns, attributes}
+    content BLOB,                   -- zlib of the JSON object of the content keys, if any
     PRIMARY KEY (trace_id, span_id)
 );
 CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns);
 CREATE INDEX IF NOT EXISTS spans_kind_start ON spans (agentops_kind, start_ns);
--- Prompts, completions and tool payloads of each span, for substring search (trigram: any
--- 3+ character piece matches, case-insensitive). span_text_rows finds a session's rows (to
--- test a few sessions against a common word, and to delete them).
-CREATE VIRTUAL TABLE IF NOT EXISTS span_text USING fts5 (
-    text, session_id UNINDEXED, tokenize = 'trigram'
-);
-CREATE TABLE IF NOT EXISTS span_text_rows (
-    session_id TEXT NOT NULL,
-    text_rowid INTEGER NOT NULL,
-    PRIMARY KEY (session_id, text_rowid)
-) WITHOUT ROWID;
+-- (span_text, the word index of prompts, completions and tool payloads: INDEX_DDL, below)
 -- LLM usage per hour (start time) x model x agent, kept at ingest for the overview.
 CREATE TABLE IF NOT EXISTS usage_hourly (
     hour_ns INTEGER NOT NULL,
@@ -119,6 +113,7 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     PRIMARY KEY (hour_ns, model, agent)
 );
 """
+_DDL += f"{INDEX_DDL};\n{FINISHED_DDL};"
 
 HOUR_NS = 3_600 * 10**9
 
@@ -183,9 +178,6 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
     exist already; fill them from the stored spans). Runs inside the creating transaction."""
     if version < 2:
         conn.execute("DROP INDEX IF EXISTS sessions_start")
-        spans = conn.cursor().execute("SELECT session_id, attributes, events FROM spans")
-        for sid, attrs, events in spans:  # streamed: a large store never sits in memory
-            index_text(conn, sid, search_text(json.loads(attrs), json.loads(events)))
         conn.execute(f"""
             INSERT INTO usage_hourly (hour_ns, model, agent, calls, errors, input_tokens,
                                       output_tokens, cost_usd, unpriced)
@@ -204,4 +196,48 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
                 COALESCE((SELECT CAST(json_extract(attributes, '$."{A.ERRORS}"') AS INTEGER)
                           FROM spans WHERE spans.session_id = sessions.id
                           AND +agentops_kind = '{A.KIND_SESSION}' LIMIT 1), 0))""")
+    if version < 4:
+        from agentops_otel.accounting import unpriced_sql
+
+        flag = f"""CAST(json_extract(attributes, '$."{A.COST_UNKNOWN_MODEL}"') AS TEXT)"""
+        rule = unpriced_sql("cost_usd", "input_tokens", "output_tokens", flag)
+        conn.execute(f"""
+            UPDATE usage_hourly SET unpriced = COALESCE((
+                SELECT SUM({rule}) FROM spans WHERE agentops_kind = 'llm'
+                AND start_ns >= usage_hourly.hour_ns AND start_ns < usage_hourly.hour_ns + {HOUR_NS}
+                AND COALESCE(model, '{NO_MODEL}') = usage_hourly.model
+                AND COALESCE(json_extract(attributes, '$."{A.AGENT_NAME}"'), '{NO_AGENT}')
+                    = usage_hourly.agent), unpriced)""")  # an hour whose spans are gone: kept
+    if version < 5:
+        _rebuild_text(conn)
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+
+def _rebuild_text(conn: sqlite3.Connection) -> None:
+    """Version 5: the word index in place of the trigram one (and its copy of the text), built
+    from the stored spans, whose content attributes move to ``spans.content``."""
+    conn.execute("DROP TABLE IF EXISTS span_text_rows")
+    conn.execute("DROP TABLE IF EXISTS span_text")
+    conn.execute(INDEX_DDL)
+    conn.execute("DELETE FROM text_indexed")  # nothing finished
+    if "content" not in {row[1] for row in conn.execute("PRAGMA table_info(spans)")}:
+        conn.execute("ALTER TABLE spans ADD COLUMN content BLOB")
+    last = 0
+    while True:  # in chunks: a large store never sits in memory
+        rows = conn.execute(
+            "SELECT rowid, attributes FROM spans WHERE rowid > ? AND content IS NULL "
+            "ORDER BY rowid LIMIT 2000",
+            (last,),
+        ).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        moved = []
+        for rowid, attributes in rows:
+            attrs = json.loads(attributes)
+            if not attrs.keys().isdisjoint(CONTENT_KEYS):
+                others, content = split(attrs)
+                moved.append((others, compressed(content), rowid))
+        conn.executemany("UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?", moved)
+    while finish(conn, 2000):  # (the file keeps its size: VACUUM gives the space back)
+        pass

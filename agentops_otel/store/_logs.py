@@ -15,11 +15,17 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from opentelemetry.sdk.trace import Event, ReadableSpan
-
+from agentops_otel.store._content import (
+    CONTENT_SQL,
+    compressed,
+    dumps,
+    finished_upto,
+    joined,
+    split,
+)
 from agentops_otel.store._normalize import content_from_events
-from agentops_otel.store._search import index_text, search_text
-from agentops_otel.store._writer import StoreWriter, _dumps
+from agentops_otel.store._search import index_text, search_text, unindex_text
+from agentops_otel.store._writer import SpanRecord, StoreWriter
 
 Key = tuple[str, str]  # trace id (32 hex), span id (16 hex)
 MAX_PENDING_SPANS = 10_000
@@ -31,22 +37,30 @@ def _key(trace_id: int, span_id: int) -> Key:
 
 def _attach_stored(conn: sqlite3.Connection, grouped: dict[Key, list[dict[str, Any]]]) -> list[Key]:
     """Add the events to the stored spans; the keys of spans not stored (yet)."""
-    missing = []
+    missing, finished = [], finished_upto(conn)
     for key, events in grouped.items():
         row = conn.execute(
-            "SELECT attributes, events, session_id FROM spans WHERE trace_id = ? AND span_id = ?",
+            f"SELECT rowid, attributes, events, {CONTENT_SQL} FROM spans WHERE trace_id = ? "
+            "AND span_id = ?",
             key,
         ).fetchone()
         if row is None:
             missing.append(key)
             continue
-        attrs, stored, session_id = json.loads(row[0] or "{}"), json.loads(row[1] or "[]"), row[2]
-        content = {k: v for k, v in content_from_events(events).items() if k not in attrs}
+        rowid, attrs, stored = row[0], joined(row[1], row[3]), json.loads(row[2])
+        indexed = search_text(attrs, stored)
+        attrs.update((k, v) for k, v in content_from_events(events).items() if k not in attrs)
+        others, content = split(attrs)
         conn.execute(
-            "UPDATE spans SET attributes = ?, events = ? WHERE trace_id = ? AND span_id = ?",
-            (_dumps({**attrs, **content}), _dumps(stored + events), *key),
+            "UPDATE spans SET attributes = ?, content = ?, events = ? WHERE rowid = ?",
+            (others, compressed(content), dumps(stored + events), rowid),
         )
-        index_text(conn, session_id, search_text(content, events))
+        conn.execute("DELETE FROM span_pending WHERE rowid = ?", (rowid,))
+        # an indexed span's index row: its words now, in place of the old ones (a span not
+        # indexed yet is indexed later, as it is then)
+        if rowid <= finished:
+            unindex_text(conn, [(rowid, indexed)])
+            index_text(conn, [(rowid, search_text(attrs, stored + events))])
     return missing
 
 
@@ -76,33 +90,22 @@ class LogContent:
             while len(self._pending) > self.limit:
                 self._pending.popitem(last=False)
 
-    def merge(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
-        """``spans`` with the records that arrived before them added as events and content."""
+    def merge(self, records: Sequence[SpanRecord]) -> Sequence[SpanRecord]:
+        """``records`` with the log records that arrived before them added as events and
+        content."""
         if not self._pending:
-            return list(spans)
+            return records
         out = []
-        for span in spans:
+        for record in records:
             with self._lock:
-                events = self._pending.pop(_key(span.context.trace_id, span.context.span_id), None)
-            out.append(span if events is None else _with_events(span, events))
+                events = self._pending.pop(_key(record[0], record[1]), None)
+            out.append(record if events is None else _with_events(record, events))
         return out
 
 
-def _with_events(span: ReadableSpan, events: list[dict[str, Any]]) -> ReadableSpan:
-    attrs = dict(span.attributes or {})
+def _with_events(record: SpanRecord, events: list[dict[str, Any]]) -> SpanRecord:
+    attrs = dict(record[9])
     for key, value in content_from_events(events).items():
         attrs.setdefault(key, value)
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=attrs,
-        events=[*span.events, *(Event(e["name"], e["attributes"], e["time_ns"]) for e in events)],
-        links=span.links,
-        kind=span.kind,
-        status=span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
+    added = [(e["name"], e["time_ns"], e["attributes"]) for e in events]
+    return (*record[:9], attrs, [*record[10], *added], *record[11:])

@@ -300,8 +300,11 @@ INDEXED_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
     (A.GEN_AI_INPUT_MESSAGES, "gen_ai.prompt.", "role", "content"),
     (A.GEN_AI_OUTPUT_MESSAGES, "gen_ai.completion.", "role", "content"),
 )
+MESSAGE_PREFIXES = tuple(prefix for _, prefix, _, _ in INDEXED_MESSAGES)
 MAX_MESSAGES = 1000  # indexed messages read per span
 DUPLICATE = (True, "true", "1")  # agentops.llm.duplicate values (OTLP may send text)
+# (``json.dumps(..., default=str)`` would build a new encoder for every call)
+_dumps = json.JSONEncoder(default=str).encode
 
 
 def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -337,12 +340,27 @@ def kind_of(attrs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _copy(
-    out: dict[str, Any], attrs: Mapping[str, Any], table: tuple[tuple[str, tuple[str, ...]], ...]
-) -> None:
-    for ours, keys in table:
-        if out.get(ours) is None:
-            value = _first(attrs, keys)
+class _Keys:
+    """One of the key tables above, with the set of every key it reads: a span carries few of
+    them, so only the rows with a key present are looked at."""
+
+    def __init__(self, table: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        self.table = table
+        self.sources = frozenset(key for _, keys in table for key in keys)
+
+
+_IDENTITY, _LLM, _IO = _Keys(IDENTITY_KEYS), _Keys(LLM_KEYS), _Keys(IO_KEYS)
+_BY_KIND = {kind: _Keys(table) for kind, table in KIND_KEYS.items()}
+_NO_KEYS = _Keys(())
+
+
+def _copy(out: dict[str, Any], attrs: Mapping[str, Any], keys: _Keys) -> None:
+    present = keys.sources.intersection(attrs)
+    if not present:
+        return
+    for ours, sources in keys.table:
+        if not present.isdisjoint(sources) and out.get(ours) is None:
+            value = _first(attrs, sources)
             if value is not None:
                 out[ours] = value
 
@@ -357,24 +375,23 @@ def _provider(attrs: Mapping[str, Any]) -> str | None:
 
 
 def _text(value: Any) -> Any:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    return value if isinstance(value, str) else _dumps(value)
 
 
 def _indexed(
-    attrs: Mapping[str, Any], prefix: str, role_field: str, content_field: str
+    attrs: Mapping[str, Any], keys: list[str], prefix: str, role_field: str, content_field: str
 ) -> list[dict[str, Any]]:
-    """``prefix.<i>.<field>`` keys as GenAI messages (role and text parts), in index order."""
+    """``keys`` (``prefix.<i>.<field>``) as GenAI messages (role and text parts), in index
+    order."""
     found: dict[int, dict[str, Any]] = {}
-    for key, value in attrs.items():
-        if not key.startswith(prefix):
-            continue
-        index, _, field = key[len(prefix) :].partition(".")
-        if not index.isdigit() or int(index) >= MAX_MESSAGES:
-            continue
-        if field == role_field:
-            found.setdefault(int(index), {})["role"] = value
-        elif field == content_field:
-            found.setdefault(int(index), {})["content"] = value
+    fields = {role_field: "role", content_field: "content"}
+    start = len(prefix)
+    for key in keys:
+        index, _, field = key[start:].partition(".")
+        part = fields.get(field)
+        # (``isdecimal``: what ``int`` reads; the length: a 5,000-digit index would raise)
+        if part is not None and index.isdecimal() and len(index) < 8 and int(index) < MAX_MESSAGES:
+            found.setdefault(int(index), {})[part] = attrs[key]
     return [
         {
             "role": m.get("role") or "user",
@@ -442,7 +459,7 @@ def _anthropic_v5_total(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
 
 
 def _llm(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
-    _copy(out, attrs, LLM_KEYS)
+    _copy(out, attrs, _LLM)
     provider = out.get(A.GEN_AI_PROVIDER_NAME)
     if provider is None:
         provider = _provider(attrs)
@@ -457,18 +474,20 @@ def _llm(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
 
 
 def _messages(out: dict[str, Any], attrs: Mapping[str, Any]) -> None:
-    for ours, prefix, role, content in INDEXED_MESSAGES:
-        if out.get(ours) is None and any(k.startswith(prefix) for k in attrs):
-            messages = _indexed(attrs, prefix, role, content)
+    keys = [k for k in attrs if k.startswith(MESSAGE_PREFIXES)]  # one pass over the keys
+    for ours, prefix, role, content in INDEXED_MESSAGES if keys else ():
+        mine = [k for k in keys if k.startswith(prefix)]
+        if mine and out.get(ours) is None:
+            messages = _indexed(attrs, mine, prefix, role, content)
             if messages:
-                out[ours] = json.dumps(messages, default=str)
+                out[ours] = _dumps(messages)
     if VERCEL_OPERATION_ID in attrs:
         _vercel_messages(out, attrs)
 
 
 def _map(attrs: Mapping[str, Any], kind: str | None, name: str | None) -> dict[str, Any]:
     out = dict(attrs)
-    _copy(out, attrs, IDENTITY_KEYS)
+    _copy(out, attrs, _IDENTITY)
     if kind is None:
         return out
     if kind == A.KIND_LLM:
@@ -477,8 +496,8 @@ def _map(attrs: Mapping[str, Any], kind: str | None, name: str | None) -> dict[s
             out[A.SPAN_KIND] = kind
         return out
     out[A.SPAN_KIND] = kind
-    _copy(out, attrs, KIND_KEYS.get(kind, ()))
-    _copy(out, attrs, IO_KEYS)
+    _copy(out, attrs, _BY_KIND.get(kind, _NO_KEYS))
+    _copy(out, attrs, _IO)
     named = NAMED_BY_SPAN_NAME.get(kind)
     if named is not None and out.get(named) is None and name:
         out[named] = name
@@ -565,9 +584,9 @@ def content_from_events(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 (unreadable content stays in the events as sent)
         _log.debug("agentops-otel: could not read content events", exc_info=True)
     if inputs:
-        out.setdefault(A.GEN_AI_INPUT_MESSAGES, json.dumps(inputs, default=str))
+        out.setdefault(A.GEN_AI_INPUT_MESSAGES, _dumps(inputs))
     if outputs:
-        out.setdefault(A.GEN_AI_OUTPUT_MESSAGES, json.dumps(outputs, default=str))
+        out.setdefault(A.GEN_AI_OUTPUT_MESSAGES, _dumps(outputs))
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import select
 import signal
 import socket
 import struct
@@ -37,6 +38,9 @@ _HEADER = struct.Struct("<I")
 _NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead writer raises, never kills the app
 _CHILD = "import sys; sys.path[:0] = {paths!r}; from {module} import main; main()"
 OK, FAILED, BROKEN = "ok", "failed", "broken"
+# Spans the writer process may leave out of the full-text index (indexed when it is idle for
+# IDLE_S): a burst is stored at the rate of the write path alone; search reads the rest.
+UNFINISHED, IDLE_S = 4096, 0.05
 
 
 def _send(sock: socket.socket, payload: bytes) -> None:
@@ -209,10 +213,24 @@ class ProcessStoreExporter(SpanExporter):
         return True
 
 
+def _finish_while_idle(writer: StoreWriter, sock: socket.socket) -> None:
+    """Index what the batches left while nothing comes from the app (it waits for each
+    answer, so nothing is buffered). A failure waits for the next write to report."""
+    try:
+        while not select.select([sock], [], [], IDLE_S)[0] and writer.finish_pending():
+            pass
+    except Exception:  # noqa: BLE001 (reported by the write that meets it)
+        pass
+
+
 def _serve(writer: StoreWriter, sock: socket.socket) -> None:
     stream = sock.makefile("rb")
     broken: str | None = None
-    while (payload := _receive(stream)) is not None:
+    while True:
+        if broken is None:
+            _finish_while_idle(writer, sock)
+        if (payload := _receive(stream)) is None:
+            break
         if broken is None:
             try:
                 answer: tuple[str, Any] = (OK, writer.write_records(marshal.loads(payload)))
@@ -234,8 +252,10 @@ def main() -> None:
     socket to the app on file descriptor 0."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     path, retention = sys.argv[1], sys.argv[2]
-    writer = StoreWriter(path, float(retention) if retention else None)
+    writer = StoreWriter(path, float(retention) if retention else None, UNFINISHED)
     try:
         _serve(writer, socket.socket(fileno=0))
+        while writer.finish_pending():
+            pass
     finally:
         writer.close()

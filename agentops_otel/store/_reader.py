@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentops_otel import semconv as A
+from agentops_otel.store._content import CONTENT_SQL, joined, stored_text
 from agentops_otel.store._db import (
     HOUR_NS,
     SCHEMA_VERSION,
@@ -24,7 +25,7 @@ from agentops_otel.store._rows import (
     pick_session,
     string_tags,
 )
-from agentops_otel.store._search import parse_search
+from agentops_otel.store._search import Term, fts_query, matches, parse_search
 
 _SESSION_COLUMNS = (
     "id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd, "
@@ -47,8 +48,8 @@ def _session(row: tuple[Any, ...]) -> SessionRow:
 
 
 def _span(row: tuple[Any, ...]) -> SpanRow:
-    values = list(row)
-    values[-2], values[-1] = json.loads(values[-2]), json.loads(values[-1])
+    *values, attributes, events, content = row
+    values += [joined(attributes, content), json.loads(events)]
     return SpanRow(*values)
 
 
@@ -56,49 +57,7 @@ _COMMON_ROWS = 2_000  # a search matching this many rows is tested session by se
 _PROBE_WINDOW = 1_000  # ... over this many sessions at most, before collecting after all
 
 
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _search(text: str, probe: bool) -> tuple[str, list[Any]]:
-    """A condition on ``span_text`` for ``text`` (see :func:`parse_search`): in one span's
-    text, every term of one alternative as a case-insensitive substring. Terms are quoted, so
-    FTS5 syntax typed by the user (``AND``/``NOT``, ``:``, ``^``, parentheses) is searched
-    for, never parsed.
-
-    Terms under 3 characters are below the trigram index: LIKE checks them. So does ``probe``
-    (one known row is tested) for every ASCII term, where LIKE and the trigram index agree
-    and reading the row beats seeking in the index; other terms go to the index (``MATCH``).
-    Alternatives (``OR``) use the index only when it can answer every term of them."""
-    groups = parse_search(text)
-
-    def by_index(term: str) -> bool:
-        return len(term) >= 3 and not (probe and term.isascii())
-
-    if len(groups) > 1:
-        if all(by_index(t) for group in groups for t in group):
-            return "span_text MATCH ?", [" OR ".join(_phrases(group) for group in groups)]
-        likes = [" AND ".join("+text LIKE ? ESCAPE '\\'" for _ in group) for group in groups]
-        return "(" + " OR ".join(f"({c})" for c in likes) + ")", [
-            _like(t) for group in groups for t in group
-        ]
-    (terms,) = groups
-    where, params = [], []
-    for term in terms:
-        if not by_index(term):
-            # "+text": a plain test of the row, not a query the FTS5 table would answer
-            where.append("+text LIKE ? ESCAPE '\\'")
-            params.append(_like(term))
-    indexed = [t for t in terms if by_index(t)]
-    if indexed:
-        where.insert(0, "span_text MATCH ?")
-        params.insert(0, _phrases(indexed))
-    return " AND ".join(where), params
-
-
-def _phrases(terms: list[str]) -> str:
-    """FTS5 phrases, all required: ``("a" AND "b c")``."""
-    return "(" + " AND ".join('"' + t.replace('"', '""') + '"' for t in terms) + ")"
+_TAIL = "id IN (SELECT value FROM json_each(?))"  # sessions found in the unindexed tail
 
 
 def _since_ns(since: datetime | float) -> int:
@@ -113,6 +72,9 @@ class Store:
         self._conn = conn
         self.path = path
         self.location = str(path)
+        pending = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'span_pending'")
+        # a file of version 4 or older (until a writer upgrades it) has no content column
+        self._span_columns = f"{_SPAN_COLUMNS}, {CONTENT_SQL if pending.fetchone() else 'NULL'}"
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Store:
@@ -195,7 +157,7 @@ class Store:
             where.append("(start_ns, id) < (?, ?)")  # a row value: a range on the index
             params.extend(before)
         if q is not None and q.strip():
-            self._need_version(2, "full-text search")
+            self._need_version(5, "full-text search")
             return self._search_sessions(q, where, params, before, limit)
         return self._sessions(where, params, limit)
 
@@ -219,14 +181,15 @@ class Store:
         """The sessions page with a search. A search matching few rows collects their
         sessions; one matching many tests the next :data:`_PROBE_WINDOW` sessions one by one,
         newest first, and keeps that answer when it fills the page (the rest are older)."""
-        condition, words = _search(q, probe=False)
-        collect = (f"id IN (SELECT session_id FROM span_text WHERE {condition})", *words)
+        groups = parse_search(q)
+        if not groups:
+            return []  # no word to find
+        match, tail = fts_query(groups), json.dumps(self._tail_sessions(groups))
         ((count,),) = self._query(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE {condition} LIMIT ?)",
-            (*words, _COMMON_ROWS),
+            "SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE span_text MATCH ? LIMIT ?)",
+            (match, _COMMON_ROWS),
         )
         if count >= _COMMON_ROWS:
-            probe, probe_words = _search(q, probe=True)
             after = "WHERE (start_ns, id) < (?, ?)" if before else ""
             edge = self._query(
                 f"SELECT start_ns, id FROM sessions {after} ORDER BY start_ns "
@@ -238,16 +201,29 @@ class Store:
                 [
                     *where,
                     *window,
-                    "EXISTS (SELECT 1 FROM span_text_rows AS r WHERE "
-                    "r.session_id = sessions.id AND EXISTS (SELECT 1 FROM span_text WHERE "
-                    f"span_text.rowid = r.text_rowid AND {probe}))",
+                    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.session_id = sessions.id AND "
+                    "EXISTS (SELECT 1 FROM span_text WHERE span_text.rowid = s.rowid AND "
+                    f"span_text MATCH ?)) OR {_TAIL})",
                 ],
-                [*params, *(edge[0] if edge else ()), *probe_words],
+                [*params, *(edge[0] if edge else ()), match, tail],
                 limit,
             )
             if len(rows) == limit or not edge:
                 return rows
-        return self._sessions([*where, collect[0]], [*params, *collect[1:]], limit)
+        collect = (
+            "(id IN (SELECT session_id FROM spans WHERE rowid IN "
+            f"(SELECT rowid FROM span_text WHERE span_text MATCH ?)) OR {_TAIL})"
+        )
+        return self._sessions([*where, collect], [*params, match, tail], limit)
+
+    def _tail_sessions(self, groups: list[list[Term]]) -> list[str]:
+        """The sessions of spans not in the index yet (the writer process indexes them when
+        idle) that match: their text read from the span rows."""
+        rows = self._query(
+            f"SELECT session_id, attributes, events, {CONTENT_SQL} FROM spans WHERE rowid > "
+            "(SELECT COALESCE(MAX(last_rowid), 0) FROM text_indexed)"
+        )
+        return sorted({r[0] for r in rows if matches(groups, stored_text(*r[1:]))})
 
     def _need_version(self, version: int, feature: str) -> None:
         (found,) = self._query("SELECT MAX(version) FROM schema_version")[0]
@@ -287,7 +263,8 @@ class Store:
     def session_spans(self, session_id: str) -> list[SpanRow]:
         """Every span of the session, in start order (build the tree from ``parent_span_id``)."""
         rows = self._query(
-            f"SELECT {_SPAN_COLUMNS} FROM spans WHERE session_id = ? ORDER BY start_ns, span_id",
+            f"SELECT {self._span_columns} FROM spans WHERE session_id = ? "
+            "ORDER BY start_ns, span_id",
             (session_id,),
         )
         return [_span(r) for r in rows]
@@ -295,7 +272,7 @@ class Store:
     def get_span(self, session_id: str, span_id: str) -> SpanRow | None:
         """One span of a session by its hex span id."""
         rows = self._query(
-            f"SELECT {_SPAN_COLUMNS} FROM spans WHERE session_id = ? AND span_id = ?",
+            f"SELECT {self._span_columns} FROM spans WHERE session_id = ? AND span_id = ?",
             (session_id, span_id),
         )
         return _span(rows[0]) if rows else None

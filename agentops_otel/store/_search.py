@@ -1,16 +1,25 @@
 """Full-text search: what a span's searchable text is and its index rows (the writer, the log
 attacher, the schema migration; the ClickHouse reader searches the same keys), and the search
-box's small language, shared by the SQLite and the ClickHouse readers: words (each a
-case-insensitive substring), ``"a phrase"`` (one substring, spaces included), ``word*`` (a
-prefix: matched as a substring, like every word) and ``OR`` between alternatives. Everything
-else is text to find, never syntax of the database's own query language."""
+box's small language, shared by the SQLite and the ClickHouse readers.
+
+Text is searched by words: a word is a run of letters and digits (anything else separates
+words), compared without case and without diacritics (``zurich`` finds "Zürich"). A bare word
+matches the start of a word (``dupl`` finds "duplicate"; a trailing ``*`` says the same), and
+a bare term of several words (``ok_do``) those words in a row, the last one as a prefix;
+``"a phrase"`` matches whole words in that order; ``OR`` between terms separates
+alternatives, and the terms of one alternative must all match in the same span. Characters
+that are not part of a word are never syntax of the database's own query language, and a
+term with no word in it (``%``) finds nothing by itself.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agentops_otel import semconv as A
@@ -30,17 +39,28 @@ SEARCHED_KEYS = (
 )
 SEARCH_CHARS = 100_000
 
+# The index: one row per stored span (its rowid is the span's rowid in ``spans``), words only
+# (no copy of the text: it is recomputed from the stored attributes to delete a row).
+INDEX_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS span_text USING fts5 (text, content = '', "
+    "columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')"
+)
+_PLAIN = (int, float, type(None))  # bool is an int
 
-def _strings(value: Any, out: list[str]) -> None:
-    """The string leaves of a decoded attribute (JSON keys left out: they match everything)."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _strings(item, out)
-    elif isinstance(value, (dict, Mapping)):  # dict first: the ABC check is slow
-        for item in value.values():
-            _strings(item, out)
+
+def _strings(values: Iterable[Any], out: list[str]) -> None:
+    """The string leaves of decoded attribute values (JSON keys left out: they match
+    everything). A value JSON cannot hold counts as its ``str``, as the stored JSON has it, so
+    the text recomputed from the stored attributes is the text that was indexed."""
+    for value in values:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            _strings(value.values(), out)
+        elif isinstance(value, (list, tuple)):
+            _strings(value, out)
+        elif not isinstance(value, _PLAIN):
+            out.append(str(value))
 
 
 def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
@@ -50,48 +70,107 @@ def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -
     for source in (attrs, *(e.get("attributes") or {} for e in events)):
         for key in SEARCHED_KEYS:
             value = source.get(key)
+            if value is None:
+                continue
             if isinstance(value, str) and value[:1] in ("[", "{"):
                 try:
                     value = json.loads(value)
                 except ValueError:
                     pass
-            _strings(value, found)
+            _strings((value,), found)
     return "\n".join(found)[:SEARCH_CHARS]
 
 
-def index_text(conn: sqlite3.Connection, session_id: str, text: str) -> None:
-    """Add one span's searchable text (if any) to the full-text index of its session."""
-    if text:
-        row = conn.execute(
-            "INSERT INTO span_text (text, session_id) VALUES (?, ?)", (text, session_id)
-        ).lastrowid
-        conn.execute(
-            "INSERT INTO span_text_rows (session_id, text_rowid) VALUES (?, ?)", (session_id, row)
-        )
+def index_text(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Index spans given as ``(rowid in spans, searchable text)`` (empty texts are skipped)."""
+    conn.executemany("INSERT INTO span_text (rowid, text) VALUES (?, ?)", (r for r in rows if r[1]))
+
+
+def unindex_text(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Take spans out of the index: ``(rowid, the text they were indexed with)``."""
+    conn.executemany(
+        "INSERT INTO span_text (span_text, rowid, text) VALUES ('delete', ?, ?)",
+        (r for r in rows if r[1]),
+    )
+
+
+# --- the search language ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Term:
+    """Words that must follow each other (lowercase, without diacritics); with ``prefix``,
+    the last one may be the start of a longer word."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """``text``'s words as the index keeps them: lowercase, diacritics removed."""
+    folded = text.lower()
+    if not folded.isascii():
+        folded = _MARKS.sub("", unicodedata.normalize("NFD", folded))
+    return tuple(_WORD.findall(folded))
+
+
+def _has(words: tuple[str, ...], term: Term) -> bool:
+    *head, last = term.words
+    n = len(head)
+    for i in range(len(words) - n):
+        word = words[i + n]
+        found = word.startswith(last) if term.prefix else word == last
+        if found and list(words[i : i + n]) == head:
+            return True
+    return False
+
+
+def matches(groups: list[list[Term]], text: str) -> bool:
+    """Whether ``text`` matches parsed alternatives as the index would (for spans that are not
+    in the index yet)."""
+    words = words_of(text)
+    return any(all(_has(words, term) for term in group) for group in groups)
 
 
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
 
-def parse_search(q: str) -> list[list[str]]:
-    """``q`` as alternatives (``OR``), each a list of terms that must all match.
+def parse_search(q: str) -> list[list[Term]]:
+    """``q`` as alternatives (``OR``), each a list of terms that must all match; empty when
+    ``q`` has no word to find.
 
-    ``OR`` is an operator only between two terms; alone, first or last it is a word. A
-    trailing ``*`` is dropped (``dupl*`` finds "duplicate"); ``*`` alone is a character to
-    find. Empty phrases are ignored; a query of nothing else is searched for as it is."""
+    ``OR`` is an operator only between two terms; alone, first or last it is a word. Terms
+    without a word are left out (and an alternative left with none)."""
     tokens: list[tuple[str, bool]] = []  # (text, quoted)
     for match in _TOKEN.finditer(q):
-        if match.group(1) is not None:
-            if match.group(1).strip():
-                tokens.append((match.group(1), True))
-        else:
-            word = match.group(2)
-            tokens.append((word[:-1] if len(word) > 1 and word.endswith("*") else word, False))
-    groups: list[list[str]] = [[]]
+        quoted = match.group(1) is not None
+        tokens.append((match.group(1) if quoted else match.group(2), quoted))
+    groups: list[list[Term]] = [[]]
     for i, (text, quoted) in enumerate(tokens):
-        operator = not quoted and text == "OR" and 0 < i < len(tokens) - 1
-        if operator and groups[-1]:
+        if not quoted and text == "OR" and 0 < i < len(tokens) - 1:
             groups.append([])
-        elif not operator:
-            groups[-1].append(text)
-    return [group for group in groups if group] or [[q.strip()]]
+        elif words := words_of(text):
+            groups[-1].append(Term(words, not quoted))
+    return [group for group in groups if group]
+
+
+def fts_query(groups: list[list[Term]]) -> str:
+    """The FTS5 query for parsed alternatives: quoted words only, never user syntax."""
+    return " OR ".join(
+        "("
+        + " AND ".join(f'"{" ".join(t.words)}"' + (" *" if t.prefix else "") for t in group)
+        + ")"
+        for group in groups
+    )
+
+
+_NOT_WORD = r"[^\p{L}\p{N}\p{Co}]"
+
+
+def term_pattern(term: Term) -> str:
+    """A regular expression (RE2) for ``term`` in text folded like the index's words
+    (lowercase, combining marks removed): the same matches as :func:`fts_query`'s."""
+    body = f"{_NOT_WORD}+".join(re.escape(w) for w in term.words)
+    return f"(?:^|{_NOT_WORD}){body}" + ("" if term.prefix else f"(?:{_NOT_WORD}|$)")

@@ -6,12 +6,12 @@ Runs only on an export worker thread (see ``agentops_otel.export``); one transac
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,9 +21,20 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
+from agentops_otel.store._content import (
+    after_delete,
+    compressed,
+    dumps,
+    finish,
+    finish_written,
+    finished_upto,
+    last_rowid,
+    split,
+    unindex_spans,
+)
 from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
-from agentops_otel.store._search import index_text, search_text
+from agentops_otel.store._search import search_text
 
 _log = logging.getLogger("agentops_otel.store")
 _T = TypeVar("_T")
@@ -48,18 +59,19 @@ _INSERT_SPAN = """
 INSERT OR IGNORE INTO spans (
     trace_id, span_id, parent_span_id, session_id, name, kind, agentops_kind, start_ns, end_ns,
     status_code, status_message, model, provider, input_tokens, output_tokens, cost_usd,
-    cost_source, service, scope, attributes, events
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    cost_source, service, scope, attributes, content, events
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
-# Totals accumulate per newly inserted span; a session span's own roll-ups (computed by the
-# AgentOpsSpanProcessor) win when larger, so a re-sent or late span never double counts.
+# Totals accumulate per newly inserted span (a batch's spans of one session folded into one row
+# by :func:`_fold`); a session span's own roll-ups (computed by the AgentOpsSpanProcessor) win
+# when larger, so a re-sent or late span never double counts.
 _UPSERT_SESSION = """
 INSERT INTO sessions (
     id, name, tags, service, trace_id, start_ns, end_ns, end_state, end_reason, cost_usd,
     input_tokens, output_tokens, llm_calls, errors, span_count, loop_detected, budget_exceeded,
     updated_ns
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     name = COALESCE(excluded.name, sessions.name),
     tags = COALESCE(excluded.tags, sessions.tags),
@@ -74,7 +86,7 @@ ON CONFLICT (id) DO UPDATE SET
     output_tokens = sessions.output_tokens + excluded.output_tokens,
     llm_calls = sessions.llm_calls + excluded.llm_calls,
     errors = sessions.errors + excluded.errors,
-    span_count = sessions.span_count + 1,
+    span_count = sessions.span_count + excluded.span_count,
     loop_detected = MAX(sessions.loop_detected, excluded.loop_detected),
     budget_exceeded = MAX(sessions.budget_exceeded, excluded.budget_exceeded),
     updated_ns = excluded.updated_ns
@@ -172,15 +184,24 @@ def _tag_list(tags: Any) -> list[Any]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+def _fold(total: list[Any], row: list[Any]) -> None:
+    """Add a session row of :data:`_UPSERT_SESSION` to the batch's row of that session, as the
+    upsert would: names and end state last non-null, service and trace first, start the
+    earliest, totals and counts summed, flags raised."""
+    for i in (1, 2, 6, 7, 8):
+        if row[i] is not None:
+            total[i] = row[i]
+    for i in (3, 4):
+        if total[i] is None:
+            total[i] = row[i]
+    total[5] = min(total[5], row[5])
+    for i in range(9, 15):
+        total[i] += row[i]
+    total[15], total[16] = max(total[15], row[15]), max(total[16], row[16])
 
 
 _MOVE_SESSION = (
     "UPDATE spans SET session_id = :to WHERE session_id = :trace",
-    "UPDATE span_text SET session_id = :to WHERE rowid IN "
-    "(SELECT text_rowid FROM span_text_rows WHERE session_id = :trace)",
-    "UPDATE span_text_rows SET session_id = :to WHERE session_id = :trace",
     "UPDATE sessions SET span_count = span_count + (SELECT span_count FROM sessions WHERE "
     "id = :trace), start_ns = MIN(start_ns, (SELECT start_ns FROM sessions WHERE id = :trace)) "
     "WHERE id = :to",
@@ -214,11 +235,21 @@ def join_trace(conn: sqlite3.Connection, session_id: str) -> str:
 
 
 class StoreWriter:
-    """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write."""
+    """Turns spans into ``spans`` rows and ``sessions`` totals; opens the file on first write.
 
-    def __init__(self, path: str | Path | None = None, retention_days: float | None = None) -> None:
+    Spans are finished (content compressed, words indexed: ``agentops_otel.store._content``)
+    in the same transaction, or, with ``unfinished`` > 0, up to that many are left for
+    :meth:`finish_pending` (which the writer process calls when idle)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        retention_days: float | None = None,
+        unfinished: int = 0,
+    ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
+        self.unfinished = unfinished
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -236,13 +267,9 @@ class StoreWriter:
         old = "(SELECT id FROM sessions WHERE start_ns < ?)"
         conn.execute("BEGIN IMMEDIATE")
         try:
+            unindex_spans(conn, f"session_id IN {old}", (cutoff,))
             conn.execute(f"DELETE FROM spans WHERE session_id IN {old}", (cutoff,))
-            conn.execute(
-                "DELETE FROM span_text WHERE rowid IN (SELECT text_rowid FROM "
-                f"span_text_rows WHERE session_id IN {old})",
-                (cutoff,),
-            )
-            conn.execute(f"DELETE FROM span_text_rows WHERE session_id IN {old}", (cutoff,))
+            after_delete(conn)
             conn.execute("DELETE FROM sessions WHERE start_ns < ?", (cutoff,))
             conn.execute("DELETE FROM usage_hourly WHERE hour_ns + ? <= ?", (HOUR_NS, cutoff))
             conn.execute("COMMIT")
@@ -258,15 +285,28 @@ class StoreWriter:
         """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
         def write(conn: sqlite3.Connection) -> int:
-            now = time.time_ns()
-            hourly: dict[tuple[int, str, str], list[Any]] = {}  # the batch's usage roll-up
-            written = [self._write_one(conn, record, now, hourly) for record in records]
-            conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in hourly.items()])
-            for session_id in {join_trace(conn, w) for w in written if w is not None}:
+            batch = _Batch(time.time_ns(), None if self.unfinished else [])
+            before = last_rowid(conn)
+            for record in records:
+                _write_one(conn, record, batch)
+            conn.executemany(
+                "INSERT INTO span_pending (rowid, content) VALUES (?, ?)", batch.pending
+            )
+            if batch.texts is not None:
+                finish_written(conn, batch.texts, before)
+            elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
+                finish(conn, waiting - self.unfinished)
+            conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
+            conn.executemany(_UPSERT_SESSION, batch.sessions.values())
+            for session_id in {join_trace(conn, s) for s in batch.sessions}:
                 conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
-            return sum(w is not None for w in written)
+            return batch.written
 
         return self.update(write)
+
+    def finish_pending(self, limit: int = 2048) -> int:
+        """Finish up to ``limit`` spans left unfinished; how many."""
+        return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``change`` on the store in one write transaction; its result."""
@@ -292,120 +332,138 @@ class StoreWriter:
         finally:
             self._lock.release()
 
-    def _write_one(
-        self,
-        conn: sqlite3.Connection,
-        record: SpanRecord,
-        now: int,
-        hourly: dict[tuple[int, str, str], list[Any]],
-    ) -> str | None:
-        """Insert one span, add it to its session's totals and (an LLM call) to ``hourly``; its
-        session id, or ``None`` when it was stored already."""
+
+@dataclass
+class _Batch:
+    """What one transaction collects beside the span rows: the rows to index (``None``:
+    left for later, with their content in ``pending``), the usage roll-up, one folded session
+    row per session, how many spans were new."""
+
+    now: int
+    texts: list[tuple[int, str]] | None
+    pending: list[tuple[int, str]] = field(default_factory=list)
+    hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
+    sessions: dict[str, list[Any]] = field(default_factory=dict)
+    written: int = 0
+
+
+def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> None:
+    """Insert one span (unless stored already), add it to its session's row and (an LLM
+    call) to the usage roll-up of ``batch``."""
+    (
+        trace,
+        span_id,
+        parent_id,
+        span_name,
+        span_kind,
+        start,
+        end,
+        status,
+        status_message,
+        raw_attrs,
+        raw_events,
+        service,
+        scope,
+    ) = record
+    attrs = dict(normalize(raw_attrs, span_name))
+    trace_id = format(trace, "032x")
+    parent = format(parent_id, "016x") if parent_id else None
+    error = status == "ERROR"
+    call = accounting.call_of(attrs, error)
+    if call.invalid:
+        attrs[A.USAGE_INVALID] = list(call.invalid)
+    kind = accounting.span_kind(attrs)
+    llm = call.llm_calls == 1
+    model = accounting.model_of(attrs)
+    provider = accounting.provider_of(attrs)
+    usage = call.usage
+    input_tokens = usage.input_tokens if usage is not None else None
+    output_tokens = usage.output_tokens if usage is not None else None
+    cost, source = call.cost_usd, call.cost_source
+    session_id = attrs.get(A.SESSION_ID)
+    # Spans outside any agentops session are grouped by trace, named after the root span.
+    implicit = session_id is None
+    session_id = str(session_id) if session_id is not None else trace_id
+    is_root = kind == A.KIND_SESSION or (implicit and parent is None)
+    events = [
+        {"name": name, "time_ns": time_ns, "attributes": event_attrs}
+        for name, time_ns, event_attrs in raw_events
+    ]
+    attributes, content = split(attrs)
+    finished = batch.texts is not None
+    cursor = conn.execute(
+        _INSERT_SPAN,
         (
-            trace,
-            span_id,
-            parent_id,
+            trace_id,
+            format(span_id, "016x"),
+            parent,
+            session_id,
             span_name,
             span_kind,
+            kind,
             start,
             end,
             status,
             status_message,
-            raw_attrs,
-            raw_events,
+            model,
+            provider,
+            input_tokens,
+            output_tokens,
+            cost,
+            source,
             service,
             scope,
-        ) = record
-        attrs = dict(normalize(raw_attrs, span_name))
-        trace_id = format(trace, "032x")
-        parent = format(parent_id, "016x") if parent_id else None
-        error = status == "ERROR"
-        call = accounting.call_of(attrs, error)
-        if call.invalid:
-            attrs[A.USAGE_INVALID] = list(call.invalid)
-        kind = accounting.span_kind(attrs)
-        llm = call.llm_calls == 1
-        model = accounting.model_of(attrs)
-        provider = accounting.provider_of(attrs)
-        usage = call.usage
-        input_tokens = usage.input_tokens if usage is not None else None
-        output_tokens = usage.output_tokens if usage is not None else None
-        cost, source = call.cost_usd, call.cost_source
-        session_id = attrs.get(A.SESSION_ID)
-        # Spans outside any agentops session are grouped by trace, named after the root span.
-        implicit = session_id is None
-        session_id = str(session_id) if session_id is not None else trace_id
-        is_root = kind == A.KIND_SESSION or (implicit and parent is None)
-        events = [
-            {"name": name, "time_ns": time_ns, "attributes": event_attrs}
-            for name, time_ns, event_attrs in raw_events
-        ]
-        cursor = conn.execute(
-            _INSERT_SPAN,
-            (
-                trace_id,
-                format(span_id, "016x"),
-                parent,
-                session_id,
-                span_name,
-                span_kind,
-                kind,
-                start,
-                end,
-                status,
-                status_message,
-                model,
-                provider,
-                input_tokens,
-                output_tokens,
-                cost,
-                source,
-                service,
-                scope,
-                _dumps(attrs),
-                _dumps(events),
-            ),
+            attributes,
+            compressed(content) if finished else None,
+            dumps(events) if events else "[]",
+        ),
+    )
+    if cursor.rowcount != 1:
+        return
+    batch.written += 1
+    rowid = cursor.lastrowid or 0
+    if batch.texts is not None:
+        batch.texts.append((rowid, search_text(attrs, events)))
+    elif content is not None:
+        batch.pending.append((rowid, content))
+    if llm:
+        hourly = batch.hourly
+        key = (
+            start // HOUR_NS * HOUR_NS,
+            str(model or NO_MODEL),
+            str(attrs.get(A.AGENT_NAME) or NO_AGENT),
         )
-        if cursor.rowcount != 1:
-            return None
-        index_text(conn, session_id, search_text(attrs, events))
-        if llm:
-            key = (
-                start // HOUR_NS * HOUR_NS,
-                str(model or NO_MODEL),
-                str(attrs.get(A.AGENT_NAME) or NO_AGENT),
-            )
-            added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
-            added.append(int(cost is None))  # unpriced: not counted as $0
-            total = hourly.get(key)
-            hourly[key] = (
-                added if total is None else [a + b for a, b in zip(total, added, strict=True)]
-            )
-        tags = attrs.get(A.SESSION_TAGS)
-        name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
-        conn.execute(
-            _UPSERT_SESSION,
-            (
-                session_id,
-                name,
-                _dumps(_tag_list(tags)) if tags is not None else None,
-                service,
-                trace_id,
-                start,
-                end if is_root else None,
-                attrs.get(A.SESSION_END_STATE) if is_root else None,
-                attrs.get(A.SESSION_END_REASON) if is_root else None,
-                cost or 0.0,
-                input_tokens or 0,
-                output_tokens or 0,
-                call.llm_calls,
-                call.errors,
-                1 if attrs.get(A.LOOP_DETECTED) else 0,
-                1 if attrs.get(A.BUDGET_EXCEEDED) else 0,
-                now,
-            ),
-        )
-        return session_id
+        added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
+        added.append(int(accounting.unpriced(cost, usage, attrs)))  # not counted as $0
+        total = hourly.get(key)
+        hourly[key] = added if total is None else [a + b for a, b in zip(total, added, strict=True)]
+    tags = attrs.get(A.SESSION_TAGS)
+    name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
+    row = [
+        session_id,
+        name,
+        dumps(_tag_list(tags)) if tags is not None else None,
+        service,
+        trace_id,
+        start,
+        end if is_root else None,
+        attrs.get(A.SESSION_END_STATE) if is_root else None,
+        attrs.get(A.SESSION_END_REASON) if is_root else None,
+        cost or 0.0,
+        input_tokens or 0,
+        output_tokens or 0,
+        call.llm_calls,
+        call.errors,
+        1,
+        1 if attrs.get(A.LOOP_DETECTED) else 0,
+        1 if attrs.get(A.BUDGET_EXCEEDED) else 0,
+        batch.now,
+    ]
+    folded = batch.sessions.get(session_id)
+    if folded is None:
+        batch.sessions[session_id] = row
+    else:
+        _fold(folded, row)
 
 
 class StoreSpanExporter(SpanExporter):

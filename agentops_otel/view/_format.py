@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 
 NO_VALUE = "—"
@@ -39,15 +40,12 @@ def cost(value: float | None) -> str:
 
 def unpriced(value: float | None, attributes: Mapping[str, Any], priced: bool) -> bool:
     """Whether a call lacks a price it should have: a ``priced`` kind of call (an LLM call)
-    with no cost that used tokens or whose model has no price. A failed call that used
-    nothing is not unpriced: it cost nothing anyone can know."""
+    with no cost that :func:`~agentops_otel.accounting.needs_price`, the rule the stores'
+    roll-ups count by (:func:`~agentops_otel.accounting.unpriced`): a failed call that used
+    nothing is not unpriced."""
     if value is not None or not priced:
         return False
-    used = any(
-        isinstance(attributes.get(key), int) and attributes[key] > 0
-        for key in (A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_OUTPUT_TOKENS)
-    )
-    return used or bool(attributes.get(A.COST_UNKNOWN_MODEL))
+    return accounting.needs_price(accounting.read_usage(attributes)[0], attributes)
 
 
 def call_cost(value: float | None, attributes: Mapping[str, Any], priced: bool) -> str:
