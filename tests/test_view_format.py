@@ -77,19 +77,25 @@ def test_durations(ms, shown) -> None:
 
 @pytest.mark.parametrize(
     ("query", "groups"),
-    [
-        ('"duplicate payment"', [["duplicate payment"]]),
-        ("dupl*", [["dupl"]]),
-        ("invoice OR order", [["invoice"], ["order"]]),
-        ("refund invoice OR city 3", [["refund", "invoice"], ["city", "3"]]),
-        ("OR", [["OR"]]),  # alone it is a word ...
-        ("x OR", [["x", "OR"]]),  # ... and at either end
-        ("or this", [["or", "this"]]),  # lower case is a word
-        ("*", [["*"]]),
-        ('""', [['""']]),  # nothing but an empty phrase: searched for as typed
-        ('" OR "', [[" OR "]]),
-        ("NEAR(zanzibar", [["NEAR(zanzibar"]]),
+    [  # each term as (its words, whether the last word may begin a longer one)
+        ('"duplicate payment"', [[("duplicate payment", False)]]),
+        ("dupl*", [[("dupl", True)]]),
+        ("dupl", [[("dupl", True)]]),  # a bare word is a prefix, with or without "*"
+        ("invoice OR order", [[("invoice", True)], [("order", True)]]),
+        (
+            "refund invoice OR city 3",
+            [[("refund", True), ("invoice", True)], [("city", True), ("3", True)]],
+        ),
+        ("OR", [[("or", True)]]),  # alone it is a word ...
+        ("x OR", [[("x", True), ("or", True)]]),  # ... and at either end
+        ("or this", [[("or", True), ("this", True)]]),  # lower case is a word
+        ("Zürich", [[("zurich", True)]]),  # case and accents folded as the index folds them
+        ("*", []),  # nothing to find: punctuation only separates words
+        ('""', []),
+        ('" OR "', [[("or", False)]]),
+        ("NEAR(zanzibar", [[("near zanzibar", True)]]),  # never the index's own syntax
     ],
 )
-def test_the_search_language(query: str, groups: list[list[str]]) -> None:
-    assert parse_search(query) == groups
+def test_the_search_language(query: str, groups: list[list[tuple[str, bool]]]) -> None:
+    parsed = [[(" ".join(t.words), t.prefix) for t in group] for group in parse_search(query)]
+    assert parsed == groups
