@@ -538,12 +538,18 @@ def test_search_by_common_words_checks_sessions_one_by_one_with_the_same_result(
     )
     with Store.open(server.home) as store:
         collected = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
-        monkeypatch.setattr(_reader, "_COMMON_ROWS", 1)  # every search counts as common
-        probed = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
-        monkeypatch.setattr(_reader, "_PROBE_WINDOW", 2)  # too few to fill a page: collect
-        windowed = {q: [s.id for s in store.list_sessions(q=q, limit=500)] for q in queries}
+        # small windows: a page filled by the newest sessions (probed), or not (collected)
+        probed = {}
+        for window in range(1, len(store.list_sessions(limit=1000))):
+            monkeypatch.setattr(_reader, "_PROBE_WINDOW", window)
+            for limit in (1, 2):
+                probed[window, limit] = {
+                    q: [s.id for s in store.list_sessions(q=q, limit=limit)] for q in queries
+                }
         paged = [s.id for s in store.list_sessions(q="wombat", limit=2)]  # fills in the window
-    assert probed == collected == windowed and collected["zanzibar"] == ["find-prompt"]
+    for (_window, limit), found in probed.items():
+        assert found == {q: ids[:limit] for q, ids in collected.items()}
+    assert collected["zanzibar"] == ["find-prompt"]
     assert collected["ZÜRICH"] == collected["zürich refund"] == ["find-prompt"]
     assert collected["Zurich"] == ["find-prompt"] and collected["uokk"] == []
     assert paged == ["wombat-3", "wombat-2"]

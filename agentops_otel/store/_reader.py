@@ -53,8 +53,7 @@ def _span(row: tuple[Any, ...]) -> SpanRow:
     return SpanRow(*values)
 
 
-_COMMON_ROWS = 2_000  # a search matching this many rows is tested session by session ...
-_PROBE_WINDOW = 1_000  # ... over this many sessions at most, before collecting after all
+_PROBE_WINDOW = 1_000  # a search tests this many newest sessions before collecting them all
 
 
 _TAIL = "id IN (SELECT value FROM json_each(?))"  # sessions found in the unindexed tail
@@ -178,37 +177,43 @@ class Store:
         before: tuple[int, str] | None,
         limit: int,
     ) -> list[SessionRow]:
-        """The sessions page with a search. A search matching few rows collects their
-        sessions; one matching many tests the next :data:`_PROBE_WINDOW` sessions one by one,
-        newest first, and keeps that answer when it fills the page (the rest are older)."""
+        """The sessions page with a search. The next :data:`_PROBE_WINDOW` sessions, newest
+        first, are tested against the spans the index finds from their first span on, and that
+        answer is kept when it fills the page (the rest are older); else the sessions of every
+        matching span are collected.
+
+        The index is asked once per query, never once per span: a word is a prefix, and FTS5
+        merges the doclists of every word with that prefix each time it evaluates one."""
         groups = parse_search(q)
         if not groups:
             return []  # no word to find
         match, tail = fts_query(groups), json.dumps(self._tail_sessions(groups))
-        ((count,),) = self._query(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM span_text WHERE span_text MATCH ? LIMIT ?)",
-            (match, _COMMON_ROWS),
+        later = ["(start_ns, id) < (?, ?)"] if before else []
+        edge = self._query(
+            f"SELECT start_ns, id FROM sessions {'WHERE ' + later[0] if later else ''} "
+            "ORDER BY start_ns DESC, id DESC LIMIT 1 OFFSET ?",
+            (*(before or ()), _PROBE_WINDOW),
         )
-        if count >= _COMMON_ROWS:
-            after = "WHERE (start_ns, id) < (?, ?)" if before else ""
-            edge = self._query(
-                f"SELECT start_ns, id FROM sessions {after} ORDER BY start_ns "
-                "DESC, id DESC LIMIT 1 OFFSET ?",
-                (*(before or ()), _PROBE_WINDOW),
+        if edge:
+            window = [*later, "(start_ns, id) > (?, ?)"]
+            bounds = (*(before or ()), *edge[0])
+            ((first,),) = self._query(
+                "SELECT MIN((SELECT MIN(rowid) FROM spans WHERE session_id = sessions.id)) "
+                f"FROM sessions WHERE {' AND '.join(window)}",
+                bounds,
             )
-            window = ["(start_ns, id) > (?, ?)"] if edge else []
             rows = self._sessions(
                 [
                     *where,
-                    *window,
+                    window[-1],
                     "(EXISTS (SELECT 1 FROM spans AS s WHERE s.session_id = sessions.id AND "
-                    "EXISTS (SELECT 1 FROM span_text WHERE span_text.rowid = s.rowid AND "
-                    f"span_text MATCH ?)) OR {_TAIL})",
+                    "s.rowid IN (SELECT rowid FROM span_text WHERE span_text MATCH ? AND "
+                    f"rowid >= ?)) OR {_TAIL})",
                 ],
-                [*params, *(edge[0] if edge else ()), match, tail],
+                [*params, *edge[0], match, first or 0, tail],
                 limit,
             )
-            if len(rows) == limit or not edge:
+            if len(rows) == limit:
                 return rows
         collect = (
             "(id IN (SELECT session_id FROM spans WHERE rowid IN "
