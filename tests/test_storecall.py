@@ -127,3 +127,26 @@ def test_session_span_without_an_end_is_still_recomputed(spans, tmp_path: Path) 
     row = _session_row(tmp_path)
     assert row.end_ns is None
     assert (row.llm_calls, row.input_tokens) == (3, 30)
+
+
+def test_invalid_usage_is_flagged_in_the_row_not_in_the_record(spans, tmp_path: Path) -> None:
+    """Our own spans are stored without copying their attributes; a call with an invalid token
+    count is flagged in the stored row while the record handed in stays as it was."""
+    provider, exporter = spans
+    provider.get_tracer("agentops_openai").start_span(
+        "chat",
+        attributes={
+            A.SPAN_KIND: A.KIND_LLM,
+            A.SESSION_ID: SESSION,
+            A.GEN_AI_USAGE_INPUT_TOKENS: -5,
+        },
+    ).end()
+    record = record_of(exporter.get_finished_spans()[0])
+    writer = StoreWriter(tmp_path / "t.db")
+    writer.write_records([record])
+    writer.close()
+    assert A.USAGE_INVALID not in record[9]
+    with Store.open(tmp_path / "t.db") as store:
+        (span,) = store.session_spans(SESSION)
+    assert span.attributes[A.USAGE_INVALID] == [A.GEN_AI_USAGE_INPUT_TOKENS]
+    assert span.input_tokens is None

@@ -384,13 +384,13 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
         service,
         scope,
     ) = record
-    attrs = dict(normalize(raw_attrs, span_name))
+    attrs = normalize(raw_attrs, span_name)  # our own spans: the record's dict, not copied
     trace_id = format(trace, "032x")
     parent = format(parent_id, "016x") if parent_id else None
     error = status == "ERROR"
     call = accounting.call_of(attrs, error)
-    if call.invalid:
-        attrs[A.USAGE_INVALID] = list(call.invalid)
+    if call.invalid:  # a copy: the caller's record stays as it was
+        attrs = {**attrs, A.USAGE_INVALID: list(call.invalid)}
     kind = accounting.span_kind(attrs)
     llm = call.llm_calls == 1
     model = accounting.model_of(attrs)
