@@ -16,7 +16,12 @@
    the write path alone, as the writer process runs it (finishing left for when it is idle,
    up to ``_process.UNFINISHED`` spans); and that finishing afterwards, on its own (read back
    from the rows).
-3. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
+3. Our own LLM calls in one long session (issue 19 item 2: the writer's share of a call):
+   ``--spans`` LLM spans as our GenAI helper leaves them (priced, content on or off) under one
+   agent span in one session, the session span last, as ``StoreWriter.write_records`` receives
+   them in the writer process (batches of ``--call-batch``), CPU microseconds per span, rounds
+   interleaved.
+4. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
    calls with prompts) written into a fresh store, finished in each transaction, and as the
    writer process does (finished later, a batch's worth between batches); bytes per span by
    table (``dbstat``) and the file size extrapolated to 1M spans (target <= 1 GB).
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import marshal
 import random
 import sqlite3
 import statistics
@@ -37,6 +43,9 @@ from pathlib import Path
 
 from bench_dashboard import session_spans
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import set_span_in_context
 
 from agentops_otel import semconv as A
 from agentops_otel.export import BoundedExportProcessor
@@ -167,9 +176,56 @@ def writer_rate(sessions: int, rounds: int) -> None:
         )
 
 
+def _call_records(calls: int, content: bool) -> list[object]:
+    """``calls`` LLM spans in one session and agent as records, then the agent and session."""
+    rng = random.Random(11)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("agentops_openai")
+    ids = {A.SESSION_ID: "calls-session", A.SESSION_NAME: "bench"}
+    session = tracer.start_span("session", attributes={A.SPAN_KIND: A.KIND_SESSION, **ids})
+    within = set_span_in_context(session)
+    agent = tracer.start_span(
+        "planner", within, attributes={A.SPAN_KIND: A.KIND_AGENT, A.AGENT_NAME: "planner", **ids}
+    )
+    within = set_span_in_context(agent)
+    for i in range(calls):
+        attrs = {**_attrs(rng, i), **ids, A.COST_USD: 1.005e-05, A.COST_SOURCE: "bench"}
+        if not content:
+            del attrs[A.GEN_AI_INPUT_MESSAGES], attrs[A.GEN_AI_OUTPUT_MESSAGES]
+        tracer.start_span("chat gpt-4o-mini", within, attributes=attrs).end()
+    agent.end()
+    session.set_attributes({A.LLM_CALLS: calls, A.TOTAL_COST_USD: 1.005e-05 * calls})
+    session.end()
+    provider.shutdown()
+    return [record_of(span) for span in exporter.get_finished_spans()]
+
+
+def call_cost(calls: int, batch: int, rounds: int) -> None:
+    records = {mode: _call_records(calls, mode == "on") for mode in ("off", "on")}
+    per: dict[str, list[float]] = {"off": [], "on": []}
+    for _ in range(rounds):
+        for mode, spans in records.items():
+            batches = [marshal.dumps(spans[i : i + batch]) for i in range(0, len(spans), batch)]
+            with tempfile.TemporaryDirectory() as home:
+                writer = StoreWriter(Path(home) / "traces.db", unfinished=UNFINISHED)
+                writer.write_records([])
+                began = time.process_time()
+                for payload in batches:  # as the writer process: unmarshal, then write
+                    writer.write_records(marshal.loads(payload))
+                took = time.process_time() - began
+                writer.close()
+            per[mode].append(took / len(spans) * 1e6)
+    print(f"\n3. Writer CPU per span, our LLM calls in one session ({calls:,} calls, batches of")
+    print(f"   {batch}, {rounds} rounds)\n| content | us/span, median | spread |\n|---|---:|---:|")
+    for mode, values in per.items():
+        print(f"| {mode} | {statistics.median(values):.1f} | {min(values):.1f}-{max(values):.1f} |")
+
+
 def size(sessions: int) -> None:
     batches = _session_records(sessions)
-    print(f"\n3. Size ({sessions:,} sessions with prompts)")
+    print(f"\n4. Size ({sessions:,} sessions with prompts)")
     modes = (("finished in the transaction", 0), ("writer process, finished when idle", UNFINISHED))
     for mode, unfinished in modes:
         with tempfile.TemporaryDirectory() as home:
@@ -199,12 +255,15 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--size-sessions", type=int, default=5_000)
-    parser.add_argument("--only", choices=("app", "writer", "size"))
+    parser.add_argument("--call-batch", type=int, default=100)
+    parser.add_argument("--only", choices=("app", "writer", "calls", "size"))
     args = parser.parse_args()
     if args.only in (None, "app"):
         app_cost(args.spans, args.rounds)
     if args.only in (None, "writer"):
         writer_rate(args.spans // 10, args.rounds)
+    if args.only in (None, "calls"):
+        call_cost(args.spans, args.call_batch, args.rounds)
     if args.only in (None, "size"):
         size(args.size_sessions)
     sys.stdout.flush()

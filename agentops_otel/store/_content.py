@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from agentops_otel import semconv as A
@@ -36,7 +37,7 @@ CONTENT_SQL = (
 dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
 
 
-def split(attrs: dict[str, Any]) -> tuple[str, str | None]:
+def split(attrs: Mapping[str, Any]) -> tuple[str, str | None]:
     """``attrs`` as stored: the JSON of the others, the JSON of the content ones (``None``
     when there are none; :func:`compressed` before it goes into ``spans.content``)."""
     content = {k: attrs[k] for k in CONTENT_KEYS if k in attrs}

@@ -209,6 +209,14 @@ def _fold(total: list[Any], row: list[Any]) -> None:
     total[15], total[16] = max(total[15], row[15]), max(total[16], row[16])
 
 
+def _has_root(conn: sqlite3.Connection, session_id: str) -> bool:
+    """Whether the session's root span may be stored (its row has an end): without a stored
+    session span, :data:`_RECOMPUTE_SESSION` changes nothing, and its scan of every span of
+    the session in each batch would make a long session's writes quadratic."""
+    row = conn.execute("SELECT end_ns FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return row is not None and row[0] is not None
+
+
 _MOVE_SESSION = (
     "UPDATE spans SET session_id = :to WHERE session_id = :trace",
     "UPDATE sessions SET span_count = span_count + (SELECT span_count FROM sessions WHERE "
@@ -308,7 +316,8 @@ class StoreWriter:
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
-                conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
+                if session_id in batch.rooted or _has_root(conn, session_id):
+                    conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
             return batch.written
 
         return self.update(write)
@@ -346,13 +355,14 @@ class StoreWriter:
 class _Batch:
     """What one transaction collects beside the span rows: the rows to index (``None``:
     left for later, with their content in ``pending``), the usage roll-up, one folded session
-    row per session, how many spans were new."""
+    row per session, the sessions with a session span among them, how many spans were new."""
 
     now: int
     texts: list[tuple[int, str]] | None
     pending: list[tuple[int, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
+    rooted: set[str] = field(default_factory=set)
     written: int = 0
 
 
@@ -374,13 +384,13 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
         service,
         scope,
     ) = record
-    attrs = dict(normalize(raw_attrs, span_name))
+    attrs = normalize(raw_attrs, span_name)  # our own spans: the record's dict, not copied
     trace_id = format(trace, "032x")
     parent = format(parent_id, "016x") if parent_id else None
     error = status == "ERROR"
     call = accounting.call_of(attrs, error)
-    if call.invalid:
-        attrs[A.USAGE_INVALID] = list(call.invalid)
+    if call.invalid:  # a copy: the caller's record stays as it was
+        attrs = {**attrs, A.USAGE_INVALID: list(call.invalid)}
     kind = accounting.span_kind(attrs)
     llm = call.llm_calls == 1
     model = accounting.model_of(attrs)
@@ -394,6 +404,8 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     implicit = session_id is None
     session_id = str(session_id) if session_id is not None else trace_id
     is_root = kind == A.KIND_SESSION or (implicit and parent is None)
+    if kind == A.KIND_SESSION:
+        batch.rooted.add(session_id)
     events = [
         {"name": name, "time_ns": time_ns, "attributes": event_attrs}
         for name, time_ns, event_attrs in raw_events
