@@ -105,12 +105,17 @@ def finish(conn: sqlite3.Connection, limit: int) -> int:
     return len(rows)
 
 
+def finish_all(conn: sqlite3.Connection, chunk: int = 2048) -> None:
+    """Finish the whole tail, ``chunk`` spans at a time (a large tail never sits in memory)."""
+    while finish(conn, chunk):
+        pass
+
+
 def finish_written(conn: sqlite3.Connection, texts: list[tuple[int, str]], before: int) -> None:
     """Index the spans just written (``(rowid, text)`` in rowid order, above ``before``, the
     largest rowid before them): from ``texts`` when no older span waits, else the tail."""
     if finished_upto(conn) != before:
-        while finish(conn, 2048):
-            pass
+        finish_all(conn)
     elif texts:
         _indexed(conn, texts)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
-from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, compressed, finish, split
+from agentops_otel.store._content import CONTENT_KEYS, FINISHED_DDL, compressed, finish_all, split
 from agentops_otel.store._search import INDEX_DDL
 
 # 2: full-text index (span_text), hourly usage roll-up (usage_hourly)
@@ -239,5 +239,4 @@ def _rebuild_text(conn: sqlite3.Connection) -> None:
                 others, content = split(attrs)
                 moved.append((others, compressed(content), rowid))
         conn.executemany("UPDATE spans SET attributes = ?, content = ? WHERE rowid = ?", moved)
-    while finish(conn, 2000):  # (the file keeps its size: VACUUM gives the space back)
-        pass
+    finish_all(conn)  # (the file keeps its size: VACUUM gives the space back)
