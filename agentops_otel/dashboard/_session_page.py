@@ -226,7 +226,6 @@ class SessionTree:
             duration = f"running · {fmt_ms((now_ns - span.start_ns) / 1e6)}"
         else:
             duration = fmt_ms(span.duration_ms)
-        cost = node.cost_usd  # once: a foreign parent's sums its children's
         return {
             "id": span.span_id,
             "name": node.label,
@@ -235,11 +234,7 @@ class SessionTree:
             "error": node.error,
             "flags": node.flags,
             "tokens": tokens,
-            "cost": (
-                _format.call_cost(cost, span.attributes, node.is_llm)
-                if node.is_llm or cost is not None
-                else ""
-            ),
+            "cost": node.cost_text if node.is_llm or node.cost_usd is not None else "",
             "duration": duration,
             "start": (span.start_ns - self.start_ns) / 1e6,
             "end": None if span.end_ns is None else (span.end_ns - self.start_ns) / 1e6,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from agentops_otel import accounting
@@ -61,10 +62,11 @@ class Node:
             return name.split(" ", 1)[1]
         return name
 
-    @property
+    @cached_property
     def cost_usd(self) -> float | None:
         """An LLM call's cost; an enclosing span's roll-up, or (a foreign span, which has
-        none) the sum of its children's known costs."""
+        none) the sum of its children's known costs. Kept once read (a tree is complete once
+        :func:`build_tree` returns): a foreign parent's sum is not redone per reader."""
         if self.is_llm:
             return self.span.cost_usd
         rolled = _float(self.span.attributes.get(A.TOTAL_COST_USD))
