@@ -29,16 +29,14 @@ _log = logging.getLogger("agentops_otel.export")
 REASON_QUEUE_FULL = "queue_full"
 REASON_EXPORT_FAILED = "export_failed"
 REASON_SHUTDOWN = "shutdown"
-# Of the exit bound, kept for closing the exporters and the interpreter's own teardown: 0.1 s on
-# a quiet machine, 0.3-0.6 s under load (benchmarks/README.md section 5).
-EXIT_RESERVE_S = 0.75
+EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
 
 
 def exit_wait(timeout_s: float) -> float:
     """How long exit waits for destinations within the exit bound ``timeout_s``: the bound less
     a reserve, so closing the exporters and the interpreter's own exit fit in it."""
     timeout_s = max(0.0, timeout_s)
-    return timeout_s - min(EXIT_RESERVE_S, timeout_s * 3 / 8)
+    return timeout_s - min(EXIT_RESERVE_S, timeout_s / 4)
 
 
 class ShutdownGroup:
