@@ -20,7 +20,9 @@
    ``--spans`` LLM spans as our GenAI helper leaves them (priced, content on or off) under one
    agent span in one session, the session span last, as ``StoreWriter.write_records`` receives
    them in the writer process (batches of ``--call-batch``), CPU microseconds per span, rounds
-   interleaved.
+   interleaved: the write path alone, and finishing included (each batch compressed and
+   indexed before the next, as the writer process does when the app sends nothing for a while:
+   the writer's whole cost per span).
 4. Size: ``--size-sessions`` sessions of 10 spans (``bench_dashboard.session_spans``: eight LLM
    calls with prompts) written into a fresh store, finished in each transaction, and as the
    writer process does (finished later, a batch's worth between batches); bytes per span by
@@ -202,25 +204,46 @@ def _call_records(calls: int, content: bool) -> list[object]:
     return [record_of(span) for span in exporter.get_finished_spans()]
 
 
+def _writer_cpu(batches: list[bytes], finishing: bool) -> float:
+    """CPU seconds of this process to write marshalled ``batches`` as the writer process does
+    (unmarshal, then write, finishing left for idle time); with ``finishing``, each batch is
+    also finished before the next, as the writer process does while the app sends nothing."""
+    with tempfile.TemporaryDirectory() as home:
+        writer = StoreWriter(Path(home) / "traces.db", unfinished=UNFINISHED)
+        writer.write_records([])
+        began = time.process_time()
+        for payload in batches:
+            writer.write_records(marshal.loads(payload))
+            while finishing and writer.finish_pending():
+                pass
+        took = time.process_time() - began
+        writer.close()
+    return took
+
+
 def call_cost(calls: int, batch: int, rounds: int) -> None:
-    records = {mode: _call_records(calls, mode == "on") for mode in ("off", "on")}
-    per: dict[str, list[float]] = {"off": [], "on": []}
+    modes = [(content, finishing) for content in ("off", "on") for finishing in (False, True)]
+    batches = {}
+    for content in ("off", "on"):
+        spans = _call_records(calls, content == "on")
+        batches[content] = [
+            marshal.dumps(spans[i : i + batch]) for i in range(0, len(spans), batch)
+        ]
+    total = calls + 2
+    per: dict[tuple[str, bool], list[float]] = {mode: [] for mode in modes}
     for _ in range(rounds):
-        for mode, spans in records.items():
-            batches = [marshal.dumps(spans[i : i + batch]) for i in range(0, len(spans), batch)]
-            with tempfile.TemporaryDirectory() as home:
-                writer = StoreWriter(Path(home) / "traces.db", unfinished=UNFINISHED)
-                writer.write_records([])
-                began = time.process_time()
-                for payload in batches:  # as the writer process: unmarshal, then write
-                    writer.write_records(marshal.loads(payload))
-                took = time.process_time() - began
-                writer.close()
-            per[mode].append(took / len(spans) * 1e6)
+        for content, finishing in modes:
+            took = _writer_cpu(batches[content], finishing)
+            per[content, finishing].append(took / total * 1e6)
     print(f"\n3. Writer CPU per span, our LLM calls in one session ({calls:,} calls, batches of")
-    print(f"   {batch}, {rounds} rounds)\n| content | us/span, median | spread |\n|---|---:|---:|")
-    for mode, values in per.items():
-        print(f"| {mode} | {statistics.median(values):.1f} | {min(values):.1f}-{max(values):.1f} |")
+    print(f"   {batch}, {rounds} rounds)\n| content | writer | us/span, median | spread |")
+    print("|---|---|---:|---:|")
+    for (content, finishing), values in per.items():
+        what = "finishing included" if finishing else "write path"
+        print(
+            f"| {content} | {what} | {statistics.median(values):.1f} "
+            f"| {min(values):.1f}-{max(values):.1f} |"
+        )
 
 
 def size(sessions: int) -> None:
