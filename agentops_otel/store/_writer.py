@@ -23,6 +23,7 @@ from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store._content import (
+    KeptText,
     after_delete,
     compressed,
     dumps,
@@ -267,6 +268,7 @@ class StoreWriter:
         self.path = Path(path) if path is not None else default_path()
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
         self.unfinished = unfinished
+        self.kept = KeptText()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -301,8 +303,9 @@ class StoreWriter:
     def write_records(self, records: Sequence[SpanRecord]) -> int:
         """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
+        batch = _Batch(time.time_ns(), None if self.unfinished else [])
+
         def write(conn: sqlite3.Connection) -> int:
-            batch = _Batch(time.time_ns(), None if self.unfinished else [])
             before = last_rowid(conn)
             for record in records:
                 _write_one(conn, record, batch)
@@ -312,7 +315,7 @@ class StoreWriter:
             if batch.texts is not None:
                 finish_written(conn, batch.texts, before)
             elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
-                finish(conn, waiting - self.unfinished)
+                finish(conn, waiting - self.unfinished, self.kept)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
@@ -320,11 +323,13 @@ class StoreWriter:
                     conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
             return batch.written
 
-        return self.update(write)
+        written = self.update(write)
+        self.kept.add(batch.kept)  # committed: these rows are in the file
+        return written
 
     def finish_pending(self, limit: int = 2048) -> int:
         """Finish up to ``limit`` spans left unfinished; how many."""
-        return self.update(lambda conn: finish(conn, limit))
+        return self.update(lambda conn: finish(conn, limit, self.kept))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``change`` on the store in one write transaction; its result."""
@@ -354,12 +359,14 @@ class StoreWriter:
 @dataclass
 class _Batch:
     """What one transaction collects beside the span rows: the rows to index (``None``:
-    left for later, with their content in ``pending``), the usage roll-up, one folded session
-    row per session, the sessions with a session span among them, how many spans were new."""
+    left for later, with their content in ``pending`` and their text in ``kept``), the usage
+    roll-up, one folded session row per session, the sessions with a session span among them,
+    how many spans were new."""
 
     now: int
     texts: list[tuple[int, str]] | None
     pending: list[tuple[int, str]] = field(default_factory=list)
+    kept: list[tuple[int, str, str, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     rooted: set[str] = field(default_factory=set)
@@ -412,11 +419,13 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     ]
     attributes, content = split(attrs)
     finished = batch.texts is not None
+    span_hex = format(span_id, "016x")
+    events_json = dumps(events) if events else "[]"
     cursor = conn.execute(
         _INSERT_SPAN,
         (
             trace_id,
-            format(span_id, "016x"),
+            span_hex,
             parent,
             session_id,
             span_name,
@@ -436,17 +445,20 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
             scope,
             attributes,
             compressed(content) if finished else None,
-            dumps(events) if events else "[]",
+            events_json,
         ),
     )
     if cursor.rowcount != 1:
         return
     batch.written += 1
     rowid = cursor.lastrowid or 0
+    text = search_text(attrs, events)
     if batch.texts is not None:
-        batch.texts.append((rowid, search_text(attrs, events)))
-    elif content is not None:
-        batch.pending.append((rowid, content))
+        batch.texts.append((rowid, text))
+    else:
+        batch.kept.append((rowid, span_hex, events_json, text))
+        if content is not None:
+            batch.pending.append((rowid, content))
     if llm:
         hourly = batch.hourly
         key = (
