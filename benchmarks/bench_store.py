@@ -52,7 +52,7 @@ from opentelemetry.trace import set_span_in_context
 from agentops_otel import semconv as A
 from agentops_otel.export import BoundedExportProcessor
 from agentops_otel.store import StoreSpanExporter, StoreWriter
-from agentops_otel.store._process import UNFINISHED, ProcessStoreExporter
+from agentops_otel.store._process import FINISH_BELOW, UNFINISHED, ProcessStoreExporter
 from agentops_otel.store._writer import record_of
 
 BATCH = 512
@@ -206,10 +206,13 @@ def _call_records(calls: int, content: bool) -> list[object]:
 
 def _writer_cpu(batches: list[bytes], finishing: bool) -> float:
     """CPU seconds of this process to write marshalled ``batches`` as the writer process does
-    (unmarshal, then write, finishing left for idle time); with ``finishing``, each batch is
-    also finished before the next, as the writer process does while the app sends nothing."""
+    (unmarshal, then write, finishing a small batch in its transaction and leaving the rest for
+    idle time); with ``finishing``, what is left is finished before the next batch, as the
+    writer process does while the app sends nothing."""
     with tempfile.TemporaryDirectory() as home:
-        writer = StoreWriter(Path(home) / "traces.db", unfinished=UNFINISHED)
+        writer = StoreWriter(
+            Path(home) / "traces.db", unfinished=UNFINISHED, finish_below=FINISH_BELOW
+        )
         writer.write_records([])
         began = time.process_time()
         for payload in batches:

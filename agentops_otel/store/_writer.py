@@ -257,17 +257,22 @@ class StoreWriter:
 
     Spans are finished (content compressed, words indexed: ``agentops_otel.store._content``)
     in the same transaction, or, with ``unfinished`` > 0, up to that many are left for
-    :meth:`finish_pending` (which the writer process calls when idle)."""
+    :meth:`finish_pending` (which the writer process calls when idle). Even then a batch of
+    fewer than ``finish_below`` spans with no older one waiting is finished in its
+    transaction: finishing later writes each row twice, which costs more CPU than a burst's
+    write path saves."""
 
     def __init__(
         self,
         path: str | Path | None = None,
         retention_days: float | None = None,
         unfinished: int = 0,
+        finish_below: int = 0,
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
         self.unfinished = unfinished
+        self.finish_below = finish_below
         self.kept = KeptText()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -303,10 +308,10 @@ class StoreWriter:
     def write_records(self, records: Sequence[SpanRecord]) -> int:
         """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
-        batch = _Batch(time.time_ns(), None if self.unfinished else [])
-
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: sqlite3.Connection) -> _Batch:
             before = last_rowid(conn)
+            now = len(records) < self.finish_below and finished_upto(conn) == before
+            batch = _Batch(time.time_ns(), [] if now or not self.unfinished else None)
             for record in records:
                 _write_one(conn, record, batch)
             conn.executemany(
@@ -321,11 +326,11 @@ class StoreWriter:
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
                 if session_id in batch.rooted or _has_root(conn, session_id):
                     conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
-            return batch.written
+            return batch
 
-        written = self.update(write)
+        batch = self.update(write)
         self.kept.add(batch.kept)  # committed: these rows are in the file
-        return written
+        return batch.written
 
     def finish_pending(self, limit: int = 2048) -> int:
         """Finish up to ``limit`` spans left unfinished; how many."""
