@@ -121,6 +121,8 @@ def counts_error(kind: str | None, failed: bool) -> bool:
 def token_count(value: Any) -> Any:
     """A token count as an int, ``None`` when absent, or an invalid marker (see module doc).
     Numeric strings are accepted: some stores keep every value as text."""
+    if type(value) is int:  # the common case, first (a bool is not of type int)
+        return value if 0 <= value <= MAX_TOKENS else _INVALID
     if value is None or value == "":
         return None
     if isinstance(value, bool):
