@@ -157,12 +157,12 @@ SpanRecord = tuple[
 
 def record_of(span: ReadableSpan) -> SpanRecord:
     """The plain values of an SDK span that the store keeps."""
-    ctx, parent, resource, scope, status = (
+    ctx, parent, scope, status, events = (
         span.context,
         span.parent,
-        span.resource,
         span.instrumentation_scope,
         span.status,
+        span.events,
     )
     return (
         ctx.trace_id,
@@ -175,10 +175,24 @@ def record_of(span: ReadableSpan) -> SpanRecord:
         status.status_code.name,
         status.description,
         _plain(span.attributes),
-        [(e.name, e.timestamp, _plain(e.attributes)) for e in span.events],
-        resource.attributes.get("service.name") if resource else None,
+        [(e.name, e.timestamp, _plain(e.attributes)) for e in events] if events else [],
+        _service(span.resource),
         scope.name if scope else None,
-    )  # type: ignore[return-value]  # service.name: a string attribute (typed AttributeValue)
+    )
+
+
+_last_service: tuple[Any, Any] = (None, None)
+
+
+def _service(resource: Any) -> str | None:
+    """The ``service.name`` of a span's resource (one provider's spans share their resource
+    object: the last one's is kept)."""
+    global _last_service
+    last, service = _last_service
+    if resource is not last:
+        service = resource.attributes.get("service.name") if resource else None
+        _last_service = (resource, service)
+    return service  # type: ignore[no-any-return]  # a string attribute (typed AttributeValue)
 
 
 def _plain(attributes: Any) -> dict[str, Any]:
