@@ -1,7 +1,6 @@
-"""The store writer's cheaper paths (issue 19 item 2) index and store exactly what the plain
-paths do: finishing from the text kept at write time, a kept text that no longer fits its row
-(a log record attached, the row deleted and its rowid reused) read back from the row instead,
-and the writer process's small batches finished in their own transaction."""
+"""The store writer's cheaper path (issue 19 item 2) stores and indexes exactly what the others
+do: the writer process finishes a small batch in its own transaction when no older span waits
+(a large one, or one behind waiting spans, is left for idle time as before)."""
 
 from __future__ import annotations
 
@@ -12,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from agentops_otel import semconv as A
-from agentops_otel._otlp_codec import LogEvent
-from agentops_otel.store import Store, StoreWriter
-from agentops_otel.store._content import KeptText, after_delete, stored_text, unindex_spans
-from agentops_otel.store._logs import LogContent
+from agentops_otel.store import StoreWriter
+from agentops_otel.store._content import stored_text
 from agentops_otel.store._search import words_of
 
 NOW = time.time_ns() - 3_600 * 10**9
@@ -104,10 +101,8 @@ def _finished(path: Path) -> tuple[int, int, int]:
     return last, spans, waiting
 
 
-def _store(path: Path, *, unfinished: int = 0, budget: int | None = None) -> list[tuple]:
+def _store(path: Path, *, unfinished: int = 0) -> list[tuple]:
     writer = StoreWriter(path, unfinished=unfinished)
-    if budget is not None:
-        writer.kept = KeptText(budget)
     writer.write_records(_records())
     while writer.finish_pending():
         pass
@@ -117,74 +112,12 @@ def _store(path: Path, *, unfinished: int = 0, budget: int | None = None) -> lis
     return rows
 
 
-def test_finishing_from_the_kept_text_indexes_and_stores_what_the_rows_say(tmp_path: Path) -> None:
-    inline = _store(tmp_path / "inline.db")
-    kept = _store(tmp_path / "kept.db", unfinished=100)
-    read_back = _store(tmp_path / "read.db", unfinished=100, budget=0)  # nothing kept
-    part = _store(tmp_path / "part.db", unfinished=100, budget=60)  # the first few kept
-    assert kept == inline == read_back == part  # the same rows, byte for byte
-    assert _index(tmp_path / "kept.db") == _index(tmp_path / "inline.db")
-    assert _index(tmp_path / "kept.db")[1][2:5] == ["zurich", "weather", "duplicate"]
-
-
-def test_a_log_record_attached_since_the_write_is_indexed_from_the_row(tmp_path: Path) -> None:
-    """Another process (``serve``) adds a log record's words to a span still waiting: the
-    text kept by the writer that wrote the span is stale and must not be used."""
-    path = tmp_path / "traces.db"
-    writer = StoreWriter(path, unfinished=100)
-    writer.write_records([_record(1, "first question")])
-    other = StoreWriter(path)  # serve's writer on the same file
-    body = json.dumps({"message": {"role": "assistant", "content": "narwhal answer"}})
-    LogContent(other).add([LogEvent(9, 1, "gen_ai.choice", NOW, {"body": body})])
-    other.close()
-    assert writer.finish_pending() == 1
-    writer.close()
-    words, _ = _rows(path)
-    assert _index(path) == words and "narwhal" in words[1]
-    with Store.open(path) as store:
-        assert [s.id for s in store.list_sessions(q="narwhal")] == ["s-1"]
-
-
-def test_a_reused_rowid_is_indexed_with_its_new_span(tmp_path: Path) -> None:
-    """The waiting spans deleted and their rowids given to other spans (by another writer)
-    before this writer finishes them: its kept texts belong to the old spans."""
-    path = tmp_path / "traces.db"
-    writer = StoreWriter(path, unfinished=100)
-    writer.write_records([_record(1, "vanished pelican"), _record(2, "vanished heron")])
-    other = StoreWriter(path, unfinished=100)
-    other.update(
-        lambda conn: (
-            unindex_spans(conn, "1"),
-            conn.execute("DELETE FROM spans"),
-            after_delete(conn),
-        )
-    )
-    other.write_records([_record(3, "present gannet"), _record(4, "present puffin")])
-    other.close()
-    assert writer.finish_pending() == 2
-    writer.close()
-    words, _ = _rows(path)
-    assert _index(path) == words
-    assert sorted(words) == [1, 2] and "gannet" in words[1] and "puffin" in words[2]
-    with Store.open(path) as store:
-        assert store.list_sessions(q="vanished") == []
-        assert [s.id for s in store.list_sessions(q="gannet")] == ["s-3"]
-
-
-def test_spans_finished_by_another_writer_are_forgotten(tmp_path: Path) -> None:
-    path = tmp_path / "traces.db"
-    writer = StoreWriter(path, unfinished=100)
-    writer.write_records(_records()[:3])
-    other = StoreWriter(path)  # finishes the tail it finds before its own spans
-    other.write_records(_records()[3:])
-    other.close()
-    assert _finished(path) == (6, 6, 0)
-    assert writer.finish_pending() == 0
-    writer.write_records([_record(7, "after the others")])
-    assert writer.finish_pending() == 1
-    writer.close()
-    words, _ = _rows(path)
-    assert _index(path) == words and sorted(words) == [1, 2, 3, 4, 5, 7]
+def test_the_paths_store_and_index_the_same(tmp_path: Path) -> None:
+    """Finished in the transaction or later (read back from the rows): the same rows, byte
+    for byte, and each span indexed with the text of its row."""
+    assert _store(tmp_path / "inline.db") == _store(tmp_path / "later.db", unfinished=100)
+    assert _index(tmp_path / "inline.db") == _index(tmp_path / "later.db")
+    assert _index(tmp_path / "inline.db")[1][2:5] == ["zurich", "weather", "duplicate"]
 
 
 def test_the_writer_process_finishes_a_small_batch_in_its_transaction(tmp_path: Path) -> None:

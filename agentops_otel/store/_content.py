@@ -84,60 +84,19 @@ def _indexed(conn: sqlite3.Connection, texts: list[tuple[int, str]]) -> None:
     conn.execute("INSERT INTO text_indexed (last_rowid) VALUES (?)", (texts[-1][0],))
 
 
-class KeptText:
-    """The searchable text of spans a writer left unfinished, kept from when it wrote them so
-    that finishing them need not decode their rows again (up to ``budget`` characters; the
-    others are read back). A text is used only for the row it was kept for: the same span id
-    and events (a log record attached since changes the events, and the text)."""
-
-    def __init__(self, budget: int = 4_000_000) -> None:
-        self.budget = budget
-        self._texts: dict[int, tuple[str, str, str]] = {}  # rowid: span id, events, text
-        self._chars = 0
-
-    def add(self, rows: list[tuple[int, str, str, str]]) -> None:
-        """Keep ``(rowid, span id, events JSON, text)`` of spans just committed."""
-        for row in rows:
-            if self._chars + len(row[3]) > self.budget:
-                return
-            self._chars += len(row[3])
-            self._texts[row[0]] = row[1:]
-
-    def take(self, rowid: int, span_id: str, events: str) -> str | None:
-        """The kept text of this row (forgotten now), ``None`` when none is kept for it."""
-        kept = self._texts.pop(rowid, None)
-        if kept is None:
-            return None
-        self._chars -= len(kept[2])
-        return kept[2] if kept[0] == span_id and kept[1] == events else None
-
-    def forget_upto(self, rowid: int) -> None:
-        """Forget the texts of rows up to ``rowid`` (finished by someone else)."""
-        texts = self._texts
-        while texts and (first := next(iter(texts))) <= rowid:
-            self._chars -= len(texts.pop(first)[2])
-
-
-def finish(conn: sqlite3.Connection, limit: int, kept: KeptText | None = None) -> int:
-    """Finish up to ``limit`` spans of the tail, oldest first (their text from ``kept``, else
-    read from the rows); how many."""
-    upto = finished_upto(conn)
-    if kept is not None:
-        kept.forget_upto(upto)
+def finish(conn: sqlite3.Connection, limit: int) -> int:
+    """Finish up to ``limit`` spans of the tail, oldest first (read from the rows); how many."""
     rows = conn.execute(
-        "SELECT spans.rowid, span_id, attributes, events, spans.content, p.content FROM spans "
+        "SELECT spans.rowid, attributes, events, spans.content, p.content FROM spans "
         "LEFT JOIN span_pending AS p ON p.rowid = spans.rowid WHERE spans.rowid > ? "
         "ORDER BY spans.rowid LIMIT ?",
-        (upto, limit),
+        (finished_upto(conn), limit),
     ).fetchall()
     if not rows:
         return 0
     texts, packed = [], []
-    for rowid, span_id, attributes, events, content, waiting in rows:
-        text = kept.take(rowid, span_id, events) if kept is not None else None
-        if text is None:
-            text = stored_text(attributes, events, content or waiting)
-        texts.append((rowid, text))
+    for rowid, attributes, events, content, waiting in rows:
+        texts.append((rowid, stored_text(attributes, events, content or waiting)))
         if waiting is not None and content is None:
             packed.append((compressed(waiting), rowid))
     conn.executemany("UPDATE spans SET content = ? WHERE rowid = ?", packed)

@@ -23,7 +23,6 @@ from agentops_otel import accounting
 from agentops_otel import semconv as A
 from agentops_otel.accounting import NO_AGENT, NO_MODEL
 from agentops_otel.store._content import (
-    KeptText,
     after_delete,
     compressed,
     dumps,
@@ -287,7 +286,6 @@ class StoreWriter:
         self.retention_days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
         self.unfinished = unfinished
         self.finish_below = finish_below
-        self.kept = KeptText()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -322,7 +320,7 @@ class StoreWriter:
     def write_records(self, records: Sequence[SpanRecord]) -> int:
         """Insert spans given as :func:`record_of` tuples; return how many were new."""
 
-        def write(conn: sqlite3.Connection) -> _Batch:
+        def write(conn: sqlite3.Connection) -> int:
             before = last_rowid(conn)
             now = len(records) < self.finish_below and finished_upto(conn) == before
             batch = _Batch(time.time_ns(), [] if now or not self.unfinished else None)
@@ -334,21 +332,19 @@ class StoreWriter:
             if batch.texts is not None:
                 finish_written(conn, batch.texts, before)
             elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
-                finish(conn, waiting - self.unfinished, self.kept)
+                finish(conn, waiting - self.unfinished)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
                 if session_id in batch.rooted or _has_root(conn, session_id):
                     conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
-            return batch
+            return batch.written
 
-        batch = self.update(write)
-        self.kept.add(batch.kept)  # committed: these rows are in the file
-        return batch.written
+        return self.update(write)
 
     def finish_pending(self, limit: int = 2048) -> int:
         """Finish up to ``limit`` spans left unfinished; how many."""
-        return self.update(lambda conn: finish(conn, limit, self.kept))
+        return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``change`` on the store in one write transaction; its result."""
@@ -378,14 +374,12 @@ class StoreWriter:
 @dataclass
 class _Batch:
     """What one transaction collects beside the span rows: the rows to index (``None``:
-    left for later, with their content in ``pending`` and their text in ``kept``), the usage
-    roll-up, one folded session row per session, the sessions with a session span among them,
-    how many spans were new."""
+    left for later, with their content in ``pending``), the usage roll-up, one folded session
+    row per session, the sessions with a session span among them, how many spans were new."""
 
     now: int
     texts: list[tuple[int, str]] | None
     pending: list[tuple[int, str]] = field(default_factory=list)
-    kept: list[tuple[int, str, str, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     rooted: set[str] = field(default_factory=set)
@@ -438,13 +432,11 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     ]
     attributes, content = split(attrs)
     finished = batch.texts is not None
-    span_hex = format(span_id, "016x")
-    events_json = dumps(events) if events else "[]"
     cursor = conn.execute(
         _INSERT_SPAN,
         (
             trace_id,
-            span_hex,
+            format(span_id, "016x"),
             parent,
             session_id,
             span_name,
@@ -464,20 +456,17 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
             scope,
             attributes,
             compressed(content) if finished else None,
-            events_json,
+            dumps(events) if events else "[]",
         ),
     )
     if cursor.rowcount != 1:
         return
     batch.written += 1
     rowid = cursor.lastrowid or 0
-    text = search_text(attrs, events)
     if batch.texts is not None:
-        batch.texts.append((rowid, text))
-    else:
-        batch.kept.append((rowid, span_hex, events_json, text))
-        if content is not None:
-            batch.pending.append((rowid, content))
+        batch.texts.append((rowid, search_text(attrs, events)))
+    elif content is not None:
+        batch.pending.append((rowid, content))
     if llm:
         hourly = batch.hourly
         key = (
