@@ -78,6 +78,11 @@ def last_rowid(conn: sqlite3.Connection) -> int:
     return top or 0
 
 
+def waiting(conn: sqlite3.Connection) -> int:
+    """How many spans wait to be finished (at most: rowids may have gaps)."""
+    return last_rowid(conn) - finished_upto(conn)
+
+
 def _indexed(conn: sqlite3.Connection, texts: list[tuple[int, str]]) -> None:
     index_text(conn, texts)
     conn.execute("DELETE FROM text_indexed")

@@ -32,6 +32,7 @@ from agentops_otel.store._content import (
     last_rowid,
     split,
     unindex_spans,
+    waiting,
 )
 from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
@@ -331,8 +332,8 @@ class StoreWriter:
             )
             if batch.texts is not None:
                 finish_written(conn, batch.texts, before)
-            elif (waiting := last_rowid(conn) - finished_upto(conn)) > self.unfinished:
-                finish(conn, waiting - self.unfinished)
+            elif (left := waiting(conn)) > self.unfinished:
+                finish(conn, left - self.unfinished)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
             conn.executemany(_UPSERT_SESSION, batch.sessions.values())
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
@@ -343,7 +344,11 @@ class StoreWriter:
         return self.update(write)
 
     def finish_pending(self, limit: int = 2048) -> int:
-        """Finish up to ``limit`` spans left unfinished; how many."""
+        """Finish up to ``limit`` spans left unfinished; how many. Nothing waiting (read
+        outside a write transaction, the common case between small batches) costs no write."""
+        with self._lock:
+            if not waiting(self._connection()):
+                return 0
         return self.update(lambda conn: finish(conn, limit))
 
     def update(self, change: Callable[[sqlite3.Connection], _T]) -> _T:
