@@ -26,7 +26,7 @@ from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _config, accounting
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
@@ -197,17 +197,22 @@ class Ledger:
             self.add_call(node, call)
 
     def add_call(self, node: Node, call: accounting.Call) -> None:
-        """Add ``call`` (of the span of ``node``, ending) to its open ancestors' accounts, and
-        flag the session once it is over its budget."""
+        """Add ``call`` (of the span of ``node``, ending) to its open ancestors' accounts."""
         ancestors = node.chain
         if ancestors and ancestors[-1].span is node.span:
             ancestors = ancestors[:-1]
+        self.add_to(ancestors, node.session, call)
+
+    def add_to(
+        self, ancestors: tuple[Account, ...], session: Account | None, call: accounting.Call
+    ) -> None:
+        """Add ``call`` to the accounts of ``ancestors`` (open spans beneath ``session``), and
+        flag the session once it is over its budget."""
         if not ancestors:
             return
         with self._lock:
             for account in ancestors:
                 account.totals.add(call)
-        session = node.session
         if call.llm_calls and session is not None and session.limit_usd is not None:
             _check_budget(session)
 
@@ -229,7 +234,7 @@ class Ledger:
             attributes[A.LOOP_COUNT] = account.loop_count
         span.set_attributes(attributes)
 
-    def note_request(self, session: Account, fingerprint: int) -> int:
+    def note_request(self, session: Account, fingerprint: int, threshold: int) -> int:
         """Count a model request in its session; returns how many times it has now been seen.
 
         The session span is flagged (attributes and one event) the first time any request
@@ -242,7 +247,6 @@ class Ledger:
             if count == 1 and len(seen) >= _MAX_FINGERPRINTS:
                 seen.pop(next(iter(seen)))
             seen[fingerprint] = count
-            threshold = _config.current().loop_threshold
             if not threshold or count < threshold or count <= session.loop_count:
                 return count
             first = session.loop_count == 0
