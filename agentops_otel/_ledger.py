@@ -185,9 +185,12 @@ class Ledger:
 
     def span_ended(self, span: ReadableSpan) -> None:
         """Add what an ended span counts to the accounts of its open ancestors."""
+        # an SDK span always has its context (typed Optional on ReadableSpan)
+        span_id = span.get_span_context().span_id  # type: ignore[union-attr]
+        if span_id not in self._open:  # most spans (our LLM spans, plain spans): no lock taken
+            return
         with self._lock:
-            # an SDK span always has its context (typed Optional on ReadableSpan)
-            node = self._open.pop(span.get_span_context().span_id, None)  # type: ignore[union-attr]
+            node = self._open.pop(span_id, None)
         if node is None:
             return
         call = accounting.call_of(
