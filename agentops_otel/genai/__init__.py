@@ -291,7 +291,7 @@ class LLMCall:
                 self._response_model = pending[A.GEN_AI_RESPONSE_MODEL] = str(model)
             if finish_reasons:
                 pending[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(
-                    str(r) for r in finish_reasons if r
+                    [str(r) for r in finish_reasons if r]
                 )
         except Exception:  # noqa: BLE001
             contain("recording the LLM response")
@@ -370,7 +370,12 @@ class LLMCall:
     def _price_and_measure(self) -> None:
         usage = self._usage
         dimensions = _dimensions(
-            self._operation, self._provider, self._model, self._response_model, self._error
+            self._operation,
+            self._provider,
+            self._model,
+            self._response_model,
+            self._error,
+            self._agent,
         )
         duration = time.perf_counter() - self._start
         if usage is None:
@@ -402,7 +407,6 @@ class LLMCall:
             usage[0],
             usage[1],
             cost.total_usd,
-            _cost_attributes(self._provider, self._response_model or self._model, self._agent),
         )
 
     # -- streams ----------------------------------------------------------------------------
@@ -441,7 +445,7 @@ def _fingerprint(request: Any) -> int:
     back-references, so equal requests give equal bytes), anything else from its ``repr``."""
     if type(request) is tuple:
         for part in request:
-            if _is_long(part):
+            if isinstance(part, (list, tuple)) and len(part) > _LONG:
                 request = tuple((len(p), p[:2], p[-6:]) if _is_long(p) else p for p in request)
                 break
     try:
@@ -469,10 +473,15 @@ def _pricing() -> Any:
 
 @functools.lru_cache(maxsize=1024)
 def _dimensions(
-    operation: str, provider: str, model: str | None, response_model: str | None, error: str | None
+    operation: str,
+    provider: str,
+    model: str | None,
+    response_model: str | None,
+    error: str | None,
+    agent: str | None,
 ) -> _metrics.Dimensions:
-    """Metric dimensions of a call (all, input tokens, output tokens), built once per
-    combination."""
+    """Metric dimensions of a call, built once per combination: of all its measurements, its
+    input and output tokens, and its cost (provider, the model that served it, agent)."""
     base: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation, A.GEN_AI_PROVIDER_NAME: provider}
     if model:
         base[A.GEN_AI_REQUEST_MODEL] = model
@@ -480,20 +489,17 @@ def _dimensions(
         base[A.GEN_AI_RESPONSE_MODEL] = response_model
     if error:
         base[A.ERROR_TYPE] = error
-    return _metrics.Dimensions(
-        base, {**base, A.GEN_AI_TOKEN_TYPE: "input"}, {**base, A.GEN_AI_TOKEN_TYPE: "output"}
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _cost_attributes(provider: str, model: str | None, agent: str | None) -> dict[str, Any]:
-    """Dimensions of the cost counter: provider, model and agent."""
-    attributes: dict[str, Any] = {A.GEN_AI_PROVIDER_NAME: provider}
-    if model:
-        attributes[A.GEN_AI_REQUEST_MODEL] = model
+    cost: dict[str, Any] = {A.GEN_AI_PROVIDER_NAME: provider}
+    if response_model or model:
+        cost[A.GEN_AI_REQUEST_MODEL] = response_model or model
     if agent:
-        attributes[A.GEN_AI_AGENT_NAME] = agent
-    return attributes
+        cost[A.GEN_AI_AGENT_NAME] = agent
+    return _metrics.Dimensions(
+        base,
+        {**base, A.GEN_AI_TOKEN_TYPE: "input"},
+        {**base, A.GEN_AI_TOKEN_TYPE: "output"},
+        cost,
+    )
 
 
 def _failed(span: Any) -> bool:

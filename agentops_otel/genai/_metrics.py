@@ -72,11 +72,13 @@ class Instruments:
 
 
 class Dimensions(NamedTuple):
-    """The attribute sets of one kind of call: all its measurements, and its token counts."""
+    """The attribute sets of one kind of call: of all its measurements, of its token counts
+    and of its cost."""
 
     base: dict[str, Any]
     input: dict[str, Any]
     output: dict[str, Any]
+    cost: dict[str, Any]
 
 
 GLOBAL = Instruments()
@@ -112,13 +114,10 @@ def record(
     input_tokens: int | None = None,
     output_tokens: int | None = None,
     cost_usd: float | None = None,
-    cost_attributes: dict[str, Any] | None = None,
 ) -> None:
     """Queue one call's measurements (never blocks; the worker records them): its duration,
     token counts when it reported usage, and its cost when it was priced."""
-    _queue.append(
-        (target, duration_s, dimensions, input_tokens, output_tokens, cost_usd, cost_attributes)
-    )
+    _queue.append((target, duration_s, dimensions, input_tokens, output_tokens, cost_usd))
     if _worker is None:
         _start_worker()
 
@@ -139,14 +138,14 @@ def drain() -> None:
             target, name, seconds, attributes = _duration_queue.popleft()
             target.duration(name).record(seconds, attributes)
         while _queue:
-            target, seconds, dimensions, inp, out, cost, cost_attributes = _queue.popleft()
+            target, seconds, dimensions, inp, out, cost = _queue.popleft()
             token_usage, duration, cost_counter = target.created()
             duration.record(seconds, dimensions.base)
             if inp is not None:
                 token_usage.record(inp, dimensions.input)
                 token_usage.record(out, dimensions.output)
             if cost is not None:
-                cost_counter.add(cost, cost_attributes)
+                cost_counter.add(cost, dimensions.cost)
 
 
 def _run() -> None:
