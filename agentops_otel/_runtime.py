@@ -303,12 +303,14 @@ def shutdown(timeout: float | None = None) -> None:
         _drain_metrics()
         meter_provider, _state.meter_provider = _state.meter_provider, None
         processors = list(_state.export_processors)
-        # Spans and metrics drain side by side within the one bound (not one after the other).
-        jobs = [provider.shutdown if _state.owned else lambda: [p.shutdown() for p in processors]]
-        if meter_provider is not None:
-            jobs.append(meter_provider.shutdown)
         from agentops_otel.export import exit_wait
 
+        # Spans and metrics drain side by side within the one bound (not one after the other);
+        # our metrics go over OTLP, so they get a network destination's share of it.
+        jobs = [provider.shutdown if _state.owned else lambda: [p.shutdown() for p in processors]]
+        if meter_provider is not None:
+            metric_ms = exit_wait(limit, local=False) * 1000
+            jobs.append(lambda: meter_provider.shutdown(timeout_millis=metric_ms))
         _bounded(*jobs, timeout_s=exit_wait(limit))
         for instrumentor in _state.instrumentors:
             try:

@@ -24,6 +24,7 @@ from agentops_otel.export._batch import (
 from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
 
 _log = logging.getLogger("agentops_otel.export")
+LOCAL_STORE = "local-store"  # the store's destination name
 
 __all__ = [
     "BoundedExportProcessor",
@@ -68,7 +69,7 @@ def _backend_exporter(settings: Settings) -> SpanExporter:
 def _exporters(settings: Settings) -> list[tuple[str, SpanExporter]]:
     factories: list[tuple[str, Callable[[Settings], SpanExporter | None]]] = []
     if local_store_enabled(settings):
-        factories.append(("local-store", _store_exporter))
+        factories.append((LOCAL_STORE, _store_exporter))
     factories.append(("otlp", build_otlp_exporter))
     if settings.api_key:
         factories.append(("agentops", _backend_exporter))
@@ -103,6 +104,7 @@ def build_span_processors(
             exit_timeout_s=settings.exit_timeout_s,
             group=group,
             meter_provider=meter_provider,
+            local=name == LOCAL_STORE,
         )
         for name, exporter in exporters
     ]

@@ -32,10 +32,17 @@ REASON_SHUTDOWN = "shutdown"
 EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
 
 
-def exit_wait(timeout_s: float) -> float:
-    """How long exit waits for destinations within the exit bound ``timeout_s``: the bound less
-    a reserve, so closing the exporters and the interpreter's own exit fit in it."""
+def exit_wait(timeout_s: float, *, local: bool = True) -> float:
+    """How long exit waits for a destination within the exit bound ``timeout_s``.
+
+    A local one (the store: its writer process may still be starting) gets the bound less a
+    reserve, so closing the exporters and the interpreter's own exit fit in it. A network one
+    gets half the bound: a healthy collector takes a final batch in milliseconds, and a dead or
+    stuck one must not use the reserve a loaded machine needs to tear the interpreter down.
+    """
     timeout_s = max(0.0, timeout_s)
+    if not local:
+        return timeout_s / 2
     return timeout_s - min(EXIT_RESERVE_S, timeout_s / 4)
 
 
@@ -50,22 +57,24 @@ class ShutdownGroup:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = max(0.0, timeout_s)
         self._members: list[weakref.ref[BoundedExportProcessor]] = []
-        self._deadline: float | None = None
+        self._started = False
         self._lock = threading.Lock()
 
     def add(self, processor: BoundedExportProcessor) -> None:
         self._members.append(weakref.ref(processor))
 
-    def begin(self) -> float:
-        """Start the shutdown of every member (once) and return the shared deadline."""
+    def begin(self) -> None:
+        """Start the shutdown of every member at once (the first call only), each with the
+        deadline :func:`exit_wait` gives its kind of destination."""
         with self._lock:
-            if self._deadline is None:
-                self._deadline = time.monotonic() + exit_wait(self.timeout_s)
-                for ref in self._members:
-                    member = ref()
-                    if member is not None:
-                        member._signal_stop(self._deadline)
-            return self._deadline
+            if self._started:
+                return
+            self._started = True
+            now = time.monotonic()
+            for ref in self._members:
+                member = ref()
+                if member is not None:
+                    member._signal_stop(now + exit_wait(self.timeout_s, local=member.local))
 
 
 class BoundedExportProcessor(SpanProcessor):
@@ -82,9 +91,11 @@ class BoundedExportProcessor(SpanProcessor):
         exit_timeout_s: float = 2.0,
         group: ShutdownGroup | None = None,
         meter_provider: metrics.MeterProvider | None = None,
+        local: bool = False,
     ) -> None:
         self.exporter = exporter
         self.name = name
+        self.local = local  # on this machine (the store): the longer exit wait, see exit_wait
         self._cap = max(1, max_queue_size)
         self._batch = max(1, min(max_batch_size, self._cap // 2))  # wake before it is full
         self._delay = schedule_delay_s
@@ -152,7 +163,8 @@ class BoundedExportProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         """Drain until the group's deadline, then count what is left and close the exporter."""
-        deadline = self._group.begin()
+        self._group.begin()
+        deadline = self._stop_deadline or time.monotonic()
         self._worker.join(max(0.0, deadline - time.monotonic()))
         if self._worker.is_alive():
             # Still inside an export: count what is left, abort the exporter's retries and
