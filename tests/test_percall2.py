@@ -137,10 +137,10 @@ def test_each_call_is_measured_with_its_own_agent_and_error(client):
     failed = [
         p
         for p in _points(A.METRIC_OPERATION_DURATION)
-        if p.attributes.get(A.ERROR_TYPE) == "InternalServerError"
+        if p.attributes.get(A.GEN_AI_REQUEST_MODEL) == failing
     ]
-    assert failed and failed[0].count >= 1
-    assert failed[0].attributes[A.GEN_AI_REQUEST_MODEL] == failing
+    assert len(failed) == 1 and failed[0].count >= 1
+    assert failed[0].attributes[A.ERROR_TYPE] == "InternalServerError"
 
 
 # -- content JSON --------------------------------------------------------------------------------
