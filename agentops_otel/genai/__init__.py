@@ -146,7 +146,8 @@ def start_llm_call(
             SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
         call._instruments = _metrics.instruments_for(tracer)
-        call._agent = attrs.get(A.AGENT_NAME)
+        agent = attrs.get(A.AGENT_NAME)  # a metric dimension (a key of a cache: a string)
+        call._agent = agent if isinstance(agent, str) else None
         if parent is not None and span.is_recording():
             call._accounts = parent.chain
             call._session = session
@@ -443,11 +444,8 @@ def _fingerprint(request: Any) -> int:
     a long message list is represented by its length, first two and last six messages. Plain
     data (dicts, lists, strings, numbers) is hashed from its ``marshal`` form (version 2: no
     back-references, so equal requests give equal bytes), anything else from its ``repr``."""
-    if type(request) is tuple:
-        for part in request:
-            if isinstance(part, (list, tuple)) and len(part) > _LONG:
-                request = tuple((len(p), p[:2], p[-6:]) if _is_long(p) else p for p in request)
-                break
+    if type(request) is tuple and any(map(_is_long, request)):
+        request = tuple((len(p), p[:2], p[-6:]) if _is_long(p) else p for p in request)
     try:
         return hash(marshal.dumps(request, 2))
     except ValueError:  # objects marshal does not know (SDK models, custom classes)
