@@ -168,3 +168,25 @@ def test_content_json_keeps_what_plain_json_cannot_hold():
     rendered = json.loads(_content.messages_json(looped, A.GEN_AI_INPUT_MESSAGES))
     assert rendered[0] == {"role": "user", "content": "hi"}
     assert len(rendered) == 2
+
+
+def test_an_agent_name_that_is_not_a_string_does_not_cost_the_call_its_price(spans):
+    from agentops_otel.genai import start_llm_call
+
+    tracer = trace.get_tracer("percall2")
+    with ao.session("odd agent"):
+        call = start_llm_call(
+            tracer,
+            operation=A.OP_CHAT,
+            provider="openai",
+            model=MODEL,
+            attributes={A.AGENT_NAME: ["not", "a", "string"]},
+        )
+        assert call is not None
+        with call:
+            call.set_usage(10, 5)
+        call.end()
+    (llm,) = spans.of_kind("llm")
+    assert llm.attributes[A.AGENT_NAME] == ("not", "a", "string")
+    assert llm.attributes[A.COST_USD] > 0
+    assert spans.one("session odd agent").attributes[A.TOTAL_INPUT_TOKENS] == 10
