@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from agentops_otel import _config
@@ -17,9 +18,22 @@ _MAX_DEPTH = 8
 _MAX_ITEMS = 200
 _MAX_MESSAGES = 64  # of a conversation, the most recent kept
 _REDACTION_FAILED = '"[redaction failed]"'
-# Made once: ``json.dumps`` with options builds an encoder per call (a microsecond or two).
-_strict = json.JSONEncoder(ensure_ascii=False).encode
-_lenient = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False, default=default)``, made once: ``dumps`` with
+    options builds an encoder per call, and so does ``JSONEncoder.encode`` (a microsecond
+    each); CPython's C encoder is made here once and called directly. It keeps no record of
+    the containers it is in (that record is what cannot be shared between threads), so a
+    value that contains itself raises ``RecursionError`` instead of ``ValueError``."""
+    if c_make_encoder is None:  # an interpreter without the C encoder
+        return json.JSONEncoder(ensure_ascii=False, default=default).encode
+    encode = c_make_encoder(None, default, encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_strict = _encoder(json.JSONEncoder().default)  # raises TypeError for what JSON cannot hold
+_lenient = _encoder(str)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -131,7 +145,7 @@ def messages_json(messages: Iterable[Any], key: str, limit: int | None = None) -
                 text = _strict(plain_items)
                 if len(text) <= limit:
                     return text
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 pass
             plain_items = [_plain(message, limit) for message in plain_items]
             text = _lenient(plain_items)

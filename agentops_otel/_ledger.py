@@ -26,7 +26,7 @@ from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import StatusCode
 
-from agentops_otel import _config, accounting
+from agentops_otel import accounting
 from agentops_otel import semconv as A
 
 _log = logging.getLogger(__name__)
@@ -185,9 +185,12 @@ class Ledger:
 
     def span_ended(self, span: ReadableSpan) -> None:
         """Add what an ended span counts to the accounts of its open ancestors."""
+        # an SDK span always has its context (typed Optional on ReadableSpan)
+        span_id = span.get_span_context().span_id  # type: ignore[union-attr]
+        if span_id not in self._open:  # most spans (our LLM spans, plain spans): no lock taken
+            return
         with self._lock:
-            # an SDK span always has its context (typed Optional on ReadableSpan)
-            node = self._open.pop(span.get_span_context().span_id, None)  # type: ignore[union-attr]
+            node = self._open.pop(span_id, None)
         if node is None:
             return
         call = accounting.call_of(
@@ -197,17 +200,22 @@ class Ledger:
             self.add_call(node, call)
 
     def add_call(self, node: Node, call: accounting.Call) -> None:
-        """Add ``call`` (of the span of ``node``, ending) to its open ancestors' accounts, and
-        flag the session once it is over its budget."""
+        """Add ``call`` (of the span of ``node``, ending) to its open ancestors' accounts."""
         ancestors = node.chain
         if ancestors and ancestors[-1].span is node.span:
             ancestors = ancestors[:-1]
+        self.add_to(ancestors, node.session, call)
+
+    def add_to(
+        self, ancestors: tuple[Account, ...], session: Account | None, call: accounting.Call
+    ) -> None:
+        """Add ``call`` to the accounts of ``ancestors`` (open spans beneath ``session``), and
+        flag the session once it is over its budget."""
         if not ancestors:
             return
         with self._lock:
             for account in ancestors:
                 account.totals.add(call)
-        session = node.session
         if call.llm_calls and session is not None and session.limit_usd is not None:
             _check_budget(session)
 
@@ -229,7 +237,7 @@ class Ledger:
             attributes[A.LOOP_COUNT] = account.loop_count
         span.set_attributes(attributes)
 
-    def note_request(self, session: Account, fingerprint: int) -> int:
+    def note_request(self, session: Account, fingerprint: int, threshold: int) -> int:
         """Count a model request in its session; returns how many times it has now been seen.
 
         The session span is flagged (attributes and one event) the first time any request
@@ -242,7 +250,6 @@ class Ledger:
             if count == 1 and len(seen) >= _MAX_FINGERPRINTS:
                 seen.pop(next(iter(seen)))
             seen[fingerprint] = count
-            threshold = _config.current().loop_threshold
             if not threshold or count < threshold or count <= session.loop_count:
                 return count
             first = session.loop_count == 0

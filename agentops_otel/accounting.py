@@ -162,7 +162,10 @@ def read_usage(attrs: Mapping[str, Any]) -> tuple[Usage | None, tuple[str, ...]]
     flagged = attrs.get(A.USAGE_INVALID)  # a reader that left unreadable values out flags them
     flagged = flagged if isinstance(flagged, (list, tuple)) else ()
     for key in USAGE_KEYS:
-        count = token_count(attrs.get(key))
+        value = attrs.get(key)
+        if value is None and not flagged:  # absent, the usual case for most keys
+            continue
+        count = token_count(value)
         if count is _INVALID or key in flagged:
             invalid.append(key)
         elif count is not None:

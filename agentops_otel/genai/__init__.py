@@ -12,6 +12,7 @@ Every method contains its own errors; only the user's exceptions and our deliber
 from __future__ import annotations
 
 import functools
+import marshal
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import Token
@@ -29,7 +30,7 @@ from agentops_otel._ledger import (
     ACTIVE_LLM_KEY,
     LEDGER,
     SELF_SETTLED,
-    Node,
+    Account,
     inherited_identity,
 )
 from agentops_otel.errors import BudgetExceededError, LoopDetectedError
@@ -93,10 +94,13 @@ def start_llm_call(
     ``BudgetExceededError`` / ``LoopDetectedError`` when the session asked to refuse calls.
     """
     try:
-        if not is_instrumentation_enabled() or otel_context.get_value(ACTIVE_LLM_KEY):
+        if not is_instrumentation_enabled():
+            return None
+        ctx = otel_context.get_current()
+        if ctx.get(ACTIVE_LLM_KEY):
             return None
         settings = _config.current()
-        current = trace.get_current_span()
+        current = trace.get_current_span(ctx)
         parent = LEDGER.node_of(current)
         if parent is None or parent.chain[-1].span is not current:
             _mark_foreign_llm_span(current)  # (our aggregating spans are never LLM spans)
@@ -121,27 +125,32 @@ def start_llm_call(
             if server_port:
                 attrs[A.SERVER_PORT] = server_port
         if attributes:
-            attrs.update((k, v) for k, v in attributes.items() if v is not None)
+            for key, value in attributes.items():
+                if value is not None:
+                    attrs[key] = value
         # identity at creation: one attribute batch, and nothing left for the processor to add
         attrs.update(inherited_identity(current, attrs, parent))
         looping = 0
-        if session is not None and fingerprint is not None and settings.loop_threshold:
-            count = LEDGER.note_request(session, _fingerprint(fingerprint))
-            if count >= settings.loop_threshold:
+        threshold = settings.loop_threshold
+        if session is not None and fingerprint is not None and threshold:
+            count = LEDGER.note_request(session, _fingerprint(fingerprint), threshold)
+            if count >= threshold:
                 looping = count
                 attrs[A.LOOP_DETECTED] = True
                 attrs[A.LOOP_COUNT] = count
         name = f"{operation} {model}" if model else operation
         token = SELF_SETTLED.set(True)
         try:
-            span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+            span = tracer.start_span(name, context=ctx, kind=SpanKind.CLIENT, attributes=attrs)
         finally:
             SELF_SETTLED.reset(token)
         call = LLMCall(span, operation, provider, model)
         call._instruments = _metrics.instruments_for(tracer)
-        call._agent = attrs.get(A.AGENT_NAME)
+        agent = attrs.get(A.AGENT_NAME)  # a metric dimension (a key of a cache: a string)
+        call._agent = agent if isinstance(agent, str) else None
         if parent is not None and span.is_recording():
-            call._node = Node(span, parent.chain, session)
+            call._accounts = parent.chain
+            call._session = session
         if looping and session is not None and settings.on_loop == "raise":
             error = LoopDetectedError(session.session_id or "", looping)
             call.fail(error)
@@ -171,17 +180,18 @@ class LLMCall:
     """The span of one model request and what is known about it so far."""
 
     __slots__ = (
+        "_accounts",
         "_agent",
         "_ended",
         "_error",
         "_first_chunk_at",
         "_instruments",
         "_model",
-        "_node",
         "_operation",
         "_pending",
         "_provider",
         "_response_model",
+        "_session",
         "_start",
         "_token",
         "_usage",
@@ -202,7 +212,9 @@ class LLMCall:
         self._error: str | None = None
         # content, response, usage and cost: set in one attribute batch at end()
         self._pending: dict[str, Any] = {}
-        self._node: Node | None = None  # the open ancestors' accounts this call adds to
+        # the open ancestors' accounts this call adds to, and their session
+        self._accounts: tuple[Account, ...] = ()
+        self._session: Account | None = None
         self._instruments = _metrics.GLOBAL  # where its metrics are recorded
         self._agent: Any = None  # the agent name it was started under (a cost metric dimension)
 
@@ -280,7 +292,7 @@ class LLMCall:
                 self._response_model = pending[A.GEN_AI_RESPONSE_MODEL] = str(model)
             if finish_reasons:
                 pending[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(
-                    str(r) for r in finish_reasons if r
+                    [str(r) for r in finish_reasons if r]
                 )
         except Exception:  # noqa: BLE001
             contain("recording the LLM response")
@@ -305,12 +317,12 @@ class LLMCall:
                 _int(reasoning),
             )
             pending = self._pending
-            for key, value in zip(_USAGE_KEYS, values, strict=True):
+            for key, value in zip(_USAGE_KEYS, values):  # noqa: B905 - both of five
                 if value is not None:
                     pending[key] = value
-            if values[0] is not None or values[1] is not None:
-                # five values in, five out: mypy reads tuple(generator) as of any length
-                self._usage = tuple(v or 0 for v in values)  # type: ignore[assignment]
+            inp, out, read, write, thought = values
+            if inp is not None or out is not None:
+                self._usage = (inp or 0, out or 0, read or 0, write or 0, thought or 0)
         except Exception:  # noqa: BLE001
             contain("recording LLM usage")
 
@@ -349,26 +361,28 @@ class LLMCall:
 
     def _settle(self) -> None:
         """Add this call to its open ancestors' accounts (the processor skips our LLM spans)."""
-        node = self._node
-        if node is None:
+        if not self._accounts:
             return
         failed = self._error is not None or _failed(self.span)
         # what the span will carry, read by the one rule every store and viewer reads it by
-        LEDGER.add_call(node, accounting.model_call(self._pending, failed, reprice=False))
+        call = accounting.model_call(self._pending, failed, reprice=False)
+        LEDGER.add_to(self._accounts, self._session, call)
 
     def _price_and_measure(self) -> None:
-        from agentops_otel import pricing
-
         usage = self._usage
-        model = self._response_model or self._model
-        base, for_input, for_output = _metric_attributes(
-            self._operation, self._provider, self._model, self._response_model, self._error
+        dimensions = _dimensions(
+            self._operation,
+            self._provider,
+            self._model,
+            self._response_model,
+            self._error,
+            self._agent,
         )
         duration = time.perf_counter() - self._start
         if usage is None:
-            _metrics.record(duration, base, target=self._instruments)
+            _metrics.record(self._instruments, duration, dimensions)
             return
-        cost = pricing.cost_for(
+        cost = _pricing().cost_for(
             self._provider,
             self._model,
             input_tokens=usage[0],
@@ -378,22 +392,22 @@ class LLMCall:
             reasoning_tokens=usage[4],
             response_model=self._response_model,
         )
-        tokens = ((usage[0], for_input), (usage[1], for_output))
         pending = self._pending
         if cost is None:
             pending[A.COST_UNKNOWN_MODEL] = True
-            _metrics.record(duration, base, tokens, target=self._instruments)
+            _metrics.record(self._instruments, duration, dimensions, usage[0], usage[1])
             return
         pending[A.COST_USD] = cost.total_usd
         pending[A.COST_INPUT_USD] = cost.input_usd
         pending[A.COST_OUTPUT_USD] = cost.output_usd
         pending[A.COST_SOURCE] = cost.source
         _metrics.record(
-            duration,
-            base,
-            tokens,
-            (cost.total_usd, _cost_attributes(self._provider, model, self._agent)),
             self._instruments,
+            duration,
+            dimensions,
+            usage[0],
+            usage[1],
+            cost.total_usd,
         )
 
     # -- streams ----------------------------------------------------------------------------
@@ -422,24 +436,50 @@ _USAGE_KEYS = (
 )
 
 
+_LONG = 8  # a message list longer than this is fingerprinted by its length and ends
+
+
 def _fingerprint(request: Any) -> int:
     """A hash of a request for loop detection, at a cost bounded in the conversation's length:
-    a long message list is represented by its length, first two and last six messages."""
-    if isinstance(request, tuple):
-        request = tuple(
-            (len(part), part[:2], part[-6:])
-            if isinstance(part, (list, tuple)) and len(part) > 8
-            else part
-            for part in request
-        )
-    return hash(repr(request))
+    a long message list is represented by its length, first two and last six messages. Plain
+    data (dicts, lists, strings, numbers) is hashed from its ``marshal`` form (version 2: no
+    back-references, so equal requests give equal bytes), anything else from its ``repr``."""
+    if type(request) is tuple and any(map(_is_long, request)):
+        request = tuple((len(p), p[:2], p[-6:]) if _is_long(p) else p for p in request)
+    try:
+        return hash(marshal.dumps(request, 2))
+    except ValueError:  # objects marshal does not know (SDK models, custom classes)
+        return hash(repr(request))
+
+
+def _is_long(part: Any) -> bool:
+    return isinstance(part, (list, tuple)) and len(part) > _LONG
+
+
+_pricing_module: Any = None
+
+
+def _pricing() -> Any:
+    """:mod:`agentops_otel.pricing`, imported at the first priced call (keeps imports light)."""
+    global _pricing_module
+    if _pricing_module is None:
+        from agentops_otel import pricing
+
+        _pricing_module = pricing
+    return _pricing_module
 
 
 @functools.lru_cache(maxsize=1024)
-def _metric_attributes(
-    operation: str, provider: str, model: str | None, response_model: str | None, error: str | None
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Metric dimensions (all, input tokens, output tokens), built once per combination."""
+def _dimensions(
+    operation: str,
+    provider: str,
+    model: str | None,
+    response_model: str | None,
+    error: str | None,
+    agent: str | None,
+) -> _metrics.Dimensions:
+    """Metric dimensions of a call, built once per combination: of all its measurements, its
+    input and output tokens, and its cost (provider, the model that served it, agent)."""
     base: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation, A.GEN_AI_PROVIDER_NAME: provider}
     if model:
         base[A.GEN_AI_REQUEST_MODEL] = model
@@ -447,18 +487,17 @@ def _metric_attributes(
         base[A.GEN_AI_RESPONSE_MODEL] = response_model
     if error:
         base[A.ERROR_TYPE] = error
-    return (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"}, {**base, A.GEN_AI_TOKEN_TYPE: "output"})
-
-
-@functools.lru_cache(maxsize=1024)
-def _cost_attributes(provider: str, model: str | None, agent: str | None) -> dict[str, Any]:
-    """Dimensions of the cost counter: provider, model and agent."""
-    attributes: dict[str, Any] = {A.GEN_AI_PROVIDER_NAME: provider}
-    if model:
-        attributes[A.GEN_AI_REQUEST_MODEL] = model
+    cost: dict[str, Any] = {A.GEN_AI_PROVIDER_NAME: provider}
+    if response_model or model:
+        cost[A.GEN_AI_REQUEST_MODEL] = response_model or model
     if agent:
-        attributes[A.GEN_AI_AGENT_NAME] = agent
-    return attributes
+        cost[A.GEN_AI_AGENT_NAME] = agent
+    return _metrics.Dimensions(
+        base,
+        {**base, A.GEN_AI_TOKEN_TYPE: "input"},
+        {**base, A.GEN_AI_TOKEN_TYPE: "output"},
+        cost,
+    )
 
 
 def _failed(span: Any) -> bool:
@@ -467,6 +506,8 @@ def _failed(span: Any) -> bool:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:  # the common case first
+        return value if value >= 0 else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):

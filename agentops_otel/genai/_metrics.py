@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import metrics
 
@@ -71,6 +71,16 @@ class Instruments:
         return histogram
 
 
+class Dimensions(NamedTuple):
+    """The attribute sets of one kind of call: of all its measurements, of its token counts
+    and of its cost."""
+
+    base: dict[str, Any]
+    input: dict[str, Any]
+    output: dict[str, Any]
+    cost: dict[str, Any]
+
+
 GLOBAL = Instruments()
 # The meter provider an instrumentor was given (``instrument(meter_provider=...)``), by its tracer.
 _bound: weakref.WeakKeyDictionary[Any, Instruments] = weakref.WeakKeyDictionary()
@@ -98,14 +108,16 @@ def instruments_for(tracer: Any) -> Instruments:
 
 
 def record(
+    target: Instruments,
     duration_s: float,
-    attributes: dict[str, Any],
-    tokens: tuple[tuple[int, dict[str, Any]], ...] = (),
-    cost: tuple[float, dict[str, Any]] | None = None,
-    target: Instruments = GLOBAL,
+    dimensions: Dimensions,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cost_usd: float | None = None,
 ) -> None:
-    """Queue one call's measurements (never blocks; the worker records them)."""
-    _queue.append((target, duration_s, attributes, tokens, cost))
+    """Queue one call's measurements (never blocks; the worker records them): its duration,
+    token counts when it reported usage, and its cost when it was priced."""
+    _queue.append((target, duration_s, dimensions, input_tokens, output_tokens, cost_usd))
     if _worker is None:
         _start_worker()
 
@@ -126,13 +138,14 @@ def drain() -> None:
             target, name, seconds, attributes = _duration_queue.popleft()
             target.duration(name).record(seconds, attributes)
         while _queue:
-            target, seconds, attributes, tokens, cost = _queue.popleft()
+            target, seconds, dimensions, inp, out, cost = _queue.popleft()
             token_usage, duration, cost_counter = target.created()
-            duration.record(seconds, attributes)
-            for count, token_attributes in tokens:
-                token_usage.record(count, token_attributes)
+            duration.record(seconds, dimensions.base)
+            if inp is not None:
+                token_usage.record(inp, dimensions.input)
+                token_usage.record(out, dimensions.output)
             if cost is not None:
-                cost_counter.add(*cost)
+                cost_counter.add(cost, dimensions.cost)
 
 
 def _run() -> None:

@@ -255,7 +255,7 @@ def chat_output_messages(choices: Iterable[Any] | None) -> list[dict[str, Any]]:
 
 def chat_finish_reasons(choices: Iterable[Any] | None) -> list[str]:
     """The ``finish_reason`` of every choice that has one."""
-    return [r for r in (field(c, "finish_reason") for c in choices or ()) if r]
+    return [reason for choice in choices or () if (reason := field(choice, "finish_reason"))]
 
 
 def record_chat_completion(call: Any, completion: Any, content: bool) -> None:
