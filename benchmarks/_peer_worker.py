@@ -10,7 +10,8 @@ modules) so that the uninstrumented call, a bare span (on a provider of its own 
 pipeline) and the instrumented call are measured in this same process, interleaved. A batch is
 timed in CPU (every thread of the process and its child processes, e.g. a store writer) and wall
 time, and ends once the work our background threads were handed is done. Each
-``run CALLS ROUNDS`` line on stdin answers one ``@@BENCH {json}`` line on stdout.
+``run CALLS ROUNDS`` line on stdin answers one ``@@BENCH {json}`` line on stdout
+(``serve``, which bench_providers.py's workers use too).
 """
 
 from __future__ import annotations
@@ -270,6 +271,48 @@ def _bare_tracer() -> Any:
     return provider.get_tracer("bench")
 
 
+Mode = tuple[Callable[[Any], None], Any, bool]  # (run, its argument, patches on)
+
+
+def serve(
+    info: dict[str, Any], scenarios: dict[str, dict[str, Mode]], patches: _Patches, exporter: Any
+) -> None:
+    """Announce ``info``, then answer each ``run CALLS ROUNDS`` line on stdin: per scenario,
+    ``ROUNDS`` interleaved batches of ``CALLS`` calls of every mode, the median CPU and wall us
+    per call and the spans per call (``exporter.count``) of each mode."""
+    print("@@BENCH " + json.dumps({"ready": info}), flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] != "run":
+            break
+        calls, rounds = int(cmd[1]), int(cmd[2])
+        result: dict[str, dict[str, Any]] = {}
+        for scenario, modes in scenarios.items():
+            cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+            wall: dict[str, list[float]] = {mode: [] for mode in modes}
+            spans: dict[str, float] = {}
+            for _ in range(rounds):
+                for mode, (run, c, on) in modes.items():
+                    patches.set(on)
+                    exporter.count = 0
+                    cpu_us, wall_us = _batch(run, c, calls)
+                    cpu[mode].append(cpu_us)
+                    wall[mode].append(wall_us)
+                    for provider in _PROVIDERS:
+                        provider.force_flush()
+                    spans[mode] = exporter.count / calls
+                    patches.set(False)
+            result[scenario] = {
+                mode: {
+                    "us": statistics.median(cpu[mode]),
+                    "wall_us": statistics.median(wall[mode]),
+                    "spans_per_call": spans[mode],
+                }
+                for mode in modes
+            }
+        print("@@BENCH " + json.dumps({"result": result}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer", required=True)
@@ -290,7 +333,14 @@ def main() -> None:
     if not patches.changes:
         raise SystemExit(f"{args.peer}: no patched attribute found on openai/httpx")
     tracer = _bare_tracer()
-    scenarios: dict[str, Callable[[Any], None]] = {"plain": m.plain, "stream": m.streamed}
+    scenarios = {
+        scenario: {
+            "uninstrumented": (call, c, False),
+            "bare": (m.bare(tracer, call), c, False),
+            "peer": (call, c, True),
+        }
+        for scenario, call in {"plain": m.plain, "stream": m.streamed}.items()
+    }
     info = {
         "peer": args.peer,
         "content": args.content,
@@ -300,42 +350,7 @@ def main() -> None:
         "openai": openai.__version__,
         "python": sys.version.split()[0],
     }
-    print("@@BENCH " + json.dumps({"ready": info}), flush=True)
-    for line in sys.stdin:
-        cmd = line.split()
-        if not cmd or cmd[0] != "run":
-            break
-        calls, rounds = int(cmd[1]), int(cmd[2])
-        result: dict[str, dict[str, Any]] = {}
-        for scenario, call in scenarios.items():
-            modes: dict[str, tuple[Callable[[Any], None], bool]] = {
-                "uninstrumented": (call, False),
-                "bare": (m.bare(tracer, call), False),
-                "peer": (call, True),
-            }
-            cpu: dict[str, list[float]] = {mode: [] for mode in modes}
-            wall: dict[str, list[float]] = {mode: [] for mode in modes}
-            spans: dict[str, float] = {}
-            for _ in range(rounds):
-                for mode, (run, on) in modes.items():
-                    patches.set(on)
-                    exporter.count = 0
-                    cpu_us, wall_us = _batch(run, c, calls)
-                    cpu[mode].append(cpu_us)
-                    wall[mode].append(wall_us)
-                    for provider in _PROVIDERS:
-                        provider.force_flush()
-                    spans[mode] = exporter.count / calls
-                    patches.set(False)
-            result[scenario] = {
-                mode: {
-                    "us": statistics.median(cpu[mode]),
-                    "wall_us": statistics.median(wall[mode]),
-                    "spans_per_call": spans[mode],
-                }
-                for mode in modes
-            }
-        print("@@BENCH " + json.dumps({"result": result}), flush=True)
+    serve(info, scenarios, patches, exporter)
 
 
 if __name__ == "__main__":

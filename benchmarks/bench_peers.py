@@ -65,13 +65,17 @@ class Worker:
     """One peer in its environment, answering ``run`` requests over a pipe."""
 
     def __init__(self, peer: str, content: str, setup: str) -> None:
-        self.peer, self.content = peer, content
         env = "ours" if peer.startswith("ours") else peer
         python = ROOT / ".venvs" / f"bench-{env}" / "bin" / "python"
-        log = open(HERE / "results" / f"worker-{peer}-{content}.log", "w")
         command = [str(python), str(HERE / "_peer_worker.py"), "--peer", peer]
+        self.start(peer, content, [*command, "--content", content, "--setup", setup])
+
+    def start(self, peer: str, content: str, command: list[str], name: str = "") -> None:
+        """Start ``command`` (logging to ``results/worker-<name>.log``) and wait until ready."""
+        self.peer, self.content = peer, content
+        log = open(HERE / "results" / f"worker-{name or f'{peer}-{content}'}.log", "w")
         self.proc = subprocess.Popen(
-            [*command, "--content", content, "--setup", setup],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -100,6 +104,26 @@ class Worker:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def interleave(
+    workers: list[Worker], rounds: int, calls: int, inner: int
+) -> dict[Worker, list[dict[str, Any]]]:
+    """Each worker's results of ``rounds`` rounds, every round asking each worker once in a new
+    random order (round 0 warms every worker up and is discarded); closes the workers."""
+    samples: dict[Worker, list[dict[str, Any]]] = {w: [] for w in workers}
+    rng = random.Random(0)
+    for round_ in range(rounds + 1):
+        order = list(workers)
+        rng.shuffle(order)
+        for w in order:
+            result = w.run(calls, inner)
+            if round_:
+                samples[w].append(result)
+        print(f"round {round_}/{rounds} done", file=sys.stderr, flush=True)
+    for w in workers:
+        w.close()
+    return samples
 
 
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,21 +188,23 @@ def _markdown(res: dict[tuple[str, str], dict[str, Any]]) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for (peer, content), r in res.items():
-            s = r[scenario]
-            lo, hi = s["uninstrumented_spread_us"]
-            o_lo, o_hi = s["overhead_spread_us"]
-            cells = [
-                LABELS[peer],
-                content,
-                f"{s['uninstrumented_us']:.0f} ({lo:.0f}-{hi:.0f})",
-                f"+{s['bare_overhead_us']:.0f}",
-                f"+{s['overhead_us']:.0f} ({o_lo:+.0f}..{o_hi:+.0f})",
-                f"+{s['wall_overhead_us']:.0f}",
-                f"{s['x_bare']:.2f}",
-                f"{s['spans_per_call']:.0f}",
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join([LABELS[peer], content, *cells(r[scenario])]) + " |")
     return "\n".join(lines)
+
+
+def cells(s: dict[str, Any]) -> list[str]:
+    """A scenario's ``_summary`` as table cells: uninstrumented (min-max), bare span,
+    instrumented (min..max), wall, x bare span, spans/call."""
+    lo, hi = s["uninstrumented_spread_us"]
+    o_lo, o_hi = s["overhead_spread_us"]
+    return [
+        f"{s['uninstrumented_us']:.0f} ({lo:.0f}-{hi:.0f})",
+        f"+{s['bare_overhead_us']:.0f}",
+        f"+{s['overhead_us']:.0f} ({o_lo:+.0f}..{o_hi:+.0f})",
+        f"+{s['wall_overhead_us']:.0f}",
+        f"{s['x_bare']:.2f}",
+        f"{s['spans_per_call']:.0f}",
+    ]
 
 
 def main() -> None:
@@ -202,18 +228,7 @@ def main() -> None:
             workers.append(Worker(peer, content, args.setup))
         except Exception as exc:
             print(f"{peer}/{content}: could not start: {exc}", file=sys.stderr)
-    samples: dict[Worker, list[dict[str, Any]]] = {w: [] for w in workers}
-    rng = random.Random(0)
-    for round_ in range(args.rounds + 1):  # round 0 warms every worker up
-        order = list(workers)
-        rng.shuffle(order)
-        for w in order:
-            result = w.run(args.calls, args.inner)
-            if round_:
-                samples[w].append(result)
-        print(f"round {round_}/{args.rounds} done", file=sys.stderr, flush=True)
-    for w in workers:
-        w.close()
+    samples = interleave(workers, args.rounds, args.calls, args.inner)
     res = {(w.peer, w.content): _summary(samples[w]) for w in workers}
     print(
         f"{args.calls} calls x {args.inner} interleaved batches per round, {args.rounds} "

@@ -1,16 +1,21 @@
 """Per-call overhead for Gemini (google-genai) and Bedrock Converse, ours against the peers.
 
     bash benchmarks/setup-provider-peers.sh     # once: .venvs/bench-{providers-ours,...}
-    .venvs/bench-providers-ours/bin/python benchmarks/bench_providers.py [--calls 40 --rounds 6]
+    .venvs/bench-providers-ours/bin/python benchmarks/bench_providers.py [--calls 40 --rounds 8]
 
 The driver serves the project's fake LLM server on 127.0.0.1 (in its own process, so its CPU is
-not counted) and runs one worker process per (SDK, instrumentation, content mode), each in the
-environment of its instrumentation: ours (agentops_otel.init), the official
+not counted) and starts one long-lived worker per (SDK, instrumentation, content mode), each in
+the environment of its instrumentation: ours (agentops_otel.init), the official
 opentelemetry-instrumentation-google-genai, OpenLLMetry's opentelemetry-instrumentation-bedrock.
-A worker measures, interleaved in its own process, the uninstrumented call, the call inside a
-bare OTel span (8 attributes) and the instrumented call, in CPU microseconds of the worker per
-call, for a plain and a streamed call. Overhead = mode - uninstrumented; x bare = overhead over
-the bare span's. Medians over the rounds (a warm-up round is discarded).
+Every round the driver asks each worker, in a new random order (``bench_peers.interleave``), for
+one round of its modes, so that drift on a shared machine hits every worker alike; round 0 is a
+discarded warm-up. A worker measures, interleaved in its own process
+(``_peer_worker.serve``), the uninstrumented call, the call inside a bare OTel span (8
+attributes, on a provider of its own) and the instrumented call, in CPU microseconds of the
+worker per call (ours' deferred metrics recorded inside the timing, as in bench_peers), for a
+plain and a streamed call. Overhead = mode - uninstrumented; x bare = overhead over the bare
+span's in the same round. Reported: medians over the rounds, the spread (min-max) of the
+overhead and of the uninstrumented call.
 
 Toggling: class-level patches (ours, the official google-genai instrumentor) are switched off
 and on by restoring the attributes they replaced (``_peer_worker._Patches``); OpenLLMetry wraps
@@ -21,20 +26,21 @@ instrumenting and the uninstrumented ones a client made before.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import pathlib
+import platform
 import runpy
-import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import _peer_worker  # noqa: E402  (benchmarks/ is no package; both need only the stdlib)
+import bench_peers  # noqa: E402
+
 ENVS = {
     "ours": "bench-providers-ours",
     "official": "bench-gemini-official",
@@ -50,17 +56,26 @@ WORKERS = [
     ("bedrock", "openllmetry", "off"),
     ("bedrock", "openllmetry", "on"),
 ]
+PEER = {"gemini": "official", "bedrock": "openllmetry"}  # the peer each SDK's target names
+CALLS = {
+    ("gemini", "plain"): "Gemini generate_content",
+    ("gemini", "stream"): "Gemini generate_content_stream",
+    ("bedrock", "plain"): "Bedrock converse",
+    ("bedrock", "stream"): "Bedrock converse_stream",
+}
+LABELS = {
+    "ours": "ours",
+    "official": "official google-genai",
+    "openllmetry": "OpenLLMetry bedrock",
+}
 PROMPT = "Write one sentence about the sea, please, for a benchmark of tracing overhead."
 GEMINI_MODEL = "gemini-2.0-flash"
 BEDROCK_MODEL = "amazon.nova-lite-v1:0"
 
 
 # -- worker ---------------------------------------------------------------------------------------
-def _pipeline() -> tuple[Any, Any, Any]:
-    """Global SDK tracer provider (to a dropping exporter) and meter provider."""
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+def _dropping_provider() -> tuple[Any, Any]:
+    """An SDK tracer provider exporting to an exporter that counts and drops."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
         SimpleSpanProcessor,
@@ -77,8 +92,18 @@ def _pipeline() -> tuple[Any, Any, Any]:
             return SpanExportResult.SUCCESS
 
     exporter = Drop()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def _pipeline() -> tuple[Any, Any, Any]:
+    """Global SDK tracer provider (to a dropping exporter) and meter provider."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    tracer_provider, exporter = _dropping_provider()
     trace.set_tracer_provider(tracer_provider)
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     metrics.set_meter_provider(meter_provider)
@@ -130,6 +155,7 @@ def _instrument(sdk: str, peer: str, content: bool, tp: Any, mp: Any) -> str:
 
         name = "google_genai" if sdk == "gemini" else "bedrock"
         agentops_otel.init(instrument=[name], capture_content=content, local_store=False)
+        _peer_worker._SETTLE.append(agentops_otel.flush)  # its deferred metrics, timed
         return f"agentops_otel.init(instrument=[{name!r}], capture_content={content})"
     if peer == "official":
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
@@ -148,10 +174,12 @@ def _instrument(sdk: str, peer: str, content: bool, tp: Any, mp: Any) -> str:
     return f"OpenLLMetry BedrockInstrumentor().instrument(), TRACELOOP_TRACE_CONTENT={content}"
 
 
-def _bare(tracer: Any, sdk: str, call: Callable[[Any], None]) -> Callable[[Any], None]:
-    """The call inside one CLIENT span with 8 attributes at start and 2 at the end."""
+def _bare(sdk: str, call: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The call inside one CLIENT span with 8 attributes at start and 2 at the end, on a
+    provider of its own (an instrumentation that joined the app's provider is not paid for)."""
     from opentelemetry.trace import SpanKind
 
+    tracer = _dropping_provider()[0].get_tracer("bench")
     model = GEMINI_MODEL if sdk == "gemini" else BEDROCK_MODEL
     # The attribute names, from semconv.py loaded by path (peer environments lack our package).
     a = runpy.run_path(str(ROOT / "agentops_otel" / "semconv.py"))
@@ -177,131 +205,137 @@ def _bare(tracer: Any, sdk: str, call: Callable[[Any], None]) -> Callable[[Any],
     return run
 
 
-def _cpu_us(run: Callable[[Any], None], client: Any, calls: int) -> float:
-    gc.collect()
-    start = time.process_time()
-    for _ in range(calls):
-        run(client)
-    return (time.process_time() - start) / calls * 1e6
-
-
-def worker(sdk: str, peer: str, content: str, url: str, calls: int, rounds: int) -> None:
-    sys.path.insert(0, str(HERE))
-    import _peer_worker
+def worker(sdk: str, peer: str, content: str, url: str) -> None:
+    """Instrument, then serve ``run`` requests on stdin (``_peer_worker.serve``)."""
+    from importlib.metadata import version
 
     _peer_worker.PATCHED_PREFIXES = ("google.genai", "botocore", "boto3")
     tp, mp, exporter = _pipeline()
-    make_client, scenarios = _scenarios(sdk, url)
+    make_client, calls = _scenarios(sdk, url)
     before_client = make_client()
-    for call in scenarios.values():
+    for call in calls.values():
         call(before_client)  # lazy imports happen before the snapshot
     before = _peer_worker._snapshot()
     how = _instrument(sdk, peer, content == "on", tp, mp)
     patches = _peer_worker._Patches(before, _peer_worker._snapshot())
     after_client = make_client()
-    tracer = tp.get_tracer("bench")
-    result: dict[str, Any] = {"how": how, "patched": patches.names}
-    for scenario, call in scenarios.items():
-        modes = {
+    scenarios = {
+        scenario: {
             "uninstrumented": (call, before_client, False),
-            "bare": (_bare(tracer, sdk, call), before_client, False),
+            "bare": (_bare(sdk, call), before_client, False),
             "peer": (call, after_client, True),
         }
-        samples: dict[str, list[float]] = {mode: [] for mode in modes}
-        spans = 0.0
-        for round_ in range(rounds + 1):
-            for mode, (run, client, on) in modes.items():
-                patches.set(on)
-                exporter.count = 0
-                us = _cpu_us(run, client, calls)
-                if mode == "peer":
-                    spans = exporter.count / calls
-                patches.set(False)
-                if round_:
-                    samples[mode].append(us)
-        base = samples["uninstrumented"]
-        over = [p - b for p, b in zip(samples["peer"], base, strict=True)]
-        bare = [p - b for p, b in zip(samples["bare"], base, strict=True)]
-        result[scenario] = {
-            "uninstrumented_us": statistics.median(base),
-            "bare_overhead_us": statistics.median(bare),
-            "overhead_us": statistics.median(over),
-            "x_bare": statistics.median(o / b for o, b in zip(over, bare, strict=True)),
-            "spans_per_call": spans,
-        }
-    print("@@BENCH " + json.dumps(result), flush=True)
+        for scenario, call in calls.items()
+    }
+    package = "google-genai" if sdk == "gemini" else "boto3"
+    info = {
+        "how": how,
+        "patched": patches.names,
+        "sdk": f"{package} {version(package)}",
+        "python": sys.version.split()[0],
+    }
+    _peer_worker.serve(info, scenarios, patches, exporter)
 
 
 # -- driver ---------------------------------------------------------------------------------------
-def _run_worker(sdk: str, peer: str, content: str, url: str, args: Any) -> dict[str, Any] | None:
-    python = ROOT / ".venvs" / ENVS[peer] / "bin" / "python"
-    cmd = [
-        str(python),
-        str(pathlib.Path(__file__).resolve()),
-        "--worker",
-        sdk,
-        peer,
-        content,
-        url,
-        "--calls",
-        str(args.calls),
-        "--rounds",
-        str(args.rounds),
+class ProviderWorker(bench_peers.Worker):
+    """One (SDK, instrumentation, content) worker in its environment."""
+
+    def __init__(self, sdk: str, peer: str, content: str, url: str) -> None:
+        self.sdk, self.key = sdk, (sdk, peer, content)
+        python = ROOT / ".venvs" / ENVS[peer] / "bin" / "python"
+        command = [str(python), str(pathlib.Path(__file__).resolve()), "--worker", sdk, peer]
+        self.start(peer, content, [*command, content, url], f"providers-{sdk}-{peer}-{content}")
+
+
+def _markdown(res: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    lines = [
+        "| call | instrumentation | content | uninstrumented (min-max) | bare span | "
+        "instrumented (min..max) | wall | x bare span | spans/call |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800, check=False)
-    for line in done.stdout.splitlines():
-        if line.startswith("@@BENCH "):
-            return json.loads(line[8:])
-    print(f"{sdk}/{peer}/{content} failed: {done.stderr[-2000:]}", file=sys.stderr)
-    return None
+    for (sdk, scenario), call in CALLS.items():
+        for (sdk_, peer, content), r in res.items():
+            if sdk_ != sdk:
+                continue
+            row = [call, LABELS[peer], content, *bench_peers.cells(r[scenario])]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _targets(res: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
+    """Issue 14: ours below the SDK's peer at the same content setting (median CPU overhead;
+    whether the spreads overlap is said too), and with content off at most 1.5x (plain) / 2x
+    (streamed) the bare span's overhead."""
+    lines = []
+    for (sdk, scenario), call in CALLS.items():
+        ours = res.get((sdk, "ours", "off"))
+        if ours:
+            x, limit = ours[scenario]["x_bare"], 1.5 if scenario == "plain" else 2.0
+            verdict = bench_peers._verdict(x <= limit)
+            lines.append(
+                f"{call}: ours content off {x:.2f}x the bare span (<= {limit}x): {verdict}"
+            )
+        for content in ("off", "on"):
+            mine, theirs = res.get((sdk, "ours", content)), res.get((sdk, PEER[sdk], content))
+            if not (mine and theirs):
+                continue
+            a, b = mine[scenario], theirs[scenario]
+            below = "below" if a["overhead_us"] < b["overhead_us"] else "NOT below"
+            (a_lo, a_hi), (b_lo, b_hi) = a["overhead_spread_us"], b["overhead_spread_us"]
+            apart = a_hi < b_lo or b_hi < a_lo
+            lines.append(
+                f"{call}, content {content}: ours {a['overhead_us']:.0f} us vs "
+                f"{LABELS[PEER[sdk]]} {b['overhead_us']:.0f} us: {below}"
+                f"{' (spreads apart)' if apart else ' (spreads overlap)'}"
+            )
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=40, help="calls per timed batch")
-    parser.add_argument("--rounds", type=int, default=6, help="measured rounds per worker")
+    parser.add_argument("--inner", type=int, default=1, help="interleaved batches per request")
+    parser.add_argument("--rounds", type=int, default=8, help="measured rounds per worker")
     parser.add_argument("--only", choices=["gemini", "bedrock"], help="one SDK's workers")
     parser.add_argument("--worker", nargs=4, metavar=("SDK", "PEER", "CONTENT", "URL"))
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker, calls=args.calls, rounds=args.rounds)
+        worker(*args.worker)
         return
     sys.path.insert(0, str(ROOT))
     from agentops_otel.testing.fake_llm import FakeLLMServer
 
-    results: dict[str, Any] = {}
+    (HERE / "results").mkdir(exist_ok=True)
     with FakeLLMServer(log_requests=False) as server:
+        workers = []
         for sdk, peer, content in WORKERS:
             if args.only and sdk != args.only:
                 continue
-            result = _run_worker(sdk, peer, content, server.url, args)
-            if result is not None:
-                results[f"{sdk}/{peer}/{content}"] = result
-            print(f"{sdk}/{peer}/{content} done", file=sys.stderr, flush=True)
-    lines = [f"{args.calls} calls x {args.rounds} rounds per mode, CPU us per call (medians)"]
-    for key, r in results.items():
-        lines.append(f"  {key}: {r['how']}")
-    for scenario in ("plain", "stream"):
-        lines += [
-            "",
-            f"{scenario}:",
-            "| sdk | instrumentation | content | uninstrumented | "
-            "bare span | instrumented | x bare span | spans/call |",
-            "|---|---|---|---:|---:|---:|---:|---:|",
-        ]
-        for key, r in results.items():
-            s = r[scenario]
-            sdk, peer, content = key.split("/")
-            lines.append(
-                f"| {sdk} | {peer} | {content} | {s['uninstrumented_us']:.0f} | "
-                f"+{s['bare_overhead_us']:.0f} | +{s['overhead_us']:.0f} | "
-                f"{s['x_bare']:.2f} | {s['spans_per_call']:.0f} |"
-            )
+            try:
+                workers.append(ProviderWorker(sdk, peer, content, server.url))
+            except Exception as exc:
+                print(f"{sdk}/{peer}/{content}: could not start: {exc}", file=sys.stderr)
+        samples = bench_peers.interleave(workers, args.rounds, args.calls, args.inner)
+    res = {w.key: bench_peers._summary(samples[w]) for w in workers}
+    lines = [
+        f"{args.calls} calls x {args.inner} interleaved batch(es) per round, {args.rounds} "
+        f"rounds (+1 warm-up), workers in a new random order each round; CPU us per call, "
+        f"medians; machine: {platform.machine()}, python {workers[0].info['python']}",
+    ]
+    lines += [f"  {'/'.join(w.key)}: {w.info['how']} ({w.info['sdk']})" for w in workers]
+    for w in workers:  # the uninstrumented call must trace nothing (the toggling works)
+        stray = max(r[s]["uninstrumented"]["spans_per_call"] for r in samples[w] for s in r)
+        if stray:
+            lines.append(f"  WARNING {'/'.join(w.key)}: {stray} spans per uninstrumented call")
+    lines += ["", _markdown(res), "", "Targets"]
+    lines += ["  " + line for line in _targets(res)]
     text = "\n".join(lines)
     print(text)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "providers.txt").write_text(text + "\n")
-    (HERE / "results" / "providers.json").write_text(json.dumps(results, indent=1))
+    name = "providers-interleaved" + (f"-{args.only}" if args.only else "")
+    (HERE / "results" / f"{name}.txt").write_text(text + "\n")
+    out = {"/".join(w.key): {**res[w.key], "info": w.info} for w in workers}
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
