@@ -192,7 +192,7 @@ def _service(resource: Any) -> str | None:
     if resource is not last:
         service = resource.attributes.get("service.name") if resource else None
         _last_service = (resource, service)
-    return service  # type: ignore[no-any-return]  # a string attribute (typed AttributeValue)
+    return service
 
 
 def _plain(attributes: Any) -> dict[str, Any]:
