@@ -304,10 +304,14 @@ def main() -> None:
         worker(*args.worker)
         return
     sys.path.insert(0, str(ROOT))
-    from agentops_otel.testing.fake_llm import FakeLLMServer
+    from agentops_otel.testing import fake_llm
+
+    # headers and body leave in two writes: without TCP_NODELAY each keep-alive request
+    # stalls 40 ms on the delayed ACK (idle time, not CPU; the tests keep the server as is)
+    fake_llm._Handler.disable_nagle_algorithm = True
 
     (HERE / "results").mkdir(exist_ok=True)
-    with FakeLLMServer(log_requests=False) as server:
+    with fake_llm.FakeLLMServer(log_requests=False) as server:
         workers = []
         for sdk, peer, content in WORKERS:
             if args.only and sdk != args.only:

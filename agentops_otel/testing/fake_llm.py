@@ -172,7 +172,6 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
     timeout = 120  # idle keep-alive connections end eventually
-    disable_nagle_algorithm = True  # headers and body apart: no 40 ms delayed-ACK stall a request
 
     def setup(self) -> None:
         super().setup()
