@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from agentops_otel import semconv as A
@@ -34,7 +35,20 @@ CONTENT_SQL = (
     "COALESCE(spans.content, (SELECT p.content FROM span_pending AS p WHERE p.rowid = spans.rowid))"
 )
 
-dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+
+def _encoder() -> Callable[[Any], str]:
+    """``JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode``, made
+    once: ``encode`` builds CPython's C encoder at every call (~0.7 us a span, twice). Like
+    ``agentops_otel._content``'s, it keeps no record of the containers it is in (that record
+    cannot be shared between threads): a value that contains itself raises ``RecursionError``
+    instead of ``ValueError`` (span attributes never do)."""
+    if c_make_encoder is None:  # an interpreter without the C encoder
+        return json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+    encode = c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+dumps = _encoder()
 
 
 def split(attrs: Mapping[str, Any]) -> tuple[str, str | None]:

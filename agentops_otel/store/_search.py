@@ -63,6 +63,35 @@ def _strings(values: Iterable[Any], out: list[str]) -> None:
             out.append(str(value))
 
 
+def _json_strings(value: list[Any] | dict[str, Any], out: list[str]) -> None:
+    """:func:`_strings` of a decoded JSON list or object (nothing but lists, objects,
+    strings, numbers, booleans and nulls in it): the same leaves, fewer checks."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict or kind is list:
+            _json_strings(item, out)
+
+
+_scan = json.JSONDecoder().scan_once  # json.loads without its Python wrappers
+
+
+def _decoded(text: str) -> Any:
+    """``json.loads(text)``, else ``text`` (not JSON). The scanner alone when it reads all of
+    ``text``; anything else (an error, text after the value) goes the way of ``json.loads``."""
+    try:
+        value, end = _scan(text, 0)
+    except Exception:  # noqa: BLE001 - json.loads below says what it is
+        end = -1
+    if end == len(text):
+        return value
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
     """The searchable text of a span: the string values inside its prompts, completions,
     system instructions and tool payloads (JSON-encoded or not), cut to SEARCH_CHARS."""
@@ -73,10 +102,10 @@ def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -
             if value is None:
                 continue
             if isinstance(value, str) and value[:1] in ("[", "{"):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    pass
+                value = _decoded(value)
+                if type(value) is not str:  # a list or an object
+                    _json_strings(value, found)
+                    continue
             _strings((value,), found)
     return "\n".join(found)[:SEARCH_CHARS]
 
