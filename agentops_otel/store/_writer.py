@@ -325,8 +325,10 @@ class StoreWriter:
             before = last_rowid(conn)
             now = len(records) < self.finish_below and finished_upto(conn) == before
             batch = _Batch(time.time_ns(), [] if now or not self.unfinished else None)
-            for record in records:
-                _write_one(conn, record, batch)
+            spans = [_prepare(record, batch) for record in records]
+            for span, rowid in zip(spans, _inserted(conn, spans, before), strict=True):
+                if rowid is not None:
+                    _add(span, rowid, batch)
             conn.executemany(
                 "INSERT INTO span_pending (rowid, content) VALUES (?, ?)", batch.pending
             )
@@ -391,9 +393,17 @@ class _Batch:
     written: int = 0
 
 
-def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> None:
-    """Insert one span (unless stored already), add it to its session's row and (an LLM
-    call) to the usage roll-up of ``batch``."""
+# A span ready to store: its ``spans`` row, then its searchable text (finished) or its content
+# JSON (left for later), the key and sums it adds to the usage roll-up (an LLM call), its
+# session row (for :data:`_UPSERT_SESSION`)
+_Prepared = tuple[
+    tuple[Any, ...], "str | None", "tuple[int, str, str] | None", list[Any], list[Any]
+]
+
+
+def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
+    """What storing one span writes, computed before any of the batch is inserted (each step
+    over the whole batch in turn keeps its code and data warm)."""
     (
         trace,
         span_id,
@@ -417,7 +427,6 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     if call.invalid:  # a copy: the caller's record stays as it was
         attrs = {**attrs, A.USAGE_INVALID: list(call.invalid)}
     kind = accounting.span_kind(attrs)
-    llm = call.llm_calls == 1
     model = accounting.model_of(attrs)
     provider = accounting.provider_of(attrs)
     usage = call.usage
@@ -437,55 +446,42 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
     ]
     attributes, content = split(attrs)
     finished = batch.texts is not None
-    cursor = conn.execute(
-        _INSERT_SPAN,
-        (
-            trace_id,
-            format(span_id, "016x"),
-            parent,
-            session_id,
-            span_name,
-            span_kind,
-            kind,
-            start,
-            end,
-            status,
-            status_message,
-            model,
-            provider,
-            input_tokens,
-            output_tokens,
-            cost,
-            source,
-            service,
-            scope,
-            attributes,
-            compressed(content) if finished else None,
-            dumps(events) if events else "[]",
-        ),
+    row = (
+        trace_id,
+        format(span_id, "016x"),
+        parent,
+        session_id,
+        span_name,
+        span_kind,
+        kind,
+        start,
+        end,
+        status,
+        status_message,
+        model,
+        provider,
+        input_tokens,
+        output_tokens,
+        cost,
+        source,
+        service,
+        scope,
+        attributes,
+        compressed(content) if finished else None,
+        dumps(events) if events else "[]",
     )
-    if cursor.rowcount != 1:
-        return
-    batch.written += 1
-    rowid = cursor.lastrowid or 0
-    if batch.texts is not None:
-        batch.texts.append((rowid, search_text(attrs, events)))
-    elif content is not None:
-        batch.pending.append((rowid, content))
-    if llm:
-        hourly = batch.hourly
-        key = (
+    hourly = added = None
+    if call.llm_calls == 1:
+        hourly = (
             start // HOUR_NS * HOUR_NS,
             str(model or NO_MODEL),
             str(attrs.get(A.AGENT_NAME) or NO_AGENT),
         )
         added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
         added.append(int(accounting.unpriced(cost, usage, attrs)))  # not counted as $0
-        total = hourly.get(key)
-        hourly[key] = added if total is None else [a + b for a, b in zip(total, added, strict=True)]
     tags = attrs.get(A.SESSION_TAGS)
     name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
-    row = [
+    session = [
         session_id,
         name,
         dumps(_tag_list(tags)) if tags is not None else None,
@@ -505,11 +501,46 @@ def _write_one(conn: sqlite3.Connection, record: SpanRecord, batch: _Batch) -> N
         1 if attrs.get(A.BUDGET_EXCEEDED) else 0,
         batch.now,
     ]
-    folded = batch.sessions.get(session_id)
+    return row, search_text(attrs, events) if finished else content, hourly, added, session
+
+
+def _inserted(
+    conn: sqlite3.Connection, spans: list[_Prepared], before: int
+) -> Sequence[int | None]:
+    """Insert the rows of ``spans`` (those stored already are ignored); the rowid of each,
+    ``None`` where ignored. ``before`` is the largest rowid before them: SQLite gives a new row
+    the largest rowid + 1, so when every row was new they are the next ones in order."""
+    inserted = conn.executemany(_INSERT_SPAN, [span[0] for span in spans]).rowcount
+    if inserted == len(spans) and last_rowid(conn) == before + inserted:
+        return range(before + 1, before + 1 + inserted)
+    new = {
+        (trace_id, span_id): rowid
+        for rowid, trace_id, span_id in conn.execute(
+            "SELECT rowid, trace_id, span_id FROM spans WHERE rowid > ?", (before,)
+        )
+    }  # the first of a span sent twice in the batch is the one stored
+    return [new.pop((span[0][0], span[0][1]), None) for span in spans]
+
+
+def _add(span: _Prepared, rowid: int, batch: _Batch) -> None:
+    """Add a newly stored span (``rowid``) to ``batch``: its text or pending content, its
+    session's row and (an LLM call) the usage roll-up."""
+    row, text, hourly, added, session = span
+    batch.written += 1
+    if batch.texts is not None:
+        batch.texts.append((rowid, text))
+    elif text is not None:
+        batch.pending.append((rowid, text))
+    if hourly is not None:
+        total = batch.hourly.get(hourly)
+        batch.hourly[hourly] = (
+            added if total is None else [a + b for a, b in zip(total, added, strict=True)]
+        )
+    folded = batch.sessions.get(row[3])
     if folded is None:
-        batch.sessions[session_id] = row
+        batch.sessions[row[3]] = session
     else:
-        _fold(folded, row)
+        _fold(folded, session)
 
 
 class StoreSpanExporter(SpanExporter):
