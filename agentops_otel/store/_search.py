@@ -101,12 +101,15 @@ def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -
             value = source.get(key)
             if value is None:
                 continue
-            if isinstance(value, str) and value[:1] in ("[", "{"):
-                value = _decoded(value)
-                if type(value) is not str:  # a list or an object
-                    _json_strings(value, found)
-                    continue
-            _strings((value,), found)
+            if isinstance(value, str):
+                if value[:1] in ("[", "{"):
+                    value = _decoded(value)
+                    if type(value) is not str:  # a list or an object
+                        _json_strings(value, found)
+                        continue
+                found.append(value)
+            else:
+                _strings((value,), found)
     return "\n".join(found)[:SEARCH_CHARS]
 
 

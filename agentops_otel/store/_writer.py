@@ -423,10 +423,13 @@ def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
     trace_id = format(trace, "032x")
     parent = format(parent_id, "016x") if parent_id else None
     error = status == "ERROR"
-    call = accounting.call_of(attrs, error)
+    kind = accounting.span_kind(attrs)
+    if kind == A.KIND_LLM:  # call_of, its kind known
+        call = accounting.model_call(attrs, error)
+    else:
+        call = accounting.call_of(attrs, error)
     if call.invalid:  # a copy: the caller's record stays as it was
         attrs = {**attrs, A.USAGE_INVALID: list(call.invalid)}
-    kind = accounting.span_kind(attrs)
     model = accounting.model_of(attrs)
     provider = accounting.provider_of(attrs)
     usage = call.usage
@@ -532,10 +535,10 @@ def _add(span: _Prepared, rowid: int, batch: _Batch) -> None:
     elif text is not None:
         batch.pending.append((rowid, text))
     if hourly is not None:
-        total = batch.hourly.get(hourly)
-        batch.hourly[hourly] = (
-            added if total is None else [a + b for a, b in zip(total, added, strict=True)]
-        )
+        total = batch.hourly.setdefault(hourly, added)
+        if total is not added:
+            for i, value in enumerate(added):
+                total[i] += value
     folded = batch.sessions.get(row[3])
     if folded is None:
         batch.sessions[row[3]] = session
