@@ -63,7 +63,7 @@ def _strings(values: Iterable[Any], out: list[str]) -> None:
             out.append(str(value))
 
 
-def _json_strings(value: list[Any] | dict[str, Any], out: list[str]) -> None:
+def _json_strings(value: Any, out: list[str]) -> None:
     """:func:`_strings` of a decoded JSON list or object (nothing but lists, objects,
     strings, numbers, booleans and nulls in it): the same leaves, fewer checks."""
     for item in value.values() if type(value) is dict else value:
@@ -74,7 +74,7 @@ def _json_strings(value: list[Any] | dict[str, Any], out: list[str]) -> None:
             _json_strings(item, out)
 
 
-_scan = json.JSONDecoder().scan_once  # json.loads without its Python wrappers
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads, no wrappers
 
 
 def _decoded(text: str) -> Any:

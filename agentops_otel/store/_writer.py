@@ -396,9 +396,8 @@ class _Batch:
 # A span ready to store: its ``spans`` row, then its searchable text (finished) or its content
 # JSON (left for later), the key and sums it adds to the usage roll-up (an LLM call), its
 # session row (for :data:`_UPSERT_SESSION`)
-_Prepared = tuple[
-    tuple[Any, ...], "str | None", "tuple[int, str, str] | None", list[Any], list[Any]
-]
+_Usage = tuple[tuple[int, str, str], list[Any]]
+_Prepared = tuple[tuple[Any, ...], "str | None", "_Usage | None", list[Any]]
 
 
 def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
@@ -473,15 +472,16 @@ def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
         compressed(content) if finished else None,
         dumps(events) if events else "[]",
     )
-    hourly = added = None
+    hourly: _Usage | None = None
     if call.llm_calls == 1:
-        hourly = (
+        key = (
             start // HOUR_NS * HOUR_NS,
             str(model or NO_MODEL),
             str(attrs.get(A.AGENT_NAME) or NO_AGENT),
         )
         added = [1, int(error), input_tokens or 0, output_tokens or 0, cost or 0.0]
         added.append(int(accounting.unpriced(cost, usage, attrs)))  # not counted as $0
+        hourly = (key, added)
     tags = attrs.get(A.SESSION_TAGS)
     name = attrs.get(A.SESSION_NAME) or (span_name if implicit and parent is None else None)
     session = [
@@ -504,7 +504,7 @@ def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
         1 if attrs.get(A.BUDGET_EXCEEDED) else 0,
         batch.now,
     ]
-    return row, search_text(attrs, events) if finished else content, hourly, added, session
+    return row, search_text(attrs, events) if finished else content, hourly, session
 
 
 def _inserted(
@@ -528,14 +528,15 @@ def _inserted(
 def _add(span: _Prepared, rowid: int, batch: _Batch) -> None:
     """Add a newly stored span (``rowid``) to ``batch``: its text or pending content, its
     session's row and (an LLM call) the usage roll-up."""
-    row, text, hourly, added, session = span
+    row, text, hourly, session = span
     batch.written += 1
     if batch.texts is not None:
-        batch.texts.append((rowid, text))
+        batch.texts.append((rowid, text or ""))  # finished: its searchable text
     elif text is not None:
         batch.pending.append((rowid, text))
     if hourly is not None:
-        total = batch.hourly.setdefault(hourly, added)
+        key, added = hourly
+        total = batch.hourly.setdefault(key, added)
         if total is not added:
             for i, value in enumerate(added):
                 total[i] += value
