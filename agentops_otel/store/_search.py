@@ -65,13 +65,19 @@ def _strings(values: Iterable[Any], out: list[str]) -> None:
 
 def _json_strings(value: Any, out: list[str]) -> None:
     """:func:`_strings` of a decoded JSON list or object (nothing but lists, objects,
-    strings, numbers, booleans and nulls in it): the same leaves, fewer checks."""
+    strings, numbers, booleans and nulls in it): the same leaves, fewer checks, two levels a
+    call (a message list is a list of objects of lists of objects)."""
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
         if kind is str:
             out.append(item)
         elif kind is dict or kind is list:
-            _json_strings(item, out)
+            for inner in item.values() if kind is dict else item:
+                inner_kind = type(inner)
+                if inner_kind is str:
+                    out.append(inner)
+                elif inner_kind is dict or inner_kind is list:
+                    _json_strings(inner, out)
 
 
 _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads, no wrappers
