@@ -66,7 +66,7 @@ INSERT OR IGNORE INTO spans (
 """
 
 # Totals accumulate per newly inserted span (a batch's spans of one session folded into one row
-# by :func:`_fold`); a session span's own roll-ups (computed by the AgentOpsSpanProcessor) win
+# by :func:`_folded`); a session span's own roll-ups (computed by the AgentOpsSpanProcessor) win
 # when larger, so a re-sent or late span never double counts.
 _UPSERT_SESSION = """
 INSERT INTO sessions (
@@ -208,20 +208,23 @@ def _tag_list(tags: Any) -> list[Any]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _fold(total: list[Any], row: list[Any]) -> None:
-    """Add a session row of :data:`_UPSERT_SESSION` to the batch's row of that session, as the
-    upsert would: names and end state last non-null, service and trace first, start the
-    earliest, totals and counts summed, flags raised."""
+def _folded(rows: list[list[Any]]) -> list[Any]:
+    """A batch's session rows of :data:`_UPSERT_SESSION` (one session, in order) as one row,
+    as the upserts one by one would leave it: names and end state the last non-null, service
+    and trace the first, start the earliest, totals and counts summed, flags raised."""
+    if len(rows) == 1:
+        return rows[0]
+    columns = list(zip(*rows, strict=True))
+    total = list(rows[0])
     for i in (1, 2, 6, 7, 8):
-        if row[i] is not None:
-            total[i] = row[i]
+        total[i] = next((v for v in reversed(columns[i]) if v is not None), None)
     for i in (3, 4):
-        if total[i] is None:
-            total[i] = row[i]
-    total[5] = min(total[5], row[5])
+        total[i] = next((v for v in columns[i] if v is not None), None)
+    total[5] = min(columns[5])
     for i in range(9, 15):
-        total[i] += row[i]
-    total[15], total[16] = max(total[15], row[15]), max(total[16], row[16])
+        total[i] = sum(columns[i])
+    total[15], total[16] = max(columns[15]), max(columns[16])
+    return total
 
 
 def _has_root(conn: sqlite3.Connection, session_id: str) -> bool:
@@ -337,7 +340,7 @@ class StoreWriter:
             elif (left := waiting(conn)) > self.unfinished:
                 finish(conn, left - self.unfinished)
             conn.executemany(_UPSERT_USAGE, [(*key, *sums) for key, sums in batch.hourly.items()])
-            conn.executemany(_UPSERT_SESSION, batch.sessions.values())
+            conn.executemany(_UPSERT_SESSION, map(_folded, batch.sessions.values()))
             for session_id in {join_trace(conn, s) for s in batch.sessions}:
                 if session_id in batch.rooted or _has_root(conn, session_id):
                     conn.execute(_RECOMPUTE_SESSION, {"id": session_id})
@@ -381,14 +384,15 @@ class StoreWriter:
 @dataclass
 class _Batch:
     """What one transaction collects beside the span rows: the rows to index (``None``:
-    left for later, with their content in ``pending``), the usage roll-up, one folded session
-    row per session, the sessions with a session span among them, how many spans were new."""
+    left for later, with their content in ``pending``), the usage roll-up, each session's
+    rows (folded into one when written), the sessions with a session span among them, how
+    many spans were new."""
 
     now: int
     texts: list[tuple[int, str]] | None
     pending: list[tuple[int, str]] = field(default_factory=list)
     hourly: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
-    sessions: dict[str, list[Any]] = field(default_factory=dict)
+    sessions: dict[str, list[list[Any]]] = field(default_factory=dict)
     rooted: set[str] = field(default_factory=set)
     written: int = 0
 
@@ -540,11 +544,7 @@ def _add(span: _Prepared, rowid: int, batch: _Batch) -> None:
         if total is not added:
             for i, value in enumerate(added):
                 total[i] += value
-    folded = batch.sessions.get(row[3])
-    if folded is None:
-        batch.sessions[row[3]] = session
-    else:
-        _fold(folded, session)
+    batch.sessions.setdefault(row[3], []).append(session)
 
 
 class StoreSpanExporter(SpanExporter):
