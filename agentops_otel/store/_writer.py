@@ -511,14 +511,18 @@ def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
     return row, search_text(attrs, events) if finished else content, hourly, session
 
 
+_MAX_ROWID = 2**63 - 1  # then SQLite picks unused rowids at random
+
+
 def _inserted(
     conn: sqlite3.Connection, spans: list[_Prepared], before: int
 ) -> Sequence[int | None]:
     """Insert the rows of ``spans`` (those stored already are ignored); the rowid of each,
     ``None`` where ignored. ``before`` is the largest rowid before them: SQLite gives a new row
-    the largest rowid + 1, so when every row was new they are the next ones in order."""
+    the largest rowid + 1 (below the largest possible one), so when every row was new they
+    are the next ones in order."""
     inserted = conn.executemany(_INSERT_SPAN, [span[0] for span in spans]).rowcount
-    if inserted == len(spans) and last_rowid(conn) == before + inserted:
+    if inserted == len(spans) and before + inserted < _MAX_ROWID:
         return range(before + 1, before + 1 + inserted)
     new = {
         (trace_id, span_id): rowid
