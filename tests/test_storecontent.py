@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_storecost import _index  # the words the index holds for each span, in order
 
 from agentops_otel import semconv as A
 from agentops_otel.store import StoreWriter
@@ -29,31 +30,26 @@ def _reference_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]
     """The searchable text as defined before the scanner: ``json.loads`` of a value that looks
     like JSON (kept as it is when it is not), then every string leaf, in order."""
 
-    def leaves(value: Any, out: list[str]) -> None:
+    def leaves(value: Any) -> Iterator[str]:
         if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                leaves(item, out)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                leaves(item, out)
+            yield value
+        elif isinstance(value, (dict, list, tuple)):
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from leaves(item)
         elif not isinstance(value, (int, float, type(None))):
-            out.append(str(value))
+            yield str(value)
 
-    found: list[str] = []
-    for source in (attrs, *(e.get("attributes") or {} for e in events)):
-        for key in SEARCHED_KEYS:
-            value = source.get(key)
-            if value is None:
-                continue
-            if isinstance(value, str) and value[:1] in ("[", "{"):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    pass
-            leaves(value, found)
-    return "\n".join(found)[:SEARCH_CHARS]
+    def decoded(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(("[", "{")):
+            try:
+                return json.loads(value)
+            except ValueError:
+                pass
+        return value
+
+    sources = [attrs, *(event.get("attributes") or {} for event in events)]
+    values = [decoded(s[k]) for s in sources for k in SEARCHED_KEYS if s.get(k) is not None]
+    return "\n".join(text for value in values for text in leaves(value))[:SEARCH_CHARS]
 
 
 def _messages(*parts: dict[str, Any], role: str = "user", **dump: Any) -> str:
@@ -213,16 +209,6 @@ def _contents(path: Path) -> dict[str, list[tuple]]:
             "sessions": conn.execute("SELECT * FROM sessions ORDER BY id").fetchall(),
             "usage": conn.execute("SELECT * FROM usage_hourly ORDER BY 1, 2, 3").fetchall(),
         }
-
-
-def _index(path: Path) -> dict[int, list[str]]:
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, span_text, instance)")
-        rows = conn.execute("SELECT doc, term FROM temp.words ORDER BY doc, offset").fetchall()
-    index: dict[int, list[str]] = {}
-    for rowid, term in rows:
-        index.setdefault(rowid, []).append(term)
-    return index
 
 
 def _stored_words(path: Path) -> dict[int, list[str]]:
