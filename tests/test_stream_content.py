@@ -43,7 +43,11 @@ EXPECTED = [
         ],
         "finish_reason": "tool_calls",
     },
-    {"role": "assistant", "parts": [{"type": "text", "content": "second"}], "finish_reason": "stop"},
+    {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": "second"}],
+        "finish_reason": "stop",
+    },
 ]
 
 
