@@ -227,12 +227,12 @@ class _Patches:
                 delattr(owner, attr)
 
 
-def _cpu_s() -> float:
-    """CPU seconds of this process (every thread) and of its child processes (a store writer
-    process, if the instrumentation starts one). A child's CPU is read from
+def _cpu_s() -> tuple[float, float]:
+    """CPU seconds of this process (every thread), and of it with its child processes (a store
+    writer process, if the instrumentation starts one). A child's CPU is read from
     ``/proc/<pid>/task/*/schedstat`` (nanoseconds); ``/proc/<pid>/stat`` counts in clock ticks
     (10 ms: 100 us per call in a batch of 100), too coarse for a per-call figure."""
-    total = time.process_time()
+    own = total = time.process_time()
     for task in pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children"):
         try:
             children = task.read_text().split()
@@ -244,19 +244,22 @@ def _cpu_s() -> float:
                     total += int(stat.read_text().split()[0]) / 1e9
                 except (OSError, IndexError, ValueError):
                     pass
-    return total
+    return own, total
 
 
-def _batch(run: Callable[[Any], None], c: Any, calls: int) -> tuple[float, float]:
-    """(CPU us, wall us) per call over ``calls`` calls, the work queued for our background
-    threads and child processes (store, metrics) included: the batch ends once it is done."""
+def _batch(run: Callable[[Any], None], c: Any, calls: int) -> tuple[float, float, float]:
+    """(CPU us, wall us, app-process CPU us) per call over ``calls`` calls, the work queued for
+    our background threads and child processes (store, metrics) included: the batch ends once
+    it is done. CPU counts the child processes; app-process CPU does not."""
     gc.collect()
-    cpu, wall = _cpu_s(), time.perf_counter()
+    (app, cpu), wall = _cpu_s(), time.perf_counter()
     for _ in range(calls):
         run(c)
     for settle in _SETTLE:
         settle()
-    return (_cpu_s() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6
+    wall = time.perf_counter() - wall
+    app_end, cpu_end = _cpu_s()
+    return (cpu_end - cpu) / calls * 1e6, wall / calls * 1e6, (app_end - app) / calls * 1e6
 
 
 def _bare_tracer() -> Any:
@@ -278,8 +281,9 @@ def serve(
     info: dict[str, Any], scenarios: dict[str, dict[str, Mode]], patches: _Patches, exporter: Any
 ) -> None:
     """Announce ``info``, then answer each ``run CALLS ROUNDS`` line on stdin: per scenario,
-    ``ROUNDS`` interleaved batches of ``CALLS`` calls of every mode, the median CPU and wall us
-    per call and the spans per call (``exporter.count``) of each mode."""
+    ``ROUNDS`` interleaved batches of ``CALLS`` calls of every mode, the median CPU (with and
+    without child processes) and wall us per call and the spans per call
+    (``exporter.count``) of each mode."""
     print("@@BENCH " + json.dumps({"ready": info}), flush=True)
     for line in sys.stdin:
         cmd = line.split()
@@ -290,14 +294,16 @@ def serve(
         for scenario, modes in scenarios.items():
             cpu: dict[str, list[float]] = {mode: [] for mode in modes}
             wall: dict[str, list[float]] = {mode: [] for mode in modes}
+            app: dict[str, list[float]] = {mode: [] for mode in modes}
             spans: dict[str, float] = {}
             for _ in range(rounds):
                 for mode, (run, c, on) in modes.items():
                     patches.set(on)
                     exporter.count = 0
-                    cpu_us, wall_us = _batch(run, c, calls)
+                    cpu_us, wall_us, app_us = _batch(run, c, calls)
                     cpu[mode].append(cpu_us)
                     wall[mode].append(wall_us)
+                    app[mode].append(app_us)
                     for provider in _PROVIDERS:
                         provider.force_flush()
                     spans[mode] = exporter.count / calls
@@ -306,6 +312,7 @@ def serve(
                 mode: {
                     "us": statistics.median(cpu[mode]),
                     "wall_us": statistics.median(wall[mode]),
+                    "app_us": statistics.median(app[mode]),
                     "spans_per_call": spans[mode],
                 }
                 for mode in modes

@@ -250,9 +250,8 @@ class ProviderWorker(bench_peers.Worker):
 
 def _markdown(res: dict[tuple[str, str, str], dict[str, Any]]) -> str:
     lines = [
-        "| call | instrumentation | content | uninstrumented (min-max) | bare span | "
-        "instrumented (min..max) | wall | x bare span | spans/call |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| call | instrumentation | content | " + bench_peers.HEADER,
+        "|---|---|---|" + "---:|" * bench_peers.HEADER.count("|"),
     ]
     for (sdk, scenario), call in CALLS.items():
         for (sdk_, peer, content), r in res.items():

@@ -132,20 +132,29 @@ def record_duration(
 
 
 def drain() -> None:
-    """Record every queued measurement now."""
+    """Record every queued measurement now. A drain's costs are added to the cost counter once
+    per attribute set, summed: a counter keeps only their sum, and each ``add`` costs as much
+    as a histogram's ``record``."""
     with _lock:
         while _duration_queue:
             target, name, seconds, attributes = _duration_queue.popleft()
             target.duration(name).record(seconds, attributes)
+        costs: dict[tuple[int, int], list[Any]] = {}  # (target, attributes) ids -> their sum
         while _queue:
             target, seconds, dimensions, inp, out, cost = _queue.popleft()
-            token_usage, duration, cost_counter = target.created()
+            token_usage, duration, _ = target.created()
             duration.record(seconds, dimensions.base)
             if inp is not None:
                 token_usage.record(inp, dimensions.input)
                 token_usage.record(out, dimensions.output)
             if cost is not None:
-                cost_counter.add(cost, dimensions.cost)
+                summed = costs.get((id(target), id(dimensions.cost)))
+                if summed is None:
+                    costs[(id(target), id(dimensions.cost))] = [target, dimensions.cost, cost]
+                else:
+                    summed[2] += cost
+        for target, attributes, total in costs.values():
+            target.created()[2].add(total, attributes)
 
 
 def _run() -> None:

@@ -447,6 +447,48 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCallDelta] = {}
 
 
+def _add_delta(state: _Choice, delta: Any) -> None:
+    """Join one streamed delta into its choice's text, refusal and tool calls."""
+    if delta is None:
+        return
+    values = delta if type(delta) is dict else getattr(delta, "__dict__", _EMPTY)
+    # the usual chunk: a model's delta of text alone (its other fields present, all None)
+    if (
+        values.get("role", _MISSING) is None
+        and values.get("refusal", _MISSING) is None
+        and values.get("tool_calls", _MISSING) is None
+    ):
+        text = values.get("content")
+        if text:
+            state.text.append(text)
+        return
+    role = _read(values, delta, "role")
+    if role:
+        state.role = role
+    text = _read(values, delta, "content")
+    if text:
+        state.text.append(text)
+    refusal = _read(values, delta, "refusal")
+    if refusal:
+        state.refusal.append(refusal)
+    for tool_delta in _read(values, delta, "tool_calls") or ():
+        index = field(tool_delta, "index") or 0
+        tool = state.tool_calls.get(index)
+        if tool is None:
+            tool = state.tool_calls[index] = _ToolCallDelta()
+        call_id = field(tool_delta, "id")
+        if call_id:
+            tool.id = call_id
+        function = field(tool_delta, "function")
+        if function is not None:
+            name = field(function, "name")
+            if name:
+                tool.name = name
+            args = field(function, "arguments")
+            if args:
+                tool.arguments.append(args)
+
+
 class ChatStreamAccumulator:
     """Collects streamed Chat Completions chunks and records them on an ``LLMCall``.
 
@@ -486,45 +528,15 @@ class ChatStreamAccumulator:
             if reason is _MISSING:
                 reason = field(choice, "finish_reason")
             if reason or self._content:
-                index = _read(fields, choice, "index") or 0
+                index = (fields["index"] if "index" in fields else field(choice, "index")) or 0
                 if reason:
                     self._reasons[index] = reason
                 if self._content:
                     state = self._choices.get(index)
                     if state is None:
                         state = self._choices[index] = _Choice()
-                    self._add_delta(state, _read(fields, choice, "delta"))
-
-    @staticmethod
-    def _add_delta(state: _Choice, delta: Any) -> None:
-        if delta is None:
-            return
-        values = delta if type(delta) is dict else getattr(delta, "__dict__", _EMPTY)
-        role = _read(values, delta, "role")
-        if role:
-            state.role = role
-        text = _read(values, delta, "content")
-        if text:
-            state.text.append(text)
-        refusal = _read(values, delta, "refusal")
-        if refusal:
-            state.refusal.append(refusal)
-        for tool_delta in _read(values, delta, "tool_calls") or ():
-            index = field(tool_delta, "index") or 0
-            tool = state.tool_calls.get(index)
-            if tool is None:
-                tool = state.tool_calls[index] = _ToolCallDelta()
-            call_id = field(tool_delta, "id")
-            if call_id:
-                tool.id = call_id
-            function = field(tool_delta, "function")
-            if function is not None:
-                name = field(function, "name")
-                if name:
-                    tool.name = name
-                args = field(function, "arguments")
-                if args:
-                    tool.arguments.append(args)
+                    delta = fields["delta"] if "delta" in fields else field(choice, "delta")
+                    _add_delta(state, delta)
 
     def output_messages(self) -> list[dict[str, Any]]:
         """The streamed choices as GenAI output messages (content capture only)."""
