@@ -116,7 +116,19 @@ def search_text(attrs: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -
                 found.append(value)
             else:
                 _strings((value,), found)
-    return "\n".join(found)[:SEARCH_CHARS]
+    text = "\n".join(found)[:SEARCH_CHARS]
+    return text if text.isascii() else utf8_text(text)
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as SQLite can take it: a lone surrogate (a string decoded with
+    ``surrogateescape``, a JSON ``\\ud800`` escape) has no UTF-8 form and is escaped as
+    ``\\ud800``; any other text is returned as it is."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def index_text(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:

@@ -36,7 +36,7 @@ from agentops_otel.store._content import (
 )
 from agentops_otel.store._db import HOUR_NS, StoreError, connect, default_path
 from agentops_otel.store._normalize import normalize
-from agentops_otel.store._search import search_text
+from agentops_otel.store._search import search_text, utf8_text
 
 _log = logging.getLogger("agentops_otel.store")
 _T = TypeVar("_T")
@@ -322,8 +322,15 @@ class StoreWriter:
         return self.write_records([record_of(span) for span in spans])
 
     def write_records(self, records: Sequence[SpanRecord]) -> int:
-        """Insert spans given as :func:`record_of` tuples; return how many were new."""
+        """Insert spans given as :func:`record_of` tuples; return how many were new. A batch
+        with a string SQLite cannot take (a lone surrogate) is written again with every such
+        string escaped (:func:`_utf8_safe`), rather than lost."""
+        try:
+            return self._write(records)
+        except UnicodeEncodeError:
+            return self._write(_utf8_safe(records))
 
+    def _write(self, records: Sequence[SpanRecord]) -> int:
         def write(conn: sqlite3.Connection) -> int:
             before = last_rowid(conn)
             now = len(records) < self.finish_below and finished_upto(conn) == before
@@ -402,6 +409,18 @@ class _Batch:
 # session row (for :data:`_UPSERT_SESSION`)
 _Usage = tuple[tuple[int, str, str], list[Any]]
 _Prepared = tuple[tuple[Any, ...], "str | None", "_Usage | None", list[Any]]
+
+
+def _utf8_safe(value: Any) -> Any:
+    """``value`` (records, and the tuples, lists, dicts and strings in them) with every string
+    as :func:`utf8_text` makes it."""
+    if type(value) is str:
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map(_utf8_safe, value))
+    return value
 
 
 def _prepare(record: SpanRecord, batch: _Batch) -> _Prepared:
