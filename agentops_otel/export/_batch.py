@@ -32,6 +32,10 @@ REASON_SHUTDOWN = "shutdown"
 EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
 
 
+_YIELD_S = 0.0002  # the caller's pause when the local store's worker falls behind
+_YIELD_EVERY = 64  # queued spans between two pauses
+
+
 def exit_wait(timeout_s: float, *, local: bool = True) -> float:
     """How long exit waits for a destination within the exit bound ``timeout_s``.
 
@@ -141,8 +145,15 @@ class BoundedExportProcessor(SpanProcessor):
                 self._queue_full += 1
             return
         queue.append(span)
-        if len(queue) >= self._batch and not self._wake.is_set():
-            self._wake.set()
+        queued = len(queue)
+        if queued >= self._batch:
+            if not self._wake.is_set():
+                self._wake.set()
+            elif self.local and queued >= self._cap - self._batch and queued % _YIELD_EVERY == 0:
+                # A batch waits and the queue nears full: the worker may be waiting for the
+                # interpreter lock, which CPython does not hand over while this thread keeps
+                # letting it go briefly itself (a short syscall per call); a pause lets it in.
+                time.sleep(_YIELD_S)
 
     @property
     def dropped(self) -> int:
