@@ -1,8 +1,8 @@
 """The local store keeps up with a busy caller that lets the interpreter lock go briefly in
 every call (a short syscall, as an SDK's call does): CPython never asks such a thread to hand
-the lock to the waiting export thread, so without the caller's pause when the queue nears full
-the store's export thread starved and the queue overflowed (about 1,400 of these 4,000 spans
-were lost on a quiet 2-core machine)."""
+the lock to the waiting export thread, so without the caller's pause while a batch waits the
+store's export thread starved and the queue overflowed (about 1,400 of these 4,000 spans were
+lost on a quiet 2-core machine)."""
 
 from __future__ import annotations
 

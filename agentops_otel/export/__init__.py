@@ -25,6 +25,9 @@ from agentops_otel.export._otlp import build_otlp_exporter, otlp_configured
 
 _log = logging.getLogger("agentops_otel.export")
 LOCAL_STORE = "local-store"  # the store's destination name
+# Spans per hand-off to the store's writer process: the app's peak memory holds one batch a few
+# times over (records, their marshal form), so a batch of 512 cost a busy app ~4 MB of RSS
+LOCAL_BATCH = 128
 
 __all__ = [
     "BoundedExportProcessor",
@@ -105,6 +108,7 @@ def build_span_processors(
             group=group,
             meter_provider=meter_provider,
             local=name == LOCAL_STORE,
+            max_batch_size=LOCAL_BATCH if name == LOCAL_STORE else 512,
         )
         for name, exporter in exporters
     ]

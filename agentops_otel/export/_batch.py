@@ -33,7 +33,7 @@ EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpr
 
 
 _YIELD_S = 0.0002  # the caller's pause when the local store's worker falls behind
-_YIELD_EVERY = 64  # queued spans between two pauses
+_YIELD_EVERY = 32  # queued spans between two pauses
 
 
 def exit_wait(timeout_s: float, *, local: bool = True) -> float:
@@ -149,10 +149,10 @@ class BoundedExportProcessor(SpanProcessor):
         if queued >= self._batch:
             if not self._wake.is_set():
                 self._wake.set()
-            elif self.local and queued >= self._cap - self._batch and queued % _YIELD_EVERY == 0:
-                # A batch waits and the queue nears full: the worker may be waiting for the
-                # interpreter lock, which CPython does not hand over while this thread keeps
-                # letting it go briefly itself (a short syscall per call); a pause lets it in.
+            elif self.local and queued % _YIELD_EVERY == 0:
+                # A batch still waits: the worker may be waiting for the interpreter lock,
+                # which CPython does not hand over while this thread keeps letting it go
+                # briefly itself (a short syscall per call); a pause lets it in.
                 time.sleep(_YIELD_S)
 
     @property
