@@ -50,7 +50,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import set_span_in_context
 
 from agentops_otel import semconv as A
-from agentops_otel.export import BoundedExportProcessor
+from agentops_otel.export import LOCAL_BATCH, LOCAL_STORE, BoundedExportProcessor
 from agentops_otel.store import StoreSpanExporter, StoreWriter
 from agentops_otel.store._process import FINISH_BELOW, UNFINISHED, ProcessStoreExporter
 from agentops_otel.store._writer import record_of
@@ -88,7 +88,13 @@ def _app_cpu(make: Callable[[Path], object] | None, n: int) -> tuple[float, int]
         path = Path(home) / "traces.db"
         provider = TracerProvider(shutdown_on_exit=False)
         if make is not None:
-            processor = BoundedExportProcessor(make(path), name="local-store", max_queue_size=n)
+            processor = BoundedExportProcessor(
+                make(path),
+                name=LOCAL_STORE,
+                max_queue_size=n,
+                max_batch_size=LOCAL_BATCH,
+                local=True,
+            )  # as init() sets it up, but with room for every span
             provider.add_span_processor(processor)
         tracer = provider.get_tracer("bench")
         began = time.process_time()
