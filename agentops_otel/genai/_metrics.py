@@ -148,9 +148,10 @@ def drain() -> None:
                 token_usage.record(inp, dimensions.input)
                 token_usage.record(out, dimensions.output)
             if cost is not None:
-                summed = costs.get((id(target), id(dimensions.cost)))
+                key = (id(target), id(dimensions.cost))  # both kept alive by the entry
+                summed = costs.get(key)
                 if summed is None:
-                    costs[(id(target), id(dimensions.cost))] = [target, dimensions.cost, cost]
+                    costs[key] = [target, dimensions.cost, cost]
                 else:
                     summed[2] += cost
         for target, attributes, total in costs.values():
