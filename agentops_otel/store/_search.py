@@ -84,8 +84,9 @@ _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads
 
 
 def _decoded(text: str) -> Any:
-    """``json.loads(text)``, else ``text`` (not JSON). The scanner alone when it reads all of
-    ``text``; anything else (an error, text after the value) goes the way of ``json.loads``."""
+    """``json.loads(text)``, else ``text`` (not JSON, or nested too deep to decode). The
+    scanner alone when it reads all of ``text``; anything else (an error, text after the
+    value) goes the way of ``json.loads``."""
     try:
         value, end = _scan(text, 0)
     except Exception:  # noqa: BLE001 - json.loads below says what it is
@@ -94,7 +95,7 @@ def _decoded(text: str) -> Any:
         return value
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
