@@ -63,10 +63,11 @@ def _strings(values: Iterable[Any], out: list[str]) -> None:
             out.append(str(value))
 
 
-def _json_strings(value: Any, out: list[str]) -> None:
+def _json_strings(value: Any, out: list[str], calls: int = 0) -> None:
     """:func:`_strings` of a decoded JSON list or object (nothing but lists, objects,
     strings, numbers, booleans and nulls in it): the same leaves, fewer checks, two levels a
-    call (a message list is a list of objects of lists of objects)."""
+    call (a message list is a list of objects of lists of objects); past 32 calls deep, the
+    walk goes on without recursion (:func:`_deep_json_strings`)."""
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
         if kind is str:
@@ -77,7 +78,26 @@ def _json_strings(value: Any, out: list[str]) -> None:
                 if inner_kind is str:
                     out.append(inner)
                 elif inner_kind is dict or inner_kind is list:
-                    _json_strings(inner, out)
+                    if calls < 32:
+                        _json_strings(inner, out, calls + 1)
+                    else:
+                        _deep_json_strings(inner, out)
+
+
+def _deep_json_strings(value: Any, out: list[str]) -> None:
+    """:func:`_json_strings` with a stack of its own: JSON nested deeper than the
+    interpreter's recursion limit (which Python 3.12+ decodes) is walked all the same."""
+    stack = [iter(value.values() if type(value) is dict else value)]
+    while stack:
+        for item in stack[-1]:
+            kind = type(item)
+            if kind is str:
+                out.append(item)
+            elif kind is dict or kind is list:
+                stack.append(iter(item.values() if kind is dict else item))
+                break
+        else:
+            stack.pop()
 
 
 _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads, no wrappers
