@@ -20,20 +20,25 @@ _MAX_MESSAGES = 64  # of a conversation, the most recent kept
 _REDACTION_FAILED = '"[redaction failed]"'
 
 
-def _encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, default=default)``, made once: ``dumps`` with
-    options builds an encoder per call, and so does ``JSONEncoder.encode`` (a microsecond
-    each); CPython's C encoder is made here once and called directly. It keeps no record of
-    the containers it is in (that record is what cannot be shared between threads), so a
-    value that contains itself raises ``RecursionError`` instead of ``ValueError``."""
+def json_encoder(
+    default: Callable[[Any], Any], separators: tuple[str, str] = (", ", ": ")
+) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False, default=default, separators=separators)``,
+    made once: ``dumps`` with options builds an encoder per call, and so does
+    ``JSONEncoder.encode`` (a microsecond each); CPython's C encoder is made here once and
+    called directly. It keeps no record of the containers it is in (that record is what cannot
+    be shared between threads), so a value that contains itself raises ``RecursionError``
+    instead of ``ValueError``."""
     if c_make_encoder is None:  # an interpreter without the C encoder
-        return json.JSONEncoder(ensure_ascii=False, default=default).encode
-    encode = c_make_encoder(None, default, encode_basestring, None, ": ", ", ", False, False, True)
+        encoder = json.JSONEncoder(ensure_ascii=False, default=default, separators=separators)
+        return encoder.encode
+    item, key = separators
+    encode = c_make_encoder(None, default, encode_basestring, None, key, item, False, False, True)
     return lambda value: "".join(encode(value, 0))
 
 
-_strict = _encoder(json.JSONEncoder().default)  # raises TypeError for what JSON cannot hold
-_lenient = _encoder(str)
+_strict = json_encoder(json.JSONEncoder().default)  # raises TypeError for what JSON cannot hold
+_lenient = json_encoder(str)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentops_otel._config import Settings
 from agentops_otel.export._batch import (
+    MAX_BATCH,
     BoundedExportProcessor,
     ShutdownGroup,
     exit_wait,
@@ -108,7 +109,7 @@ def build_span_processors(
             group=group,
             meter_provider=meter_provider,
             local=name == LOCAL_STORE,
-            max_batch_size=LOCAL_BATCH if name == LOCAL_STORE else 512,
+            max_batch_size=LOCAL_BATCH if name == LOCAL_STORE else MAX_BATCH,
         )
         for name, exporter in exporters
     ]

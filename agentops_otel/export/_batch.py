@@ -29,6 +29,7 @@ _log = logging.getLogger("agentops_otel.export")
 REASON_QUEUE_FULL = "queue_full"
 REASON_EXPORT_FAILED = "export_failed"
 REASON_SHUTDOWN = "shutdown"
+MAX_BATCH = 512  # spans per export, unless a destination asks for fewer
 EXIT_RESERVE_S = 0.5  # of the exit bound: for closing exporters and the interpreter exit
 
 
@@ -90,7 +91,7 @@ class BoundedExportProcessor(SpanProcessor):
         *,
         name: str,
         max_queue_size: int = 2048,
-        max_batch_size: int = 512,
+        max_batch_size: int = MAX_BATCH,
         schedule_delay_s: float = 0.5,
         exit_timeout_s: float = 2.0,
         group: ShutdownGroup | None = None,

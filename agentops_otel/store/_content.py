@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Callable, Mapping
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from collections.abc import Mapping
 from typing import Any
 
 from agentops_otel import semconv as A
+from agentops_otel._content import json_encoder
 from agentops_otel.store._search import SEARCHED_KEYS, index_text, search_text, unindex_text
 
 # the searched keys but the names, which SQL filters read
@@ -36,19 +36,7 @@ CONTENT_SQL = (
 )
 
 
-def _encoder() -> Callable[[Any], str]:
-    """``JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode``, made
-    once: ``encode`` builds CPython's C encoder at every call (~0.7 us a span, twice). Like
-    ``agentops_otel._content``'s, it keeps no record of the containers it is in (that record
-    cannot be shared between threads): a value that contains itself raises ``RecursionError``
-    instead of ``ValueError`` (span attributes never do)."""
-    if c_make_encoder is None:  # an interpreter without the C encoder
-        return json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
-    encode = c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-dumps = _encoder()
+dumps = json_encoder(str, (",", ":"))  # the stored form: compact, made once
 
 
 def split(attrs: Mapping[str, Any]) -> tuple[str, str | None]:
